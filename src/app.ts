@@ -1,0 +1,71 @@
+/**
+ * The HTTP application: per-request context, the routes, and the one place errors become responses.
+ */
+import { Hono, type Context } from "hono";
+import { configFor } from "./config/load";
+import { asOAuthError, errorResponse, OAuthError } from "./errors";
+import { writeLog } from "./log";
+import type { AppEnv } from "./routes/context";
+import { jwksRoute, JWKS_PATH } from "./routes/jwks";
+import { metadataRoute } from "./routes/metadata";
+import { tokenRoute, TOKEN_PATH } from "./routes/token";
+
+/** Paths and the methods they answer, for 405 responses. */
+const ALLOWED_METHODS: Record<string, string> = {
+  [TOKEN_PATH]: "POST",
+  [JWKS_PATH]: "GET",
+  "/.well-known/oauth-authorization-server": "GET",
+  "/.well-known/openid-configuration": "GET",
+};
+
+/** The one place an error becomes a response; the precise reason goes to the request's log line. */
+function respondWithError(c: Context<AppEnv>, error: unknown): Response {
+  const oauthError = asOAuthError(error);
+  const log = c.get("log") ?? {};
+  log.error = oauthError.code;
+  log.reason = oauthError.reason;
+  if (oauthError.detail) log.detail = oauthError.detail;
+  if (oauthError.status >= 500 && error instanceof Error && error.stack) log.stack = error.stack;
+  return errorResponse(oauthError);
+}
+
+export function createApp(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  // Context for every request, and its one log line.
+  app.use(async (c, next) => {
+    const started = performance.now();
+    const log: Record<string, unknown> = { method: c.req.method, path: c.req.path };
+    c.set("log", log);
+    c.set("now", Math.floor(Date.now() / 1000));
+    const config = configFor(c.env.CONFIG);
+    c.set("config", config);
+    await next();
+    c.header("Date", new Date(c.var.now * 1000).toUTCString());
+    const status = c.res.status;
+    const ray = c.req.header("cf-ray");
+    writeLog(config.logging.level, status >= 500 ? "error" : status >= 400 ? "warn" : "info", {
+      msg: "request",
+      ...log,
+      status,
+      duration_ms: Math.round((performance.now() - started) * 100) / 100,
+      ...(ray ? { ray } : {}),
+    });
+  });
+
+  app.route("/", metadataRoute);
+  app.route("/", jwksRoute);
+  app.route("/", tokenRoute);
+
+  app.notFound((c) => {
+    const allowed = ALLOWED_METHODS[c.req.path];
+    const error = allowed
+      ? new OAuthError("method_not_allowed", `use ${allowed}`, { headers: { Allow: allowed } })
+      : new OAuthError("not_found", "no such endpoint");
+    return respondWithError(c, error);
+  });
+
+  app.onError((error, c) => respondWithError(c, error));
+
+  return app;
+}

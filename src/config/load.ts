@@ -1,0 +1,185 @@
+/**
+ * Parse and validate the configuration once, then freeze it.
+ *
+ * Errors name the field by its path, e.g. `clients[2].token_endpoint_auth_method: unsupported value "foo"`,
+ * and all of them are reported at once so an operator fixes a configuration in one pass.
+ */
+import { z } from "zod";
+import { configSchema, HAAPI_SCOPE, type ClientConfig, type ParsedConfig } from "./schema";
+import developmentConfig from "./development.json";
+
+export interface Client extends ClientConfig {
+  /** `scope` split into tokens. */
+  readonly scopes: ReadonlySet<string>;
+}
+
+export interface Config extends Omit<ParsedConfig, "clients"> {
+  readonly clients: readonly Client[];
+  readonly clientsById: ReadonlyMap<string, Client>;
+  readonly endpoints: Readonly<{ token: string; jwks: string }>;
+}
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join("\n  ")}`);
+  }
+}
+
+type Path = readonly PropertyKey[];
+
+export function formatPath(path: Path): string {
+  let out = "";
+  for (const part of path) {
+    if (typeof part === "number") out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out || "(root)";
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string[] {
+  const at = (extra: PropertyKey[] = []) => formatPath([...issue.path, ...extra]);
+  switch (issue.code) {
+    case "invalid_value":
+      return [`${at()}: unsupported value ${JSON.stringify(issue.input)} (expected one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")})`];
+    case "invalid_type":
+      return [issue.input === undefined ? `${at()}: required` : `${at()}: expected ${issue.expected}, got ${typeOf(issue.input)}`];
+    case "unrecognized_keys":
+      return issue.keys.map((key) => `${at([key])}: unknown field`);
+    case "invalid_union":
+      return [`${at()}: ${issue.message}`];
+    default:
+      return [`${at()}: ${issue.message}`];
+  }
+}
+
+function typeOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  return typeof value;
+}
+
+const PRIVATE_JWK_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] as const;
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/** Rules that span several fields. Each problem names the field it is about. */
+function crossFieldProblems(config: ParsedConfig): string[] {
+  const problems: string[] = [];
+  const issuer = new URL(config.issuer);
+  if (issuer.pathname !== "/" || issuer.search || issuer.hash || config.issuer.endsWith("/")) {
+    problems.push(`issuer: must be an origin without path, query, fragment or trailing slash (got ${JSON.stringify(config.issuer)})`);
+  }
+  if (issuer.protocol === "http:" && config.environment !== "development" && !LOOPBACK.has(issuer.hostname)) {
+    problems.push(`issuer: must use https outside development (got ${JSON.stringify(config.issuer)})`);
+  }
+
+  const seen = new Map<string, number>();
+  config.clients.forEach((client, i) => {
+    const at = (field: string) => `clients[${i}].${field}`;
+    const first = seen.get(client.client_id);
+    if (first !== undefined) problems.push(`${at("client_id")}: duplicate value ${JSON.stringify(client.client_id)} (also clients[${first}])`);
+    else seen.set(client.client_id, i);
+
+    const method = client.token_endpoint_auth_method;
+    const usesSecret = method === "client_secret_basic" || method === "client_secret_post";
+    if (client.client_secret !== undefined && client.client_secret_hash !== undefined) {
+      problems.push(`${at("client_secret")}: give either client_secret or client_secret_hash, not both`);
+    }
+    if (usesSecret && client.client_secret === undefined && client.client_secret_hash === undefined) {
+      problems.push(`${at("client_secret_hash")}: required for ${method}`);
+    }
+    if (client.client_secret !== undefined && config.environment !== "development") {
+      problems.push(`${at("client_secret")}: plain-text secrets are only accepted when environment is "development"; use client_secret_hash (npm run hash-secret)`);
+    }
+    if (!usesSecret && (client.client_secret !== undefined || client.client_secret_hash !== undefined)) {
+      problems.push(`${at("client_secret")}: not used by ${method}; remove it`);
+    }
+    if (method === "private_key_jwt" || method === "self_signed_tls_client_auth") {
+      if (!client.jwks) problems.push(`${at("jwks")}: required for ${method}`);
+    }
+    client.jwks?.keys.forEach((key, k) => {
+      for (const member of PRIVATE_JWK_MEMBERS) {
+        if (member in key) problems.push(`${at(`jwks.keys[${k}].${member}`)}: private key material; publish only the public key`);
+      }
+    });
+    if (method === "self_signed_tls_client_auth" && client.jwks && !client.jwks.keys.some((key) => Array.isArray(key.x5c) && key.x5c.length > 0)) {
+      problems.push(`${at("jwks")}: self_signed_tls_client_auth needs at least one key with an x5c certificate`);
+    }
+    const tlsFields = (["tls_client_auth_subject_dn", "tls_client_auth_san_dns", "tls_client_auth_san_uri", "tls_client_auth_san_ip", "tls_client_auth_san_email"] as const).filter(
+      (field) => client[field] !== undefined,
+    );
+    if (method === "tls_client_auth" && tlsFields.length !== 1) {
+      problems.push(`${at("tls_client_auth_subject_dn")}: tls_client_auth needs exactly one of tls_client_auth_subject_dn or tls_client_auth_san_* (RFC 8705 §2.1.2), got ${tlsFields.length}`);
+    }
+    if (method !== "tls_client_auth" && tlsFields.length > 0) {
+      problems.push(`${at(tlsFields[0]!)}: only used with tls_client_auth`);
+    }
+    if (client.token_endpoint_auth_signing_alg && method !== "private_key_jwt") {
+      problems.push(`${at("token_endpoint_auth_signing_alg")}: only used with private_key_jwt`);
+    }
+    const scopes = client.scope.split(" ");
+    if (scopes.includes(HAAPI_SCOPE) && !client.capabilities.haapi) {
+      problems.push(`${at("capabilities.haapi")}: required because scope contains ${HAAPI_SCOPE}`);
+    }
+  });
+  return problems;
+}
+
+/** Validate a configuration document (a JSON string or an object). Throws ConfigError listing every problem. */
+export function parseConfig(source: unknown): Config {
+  let document = source;
+  if (typeof source === "string") {
+    try {
+      document = JSON.parse(source);
+    } catch (error) {
+      throw new ConfigError([`CONFIG: not valid JSON (${(error as Error).message})`]);
+    }
+  }
+  const result = configSchema.safeParse(document, { reportInput: true });
+  if (!result.success) throw new ConfigError(result.error.issues.flatMap(describeIssue));
+  const problems = crossFieldProblems(result.data);
+  if (problems.length) throw new ConfigError(problems);
+
+  const clients = result.data.clients.map((client) =>
+    deepFreeze({ ...client, scopes: new Set(client.scope ? client.scope.split(" ") : []) }),
+  );
+  return deepFreeze({
+    ...result.data,
+    clients,
+    clientsById: new Map(clients.map((client) => [client.client_id, client])),
+    endpoints: {
+      token: `${result.data.issuer}/oauth/v2/oauth-token`,
+      jwks: `${result.data.issuer}/oauth/v2/oauth-jwks`,
+    },
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    if (!(value instanceof Map) && !(value instanceof Set)) {
+      for (const inner of Object.values(value)) deepFreeze(inner);
+    }
+  }
+  return value;
+}
+
+/** The bundled development configuration, used when no CONFIG binding is set. */
+export const DEVELOPMENT_CONFIG: unknown = developmentConfig;
+
+const cache = new Map<unknown, Config>();
+
+/**
+ * The configuration for a binding value, parsed once per isolate.
+ * `undefined` (no CONFIG binding) selects the bundled development configuration.
+ */
+export function configFor(binding: unknown): Config {
+  const key = binding ?? DEVELOPMENT_CONFIG;
+  let config = cache.get(key);
+  if (!config) {
+    config = parseConfig(key);
+    if (cache.size > 16) cache.clear();
+    cache.set(key, config);
+  }
+  return config;
+}

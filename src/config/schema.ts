@@ -1,0 +1,193 @@
+/**
+ * The configuration schema: the one home of every option, its default and its documentation.
+ *
+ * Wire names follow the RFCs (RFC 7591 client metadata, RFC 8705, RFC 9449). Every option carries
+ * a description; `npm run docs:config` renders docs/configuration.md from this file.
+ */
+import { z } from "zod";
+
+/** Client authentication methods at the token endpoint (RFC 7591 §2, RFC 7523, RFC 8705). */
+export const TOKEN_ENDPOINT_AUTH_METHODS = [
+  "client_secret_basic",
+  "client_secret_post",
+  "private_key_jwt",
+  "tls_client_auth",
+  "self_signed_tls_client_auth",
+] as const;
+export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
+
+/** Asymmetric JWS algorithms this server can verify. `none` and HS* are never accepted. */
+export const ASYMMETRIC_ALGS = ["ES256", "ES384", "ES512", "EdDSA", "Ed25519", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512"] as const;
+export type AsymmetricAlg = (typeof ASYMMETRIC_ALGS)[number];
+
+/** Grant types a client may be configured with. Only `client_credentials` is served so far. */
+export const GRANT_TYPES = ["client_credentials", "authorization_code", "refresh_token"] as const;
+
+/** The scope that marks a HAAPI access token request (Curity's name, kept for SDK compatibility). */
+export const HAAPI_SCOPE = "urn:se:curity:scopes:haapi";
+
+const seconds = (min: number, max: number) => z.number().int().min(min).max(max);
+
+const jwk = z
+  .object({ kty: z.string() })
+  .catchall(z.unknown())
+  .describe("A JSON Web Key (RFC 7517).");
+
+const haapiCapability = z
+  .strictObject({
+    allow_without_attestation: z
+      .boolean()
+      .default(false)
+      .describe("Issue HAAPI access tokens to this client on its own credential, without attestation (Curity: allow-without-attestation)."),
+    use_legacy_dpop: z
+      .boolean()
+      .default(false)
+      .describe("When false (the default), HAAPI token requests must carry a server-issued DPoP nonce (Curity: use-legacy-dpop)."),
+    access_token_ttl: seconds(60, 86_400)
+      .default(600)
+      .describe("Lifetime of HAAPI access tokens in seconds (Curity: haapi-access-token-ttl). SDKs refresh below 300 s, so keep it well above."),
+  })
+  .describe("HAAPI capability: the client may obtain tokens with scope urn:se:curity:scopes:haapi.");
+
+export const clientSchema = z
+  .strictObject({
+    client_id: z
+      .string()
+      .min(1)
+      .max(255)
+      .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces")
+      .describe("The client identifier (RFC 7591)."),
+    client_name: z.string().optional().describe("Human-readable name (RFC 7591)."),
+    client_secret: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Plain-text secret. Accepted only when `environment` is \"development\"; use `client_secret_hash` otherwise."),
+    client_secret_hash: z
+      .string()
+      .regex(/^(sha256\$[A-Za-z0-9_-]{16,}\$[A-Za-z0-9_-]{43}|pbkdf2-sha256\$[1-9][0-9]*\$[A-Za-z0-9_-]{16,}\$[A-Za-z0-9_-]{43})$/, 'must be "sha256$<salt>$<digest>" or "pbkdf2-sha256$<iterations>$<salt>$<digest>" as printed by `npm run hash-secret`')
+      .optional()
+      .describe("Salted hash of the secret, as printed by `npm run hash-secret -- <secret>`."),
+    token_endpoint_auth_method: z
+      .enum(TOKEN_ENDPOINT_AUTH_METHODS)
+      .default("client_secret_basic")
+      .describe("How the client authenticates at the token endpoint (RFC 7591). Default client_secret_basic."),
+    token_endpoint_auth_signing_alg: z
+      .enum(ASYMMETRIC_ALGS)
+      .optional()
+      .describe("For private_key_jwt: the only JWS alg accepted for this client's assertions (RFC 7591)."),
+    jwks: z
+      .strictObject({ keys: z.array(jwk).min(1) })
+      .optional()
+      .describe("The client's public keys (RFC 7591): assertion keys for private_key_jwt, certificates (x5c) for self_signed_tls_client_auth."),
+    tls_client_auth_subject_dn: z.string().min(1).optional().describe("tls_client_auth: expected subject DN, RFC 4514 string (RFC 8705 §2.1.2)."),
+    tls_client_auth_san_dns: z.string().min(1).optional().describe("tls_client_auth: expected dNSName SAN (RFC 8705)."),
+    tls_client_auth_san_uri: z.string().min(1).optional().describe("tls_client_auth: expected uniformResourceIdentifier SAN (RFC 8705)."),
+    tls_client_auth_san_ip: z.string().min(1).optional().describe("tls_client_auth: expected iPAddress SAN (RFC 8705)."),
+    tls_client_auth_san_email: z.string().min(1).optional().describe("tls_client_auth: expected rfc822Name SAN (RFC 8705)."),
+    tls_client_certificate_bound_access_tokens: z
+      .boolean()
+      .default(false)
+      .describe("Bind access tokens to the client certificate with cnf.x5t#S256 (RFC 8705 §3)."),
+    grant_types: z
+      .array(z.enum(GRANT_TYPES))
+      .min(1)
+      .default(["client_credentials"])
+      .describe("Grant types the client may use (RFC 7591). Default [\"client_credentials\"]."),
+    scope: z
+      .string()
+      .regex(/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$|^$/, "must be space-separated scope tokens (RFC 6749 §3.3)")
+      .default("")
+      .describe("Space-separated scopes the client may request (RFC 7591). A request without `scope` gets all of them."),
+    dpop_bound_access_tokens: z
+      .boolean()
+      .default(false)
+      .describe("Always require DPoP for this client (RFC 9449 §5.2)."),
+    require_dpop_nonce: z
+      .boolean()
+      .optional()
+      .describe("Require a server nonce in this client's DPoP proofs. Default: `dpop.require_nonce`, or true for HAAPI requests unless `capabilities.haapi.use_legacy_dpop`."),
+    access_token_ttl: seconds(30, 86_400).optional().describe("Access token lifetime in seconds for this client. Default: top-level `access_token_ttl`."),
+    capabilities: z
+      .strictObject({ haapi: haapiCapability.optional() })
+      .prefault({})
+      .describe("Product capabilities of the client."),
+  })
+  .describe("A statically configured OAuth client.");
+
+export const configSchema = z
+  .strictObject({
+    issuer: z
+      .url({ protocol: /^https?$/ })
+      .describe("Public base URL of this server, no path. Used as `iss`, as `aud` of access tokens, in metadata and for DPoP `htu` comparison."),
+    environment: z
+      .enum(["production", "development"])
+      .default("production")
+      .describe("\"development\" allows plain-text client secrets and an http issuer on any host."),
+    access_token_ttl: seconds(30, 86_400).default(600).describe("Default access token lifetime in seconds."),
+    dpop: z
+      .strictObject({
+        signing_alg_values: z
+          .array(z.enum(ASYMMETRIC_ALGS))
+          .min(1)
+          .default(["ES256", "EdDSA", "PS256", "RS256"])
+          .describe("Algorithms accepted in DPoP proofs (RFC 9449 dpop_signing_alg_values_supported)."),
+        clock_skew: seconds(1, 600)
+          .default(60)
+          .describe("How far a proof's `iat` may lie before or after server time, in seconds. Curity uses 10, oidc-provider 300 without nonces."),
+        require_nonce: z.boolean().default(false).describe("Require a server nonce in every DPoP proof (RFC 9449 §8)."),
+        nonce_step: seconds(10, 3600)
+          .default(60)
+          .describe("Nonce time step in seconds. A nonce is accepted during its step and the next one."),
+      })
+      .prefault({})
+      .describe("DPoP proof checks (RFC 9449 §4.3)."),
+    client_authentication: z
+      .strictObject({
+        assertion_max_lifetime: seconds(10, 3600)
+          .default(300)
+          .describe("private_key_jwt: the longest accepted `exp` - now (and `exp` - `iat`), in seconds."),
+        clock_skew: seconds(0, 300).default(30).describe("private_key_jwt: leeway for `exp`, `nbf` and `iat`, in seconds."),
+      })
+      .prefault({})
+      .describe("Client authentication at the token endpoint."),
+    mtls: z
+      .strictObject({
+        certificate_header: z
+          .string()
+          .regex(/^[A-Za-z0-9-]+$/)
+          .nullable()
+          .default(null)
+          .describe("Name of a request header (RFC 9440 `Client-Cert`) carrying the client certificate from a trusted TLS-terminating proxy. Null: only Cloudflare's own mTLS (request.cf.tlsClientAuth) counts. Enable only when the proxy strips the header from client requests."),
+      })
+      .prefault({})
+      .describe("Mutual-TLS client authentication and certificate-bound tokens (RFC 8705)."),
+    signing_keys: z
+      .strictObject({
+        rotation_period: seconds(3600, 365 * 86_400)
+          .default(30 * 86_400)
+          .describe("When keys are generated by the key-manager Durable Object: how long a key signs before the next one takes over, in seconds."),
+      })
+      .prefault({})
+      .describe("Token signing keys. The SIGNING_KEYS secret, when set, replaces generated keys."),
+    limits: z
+      .strictObject({
+        max_body_bytes: z.number().int().min(1024).max(1_048_576).default(16_384).describe("Largest accepted request body."),
+        max_header_bytes: z.number().int().min(1024).max(65_536).default(8_192).describe("Largest accepted Authorization or DPoP header."),
+      })
+      .prefault({})
+      .describe("Request size limits."),
+    logging: z
+      .strictObject({
+        level: z.enum(["debug", "info", "warn", "error", "silent"]).default("info").describe("Lowest level written to the log."),
+      })
+      .prefault({})
+      .describe("Structured JSON logs, one line per request."),
+    clients: z.array(clientSchema).default([]).describe("Statically configured clients."),
+  })
+  .describe("haapi-edge configuration (the CONFIG binding).");
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+export type ClientConfig = z.output<typeof clientSchema>;
+export type HaapiCapability = z.output<typeof haapiCapability>;

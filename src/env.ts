@@ -1,0 +1,26 @@
+/**
+ * The Worker's bindings (wrangler.toml). Only src/routes/ and src/index.ts read them.
+ */
+import type { KeyManager } from "./kv/key-manager";
+import type { ReplayGuard } from "./kv/replay-guard";
+
+export interface Env {
+  /** The configuration document: a JSON string or an object. Absent: the bundled development configuration. */
+  CONFIG?: unknown;
+  /** Production signing keys: a JWK set of EC P-256 private keys; the first one signs. Secret. */
+  SIGNING_KEYS?: string;
+  /** Input for stateless server MACs (DPoP nonces), at least 32 characters. Secret. */
+  SERVER_SECRET?: string;
+  REPLAY_GUARD: DurableObjectNamespace<ReplayGuard>;
+  KEY_MANAGER: DurableObjectNamespace<KeyManager>;
+  CACHE: KVNamespace;
+}
+
+type HaapiEdgeEnv = Env;
+
+declare global {
+  namespace Cloudflare {
+    // `env` from cloudflare:test and cloudflare:workers is typed as these bindings.
+    interface Env extends HaapiEdgeEnv {}
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Read an application/x-www-form-urlencoded body, once, at the edge:
+ * size-limited, duplicate parameters rejected (RFC 6749 §3.2), empty values treated as absent (§3.1).
+ */
+import { OAuthError } from "../errors";
+
+export type FormParams = ReadonlyMap<string, string>;
+
+export async function readBodyLimited(request: Request, maxBytes: number): Promise<string> {
+  const declared = request.headers.get("Content-Length");
+  if (declared !== null && Number(declared) > maxBytes) {
+    throw new OAuthError("invalid_request", "request body too large", { status: 413, reason: `content-length ${declared} > ${maxBytes}` });
+  }
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw new OAuthError("invalid_request", "request body too large", { status: 413, reason: `body exceeds ${maxBytes} bytes` });
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body);
+  } catch {
+    throw new OAuthError("invalid_request", "request body is not UTF-8");
+  }
+}
+
+export function isFormContentType(contentType: string | null): boolean {
+  return (contentType ?? "").split(";")[0]!.trim().toLowerCase() === "application/x-www-form-urlencoded";
+}
+
+/** Parse a form body; a parameter given twice is an error, an empty one is absent. */
+export function parseForm(body: string): FormParams {
+  const params = new Map<string, string>();
+  const seen = new Set<string>();
+  for (const [name, value] of new URLSearchParams(body)) {
+    if (seen.has(name)) throw new OAuthError("invalid_request", `parameter "${name}" repeated`);
+    seen.add(name);
+    if (value !== "") params.set(name, value);
+  }
+  return params;
+}

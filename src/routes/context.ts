@@ -1,0 +1,34 @@
+/**
+ * What the route pipeline carries from step to step (Hono context variables).
+ */
+import type { Config, Client } from "../config/load";
+import type { Env } from "../env";
+import type { FormParams } from "../http/form";
+import type { ClientAssuranceLevel } from "../tokens/access-token";
+import type { ClientCertificate } from "../verifiers/client-certificate";
+import type { DpopProof } from "../verifiers/dpop-proof";
+import type { TokenEndpointAuthMethod } from "../config/schema";
+
+export interface AuthenticatedClient {
+  readonly client: Client;
+  readonly method: TokenEndpointAuthMethod;
+  readonly cal: ClientAssuranceLevel;
+  /** The mTLS certificate, when the client presented one. */
+  readonly certificate: ClientCertificate | null;
+}
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    config: Config;
+    /** Request time, epoch seconds; read once per request. */
+    now: number;
+    /** Fields for this request's log line. */
+    log: Record<string, unknown>;
+    form: FormParams;
+    authenticated: AuthenticatedClient;
+    /** Granted scopes, in request order. */
+    scopes: readonly string[];
+    dpop: DpopProof | undefined;
+  };
+}

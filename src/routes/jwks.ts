@@ -1,0 +1,11 @@
+/** GET /oauth/v2/oauth-jwks: the public signing keys (next, current and still-needed retired ones). */
+import { Hono } from "hono";
+import type { AppEnv } from "./context";
+import { keysFor } from "./services";
+
+export const JWKS_PATH = "/oauth/v2/oauth-jwks";
+
+export const jwksRoute = new Hono<AppEnv>().get(JWKS_PATH, async (c) => {
+  const keys = await keysFor(c.env, c.var.config, c.var.now);
+  return c.json(keys.jwks, 200, { "Cache-Control": "public, max-age=300" });
+});

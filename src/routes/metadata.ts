@@ -1,0 +1,43 @@
+/**
+ * GET /.well-known/oauth-authorization-server (RFC 8414) and /.well-known/openid-configuration.
+ * Lists only what is built.
+ */
+import { Hono } from "hono";
+import type { Config } from "../config/load";
+import { ASYMMETRIC_ALGS, TOKEN_ENDPOINT_AUTH_METHODS } from "../config/schema";
+import type { AppEnv } from "./context";
+import { SUPPORTED_GRANTS } from "./token/parse-token-request";
+
+export function serverMetadata(config: Config): Record<string, unknown> {
+  const scopes = new Set(config.clients.flatMap((client) => [...client.scopes]));
+  return {
+    issuer: config.issuer,
+    token_endpoint: config.endpoints.token,
+    jwks_uri: config.endpoints.jwks,
+    grant_types_supported: [...SUPPORTED_GRANTS],
+    response_types_supported: [],
+    scopes_supported: [...scopes].sort(),
+    token_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS],
+    token_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGS],
+    dpop_signing_alg_values_supported: [...config.dpop.signing_alg_values],
+    tls_client_certificate_bound_access_tokens: true,
+  };
+}
+
+const cache = new WeakMap<Config, string>();
+
+function metadataJson(config: Config): string {
+  let json = cache.get(config);
+  if (!json) {
+    json = JSON.stringify(serverMetadata(config));
+    cache.set(config, json);
+  }
+  return json;
+}
+
+export const metadataRoute = new Hono<AppEnv>();
+for (const path of ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"]) {
+  metadataRoute.get(path, (c) =>
+    c.body(metadataJson(c.var.config), 200, { "Content-Type": "application/json", "Cache-Control": "public, max-age=300" }),
+  );
+}

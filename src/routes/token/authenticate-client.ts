@@ -1,0 +1,185 @@
+/**
+ * Step: client authentication at the token endpoint.
+ *
+ * Exactly one method per request (RFC 6749 §2.3): HTTP Basic, secret in the body, or a client
+ * assertion. mTLS clients present no such credential, only a certificate and their client_id
+ * (RFC 8705 §2). The method must be the one the client is registered with.
+ */
+import { createLocalJWKSet, decodeJwt, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
+import { createMiddleware } from "hono/factory";
+import type { Client, Config } from "../../config/load";
+import { ASYMMETRIC_ALGS, type TokenEndpointAuthMethod } from "../../config/schema";
+import { OAuthError } from "../../errors";
+import { clientCertificateOf } from "../../http/client-certificate";
+import { sha256Thumbprint } from "../../x509/certificate";
+import { verifyClientAssertion, type AssertionFailure } from "../../verifiers/client-assertion";
+import { verifySelfSignedTlsClientAuth, verifyTlsClientAuth, type CertificateFailure, type ClientCertificate } from "../../verifiers/client-certificate";
+import { verifyClientSecret } from "../../verifiers/client-secret";
+import type { FormParams } from "../../http/form";
+import type { AppEnv, AuthenticatedClient } from "../context";
+import { assertionReplay } from "../services";
+
+const JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/** What the request presented, before anything is verified. */
+type Presented =
+  | { kind: "basic"; clientId: string; secret: string }
+  | { kind: "post"; clientId: string; secret: string }
+  | { kind: "assertion"; clientId: string; assertion: string }
+  | { kind: "none"; clientId: string };
+
+const METHOD_OF: Record<Presented["kind"], readonly TokenEndpointAuthMethod[]> = {
+  basic: ["client_secret_basic"],
+  post: ["client_secret_post"],
+  assertion: ["private_key_jwt"],
+  none: ["tls_client_auth", "self_signed_tls_client_auth"],
+};
+
+function invalidClient(reason: string, basicTried: boolean, detail?: Record<string, unknown>): OAuthError {
+  return new OAuthError("invalid_client", "client authentication failed", {
+    reason,
+    ...(detail ? { detail } : {}),
+    headers: basicTried ? { "WWW-Authenticate": 'Basic realm="haapi-edge", charset="UTF-8"' } : {},
+  });
+}
+
+/** RFC 6749 §2.3.1: Basic credentials are form-urlencoded before base64. */
+function formDecode(value: string): string {
+  return decodeURIComponent(value.replace(/\+/g, "%20"));
+}
+
+function parseBasic(header: string): { clientId: string; secret: string } {
+  let decoded: string;
+  try {
+    decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(atob(header.slice(6).trim()), (char) => char.charCodeAt(0)));
+  } catch {
+    throw invalidClient("basic_not_base64", true);
+  }
+  const colon = decoded.indexOf(":");
+  if (colon < 0) throw invalidClient("basic_no_colon", true);
+  try {
+    return { clientId: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
+  } catch {
+    throw invalidClient("basic_bad_encoding", true);
+  }
+}
+
+/** Find out which single method the request uses and for which client_id. */
+export function presentedCredential(authorization: string | null, form: FormParams, maxHeader: number): Presented {
+  const kinds: Presented[] = [];
+  const bodyClientId = form.get("client_id");
+  if (authorization !== null) {
+    if (authorization.length > maxHeader) throw new OAuthError("invalid_request", "Authorization header too large");
+    if (!/^basic /i.test(authorization)) throw new OAuthError("invalid_request", "unsupported Authorization scheme at the token endpoint", { reason: `scheme ${authorization.split(" ")[0]?.slice(0, 20)}` });
+    kinds.push({ kind: "basic", ...parseBasic(authorization) });
+  }
+  if (form.has("client_secret")) {
+    if (!bodyClientId) throw invalidClient("post_without_client_id", false);
+    kinds.push({ kind: "post", clientId: bodyClientId, secret: form.get("client_secret")! });
+  }
+  if (form.has("client_assertion") || form.has("client_assertion_type")) {
+    const type = form.get("client_assertion_type");
+    const assertion = form.get("client_assertion");
+    if (type !== JWT_BEARER) throw new OAuthError("invalid_request", "unsupported client_assertion_type", { reason: `client_assertion_type ${JSON.stringify(type?.slice(0, 100))}` });
+    if (!assertion) throw new OAuthError("invalid_request", "client_assertion is required");
+    let subject: unknown;
+    try {
+      subject = decodeJwt(assertion).sub;
+    } catch {
+      throw invalidClient("assertion_malformed", false);
+    }
+    if (typeof subject !== "string") throw invalidClient("assertion_no_sub", false);
+    kinds.push({ kind: "assertion", clientId: subject, assertion });
+  }
+  if (kinds.length > 1) throw new OAuthError("invalid_request", "more than one client authentication method", { reason: `methods ${kinds.map((k) => k.kind).join(",")}` });
+  const [only] = kinds;
+  if (only) {
+    if (bodyClientId !== undefined && bodyClientId !== only.clientId) throw invalidClient("client_id_mismatch", only.kind === "basic");
+    return only;
+  }
+  if (!bodyClientId) throw invalidClient("no_client_authentication", false);
+  return { kind: "none", clientId: bodyClientId };
+}
+
+const assertionKeys = new WeakMap<Client, JWTVerifyGetKey>();
+const registeredThumbprints = new WeakMap<Client, Promise<string[]>>();
+
+function keysOf(client: Client): JWTVerifyGetKey {
+  let keys = assertionKeys.get(client);
+  if (!keys) {
+    keys = createLocalJWKSet(client.jwks as JSONWebKeySet);
+    assertionKeys.set(client, keys);
+  }
+  return keys;
+}
+
+function thumbprintsOf(client: Client): Promise<string[]> {
+  let thumbprints = registeredThumbprints.get(client);
+  if (!thumbprints) {
+    const certificates = (client.jwks?.keys ?? []).flatMap((key) => (Array.isArray(key.x5c) && typeof key.x5c[0] === "string" ? [key.x5c[0]] : []));
+    thumbprints = Promise.all(certificates.map((b64) => sha256Thumbprint(Uint8Array.from(atob(b64), (char) => char.charCodeAt(0))))).catch(() => []);
+    registeredThumbprints.set(client, thumbprints);
+  }
+  return thumbprints;
+}
+
+function assertionError(reason: AssertionFailure, detail?: Readonly<Record<string, unknown>>): OAuthError {
+  // Deliberately one public message for every assertion failure; the reason is logged.
+  return invalidClient(`assertion_${reason}`, false, detail ? { ...detail } : undefined);
+}
+
+function certificateError(reason: CertificateFailure, detail?: Readonly<Record<string, unknown>>): OAuthError {
+  return invalidClient(`certificate_${reason}`, false, detail ? { ...detail } : undefined);
+}
+
+async function authenticate(presented: Presented, client: Client, config: Config, request: Request, env: AppEnv["Bindings"], now: number): Promise<AuthenticatedClient> {
+  const certificate = (): Promise<ClientCertificate | null> => clientCertificateOf(request, config.mtls.certificate_header);
+  switch (presented.kind) {
+    case "basic":
+    case "post": {
+      const result = await verifyClientSecret(presented.secret, client);
+      if (!result.ok) throw invalidClient(result.reason, presented.kind === "basic");
+      return { client, method: client.token_endpoint_auth_method, cal: "none", certificate: client.tls_client_certificate_bound_access_tokens ? await certificate() : null };
+    }
+    case "assertion": {
+      const result = await verifyClientAssertion(
+        presented.assertion,
+        {
+          clientId: client.client_id,
+          audiences: [config.issuer, config.endpoints.token],
+          algorithms: client.token_endpoint_auth_signing_alg ? [client.token_endpoint_auth_signing_alg] : ASYMMETRIC_ALGS,
+          maxLifetime: config.client_authentication.assertion_max_lifetime,
+          clockSkew: config.client_authentication.clock_skew,
+        },
+        { keys: keysOf(client), markUsed: assertionReplay(env, client.client_id) },
+        now,
+      );
+      if (!result.ok) throw assertionError(result.reason, result.detail);
+      return { client, method: "private_key_jwt", cal: "by-provisioned-key", certificate: client.tls_client_certificate_bound_access_tokens ? await certificate() : null };
+    }
+    case "none": {
+      const presentedCertificate = await certificate();
+      const result =
+        client.token_endpoint_auth_method === "tls_client_auth"
+          ? verifyTlsClientAuth(presentedCertificate, client)
+          : verifySelfSignedTlsClientAuth(presentedCertificate, await thumbprintsOf(client));
+      if (!result.ok) throw certificateError(result.reason, result.detail);
+      return { client, method: client.token_endpoint_auth_method, cal: "by-provisioned-key", certificate: result.value };
+    }
+  }
+}
+
+export const authenticateClient = createMiddleware<AppEnv>(async (c, next) => {
+  const { config, form, log } = c.var;
+  const presented = presentedCredential(c.req.header("Authorization") ?? null, form, config.limits.max_header_bytes);
+  const client = config.clientsById.get(presented.clientId);
+  if (!client) throw invalidClient("unknown_client", presented.kind === "basic", { client_id: presented.clientId.slice(0, 100) });
+  log.client_id = client.client_id;
+  if (!METHOD_OF[presented.kind].includes(client.token_endpoint_auth_method)) {
+    throw invalidClient("method_not_registered", presented.kind === "basic", { presented: presented.kind, registered: client.token_endpoint_auth_method });
+  }
+  const authenticated = await authenticate(presented, client, config, c.req.raw, c.env, c.var.now);
+  log.auth_method = authenticated.method;
+  c.set("authenticated", authenticated);
+  await next();
+});

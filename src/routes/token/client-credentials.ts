@@ -1,0 +1,39 @@
+/**
+ * Grant: client_credentials (RFC 6749 §4.4), including the HAAPI access token without attestation.
+ */
+import type { Context } from "hono";
+import { HAAPI_SCOPE } from "../../config/schema";
+import { OAuthError } from "../../errors";
+import { signAccessToken } from "../../tokens/access-token";
+import type { AppEnv } from "../context";
+import { keysFor } from "../services";
+
+export async function clientCredentialsGrant(c: Context<AppEnv>): Promise<Response> {
+  const { config, now, scopes, dpop } = c.var;
+  const { client, cal, certificate } = c.var.authenticated;
+  const haapi = scopes.includes(HAAPI_SCOPE);
+  if (haapi && !client.capabilities.haapi?.allow_without_attestation) {
+    throw new OAuthError("unauthorized_client", "this client must attest to obtain a HAAPI token", { reason: "haapi_requires_attestation" });
+  }
+  if (client.tls_client_certificate_bound_access_tokens && !certificate) {
+    throw new OAuthError("invalid_request", "a client certificate is required for certificate-bound tokens", { reason: "certificate_binding_without_certificate" });
+  }
+  const ttl = haapi ? client.capabilities.haapi!.access_token_ttl : (client.access_token_ttl ?? config.access_token_ttl);
+  const keys = await keysFor(c.env, config, now);
+  const accessToken = await signAccessToken(
+    keys,
+    {
+      issuer: config.issuer,
+      audience: config.issuer,
+      subject: client.client_id,
+      clientId: client.client_id,
+      scope: scopes.join(" "),
+      ttl,
+      cal,
+      jkt: dpop?.jkt,
+      x5tS256: client.tls_client_certificate_bound_access_tokens ? certificate?.thumbprintS256 : undefined,
+    },
+    now,
+  );
+  return c.json({ access_token: accessToken, token_type: dpop ? "DPoP" : "Bearer", expires_in: ttl, scope: scopes.join(" ") });
+}

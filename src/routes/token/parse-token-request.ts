@@ -1,0 +1,28 @@
+/**
+ * Step: read the token request body. Form-encoded only, size-limited, no repeated parameters,
+ * and a grant type this server serves.
+ */
+import { createMiddleware } from "hono/factory";
+import { OAuthError } from "../../errors";
+import { isFormContentType, parseForm, readBodyLimited } from "../../http/form";
+import type { AppEnv } from "../context";
+
+/** Grant types the token endpoint serves so far. */
+export const SUPPORTED_GRANTS: ReadonlySet<string> = new Set(["client_credentials"]);
+
+export const parseTokenRequest = createMiddleware<AppEnv>(async (c, next) => {
+  if (!isFormContentType(c.req.header("Content-Type") ?? null)) {
+    throw new OAuthError("invalid_request", "content type must be application/x-www-form-urlencoded", {
+      reason: `content-type ${JSON.stringify(c.req.header("Content-Type") ?? null)}`,
+    });
+  }
+  const form = parseForm(await readBodyLimited(c.req.raw, c.var.config.limits.max_body_bytes));
+  const grantType = form.get("grant_type");
+  if (grantType === undefined) throw new OAuthError("invalid_request", "grant_type is required");
+  if (!SUPPORTED_GRANTS.has(grantType)) {
+    throw new OAuthError("unsupported_grant_type", "grant type not supported", { reason: `grant_type ${JSON.stringify(grantType.slice(0, 100))}` });
+  }
+  c.var.log.grant_type = grantType;
+  c.set("form", form);
+  await next();
+});

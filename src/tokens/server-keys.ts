@@ -1,0 +1,73 @@
+/**
+ * The server's keys as one isolate sees them: the signing key, the published JWK set and the nonce
+ * MAC key. Loaded from the SIGNING_KEYS / SERVER_SECRET secrets when set, otherwise from the
+ * KeyManager Durable Object, and cached per isolate for at most ISOLATE_CACHE_SECONDS.
+ */
+import { importJWK, type JWK } from "jose";
+import { parseSigningKeys } from "../config/signing-keys";
+import type { KeySnapshot, RotationPolicy } from "../kv/key-manager";
+
+/** How long an isolate keeps a key set; retired keys stay published at least this much longer. */
+export const ISOLATE_CACHE_SECONDS = 300;
+
+export interface ServerKeys {
+  readonly kid: string;
+  readonly signingKey: CryptoKey;
+  readonly jwks: { readonly keys: readonly JWK[] };
+  /** HMAC-SHA-256 key for DPoP nonces. */
+  readonly nonceKey: CryptoKey;
+  /** Epoch seconds after which this set must be reloaded. */
+  readonly validUntil: number;
+}
+
+export interface KeySources {
+  readonly signingKeysSecret: string | undefined;
+  readonly serverSecret: string | undefined;
+  readonly rotation: RotationPolicy;
+  /** The KeyManager's current snapshot. */
+  managed(policy: RotationPolicy): Promise<KeySnapshot>;
+}
+
+const encoder = new TextEncoder();
+
+async function deriveNonceKey(secret: string): Promise<CryptoKey> {
+  const ikm = await crypto.subtle.importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveKey"]);
+  return crypto.subtle.deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: encoder.encode("haapi-edge/dpop-nonce/v1") },
+    ikm,
+    { name: "HMAC", hash: "SHA-256", length: 256 },
+    false,
+    ["sign"],
+  );
+}
+
+async function load(sources: KeySources, now: number): Promise<ServerKeys> {
+  const fixed = sources.signingKeysSecret ? parseSigningKeys(sources.signingKeysSecret) : undefined;
+  const snapshot = !fixed || !sources.serverSecret ? await sources.managed(sources.rotation) : undefined;
+  const signer = fixed ? fixed[0]! : snapshot!.current;
+  const published = fixed ? fixed.map((key) => key.publicJwk) : snapshot!.published;
+  const signingKey = (await importJWK(signer.privateJwk, "ES256")) as CryptoKey;
+  const nonceKey = await deriveNonceKey(sources.serverSecret ?? snapshot!.serverSecret);
+  const validUntil = Math.min(now + ISOLATE_CACHE_SECONDS, fixed ? Infinity : snapshot!.validUntil);
+  return { kid: signer.kid, signingKey, jwks: { keys: published }, nonceKey, validUntil };
+}
+
+let cached: { sources: string; until: number; keys: Promise<ServerKeys> } | undefined;
+
+/** The key set for `now`, shared by every request of this isolate until it goes stale. */
+export function serverKeys(sources: KeySources, now: number): Promise<ServerKeys> {
+  const identity = `${sources.signingKeysSecret ?? ""}\u0000${sources.serverSecret ?? ""}`;
+  if (!cached || cached.sources !== identity || now >= cached.until) {
+    const keys = load(sources, now);
+    cached = { sources: identity, until: now + ISOLATE_CACHE_SECONDS, keys };
+    keys.then(
+      (value) => {
+        if (cached?.keys === keys) cached.until = value.validUntil;
+      },
+      () => {
+        if (cached?.keys === keys) cached = undefined;
+      },
+    );
+  }
+  return cached.keys;
+}

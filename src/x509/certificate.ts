@@ -1,0 +1,41 @@
+/**
+ * X.509 handling lives here (and only here): parsing a DER certificate into the facts verifiers need.
+ * @peculiar/x509 needs a Reflect metadata polyfill loaded before it.
+ */
+import "reflect-metadata";
+import { SubjectAlternativeNameExtension, X509Certificate } from "@peculiar/x509";
+import { base64url } from "jose";
+
+export interface CertificateFacts {
+  /** base64url(SHA-256(DER)): the RFC 8705 `x5t#S256` value. */
+  readonly thumbprintS256: string;
+  /** Subject DN, RFC 4514 string (most specific RDN first). */
+  readonly subjectDN: string;
+  readonly san: { readonly dns: string[]; readonly uri: string[]; readonly ip: string[]; readonly email: string[] };
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+}
+
+export async function sha256Thumbprint(der: Uint8Array): Promise<string> {
+  return base64url.encode(new Uint8Array(await crypto.subtle.digest("SHA-256", der)));
+}
+
+/** Parse a DER certificate. Throws on anything that is not one. */
+export async function parseCertificate(der: Uint8Array): Promise<CertificateFacts> {
+  const certificate = new X509Certificate(der);
+  const san = { dns: [] as string[], uri: [] as string[], ip: [] as string[], email: [] as string[] };
+  const extension = certificate.getExtension(SubjectAlternativeNameExtension);
+  for (const name of extension?.names.items ?? []) {
+    if (name.type === "dns") san.dns.push(name.value);
+    else if (name.type === "url") san.uri.push(name.value);
+    else if (name.type === "ip") san.ip.push(name.value);
+    else if (name.type === "email") san.email.push(name.value);
+  }
+  return {
+    thumbprintS256: await sha256Thumbprint(der),
+    subjectDN: certificate.subject,
+    san,
+    notBefore: certificate.notBefore,
+    notAfter: certificate.notAfter,
+  };
+}
