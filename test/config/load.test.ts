@@ -1,0 +1,149 @@
+/**
+ * Configuration: validation names the field, defaults are applied, the result is frozen.
+ */
+import { describe, expect, it } from "vitest";
+import { ConfigError, DEVELOPMENT_CONFIG, parseConfig } from "../../src/config/load";
+import { parseSigningKeys } from "../../src/config/signing-keys";
+
+const ISSUER = "https://login.example.com";
+
+function problems(document: unknown): string[] {
+  try {
+    parseConfig(document);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+const secretClient = (overrides: Record<string, unknown> = {}) => ({
+  client_id: "c",
+  client_secret_hash: "sha256$BjLIdOtslgCUu77CC6s0DQ$3jtATc-i7HIVcl-hYZD7Tr_SIRdUEMolgvDP8kccf0A",
+  ...overrides,
+});
+
+describe("parseConfig", () => {
+  it("names an unsupported enum value by its path", () => {
+    const list = problems({ issuer: ISSUER, clients: [secretClient({ client_id: "a" }), secretClient({ client_id: "b" }), secretClient({ token_endpoint_auth_method: "foo" })] });
+    expect(list).toHaveLength(1);
+    expect(list[0]).toMatch(/^clients\[2\]\.token_endpoint_auth_method: unsupported value "foo"/);
+  });
+
+  it("reports every problem at once, including unknown fields and wrong types", () => {
+    const list = problems({ issuer: "not a url", dpop: { clock_skew: "60" }, clients: [{ client_id: 7, token_endpoint_auth_methd: "x" }] });
+    expect(list).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^issuer: /),
+        "dpop.clock_skew: expected number, got string",
+        "clients[0].client_id: expected string, got number",
+        "clients[0].token_endpoint_auth_methd: unknown field",
+      ]),
+    );
+  });
+
+  it("a missing required field", () => {
+    expect(problems({ clients: [] })).toEqual(["issuer: required"]);
+  });
+
+  it("not JSON", () => {
+    expect(problems("{issuer:")[0]).toMatch(/^CONFIG: not valid JSON/);
+  });
+
+  it("cross-field rules name the field", () => {
+    const jwk = { kty: "EC", crv: "P-256", x: "x", y: "y" };
+    const list = problems({
+      issuer: ISSUER,
+      clients: [
+        secretClient({ client_id: "dup" }),
+        secretClient({ client_id: "dup" }),
+        { client_id: "no-secret" },
+        { client_id: "plain", client_secret: "s" },
+        { client_id: "jwt", token_endpoint_auth_method: "private_key_jwt" },
+        { client_id: "jwt-private", token_endpoint_auth_method: "private_key_jwt", jwks: { keys: [{ ...jwk, d: "secret" }] } },
+        { client_id: "tls", token_endpoint_auth_method: "tls_client_auth" },
+        { client_id: "self", token_endpoint_auth_method: "self_signed_tls_client_auth", jwks: { keys: [jwk] } },
+        secretClient({ client_id: "haapi", scope: "urn:se:curity:scopes:haapi" }),
+      ],
+    });
+    expect(list).toEqual([
+      'clients[1].client_id: duplicate value "dup" (also clients[0])',
+      "clients[2].client_secret_hash: required for client_secret_basic",
+      'clients[3].client_secret: plain-text secrets are only accepted when environment is "development"; use client_secret_hash (npm run hash-secret)',
+      "clients[4].jwks: required for private_key_jwt",
+      "clients[5].jwks.keys[0].d: private key material; publish only the public key",
+      "clients[6].tls_client_auth_subject_dn: tls_client_auth needs exactly one of tls_client_auth_subject_dn or tls_client_auth_san_* (RFC 8705 §2.1.2), got 0",
+      "clients[7].jwks: self_signed_tls_client_auth needs at least one key with an x5c certificate",
+      "clients[8].capabilities.haapi: required because scope contains urn:se:curity:scopes:haapi",
+    ]);
+  });
+
+  it("a malformed secret hash", () => {
+    expect(problems({ issuer: ISSUER, clients: [secretClient({ client_secret_hash: "sha256$short" })] })[0]).toMatch(/^clients\[0\]\.client_secret_hash: must be/);
+  });
+
+  it("the issuer must be an origin, https outside development", () => {
+    expect(problems({ issuer: "https://login.example.com/tenant" })[0]).toMatch(/^issuer: must be an origin/);
+    expect(problems({ issuer: "https://login.example.com/" })[0]).toMatch(/^issuer: must be an origin/);
+    expect(problems({ issuer: "http://login.example.com" })[0]).toMatch(/^issuer: must use https/);
+    expect(() => parseConfig({ issuer: "http://127.0.0.1:8787" })).not.toThrow();
+  });
+
+  it("applies the documented defaults", () => {
+    const config = parseConfig({ issuer: ISSUER, clients: [secretClient()] });
+    expect(config.environment).toBe("production");
+    expect(config.access_token_ttl).toBe(600);
+    expect(config.dpop).toEqual({ signing_alg_values: ["ES256", "EdDSA", "PS256", "RS256"], clock_skew: 60, require_nonce: false, nonce_step: 60 });
+    expect(config.mtls.certificate_header).toBeNull();
+    expect(config.signing_keys.rotation_period).toBe(30 * 86_400);
+    const client = config.clientsById.get("c")!;
+    expect(client).toMatchObject({ token_endpoint_auth_method: "client_secret_basic", grant_types: ["client_credentials"], scope: "", dpop_bound_access_tokens: false, capabilities: {} });
+    expect(config.endpoints.token).toBe(`${ISSUER}/oauth/v2/oauth-token`);
+  });
+
+  it("the HAAPI capability defaults follow Curity's", () => {
+    const config = parseConfig({ issuer: ISSUER, clients: [secretClient({ scope: "urn:se:curity:scopes:haapi", capabilities: { haapi: {} } })] });
+    expect(config.clients[0]!.capabilities.haapi).toEqual({ allow_without_attestation: false, use_legacy_dpop: false, access_token_ttl: 600 });
+  });
+
+  it("is frozen", () => {
+    const config = parseConfig({ issuer: ISSUER, clients: [secretClient()] });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.clients[0])).toBe(true);
+    expect(Object.isFrozen(config.dpop.signing_alg_values)).toBe(true);
+  });
+
+  it("the bundled development configuration is valid and has dev-client", () => {
+    const config = parseConfig(DEVELOPMENT_CONFIG);
+    const client = config.clientsById.get("dev-client")!;
+    expect(client).toMatchObject({ client_secret: "dev-secret", token_endpoint_auth_method: "client_secret_basic", grant_types: ["client_credentials"] });
+    expect([...client.scopes]).toEqual(["urn:se:curity:scopes:haapi"]);
+    expect(client.capabilities.haapi?.allow_without_attestation).toBe(true);
+  });
+
+  it("accepts the configuration as a JSON string or an object", () => {
+    const document = { issuer: ISSUER, clients: [secretClient()] };
+    expect(parseConfig(JSON.stringify(document)).issuer).toBe(parseConfig(document).issuer);
+  });
+});
+
+describe("parseSigningKeys (the SIGNING_KEYS secret)", () => {
+  it("names the bad member", () => {
+    expect(() => parseSigningKeys("nope")).toThrow("SIGNING_KEYS: not valid JSON");
+    expect(() => parseSigningKeys('{"keys":[]}')).toThrow("SIGNING_KEYS.keys: required");
+    try {
+      parseSigningKeys(JSON.stringify({ keys: [{ kty: "RSA", kid: "a" }, { kty: "EC", crv: "P-256", x: "x", y: "y", d: "d" }] }));
+      expect.unreachable();
+    } catch (error) {
+      expect((error as ConfigError).problems).toEqual([
+        'SIGNING_KEYS.keys[0]: must be an EC P-256 private key (kty "EC", crv "P-256", x, y, d)',
+        "SIGNING_KEYS.keys[1].kid: required",
+      ]);
+    }
+  });
+
+  it("publishes only public members", () => {
+    const [key] = parseSigningKeys(JSON.stringify({ keys: [{ kty: "EC", crv: "P-256", x: "x", y: "y", d: "d", kid: "k1" }] }));
+    expect(key!.publicJwk).toEqual({ kty: "EC", crv: "P-256", x: "x", y: "y", kid: "k1", alg: "ES256", use: "sig" });
+  });
+});
