@@ -25,27 +25,50 @@ export interface ClientCertificate {
 
 export type CertificateFailure = "certificate_missing" | "certificate_unverified" | "subject_mismatch" | "san_unavailable" | "san_mismatch" | "certificate_not_registered";
 
-/** Normalize a DN for comparison: attribute types upper-cased, spaces around separators dropped, values case-folded. */
-export function normalizeDN(dn: string): string {
-  const rdns: string[] = [];
+/** Split on unescaped separators, keeping escapes for the next stage. */
+function splitUnescaped(text: string, separators: string): string[] {
+  const parts: string[] = [];
   let current = "";
-  for (let i = 0; i < dn.length; i++) {
-    const char = dn[i]!;
-    if (char === "\\" && i + 1 < dn.length) {
-      current += char + dn[++i];
-    } else if (char === "," || char === ";") {
-      rdns.push(current);
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i]!;
+    if (char === "\\" && i + 1 < text.length) current += char + text[++i];
+    else if (separators.includes(char)) {
+      parts.push(current);
       current = "";
     } else current += char;
   }
-  rdns.push(current);
-  return rdns
-    .map((rdn) => {
-      const eq = rdn.indexOf("=");
-      if (eq < 0) return rdn.trim().toLowerCase();
-      return `${rdn.slice(0, eq).trim().toUpperCase()}=${rdn.slice(eq + 1).trim().replace(/\s+/g, " ").toLowerCase()}`;
-    })
-    .join(",");
+  parts.push(current);
+  return parts;
+}
+
+/** RFC 4514 §3 escapes: `\,` is the character, `\2C` (and UTF-8 byte runs such as `\C3\A9`) the bytes. */
+function unescapeValue(value: string): string {
+  const bytes: number[] = [];
+  const encoder = new TextEncoder();
+  for (let i = 0; i < value.length; i++) {
+    const char = value[i]!;
+    if (char === "\\" && /^[0-9a-fA-F]{2}$/.test(value.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(value.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else if (char === "\\" && i + 1 < value.length) {
+      bytes.push(...encoder.encode(value[++i]!));
+    } else bytes.push(...encoder.encode(char));
+  }
+  return new TextDecoder().decode(new Uint8Array(bytes));
+}
+
+/**
+ * A DN in comparable form: attribute types upper-cased, values unescaped, trimmed, inner white space
+ * collapsed and case-folded (caseIgnoreMatch, which the common attributes use). The result is JSON of
+ * [type, value] pairs, so an escaped separator inside a value can never pass for a separator.
+ */
+export function normalizeDN(dn: string): string {
+  return JSON.stringify(
+    splitUnescaped(dn, ",;").map((rdn) => {
+      const [type = "", ...rest] = splitUnescaped(rdn, "=");
+      return [type.trim().toUpperCase(), unescapeValue(rest.join("=").trim()).replace(/\s+/g, " ").toLowerCase()];
+    }),
+  );
 }
 
 export function verifyTlsClientAuth(certificate: ClientCertificate | null, client: ClientConfig): Result<ClientCertificate, CertificateFailure> {

@@ -1,8 +1,18 @@
 /**
- * RFC 9449 §4.3 (9): `htu` is compared to the request URL without query and fragment,
- * scheme and host case-insensitively, default ports normalized. WHATWG URL parsing does the
- * normalization (lower-cased scheme and host, default port dropped).
+ * RFC 9449 §4.3 (9): `htu` is compared to the request URL without query and fragment, after
+ * RFC 3986 §6.2.2 normalization. WHATWG URL parsing lower-cases scheme and host, drops default
+ * ports and resolves dot segments; percent-encoding is normalized here (§6.2.2.1-2): encoded
+ * unreserved characters are decoded, other escapes get upper-case hex.
  */
+
+const UNRESERVED = /[A-Za-z0-9\-._~]/;
+
+function normalizePercentEncoding(path: string): string {
+  return path.replace(/%[0-9a-fA-F]{2}/g, (escape) => {
+    const char = String.fromCharCode(parseInt(escape.slice(1), 16));
+    return UNRESERVED.test(char) ? char : escape.toUpperCase();
+  });
+}
 
 /** The comparable form of a URL, or null when it is not an absolute http(s) URL. */
 export function normalizeHtu(value: string): string | null {
@@ -14,5 +24,5 @@ export function normalizeHtu(value: string): string | null {
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") return null;
   if (url.username || url.password) return null;
-  return `${url.protocol}//${url.host}${url.pathname}`;
+  return `${url.protocol}//${url.host}${normalizePercentEncoding(url.pathname)}`;
 }

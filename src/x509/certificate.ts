@@ -20,8 +20,21 @@ export async function sha256Thumbprint(der: Uint8Array): Promise<string> {
   return base64url.encode(new Uint8Array(await crypto.subtle.digest("SHA-256", der)));
 }
 
-/** Parse a DER certificate. Throws on anything that is not one. */
+/** The length a DER SEQUENCE at the start of `der` declares, header included; null if it is not one. */
+function derSequenceLength(der: Uint8Array): number | null {
+  if (der.length < 2 || der[0] !== 0x30) return null;
+  const first = der[1]!;
+  if (first < 0x80) return 2 + first;
+  const count = first & 0x7f;
+  if (count === 0 || count > 4 || der.length < 2 + count) return null;
+  let length = 0;
+  for (let i = 0; i < count; i++) length = length * 256 + der[2 + i]!;
+  return 2 + count + length;
+}
+
+/** Parse a DER certificate. Throws on anything that is not exactly one (truncated, or with trailing bytes). */
 export async function parseCertificate(der: Uint8Array): Promise<CertificateFacts> {
+  if (derSequenceLength(der) !== der.length) throw new Error("not a single DER certificate (length mismatch)");
   const certificate = new X509Certificate(der);
   const san = { dns: [] as string[], uri: [] as string[], ip: [] as string[], email: [] as string[] };
   const extension = certificate.getExtension(SubjectAlternativeNameExtension);
