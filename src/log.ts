@@ -8,7 +8,9 @@ const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 4
 
 export function writeLog(threshold: LogLevel, level: Exclude<LogLevel, "silent">, fields: Record<string, unknown>): void {
   if (RANK[level] < RANK[threshold]) return;
-  const line = JSON.stringify({ level, time: new Date().toISOString(), ...fields });
+  // At startup (module scope) Workers report the clock as 0: leave the time out rather than print 1970.
+  const now = Date.now();
+  const line = JSON.stringify({ level, ...(now > 0 ? { time: new Date(now).toISOString() } : {}), ...fields });
   if (level === "error") console.error(line);
   else if (level === "warn") console.warn(line);
   else console.log(line);

@@ -35,7 +35,8 @@ export async function ath(token: string): Promise<string> {
   return base64url.encode(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token))));
 }
 
-function merge(base: Record<string, unknown>, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+/** `base` with `overrides` applied; an override of undefined deletes the member. */
+export function withOverrides(base: Record<string, unknown>, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const out = { ...base };
   for (const [name, value] of Object.entries(overrides)) {
     if (value === undefined) delete out[name];
@@ -45,7 +46,7 @@ function merge(base: Record<string, unknown>, overrides: Record<string, unknown>
 }
 
 export async function proof(key: DeviceKey, options: ProofOptions = {}): Promise<string> {
-  const claims = merge(
+  const claims = withOverrides(
     {
       jti: options.jti ?? crypto.randomUUID(),
       htm: options.htm ?? "POST",
@@ -56,7 +57,7 @@ export async function proof(key: DeviceKey, options: ProofOptions = {}): Promise
     },
     options.claims,
   );
-  const header = merge({ typ: "dpop+jwt", alg: key.alg, jwk: key.publicJwk }, options.header);
+  const header = withOverrides({ typ: "dpop+jwt", alg: key.alg, jwk: key.publicJwk }, options.header);
   return new SignJWT(claims).setProtectedHeader(header as { alg: string }).sign(key.privateKey);
 }
 

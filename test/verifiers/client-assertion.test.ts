@@ -5,6 +5,7 @@ import { base64url, CompactSign, createLocalJWKSet, generateKeyPair, importJWK, 
 import { beforeAll, describe, expect, it } from "vitest";
 import { verifyClientAssertion, type AssertionDeps, type AssertionFailure, type AssertionPolicy } from "../../src/verifiers/client-assertion";
 import keys from "../fixtures/keys.json";
+import { withOverrides } from "../helpers/dpop";
 
 const NOW = 1_795_000_000;
 const ISSUER = "http://127.0.0.1:8787";
@@ -62,18 +63,9 @@ interface AssertionOptions {
   key?: CryptoKey | Uint8Array;
 }
 
-function merge(base: Record<string, unknown>, overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const out = { ...base };
-  for (const [name, value] of Object.entries(overrides)) {
-    if (value === undefined) delete out[name];
-    else out[name] = value;
-  }
-  return out;
-}
-
 function assertion({ claims, header, key = clientKey }: AssertionOptions = {}): Promise<string> {
-  const payload = merge({ iss: CLIENT_ID, sub: CLIENT_ID, aud: TOKEN_ENDPOINT, jti: crypto.randomUUID(), iat: NOW, exp: NOW + 120 }, claims);
-  const protectedHeader = merge({ alg: "ES256", kid: keys.jwtClient.public.kid }, header);
+  const payload = withOverrides({ iss: CLIENT_ID, sub: CLIENT_ID, aud: TOKEN_ENDPOINT, jti: crypto.randomUUID(), iat: NOW, exp: NOW + 120 }, claims);
+  const protectedHeader = withOverrides({ alg: "ES256", kid: keys.jwtClient.public.kid }, header);
   return new SignJWT(payload as JWTPayload).setProtectedHeader(protectedHeader as { alg: string }).sign(key);
 }
 
