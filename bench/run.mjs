@@ -108,6 +108,8 @@ const servers = [
   { name: "haapi-edge (workerd)", tokenUrl: `${oursIssuer}/oauth/v2/oauth-token`, runs: [] },
   { name: "oidc-provider (Node)", tokenUrl: `http://127.0.0.1:${peerPort}/token`, runs: [] },
 ];
+const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined;
+if (only) servers.splice(0, servers.length, ...servers.filter((server) => server.name.startsWith(only)));
 for (const server of servers) {
   server.nonce = await learnNonce(keys, server.tokenUrl, AUTHORIZATION);
   // Warm-up (JIT, key caches, Durable Objects), not measured.
@@ -140,7 +142,7 @@ const summary = servers.map((server) => ({
   replaysAccepted: server.runs.reduce((sum, run) => sum + run.detail.replaysAccepted, 0),
   serverErrors: server.runs.reduce((sum, run) => sum + run.detail.serverErrors, 0),
 }));
-const [a, b] = summary;
+const [a, b = a] = summary;
 const ratio = a.tokensPerSecond / b.tokensPerSecond;
 
 const table = [

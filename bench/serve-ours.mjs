@@ -1,42 +1,84 @@
 #!/usr/bin/env node
-// Serves haapi-edge as deployed: the bundle `wrangler deploy --dry-run` builds, run by Miniflare in one
-// workerd process with local SQLite-backed Durable Objects and KV. (`wrangler dev` puts a second,
-// proxying workerd in front, which would measure the dev tooling rather than the Worker.)
-// Usage: node bench/serve-ours.mjs PORT CONFIG_JSON   (prints "ready" when listening)
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+// Serves haapi-edge as deployed: the bundle `wrangler deploy --dry-run` builds, run by workerd (the
+// open-source Workers runtime) with SQLite-backed Durable Objects, and nothing in front of it.
+// (`wrangler dev` adds a proxying workerd, and Miniflare an entry worker, per request: that would
+// measure the development tooling, about half the throughput, rather than the Worker.)
+// Usage: node bench/serve-ours.mjs PORT CONFIG_JSON [INSPECTOR_PORT]   (prints "ready" when listening)
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 
-const [port, config] = process.argv.slice(2);
+const [port, config, inspectorPort] = process.argv.slice(2);
 const root = new URL("..", import.meta.url).pathname;
 const outdir = mkdtempSync(join(tmpdir(), "haapi-edge-bundle-"));
 execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outdir], { cwd: root, stdio: "ignore", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
 const compatibilityDate = readFileSync(join(root, "wrangler.toml"), "utf8").match(/compatibility_date = "([^"]+)"/)[1];
 
-const mf = new Miniflare(convertV4MiniflareOptions({
-  host: "127.0.0.1",
-  port: Number(port),
-  workers: [
-    {
-      name: "haapi-edge",
-      modules: true,
-      scriptPath: join(outdir, "index.js"),
-      modulesRoot: outdir,
-      compatibilityDate,
-      durableObjects: {
-        REPLAY_GUARD: { className: "ReplayGuard", useSQLite: true },
-        KEY_MANAGER: { className: "KeyManager", useSQLite: true },
-      },
-      kvNamespaces: ["CACHE"],
-      bindings: { CONFIG: config },
-    },
+// Durable Object storage on a memory-backed file system when there is one: the peer keeps its replay
+// cache in memory, and on Cloudflare an object's storage is not on the Worker's machine.
+const memoryFs = ["/dev/shm"].find((dir) => {
+  try {
+    return statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+});
+const storage = mkdtempSync(join(memoryFs ?? tmpdir(), "haapi-edge-do-"));
+const text = (value) => JSON.stringify(value); // capnp text literals use JSON string escapes
+
+writeFileSync(
+  join(outdir, "workerd.capnp"),
+  `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [
+    (name = "main", worker = .worker),
+    (name = "storage", disk = (path = ${text(storage)}, writable = true)),
   ],
-}));
-await mf.ready;
-console.log("ready");
-process.on("SIGTERM", async () => {
-  await mf.dispose();
+  sockets = [ (name = "http", address = ${text(`127.0.0.1:${port}`)}, http = (), service = "main") ],
+);
+const worker :Workerd.Worker = (
+  modules = [ (name = "index.js", esModule = embed "index.js") ],
+  compatibilityDate = ${text(compatibilityDate)},
+  bindings = [
+    (name = "CONFIG", text = ${text(config)}),
+    (name = "REPLAY_GUARD", durableObjectNamespace = "ReplayGuard"),
+    (name = "KEY_MANAGER", durableObjectNamespace = "KeyManager"),
+  ],
+  durableObjectNamespaces = [
+    (className = "ReplayGuard", uniqueKey = "haapi-edge-replay-guard", enableSql = true),
+    (className = "KeyManager", uniqueKey = "haapi-edge-key-manager", enableSql = true),
+  ],
+  durableObjectStorage = (localDisk = "storage"),
+);
+`,
+);
+
+const workerd = join(root, "node_modules/.bin/workerd");
+const child = spawn(workerd, ["serve", join(outdir, "workerd.capnp"), ...(inspectorPort ? [`--inspector-addr=127.0.0.1:${inspectorPort}`] : [])], { stdio: ["ignore", "inherit", "inherit"] });
+
+function cleanup() {
+  child.kill("SIGTERM");
+  rmSync(storage, { recursive: true, force: true });
+  rmSync(outdir, { recursive: true, force: true });
+}
+process.on("SIGTERM", () => {
+  cleanup();
   process.exit(0);
 });
+child.on("exit", (code) => {
+  rmSync(storage, { recursive: true, force: true });
+  process.exit(code ?? 1);
+});
+
+// Ready when the metadata answers.
+for (let attempt = 0; attempt < 200; attempt++) {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/.well-known/oauth-authorization-server`);
+    if (response.ok) {
+      console.log("ready");
+      break;
+    }
+  } catch {}
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}

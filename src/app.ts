@@ -41,7 +41,7 @@ export function createApp(): Hono<AppEnv> {
     const config = configFor(c.env.CONFIG);
     c.set("config", config);
     await next();
-    c.header("Date", new Date(c.var.now * 1000).toUTCString());
+    c.header("Date", new Date(c.get("now") * 1000).toUTCString());
     const status = c.res.status;
     const ray = c.req.header("cf-ray");
     writeLog(config.logging.level, status >= 500 ? "error" : status >= 400 ? "warn" : "info", {

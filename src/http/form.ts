@@ -12,6 +12,15 @@ export async function readBodyLimited(request: Request, maxBytes: number): Promi
     throw new OAuthError("invalid_request", "request body too large", { status: 413, reason: `content-length ${declared} > ${maxBytes}` });
   }
   if (!request.body) return "";
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+  if (declared !== null) {
+    // Length known and within the limit: let the runtime read it in one go.
+    try {
+      return decoder.decode(await request.arrayBuffer());
+    } catch {
+      throw new OAuthError("invalid_request", "request body is not UTF-8");
+    }
+  }
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -32,7 +41,7 @@ export async function readBodyLimited(request: Request, maxBytes: number): Promi
     offset += chunk.byteLength;
   }
   try {
-    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body);
+    return decoder.decode(body);
   } catch {
     throw new OAuthError("invalid_request", "request body is not UTF-8");
   }

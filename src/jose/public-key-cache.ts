@@ -1,24 +1,41 @@
 /**
- * Imported public keys of DPoP proofs, by RFC 7638 thumbprint and alg, bounded.
- * Importing a JWK costs more than verifying with it; a device sends the same key on every request.
+ * Public keys of DPoP proofs: RFC 7638 thumbprint and imported CryptoKey, computed once per key and alg.
+ *
+ * The cache key is the canonical JWK JSON (required members, lexicographic order), which is exactly the
+ * thumbprint's input, so a hit is the same public key. Importing and hashing cost more than verifying
+ * with the key, and a device sends the same key on every request. Bounded, least recently used out.
  */
-import { importJWK, type JWK } from "jose";
+import { base64url, importJWK, type JWK } from "jose";
+
+export interface ResolvedKey {
+  readonly key: CryptoKey;
+  /** RFC 7638 SHA-256 thumbprint. */
+  readonly jkt: string;
+}
 
 const MAX_ENTRIES = 1024;
-const cache = new Map<string, Promise<CryptoKey>>();
+const cache = new Map<string, Promise<ResolvedKey>>();
+const encoder = new TextEncoder();
 
-export function importPublicKeyCached(jwk: JWK, alg: string, thumbprint: string): Promise<CryptoKey> {
-  const id = `${alg}:${thumbprint}`;
-  let key = cache.get(id);
-  if (key) {
+/** Thumbprint and import of a canonical public JWK (required members only, in lexicographic order). */
+export async function resolvePublicKey(canonical: JWK, alg: string): Promise<ResolvedKey> {
+  const digest = await crypto.subtle.digest("SHA-256", encoder.encode(JSON.stringify(canonical)));
+  const key = (await importJWK(canonical, alg)) as CryptoKey;
+  return { key, jkt: base64url.encode(new Uint8Array(digest)) };
+}
+
+export function resolvePublicKeyCached(canonical: JWK, alg: string): Promise<ResolvedKey> {
+  const id = `${alg}:${JSON.stringify(canonical)}`;
+  let resolved = cache.get(id);
+  if (resolved) {
     // Refresh recency: Map iteration order is insertion order.
     cache.delete(id);
-    cache.set(id, key);
-    return key;
+    cache.set(id, resolved);
+    return resolved;
   }
-  key = importJWK(jwk, alg) as Promise<CryptoKey>;
-  key.catch(() => cache.delete(id));
-  cache.set(id, key);
+  resolved = resolvePublicKey(canonical, alg);
+  resolved.catch(() => cache.delete(id));
+  cache.set(id, resolved);
   if (cache.size > MAX_ENTRIES) cache.delete(cache.keys().next().value!);
-  return key;
+  return resolved;
 }

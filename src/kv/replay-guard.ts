@@ -21,10 +21,14 @@ export class ReplayGuard extends DurableObject<Env> {
    */
   async use(id: string, expiresAt: number): Promise<boolean> {
     const now = Math.floor(Date.now() / 1000);
-    const sql = this.table();
-    const existing = sql.exec<{ expires_at: number }>("SELECT expires_at FROM used WHERE id = ?", id).toArray()[0];
-    if (existing && existing.expires_at > now) return false;
-    sql.exec("INSERT OR REPLACE INTO used (id, expires_at) VALUES (?, ?)", id, expiresAt);
+    // One statement: insert, or take over an expired row; a live row leaves nothing written.
+    const cursor = this.table().exec(
+      "INSERT INTO used (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at WHERE used.expires_at <= ?",
+      id,
+      expiresAt,
+      now,
+    );
+    if (cursor.rowsWritten === 0) return false;
     await this.scheduleSweep(expiresAt);
     return true;
   }
@@ -70,7 +74,7 @@ export const replayScope = {
   clientAssertion: (clientId: string, jti: string) => `client-assertion:${clientId}:${fnv1a(jti) % 64}`,
 } as const;
 
-/** Returns a single-use recorder bound to one scope. */
+/** Returns a single-use recorder bound to one scope. (Stubs are I/O objects of one request: not cached.) */
 export function replayRecorder(namespace: DurableObjectNamespace<ReplayGuard>, scope: string): (id: string, expiresAt: number) => Promise<boolean> {
   const stub = namespace.get(namespace.idFromName(scope));
   return (id, expiresAt) => stub.use(id, expiresAt);

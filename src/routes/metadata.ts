@@ -38,6 +38,6 @@ function metadataJson(config: Config): string {
 export const metadataRoute = new Hono<AppEnv>();
 for (const path of ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"]) {
   metadataRoute.get(path, (c) =>
-    c.body(metadataJson(c.var.config), 200, { "Content-Type": "application/json", "Cache-Control": "public, max-age=300" }),
+    c.body(metadataJson(c.get("config")), 200, { "Content-Type": "application/json", "Cache-Control": "public, max-age=300" }),
   );
 }

@@ -5,7 +5,7 @@
  * are functions the caller passes in, so the caller decides where single use is recorded.
  * See ../../../shared/protocols/dpop.md for the list this implements.
  */
-import { base64url, calculateJwkThumbprint, compactVerify, errors, type JWK } from "jose";
+import { base64url, compactVerify, errors, type JWK } from "jose";
 import { normalizeHtu } from "./htu";
 import { fail, ok, type Result } from "./result";
 
@@ -59,8 +59,11 @@ export interface DpopPolicy {
 }
 
 export interface DpopDeps {
-  /** Import the proof's public key. Callers may cache by thumbprint. */
-  importKey(jwk: JWK, alg: string, thumbprint: string): Promise<CryptoKey>;
+  /**
+   * The RFC 7638 thumbprint and the imported key of a canonical public JWK (its required members, in
+   * lexicographic order: the thumbprint input). Callers may cache by that JSON.
+   */
+  resolveKey(canonical: JWK, alg: string): Promise<{ key: CryptoKey; jkt: string }>;
   /** Whether a server nonce is currently valid. Only called when a nonce is present. */
   isNonceValid(nonce: string, now: number): Promise<boolean>;
   /**
@@ -139,8 +142,7 @@ export async function verifyDpopProof(
   let jkt: string;
   let key: CryptoKey;
   try {
-    jkt = await calculateJwkThumbprint(keyJwk, "sha256");
-    key = await deps.importKey(keyJwk, alg, jkt);
+    ({ key, jkt } = await deps.resolveKey(keyJwk, alg));
   } catch (error) {
     return fail("jwk_invalid", { error: (error as Error).message });
   }
@@ -187,7 +189,7 @@ export async function verifyDpopProof(
   return ok({ jkt, jwk: keyJwk, alg, jti, iat });
 }
 
-/** The RFC 7638 required members: exactly what identifies the public key. */
+/** The RFC 7638 required members, in lexicographic order: exactly what identifies the public key. */
 function publicJwk(jwk: Record<string, unknown>): JWK {
   const pick = jwk.kty === "RSA" ? ["e", "kty", "n"] : jwk.kty === "OKP" ? ["crv", "kty", "x"] : ["crv", "kty", "x", "y"];
   const out: Record<string, unknown> = {};

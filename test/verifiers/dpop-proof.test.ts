@@ -6,6 +6,7 @@ import { base64url, calculateJwkThumbprint, CompactSign, exportJWK, importJWK, S
 import { beforeAll, describe, expect, it } from "vitest";
 import { dpopNonceForStep, isDpopNonceValid, nonceStep } from "../../src/verifiers/dpop-nonce";
 import { accessTokenHash, NONCE_FAILURES, verifyDpopProof, type DpopDeps, type DpopFailure, type DpopPolicy } from "../../src/verifiers/dpop-proof";
+import { resolvePublicKey } from "../../src/jose/public-key-cache";
 import { deviceKey, encodeJson, proof, replaceSegment, TOKEN_URL, type DeviceKey, type ProofOptions } from "../helpers/dpop";
 
 const NOW = 1_795_000_000;
@@ -48,7 +49,7 @@ function harness(): Harness {
     markCalls,
     nonceCalls,
     deps: {
-      importKey: (jwk, alg) => importJWK(jwk, alg) as Promise<CryptoKey>,
+      resolveKey: resolvePublicKey,
       isNonceValid: (nonce, now) => {
         nonceCalls.push(nonce);
         return isDpopNonceValid(nonce, nonceKey, now, NONCE_STEP);

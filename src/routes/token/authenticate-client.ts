@@ -170,7 +170,9 @@ async function authenticate(presented: Presented, client: Client, config: Config
 }
 
 export const authenticateClient = createMiddleware<AppEnv>(async (c, next) => {
-  const { config, form, log } = c.var;
+  const config = c.get("config");
+  const form = c.get("form");
+  const log = c.get("log");
   const presented = presentedCredential(c.req.header("Authorization") ?? null, form, config.limits.max_header_bytes);
   const client = config.clientsById.get(presented.clientId);
   if (!client) throw invalidClient("unknown_client", presented.kind === "basic", { client_id: presented.clientId.slice(0, 100) });
@@ -178,7 +180,7 @@ export const authenticateClient = createMiddleware<AppEnv>(async (c, next) => {
   if (!METHOD_OF[presented.kind].includes(client.token_endpoint_auth_method)) {
     throw invalidClient("method_not_registered", presented.kind === "basic", { presented: presented.kind, registered: client.token_endpoint_auth_method });
   }
-  const authenticated = await authenticate(presented, client, config, c.req.raw, c.env, c.var.now);
+  const authenticated = await authenticate(presented, client, config, c.req.raw, c.env, c.get("now"));
   log.auth_method = authenticated.method;
   c.set("authenticated", authenticated);
   await next();

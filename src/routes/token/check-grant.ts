@@ -9,12 +9,12 @@ import type { AppEnv } from "../context";
 const SCOPE_SYNTAX = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/;
 
 export const checkGrant = createMiddleware<AppEnv>(async (c, next) => {
-  const { client } = c.var.authenticated;
-  const grantType = c.var.form.get("grant_type")!;
+  const { client } = c.get("authenticated");
+  const grantType = c.get("form").get("grant_type")!;
   if (!(client.grant_types as readonly string[]).includes(grantType)) {
     throw new OAuthError("unauthorized_client", "the client may not use this grant type", { reason: `grant ${grantType} not in client grant_types` });
   }
-  const requested = c.var.form.get("scope");
+  const requested = c.get("form").get("scope");
   let scopes: string[];
   if (requested === undefined) {
     scopes = [...client.scopes];
@@ -24,7 +24,7 @@ export const checkGrant = createMiddleware<AppEnv>(async (c, next) => {
     const refused = scopes.filter((scope) => !client.scopes.has(scope));
     if (refused.length) throw new OAuthError("invalid_scope", "scope not allowed for this client", { reason: `refused scopes ${refused.join(" ").slice(0, 200)}` });
   }
-  c.var.log.scope = scopes.join(" ");
+  c.get("log").scope = scopes.join(" ");
   c.set("scopes", scopes);
   await next();
 });

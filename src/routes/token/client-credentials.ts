@@ -9,8 +9,11 @@ import type { AppEnv } from "../context";
 import { keysFor } from "../services";
 
 export async function clientCredentialsGrant(c: Context<AppEnv>): Promise<Response> {
-  const { config, now, scopes, dpop } = c.var;
-  const { client, cal, certificate } = c.var.authenticated;
+  const config = c.get("config");
+  const now = c.get("now");
+  const scopes = c.get("scopes");
+  const dpop = c.get("dpop");
+  const { client, cal, certificate } = c.get("authenticated");
   const haapi = scopes.includes(HAAPI_SCOPE);
   if (haapi && !client.capabilities.haapi?.allow_without_attestation) {
     throw new OAuthError("unauthorized_client", "this client must attest to obtain a HAAPI token", { reason: "haapi_requires_attestation" });

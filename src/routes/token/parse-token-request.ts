@@ -16,13 +16,13 @@ export const parseTokenRequest = createMiddleware<AppEnv>(async (c, next) => {
       reason: `content-type ${JSON.stringify(c.req.header("Content-Type") ?? null)}`,
     });
   }
-  const form = parseForm(await readBodyLimited(c.req.raw, c.var.config.limits.max_body_bytes));
+  const form = parseForm(await readBodyLimited(c.req.raw, c.get("config").limits.max_body_bytes));
   const grantType = form.get("grant_type");
   if (grantType === undefined) throw new OAuthError("invalid_request", "grant_type is required");
   if (!SUPPORTED_GRANTS.has(grantType)) {
     throw new OAuthError("unsupported_grant_type", "grant type not supported", { reason: `grant_type ${JSON.stringify(grantType.slice(0, 100))}` });
   }
-  c.var.log.grant_type = grantType;
+  c.get("log").grant_type = grantType;
   c.set("form", form);
   await next();
 });

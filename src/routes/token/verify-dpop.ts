@@ -9,7 +9,7 @@ import { createMiddleware } from "hono/factory";
 import type { Client, Config } from "../../config/load";
 import { HAAPI_SCOPE } from "../../config/schema";
 import { OAuthError } from "../../errors";
-import { importPublicKeyCached } from "../../jose/public-key-cache";
+import { resolvePublicKeyCached } from "../../jose/public-key-cache";
 import { checkDpopNonce, currentDpopNonce } from "../../tokens/dpop-nonces";
 import { NONCE_FAILURES, verifyDpopProof, type DpopFailure } from "../../verifiers/dpop-proof";
 import type { AppEnv } from "../context";
@@ -61,8 +61,11 @@ export function nonceRequired(config: Config, client: Client, scopes: readonly s
 }
 
 export const verifyDpop = createMiddleware<AppEnv>(async (c, next) => {
-  const { config, now, scopes, log } = c.var;
-  const { client } = c.var.authenticated;
+  const config = c.get("config");
+  const now = c.get("now");
+  const scopes = c.get("scopes");
+  const log = c.get("log");
+  const { client } = c.get("authenticated");
   const header = c.req.header("DPoP") ?? null;
   const required = client.dpop_bound_access_tokens || scopes.includes(HAAPI_SCOPE);
   if (header === null && !required) {
@@ -82,7 +85,7 @@ export const verifyDpop = createMiddleware<AppEnv>(async (c, next) => {
       maxLength: config.limits.max_header_bytes,
     },
     {
-      importKey: importPublicKeyCached,
+      resolveKey: resolvePublicKeyCached,
       isNonceValid: (nonce, at) => checkDpopNonce(keys.nonceKey, nonce, at, stepSeconds),
       markUsed: dpopReplay(c.env),
     },
