@@ -120,7 +120,7 @@ for (const server of servers) {
 
 for (let round = 1; round <= rounds; round++) {
   for (const server of servers) {
-    const count = Math.ceil(Math.max(server.estimate, 500) * seconds * 1.6) + 2_000;
+    const count = Math.ceil(Math.max(server.estimate, 2_500) * seconds * 1.6) + 2_000;
     const proofs = makeProofs(keys, count, server.tokenUrl, server.nonce);
     const result = await runLoad({ tokenUrl: server.tokenUrl, authorization: AUTHORIZATION, proofs, seconds, connections });
     server.runs.push(result);
@@ -158,7 +158,7 @@ const machine = {
   nproc: cpus().length,
   cpu: cpus()[0]?.model ?? "unknown",
   node: process.version,
-  workerd: versionOf("npx", ["workerd", "--version"]),
+  workerd: versionOf("npx", ["workerd", "--version"]).replace(/^workerd /, ""),
   wrangler: versionOf("npx", ["wrangler", "--version"]).split("\n").pop(),
   oidcProvider: JSON.parse(readFileSync(join(ROOT, "node_modules/oidc-provider/package.json"), "utf8")).version,
 };
