@@ -6,9 +6,15 @@
 // - About 1% of requests replay a proof that was sent (and answered) earlier: each must be refused.
 // - Every 200 must hold token_type DPoP and an access token whose cnf.jkt is the proof key's thumbprint.
 import autocannon from "autocannon";
-import { createHash, generateKeyPairSync, randomUUID, sign } from "node:crypto";
+import { createHash, generateKeyPairSync, randomBytes, randomUUID, sign } from "node:crypto";
 
 const b64url = (buffer) => Buffer.from(buffer).toString("base64url");
+
+/** A client_secret_hash in the format src/verifiers/client-secret.ts verifies (see scripts/hash-secret.mjs). */
+export function clientSecretHash(secret) {
+  const salt = randomBytes(16);
+  return `sha256$${salt.toString("base64url")}$${createHash("sha256").update(Buffer.concat([salt, Buffer.from(secret)])).digest("base64url")}`;
+}
 
 export function makeDeviceKeys(count = 100) {
   return Array.from({ length: count }, () => {

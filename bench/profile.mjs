@@ -3,16 +3,15 @@
 // seconds, and prints the functions with the most self time (V8 CPU profile of the Worker's isolate).
 // Usage: npm run bench:profile [-- --seconds 5]
 import { spawn } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
-import { makeDeviceKeys, makeProofs, runLoad } from "./load.mjs";
+import { clientSecretHash, makeDeviceKeys, makeProofs, runLoad } from "./load.mjs";
 
 const seconds = Number(process.argv[process.argv.indexOf("--seconds") + 1] || 5);
 const port = 18_900 + Math.floor(Math.random() * 50);
 const inspectorPort = port + 100;
 const secret = randomBytes(24).toString("base64url");
-const salt = randomBytes(16);
-const hash = `sha256$${salt.toString("base64url")}$${createHash("sha256").update(Buffer.concat([salt, Buffer.from(secret)])).digest("base64url")}`;
+const hash = clientSecretHash(secret);
 const issuer = `http://127.0.0.1:${port}`;
 const config = { issuer, logging: { level: "error" }, clients: [{ client_id: "bench-client", client_secret_hash: hash, scope: "read", dpop_bound_access_tokens: true }] };
 const server = spawn(process.execPath, ["bench/serve-ours.mjs", String(port), JSON.stringify(config), String(inspectorPort)], {

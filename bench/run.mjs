@@ -4,12 +4,12 @@
 // Token issuance, haapi-edge (the deployed bundle in workerd, served by Miniflare) against panva's oidc-provider,
 // side by side on this machine, alternating A B A B, and the median of the rounds. Writes BENCHMARKS.md.
 import { spawn, execFileSync } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { measureCryptoFloor } from "./crypto-floor.mjs";
-import { learnNonce, makeDeviceKeys, makeProofs, runLoad } from "./load.mjs";
+import { clientSecretHash, learnNonce, makeDeviceKeys, makeProofs, runLoad } from "./load.mjs";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -28,10 +28,6 @@ const CLIENT_ID = "bench-client";
 const CLIENT_SECRET = randomBytes(24).toString("base64url");
 const AUTHORIZATION = `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString("base64")}`;
 
-function secretHash(secret) {
-  const salt = randomBytes(16);
-  return `sha256$${salt.toString("base64url")}$${createHash("sha256").update(Buffer.concat([salt, Buffer.from(secret)])).digest("base64url")}`;
-}
 
 function freePortFrom(base) {
   return base + Math.floor(Math.random() * 1000);
@@ -96,7 +92,7 @@ const oursIssuer = `http://127.0.0.1:${oursPort}`;
 const config = {
   issuer: oursIssuer,
   logging: { level: "error" },
-  clients: [{ client_id: CLIENT_ID, client_secret_hash: secretHash(CLIENT_SECRET), scope: "read", dpop_bound_access_tokens: true }],
+  clients: [{ client_id: CLIENT_ID, client_secret_hash: clientSecretHash(CLIENT_SECRET), scope: "read", dpop_bound_access_tokens: true }],
 };
 const ours = start(process.execPath, ["bench/serve-ours.mjs", String(oursPort), JSON.stringify(config)]);
 const peer = start(process.execPath, ["bench/peer-oidc-provider.mjs", String(peerPort), CLIENT_ID, CLIENT_SECRET]);

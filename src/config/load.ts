@@ -17,6 +17,8 @@ export interface Config extends Omit<ParsedConfig, "clients"> {
   readonly clients: readonly Client[];
   readonly clientsById: ReadonlyMap<string, Client>;
   readonly endpoints: Readonly<{ token: string; jwks: string }>;
+  /** Longest lifetime of any token this configuration issues, seconds (how long a retired key stays published). */
+  readonly maxTokenTtl: number;
 }
 
 export class ConfigError extends Error {
@@ -147,6 +149,10 @@ export function parseConfig(source: unknown): Config {
     ...result.data,
     clients,
     clientsById: new Map(clients.map((client) => [client.client_id, client])),
+    maxTokenTtl: Math.max(
+      result.data.access_token_ttl,
+      ...clients.map((client) => Math.max(client.access_token_ttl ?? 0, client.capabilities.haapi?.access_token_ttl ?? 0)),
+    ),
     endpoints: {
       token: `${result.data.issuer}/oauth/v2/oauth-token`,
       jwks: `${result.data.issuer}/oauth/v2/oauth-jwks`,

@@ -7,15 +7,6 @@ import { KEY_MANAGER_NAME } from "../kv/key-manager";
 import { replayRecorder, replayScope } from "../kv/replay-guard";
 import { ISOLATE_CACHE_SECONDS, serverKeys, type ServerKeys } from "../tokens/server-keys";
 
-/** Longest lifetime of any token this configuration issues. */
-function longestTokenTtl(config: Config): number {
-  let ttl = config.access_token_ttl;
-  for (const client of config.clients) {
-    ttl = Math.max(ttl, client.access_token_ttl ?? 0, client.capabilities.haapi?.access_token_ttl ?? 0);
-  }
-  return ttl;
-}
-
 export function keysFor(env: Env, config: Config, now: number): Promise<ServerKeys> {
   const manager = env.KEY_MANAGER;
   return serverKeys(
@@ -24,7 +15,7 @@ export function keysFor(env: Env, config: Config, now: number): Promise<ServerKe
       serverSecret: env.SERVER_SECRET,
       rotation: {
         rotationPeriod: config.signing_keys.rotation_period,
-        retainAfterRetirement: longestTokenTtl(config) + ISOLATE_CACHE_SECONDS + 60,
+        retainAfterRetirement: config.maxTokenTtl + ISOLATE_CACHE_SECONDS + 60,
       },
       managed: (policy) => manager.get(manager.idFromName(KEY_MANAGER_NAME)).keys(policy),
     },

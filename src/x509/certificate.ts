@@ -20,6 +20,20 @@ export async function sha256Thumbprint(der: Uint8Array): Promise<string> {
   return base64url.encode(new Uint8Array(await crypto.subtle.digest("SHA-256", der)));
 }
 
+/** x5t#S256 of the first certificate (x5c[0]) of each key that has one: a client's registered certificates. */
+export async function x5cThumbprints(keys: ReadonlyArray<Record<string, unknown>>): Promise<string[]> {
+  const certificates = keys.flatMap((key) => (Array.isArray(key.x5c) && typeof key.x5c[0] === "string" ? [key.x5c[0] as string] : []));
+  const thumbprints: string[] = [];
+  for (const b64 of certificates) {
+    try {
+      thumbprints.push(await sha256Thumbprint(Uint8Array.from(atob(b64), (char) => char.charCodeAt(0))));
+    } catch {
+      // Not base64: matches nothing.
+    }
+  }
+  return thumbprints;
+}
+
 /** The length a DER SEQUENCE at the start of `der` declares, header included; null if it is not one. */
 function derSequenceLength(der: Uint8Array): number | null {
   if (der.length < 2 || der[0] !== 0x30) return null;

@@ -106,6 +106,16 @@ describe("parseConfig", () => {
     expect(config.clients[0]!.capabilities.haapi).toEqual({ allow_without_attestation: false, use_legacy_dpop: false, access_token_ttl: 600 });
   });
 
+  it("derives the longest token lifetime (how long a retired signing key stays published)", () => {
+    const config = parseConfig({
+      issuer: ISSUER,
+      access_token_ttl: 300,
+      clients: [secretClient({ client_id: "a", access_token_ttl: 900 }), secretClient({ client_id: "b", scope: "urn:se:curity:scopes:haapi", capabilities: { haapi: { access_token_ttl: 1200 } } })],
+    });
+    expect(config.maxTokenTtl).toBe(1200);
+    expect(parseConfig({ issuer: ISSUER }).maxTokenTtl).toBe(600);
+  });
+
   it("is frozen", () => {
     const config = parseConfig({ issuer: ISSUER, clients: [secretClient()] });
     expect(Object.isFrozen(config)).toBe(true);

@@ -11,7 +11,7 @@ import type { Client, Config } from "../../config/load";
 import { ASYMMETRIC_ALGS, type TokenEndpointAuthMethod } from "../../config/schema";
 import { OAuthError } from "../../errors";
 import { clientCertificateOf } from "../../http/client-certificate";
-import { sha256Thumbprint } from "../../x509/certificate";
+import { x5cThumbprints } from "../../x509/certificate";
 import { verifyClientAssertion, type AssertionFailure } from "../../verifiers/client-assertion";
 import { verifySelfSignedTlsClientAuth, verifyTlsClientAuth, type CertificateFailure, type ClientCertificate } from "../../verifiers/client-certificate";
 import { verifyClientSecret } from "../../verifiers/client-secret";
@@ -102,7 +102,6 @@ export function presentedCredential(authorization: string | null, form: FormPara
 }
 
 const assertionKeys = new WeakMap<Client, JWTVerifyGetKey>();
-const registeredThumbprints = new WeakMap<Client, Promise<string[]>>();
 
 function keysOf(client: Client): JWTVerifyGetKey {
   let keys = assertionKeys.get(client);
@@ -111,16 +110,6 @@ function keysOf(client: Client): JWTVerifyGetKey {
     assertionKeys.set(client, keys);
   }
   return keys;
-}
-
-function thumbprintsOf(client: Client): Promise<string[]> {
-  let thumbprints = registeredThumbprints.get(client);
-  if (!thumbprints) {
-    const certificates = (client.jwks?.keys ?? []).flatMap((key) => (Array.isArray(key.x5c) && typeof key.x5c[0] === "string" ? [key.x5c[0]] : []));
-    thumbprints = Promise.all(certificates.map((b64) => sha256Thumbprint(Uint8Array.from(atob(b64), (char) => char.charCodeAt(0))))).catch(() => []);
-    registeredThumbprints.set(client, thumbprints);
-  }
-  return thumbprints;
 }
 
 function assertionError(reason: AssertionFailure, detail?: Readonly<Record<string, unknown>>): OAuthError {
@@ -162,7 +151,7 @@ async function authenticate(presented: Presented, client: Client, config: Config
       const result =
         client.token_endpoint_auth_method === "tls_client_auth"
           ? verifyTlsClientAuth(presentedCertificate, client)
-          : verifySelfSignedTlsClientAuth(presentedCertificate, await thumbprintsOf(client));
+          : verifySelfSignedTlsClientAuth(presentedCertificate, await x5cThumbprints(client.jwks?.keys ?? []));
       if (!result.ok) throw certificateError(result.reason, result.detail);
       return { client, method: client.token_endpoint_auth_method, cal: "by-provisioned-key", certificate: result.value };
     }
