@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// npm run bench [-- --quick] [--rounds N] [--seconds S] [--connections C] [--no-write]
+// npm run bench [-- --quick] [--rounds N] [--seconds S] [--connections C] [--no-write] [--no-floor] [--only haapi|oidc]
 //
-// Token issuance, haapi-edge (the deployed bundle in workerd, served by Miniflare) against panva's oidc-provider,
+// Token issuance, haapi-edge (the deployed bundle served by workerd) against panva's oidc-provider,
 // side by side on this machine, alternating A B A B, and the median of the rounds. Writes BENCHMARKS.md.
 import { spawn, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -94,15 +94,20 @@ const config = {
   logging: { level: "error" },
   clients: [{ client_id: CLIENT_ID, client_secret_hash: clientSecretHash(CLIENT_SECRET), scope: "read", dpop_bound_access_tokens: true }],
 };
+const floorPort = freePortFrom(20_000);
 const ours = start(process.execPath, ["bench/serve-ours.mjs", String(oursPort), JSON.stringify(config)]);
 const peer = start(process.execPath, ["bench/peer-oidc-provider.mjs", String(peerPort), CLIENT_ID, CLIENT_SECRET]);
+const floor = flag("no-floor") ? undefined : start(process.execPath, ["bench/serve-ours.mjs", String(floorPort), "--floor"]);
 await waitForHttp(`${oursIssuer}/.well-known/oauth-authorization-server`, ours);
 await waitForHttp(`http://127.0.0.1:${peerPort}/.well-known/openid-configuration`, peer);
+if (floor) await waitForHttp(`http://127.0.0.1:${floorPort}/`, floor);
 
 const keys = makeDeviceKeys(100);
 const servers = [
   { name: "haapi-edge (workerd)", tokenUrl: `${oursIssuer}/oauth/v2/oauth-token`, runs: [] },
   { name: "oidc-provider (Node)", tokenUrl: `http://127.0.0.1:${peerPort}/token`, runs: [] },
+  // Reference, not a competitor: the irreducible work of a token in workerd (bench/floor-worker.js).
+  ...(floor ? [{ name: "workerd floor (reference)", tokenUrl: `http://127.0.0.1:${floorPort}/token`, runs: [] }] : []),
 ];
 const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined;
 if (only) servers.splice(0, servers.length, ...servers.filter((server) => server.name.startsWith(only)));
@@ -138,8 +143,12 @@ const summary = servers.map((server) => ({
   replaysAccepted: server.runs.reduce((sum, run) => sum + run.detail.replaysAccepted, 0),
   serverErrors: server.runs.reduce((sum, run) => sum + run.detail.serverErrors, 0),
 }));
-const [a, b = a] = summary;
+const [a, b = a, reference] = summary;
 const ratio = a.tokensPerSecond / b.tokensPerSecond;
+const ceiling = reference && !only ? reference.tokensPerSecond / b.tokensPerSecond : undefined;
+const ceilingLine = ceiling
+  ? `Runtime floor: the irreducible work alone (one Durable Object jti write, ES256 verify and sign, in workerd) reaches ${ceiling.toFixed(2)}x oidc-provider; haapi-edge runs at ${((a.tokensPerSecond / reference.tokensPerSecond) * 100).toFixed(0)}% of it.`
+  : undefined;
 
 const table = [
   "| server | tokens/s (median) | requests/s | p50 ms | p99 ms | errors | replays refused | 5xx | share of crypto floor |",
@@ -161,6 +170,7 @@ const machine = {
 
 console.log(`\n${table}\n`);
 console.log(`ratio haapi-edge / oidc-provider: ${ratio.toFixed(2)}x tokens per second; p99 ${a.p99} ms vs ${b.p99} ms`);
+if (ceilingLine) console.log(ceilingLine);
 console.log(`crypto floor ${Math.round(cryptoFloor)} pairs/s per core (${machine.nproc} cores: ${machine.cpu})`);
 
 if (!flag("no-write")) {
@@ -174,6 +184,7 @@ if (!flag("no-write")) {
     "",
     `**Ratio haapi-edge / oidc-provider: ${ratio.toFixed(2)}x** tokens per second (median of rounds); p99 ${a.p99} ms vs ${b.p99} ms.`,
     `Crypto floor measured in the same run: ${Math.round(cryptoFloor)} ES256 verify + sign pairs per second on one core.`,
+    ...(ceilingLine ? [ceilingLine] : []),
     "<!-- bench:results:end -->",
   ].join("\n");
   const path = join(ROOT, "BENCHMARKS.md");

@@ -4,15 +4,18 @@
 // (`wrangler dev` adds a proxying workerd, and Miniflare an entry worker, per request: that would
 // measure the development tooling, about half the throughput, rather than the Worker.)
 // Usage: node bench/serve-ours.mjs PORT CONFIG_JSON [INSPECTOR_PORT]   (prints "ready" when listening)
+//        node bench/serve-ours.mjs PORT --floor      (bench/floor-worker.js instead: the runtime floor)
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const [port, config, inspectorPort] = process.argv.slice(2);
+const floor = config === "--floor";
 const root = new URL("..", import.meta.url).pathname;
 const outdir = mkdtempSync(join(tmpdir(), "haapi-edge-bundle-"));
-execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outdir], { cwd: root, stdio: "ignore", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+if (floor) copyFileSync(join(root, "bench/floor-worker.js"), join(outdir, "index.js"));
+else execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outdir], { cwd: root, stdio: "ignore", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
 const compatibilityDate = readFileSync(join(root, "wrangler.toml"), "utf8").match(/compatibility_date = "([^"]+)"/)[1];
 
 // Durable Object storage on a memory-backed file system when there is one: the peer keeps its replay
@@ -40,7 +43,11 @@ const config :Workerd.Config = (
 const worker :Workerd.Worker = (
   modules = [ (name = "index.js", esModule = embed "index.js") ],
   compatibilityDate = ${text(compatibilityDate)},
-  bindings = [
+${
+    floor
+      ? `bindings = [ (name = "GUARD", durableObjectNamespace = "FloorReplayGuard") ],
+  durableObjectNamespaces = [ (className = "FloorReplayGuard", uniqueKey = "haapi-edge-floor", enableSql = true) ],`
+      : `bindings = [
     (name = "CONFIG", text = ${text(config)}),
     (name = "REPLAY_GUARD", durableObjectNamespace = "ReplayGuard"),
     (name = "KEY_MANAGER", durableObjectNamespace = "KeyManager"),
@@ -48,7 +55,8 @@ const worker :Workerd.Worker = (
   durableObjectNamespaces = [
     (className = "ReplayGuard", uniqueKey = "haapi-edge-replay-guard", enableSql = true),
     (className = "KeyManager", uniqueKey = "haapi-edge-key-manager", enableSql = true),
-  ],
+  ],`
+  }
   durableObjectStorage = (localDisk = "storage"),
 );
 `,
@@ -71,11 +79,11 @@ child.on("exit", (code) => {
   process.exit(code ?? 1);
 });
 
-// Ready when the metadata answers.
+// Ready when the server answers (the metadata; the floor worker answers anything).
 for (let attempt = 0; attempt < 200; attempt++) {
   try {
     const response = await fetch(`http://127.0.0.1:${port}/.well-known/oauth-authorization-server`);
-    if (response.ok) {
+    if (response.ok || floor) {
       console.log("ready");
       break;
     }

@@ -9,10 +9,12 @@ import type { AppEnv } from "./routes/context";
 import { jwksRoute, JWKS_PATH } from "./routes/jwks";
 import { metadataRoute } from "./routes/metadata";
 import { tokenRoute, TOKEN_PATH } from "./routes/token";
+import { catRoute, CAT_PATH } from "./routes/cat";
 
 /** Paths and the methods they answer, for 405 responses. */
 const ALLOWED_METHODS: Record<string, string> = {
   [TOKEN_PATH]: "POST",
+  [CAT_PATH]: "GET, POST",
   [JWKS_PATH]: "GET",
   "/.well-known/oauth-authorization-server": "GET",
   "/.well-known/openid-configuration": "GET",
@@ -56,6 +58,7 @@ export function createApp(): Hono<AppEnv> {
   app.route("/", metadataRoute);
   app.route("/", jwksRoute);
   app.route("/", tokenRoute);
+  app.route("/", catRoute);
 
   app.notFound((c) => {
     const allowed = ALLOWED_METHODS[c.req.path];

@@ -2,7 +2,7 @@
  * The one error type. Public text stays vague; `reason` is the precise cause and goes to the log only.
  */
 
-/** RFC 6749 §5.2, RFC 9449 §7.1 and §8, plus the two HTTP-level codes for unknown paths and methods. */
+/** RFC 6749 §5.2, RFC 9449 §7.1 and §8, attestation-based client authentication (draft), plus the two HTTP-level codes for unknown paths and methods. */
 export type OAuthErrorCode =
   | "invalid_request"
   | "invalid_client"
@@ -12,6 +12,7 @@ export type OAuthErrorCode =
   | "invalid_scope"
   | "invalid_dpop_proof"
   | "use_dpop_nonce"
+  | "invalid_client_attestation"
   | "server_error"
   | "temporarily_unavailable"
   | "not_found"
@@ -26,6 +27,7 @@ const STATUS: Record<OAuthErrorCode, number> = {
   invalid_scope: 400,
   invalid_dpop_proof: 400,
   use_dpop_nonce: 400,
+  invalid_client_attestation: 401,
   server_error: 500,
   temporarily_unavailable: 503,
   not_found: 404,

@@ -5,18 +5,38 @@
  * and all of them are reported at once so an operator fixes a configuration in one pass.
  */
 import { z } from "zod";
-import { configSchema, HAAPI_SCOPE, type ClientConfig, type ParsedConfig } from "./schema";
+import { X509Error, importTrustAnchors } from "../x509/chain";
+import {
+  androidPolicySchema,
+  configSchema,
+  HAAPI_SCOPE,
+  iosPolicySchema,
+  webPolicySchema,
+  type AndroidPolicy,
+  type ClientConfig,
+  type IosPolicy,
+  type ParsedConfig,
+  type WebPolicy,
+} from "./schema";
 import developmentConfig from "./development.json";
+
+/** The attestation policy each configured platform of a client resolves to (named, or the strict defaults). */
+export interface ResolvedAttestationPolicies {
+  readonly android?: AndroidPolicy;
+  readonly ios?: IosPolicy;
+  readonly web?: WebPolicy;
+}
 
 export interface Client extends ClientConfig {
   /** `scope` split into tokens. */
   readonly scopes: ReadonlySet<string>;
+  readonly attestationPolicies: ResolvedAttestationPolicies;
 }
 
 export interface Config extends Omit<ParsedConfig, "clients"> {
   readonly clients: readonly Client[];
   readonly clientsById: ReadonlyMap<string, Client>;
-  readonly endpoints: Readonly<{ token: string; jwks: string }>;
+  readonly endpoints: Readonly<{ token: string; jwks: string; cat: string }>;
   /** Longest lifetime of any token this configuration issues, seconds (how long a retired key stays published). */
   readonly maxTokenTtl: number;
 }
@@ -60,6 +80,16 @@ function typeOf(value: unknown): string {
   if (Array.isArray(value)) return "array";
   return typeof value;
 }
+
+/** The strictest settings: what a client gets when its attestation names no policy. */
+export const DEFAULT_POLICIES = {
+  android: androidPolicySchema.parse({}),
+  ios: iosPolicySchema.parse({}),
+  web: webPolicySchema.parse({}),
+} as const;
+
+/** Subject of the simulator's local test CA (tools/simulator, dev/test-ca): never trusted in production. */
+const TEST_CA_MARKER = "haapi-edge development test CA";
 
 const PRIVATE_JWK_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] as const;
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
@@ -123,8 +153,61 @@ function crossFieldProblems(config: ParsedConfig): string[] {
     if (scopes.includes(HAAPI_SCOPE) && !client.capabilities.haapi) {
       problems.push(`${at("capabilities.haapi")}: required because scope contains ${HAAPI_SCOPE}`);
     }
+    const attestation = client.attestation;
+    if (attestation) {
+      if (!client.capabilities.haapi || !scopes.includes(HAAPI_SCOPE)) {
+        problems.push(`${at("attestation")}: an attesting client needs capabilities.haapi and ${HAAPI_SCOPE} in its scope`);
+      }
+      if (!attestation.android && !attestation.ios && !attestation.web) {
+        problems.push(`${at("attestation")}: configure at least one of android, ios or web`);
+      }
+      for (const platform of ["android", "ios", "web"] as const) {
+        const name = attestation[platform]?.policy;
+        if (name !== undefined && !(name in config.attestation_policies[platform])) {
+          problems.push(`${at(`attestation.${platform}.policy`)}: no policy named ${JSON.stringify(name)} in attestation_policies.${platform}`);
+        }
+      }
+      if (attestation.disable_attestation_validation && config.environment !== "development") {
+        problems.push(`${at("attestation.disable_attestation_validation")}: only allowed when environment is "development"`);
+      }
+    }
   });
+
+  for (const platform of ["android", "ios"] as const) {
+    for (const [name, policy] of Object.entries(config.attestation_policies[platform])) {
+      const at = (field: string) => `attestation_policies.${platform}.${name}.${field}`;
+      policy.trust_anchors?.forEach((pem: string, i: number) => {
+        try {
+          const [anchor] = importTrustAnchors([pem]);
+          if (anchor!.label.includes(TEST_CA_MARKER) && config.environment !== "development") {
+            problems.push(`${at(`trust_anchors[${i}]`)}: the simulator's test CA is trusted only when environment is "development"`);
+          }
+        } catch (error) {
+          problems.push(`${at(`trust_anchors[${i}]`)}: not a readable certificate (${error instanceof X509Error ? error.message : "parse error"})`);
+        }
+      });
+    }
+    for (const [name, policy] of Object.entries(config.attestation_policies.android)) {
+      for (const field of ["do_not_validate_certificate_chain", "allow_software_root"] as const) {
+        if (policy[field] && config.environment !== "development") {
+          problems.push(`attestation_policies.android.${name}.${field}: only allowed when environment is "development"`);
+        }
+      }
+    }
+  }
   return problems;
+}
+
+function resolvePolicies(client: ClientConfig, config: ParsedConfig): ResolvedAttestationPolicies {
+  const attestation = client.attestation;
+  if (!attestation) return {};
+  const named = <P>(policies: Record<string, P>, name: string | undefined, fallback: P): P => (name === undefined ? fallback : policies[name]!);
+  const policies = config.attestation_policies;
+  return {
+    ...(attestation.android ? { android: named(policies.android, attestation.android.policy, DEFAULT_POLICIES.android) } : {}),
+    ...(attestation.ios ? { ios: named(policies.ios, attestation.ios.policy, DEFAULT_POLICIES.ios) } : {}),
+    ...(attestation.web ? { web: named(policies.web, attestation.web.policy, DEFAULT_POLICIES.web) } : {}),
+  };
 }
 
 /** Validate a configuration document (a JSON string or an object). Throws ConfigError listing every problem. */
@@ -143,8 +226,14 @@ export function parseConfig(source: unknown): Config {
   if (problems.length) throw new ConfigError(problems);
 
   const clients = result.data.clients.map((client) =>
-    deepFreeze({ ...client, scopes: new Set(client.scope ? client.scope.split(" ") : []) }),
+    deepFreeze({ ...client, scopes: new Set(client.scope ? client.scope.split(" ") : []), attestationPolicies: resolvePolicies(client, result.data) }),
   );
+  const policyTtls = [
+    ...Object.values(result.data.attestation_policies.android),
+    ...Object.values(result.data.attestation_policies.ios),
+    ...Object.values(result.data.attestation_policies.web),
+    ...Object.values(DEFAULT_POLICIES),
+  ].map((policy) => policy.haapi_access_token_ttl);
   return deepFreeze({
     ...result.data,
     clients,
@@ -152,10 +241,12 @@ export function parseConfig(source: unknown): Config {
     maxTokenTtl: Math.max(
       result.data.access_token_ttl,
       ...clients.map((client) => Math.max(client.access_token_ttl ?? 0, client.capabilities.haapi?.access_token_ttl ?? 0)),
+      ...policyTtls,
     ),
     endpoints: {
       token: `${result.data.issuer}/oauth/v2/oauth-token`,
       jwks: `${result.data.issuer}/oauth/v2/oauth-jwks`,
+      cat: `${result.data.issuer}/oauth/v2/oauth-token/cat`,
     },
   });
 }

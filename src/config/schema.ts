@@ -49,6 +49,104 @@ const haapiCapability = z
   })
   .describe("HAAPI capability: the client may obtain tokens with scope urn:se:curity:scopes:haapi.");
 
+/** base64 (standard alphabet, padded) of a SHA-256 digest: Android signing-certificate digests (Curity: signature-digest). */
+const SHA256_BASE64 = /^[A-Za-z0-9+/]{43}=$/;
+const PEM_CERTIFICATE = /^\s*-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\s*$/;
+const trustAnchors = z
+  .array(z.string().regex(PEM_CERTIFICATE, "must be one PEM certificate (-----BEGIN CERTIFICATE-----)"))
+  .min(1);
+const policyTtl = seconds(60, 86_400)
+  .default(600)
+  .describe("Lifetime of the HAAPI access tokens issued under this policy, seconds (Curity: haapi-access-token-ttl). SDKs refresh below 300 s, so keep it well above.");
+
+export const ANDROID_SECURITY_LEVELS = ["software", "trusted-environment", "strongbox"] as const;
+
+export const androidPolicySchema = z
+  .strictObject({
+    verify_boot_state: z
+      .boolean()
+      .default(true)
+      .describe("Require a verified boot state (VERIFIED) and a locked bootloader (rootOfTrust)."),
+    minimum_security_level: z
+      .enum(ANDROID_SECURITY_LEVELS)
+      .default("trusted-environment")
+      .describe("Lowest accepted attestation security level (attestationSecurityLevel, which must also equal the KeyMint level)."),
+    trust_anchors: trustAnchors
+      .optional()
+      .describe("PEM certificates that replace the bundled Google roots (Hardware Attestation Roots 1-4 and Key Attestation CA1). Matched by public key."),
+    do_not_validate_certificate_chain: z
+      .boolean()
+      .default(false)
+      .describe("Non-production: skip the chain's trust (the leaf's KeyDescription is still parsed and checked). Refused when environment is production."),
+    allow_software_root: z
+      .boolean()
+      .default(false)
+      .describe("Accept chains that end at an Android Keystore software attestation root (emulators). Refused when environment is production."),
+    revocation: z
+      .enum(["fail-closed", "fail-open", "off"])
+      .default("fail-closed")
+      .describe("Certificate revocation status list (see `attestation.revocation_list_url`): fail-closed refuses attestations when the list cannot be read, fail-open accepts them, off skips the check."),
+    haapi_access_token_ttl: policyTtl,
+  })
+  .describe("An Android attestation policy (Curity: android-policy).");
+
+export const iosPolicySchema = z
+  .strictObject({
+    mode: z
+      .enum(["production", "non-production"])
+      .default("production")
+      .describe("production accepts only the App Attest production environment (aaguid \"appattest\"); non-production only the development environment (\"appattestdevelop\")."),
+    trust_anchors: trustAnchors.optional().describe("PEM certificates that replace the bundled Apple App Attestation Root CA."),
+    haapi_access_token_ttl: policyTtl,
+  })
+  .describe("An iOS App Attest policy (Curity: ios-policy).");
+
+export const webPolicySchema = z
+  .strictObject({
+    disable_origin_verification: z
+      .boolean()
+      .default(false)
+      .describe("Do not check the request's Origin against the client's allowed_origins (Curity: disable-origin-verification)."),
+    haapi_access_token_ttl: policyTtl,
+  })
+  .describe("A web policy (Curity: web-policy).");
+
+const policyName = z.string().min(1).max(100);
+
+const clientAttestation = z
+  .strictObject({
+    android: z
+      .strictObject({
+        package_names: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$/, "must be an Android package name")).min(1).describe("Accepted application package names (attestationApplicationId)."),
+        signature_digests: z
+          .array(z.string().regex(SHA256_BASE64, "must be the base64 SHA-256 digest of the signing certificate (44 characters)"))
+          .min(1)
+          .describe("base64 SHA-256 digests of the app's signing certificates (`./gradlew signingReport` SHA-256, hex turned into base64). The device must report exactly this set."),
+        policy: policyName.optional().describe("Name of a policy in attestation_policies.android. Absent: the strictest defaults."),
+      })
+      .optional()
+      .describe("Android Key Attestation for this client."),
+    ios: z
+      .strictObject({
+        app_id: z.string().regex(/^[A-Z0-9]{10}\.[A-Za-z0-9.-]+$/, "must be <team ID>.<bundle ID>").describe("App ID: the 10-character team ID, a dot, and the bundle ID."),
+        policy: policyName.optional().describe("Name of a policy in attestation_policies.ios. Absent: the strictest defaults."),
+      })
+      .optional()
+      .describe("iOS App Attest for this client."),
+    web: z
+      .strictObject({
+        allowed_origins: z.array(z.url({ protocol: /^https?$/ })).min(1).describe("Origins the web app runs on (scheme://host[:port])."),
+        policy: policyName.optional().describe("Name of a policy in attestation_policies.web. Absent: the strictest defaults."),
+      })
+      .optional()
+      .describe("Web origin check for this client."),
+    disable_attestation_validation: z
+      .boolean()
+      .default(false)
+      .describe("Non-production: the attestation is parsed but not validated, and tokens carry `cal: none`. Refused when environment is production."),
+  })
+  .describe("Client attestation (HAAPI): how this client's app proves it is genuine to get a CAT.");
+
 export const clientSchema = z
   .strictObject({
     client_id: z
@@ -112,6 +210,7 @@ export const clientSchema = z
       .strictObject({ haapi: haapiCapability.optional() })
       .prefault({})
       .describe("Product capabilities of the client."),
+    attestation: clientAttestation.optional(),
   })
   .describe("A statically configured OAuth client.");
 
@@ -174,6 +273,13 @@ export const configSchema = z
       .strictObject({
         max_body_bytes: z.number().int().min(1024).max(1_048_576).default(16_384).describe("Largest accepted request body."),
         max_header_bytes: z.number().int().min(1024).max(65_536).default(8_192).describe("Largest accepted Authorization or DPoP header."),
+        max_attestation_bytes: z
+          .number()
+          .int()
+          .min(8_192)
+          .max(1_048_576)
+          .default(65_536)
+          .describe("Largest accepted request body at the CAT endpoint (certificate chains and App Attest objects are larger than token requests)."),
       })
       .prefault({})
       .describe("Request size limits."),
@@ -183,6 +289,29 @@ export const configSchema = z
       })
       .prefault({})
       .describe("Structured JSON logs, one line per request."),
+    attestation: z
+      .strictObject({
+        challenge_ttl: seconds(10, 600).default(120).describe("How long a CAT challenge may be answered, seconds."),
+        cat_ttl: seconds(10, 120).default(120).describe("Lifetime of a CAT (client attestation token), seconds; at most 2 minutes."),
+        revocation_list_url: z
+          .url({ protocol: /^https?$/ })
+          .default("https://android.googleapis.com/attestation/status")
+          .describe("Android attestation certificate status list (Google's by default)."),
+        revocation_list_cache_ttl: seconds(60, 86_400).default(3600).describe("How long the status list is cached (KV), seconds."),
+        pop_max_age: seconds(10, 600)
+          .default(300)
+          .describe("OAuth-Client-Attestation-PoP: how old its `iat` may be, seconds (and how long its `jti` is remembered)."),
+      })
+      .prefault({})
+      .describe("Client attestation: CAT challenges, CATs, the Android revocation list."),
+    attestation_policies: z
+      .strictObject({
+        android: z.record(policyName, androidPolicySchema).default({}).describe("Android policies by name."),
+        ios: z.record(policyName, iosPolicySchema).default({}).describe("iOS policies by name."),
+        web: z.record(policyName, webPolicySchema).default({}).describe("Web policies by name."),
+      })
+      .prefault({})
+      .describe("Named attestation policies; a client's `attestation.<platform>.policy` names one."),
     clients: z.array(clientSchema).default([]).describe("Statically configured clients."),
   })
   .describe("haapi-edge configuration (the CONFIG binding).");
@@ -191,3 +320,8 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;
 export type ClientConfig = z.output<typeof clientSchema>;
 export type HaapiCapability = z.output<typeof haapiCapability>;
+export type AndroidPolicy = z.output<typeof androidPolicySchema>;
+export type IosPolicy = z.output<typeof iosPolicySchema>;
+export type WebPolicy = z.output<typeof webPolicySchema>;
+export type ClientAttestation = z.output<typeof clientAttestation>;
+export type AttestationPlatform = "android" | "ios" | "web";

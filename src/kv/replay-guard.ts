@@ -1,5 +1,6 @@
 /**
- * ReplayGuard: atomic single use of identifiers (DPoP `jti`, client assertion `jti`).
+ * ReplayGuard: atomic single use of identifiers (DPoP `jti`, client assertion `jti`, CAT `jti`, CAT
+ * challenges), and the App Attest keys a device attested with its DPoP key, with their counters.
  *
  * One object per scope (see storage names below and docs/storage.md). A Durable Object runs one
  * request at a time and SQLite calls are synchronous, so the look-up and the insert below cannot
@@ -10,6 +11,18 @@ import type { Env } from "../env";
 
 /** Seconds between clean-ups; rows expire in batches rather than one alarm per row. */
 const SWEEP_GRANULARITY = 60;
+
+/** An App Attest key, registered when its attestation was verified; assertions advance its counter. */
+export interface AppAttestKeyRecord {
+  /** base64 SHA-256 of the key's public point (Apple's keyId). */
+  readonly keyId: string;
+  readonly clientId: string;
+  readonly appId: string;
+  readonly publicKey: JsonWebKey;
+  readonly counter: number;
+  /** Epoch seconds; extended whenever an assertion is accepted. */
+  readonly expiresAt: number;
+}
 
 export class ReplayGuard extends DurableObject<Env> {
   private alarmAt: number | null = null;
@@ -33,10 +46,58 @@ export class ReplayGuard extends DurableObject<Env> {
     return true;
   }
 
+  /** Register an attested App Attest key (a new attestation of the same keyId replaces the old record). */
+  async registerAppAttestKey(record: AppAttestKeyRecord): Promise<void> {
+    this.table().exec(
+      "INSERT OR REPLACE INTO app_attest_keys (key_id, client_id, app_id, public_key, counter, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+      record.keyId,
+      record.clientId,
+      record.appId,
+      JSON.stringify(record.publicKey),
+      record.counter,
+      record.expiresAt,
+    );
+    await this.scheduleSweep(record.expiresAt);
+  }
+
+  async appAttestKey(keyId: string): Promise<AppAttestKeyRecord | null> {
+    const now = Math.floor(Date.now() / 1000);
+    const rows = this.table()
+      .exec<{ key_id: string; client_id: string; app_id: string; public_key: string; counter: number; expires_at: number }>(
+        "SELECT key_id, client_id, app_id, public_key, counter, expires_at FROM app_attest_keys WHERE key_id = ? AND expires_at > ?",
+        keyId,
+        now,
+      )
+      .toArray();
+    const row = rows[0];
+    if (!row) return null;
+    return { keyId: row.key_id, clientId: row.client_id, appId: row.app_id, publicKey: JSON.parse(row.public_key) as JsonWebKey, counter: row.counter, expiresAt: row.expires_at };
+  }
+
+  /**
+   * Move the key's counter to `counter` if that is higher than the stored one (compare-and-set), and
+   * extend the record to `expiresAt`. False when the counter does not increase (a replayed or cloned assertion).
+   */
+  async advanceAppAttestCounter(keyId: string, counter: number, expiresAt: number): Promise<boolean> {
+    const cursor = this.table().exec(
+      "UPDATE app_attest_keys SET counter = ?, expires_at = MAX(expires_at, ?) WHERE key_id = ? AND counter < ?",
+      counter,
+      expiresAt,
+      keyId,
+      counter,
+    );
+    if (cursor.rowsWritten === 0) return false;
+    await this.scheduleSweep(expiresAt);
+    return true;
+  }
+
   private table(): SqlStorage {
     const sql = this.ctx.storage.sql;
     if (!this.tableReady) {
       sql.exec("CREATE TABLE IF NOT EXISTS used (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID");
+      sql.exec(
+        "CREATE TABLE IF NOT EXISTS app_attest_keys (key_id TEXT PRIMARY KEY, client_id TEXT NOT NULL, app_id TEXT NOT NULL, public_key TEXT NOT NULL, counter INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID",
+      );
       this.tableReady = true;
     }
     return sql;
@@ -55,7 +116,11 @@ export class ReplayGuard extends DurableObject<Env> {
     const now = Math.floor(Date.now() / 1000);
     const sql = this.table();
     sql.exec("DELETE FROM used WHERE expires_at <= ?", now);
-    const next = sql.exec<{ next: number | null }>("SELECT MAX(expires_at) AS next FROM used").one().next;
+    sql.exec("DELETE FROM app_attest_keys WHERE expires_at <= ?", now);
+    // The next sweep: when the earliest remaining row expires (batched by SWEEP_GRANULARITY).
+    const next = sql
+      .exec<{ next: number | null }>("SELECT MIN(expires_at) AS next FROM (SELECT expires_at FROM used UNION ALL SELECT expires_at FROM app_attest_keys)")
+      .one().next;
     this.alarmAt = null;
     if (next === null) {
       // Nothing left to guard: drop the object's storage entirely.
@@ -72,7 +137,21 @@ export const replayScope = {
   dpop: (jkt: string) => `dpop:${jkt}`,
   /** Client assertions: per client, spread over 64 objects by a hash of the jti. */
   clientAssertion: (clientId: string, jti: string) => `client-assertion:${clientId}:${fnv1a(jti) % 64}`,
+  /** CAT challenges: per client, spread over 64 objects by a hash of the challenge id (no key is known yet). */
+  catChallenge: (clientId: string, id: string) => `cat-challenge:${clientId}:${fnv1a(id) % 64}`,
 } as const;
+
+/** Identifiers recorded in a key's `dpop:<jkt>` object besides DPoP proof jtis (distinct prefixes, one table). */
+export const replayId = {
+  dpopProof: (jti: string) => `proof:${jti}`,
+  cat: (jti: string) => `cat:${jti}`,
+  attestationPop: (jti: string) => `attestation-pop:${jti}`,
+} as const;
+
+/** The Durable Object that holds one DPoP key's state (replays, CAT single use, App Attest keys). */
+export function deviceObject(namespace: DurableObjectNamespace<ReplayGuard>, jkt: string): DurableObjectStub<ReplayGuard> {
+  return namespace.get(namespace.idFromName(replayScope.dpop(jkt)));
+}
 
 /** Returns a single-use recorder bound to one scope. (Stubs are I/O objects of one request: not cached.) */
 export function replayRecorder(namespace: DurableObjectNamespace<ReplayGuard>, scope: string): (id: string, expiresAt: number) => Promise<boolean> {

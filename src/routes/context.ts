@@ -7,14 +7,23 @@ import type { FormParams } from "../http/form";
 import type { ClientAssuranceLevel } from "../tokens/access-token";
 import type { ClientCertificate } from "../verifiers/client-certificate";
 import type { DpopProof } from "../verifiers/dpop-proof";
+import type { VerifiedCat } from "../verifiers/cat";
 import type { TokenEndpointAuthMethod } from "../config/schema";
+
+/** A client authenticated by a CAT: the attestation it carries and how it was presented. */
+export interface AttestedClient extends VerifiedCat {
+  /** `assertion`: client_assertion (urn:se:curity:attestation:client); `header`: OAuth-Client-Attestation. */
+  readonly via: "assertion" | "header";
+}
 
 export interface AuthenticatedClient {
   readonly client: Client;
-  readonly method: TokenEndpointAuthMethod;
+  readonly method: TokenEndpointAuthMethod | "attest_jwt_client_auth";
   readonly cal: ClientAssuranceLevel;
   /** The mTLS certificate, when the client presented one. */
   readonly certificate: ClientCertificate | null;
+  /** Present when the client authenticated with a CAT; spent once the request's DPoP proof is verified. */
+  readonly attestation?: AttestedClient;
 }
 
 export interface AppEnv {

@@ -10,6 +10,7 @@ import { SUPPORTED_GRANTS } from "./token/parse-token-request";
 
 export function serverMetadata(config: Config): Record<string, unknown> {
   const scopes = new Set(config.clients.flatMap((client) => [...client.scopes]));
+  const attesting = config.clients.some((client) => client.attestation);
   return {
     issuer: config.issuer,
     token_endpoint: config.endpoints.token,
@@ -17,10 +18,19 @@ export function serverMetadata(config: Config): Record<string, unknown> {
     grant_types_supported: [...SUPPORTED_GRANTS],
     response_types_supported: [],
     scopes_supported: [...scopes].sort(),
-    token_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS],
+    token_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS, ...(attesting ? ["attest_jwt_client_auth"] : [])],
     token_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGS],
     dpop_signing_alg_values_supported: [...config.dpop.signing_alg_values],
     tls_client_certificate_bound_access_tokens: true,
+    ...(attesting
+      ? {
+          // Attestation-based client authentication (draft-ietf-oauth-attestation-based-client-auth-10 §10);
+          // the attestations are this server's CATs, from the CAT endpoint (HAAPI).
+          client_attestation_signing_alg_values_supported: ["ES256"],
+          client_attestation_pop_signing_alg_values_supported: [...config.dpop.signing_alg_values],
+          client_attestation_pop_methods_supported: ["attestation_pop_jwt", "dpop_combined"],
+        }
+      : {}),
   };
 }
 

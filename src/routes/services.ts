@@ -4,7 +4,7 @@
 import type { Config } from "../config/load";
 import type { Env } from "../env";
 import { KEY_MANAGER_NAME } from "../kv/key-manager";
-import { replayRecorder, replayScope } from "../kv/replay-guard";
+import { deviceObject, replayId, replayRecorder, replayScope } from "../kv/replay-guard";
 import { ISOLATE_CACHE_SECONDS, serverKeys, type ServerKeys } from "../tokens/server-keys";
 
 export function keysFor(env: Env, config: Config, now: number): Promise<ServerKeys> {
@@ -24,7 +24,7 @@ export function keysFor(env: Env, config: Config, now: number): Promise<ServerKe
 }
 
 export function dpopReplay(env: Env): (jkt: string, jti: string, expiresAt: number) => Promise<boolean> {
-  return (jkt, jti, expiresAt) => replayRecorder(env.REPLAY_GUARD, replayScope.dpop(jkt))(jti, expiresAt);
+  return (jkt, jti, expiresAt) => deviceObject(env.REPLAY_GUARD, jkt).use(replayId.dpopProof(jti), expiresAt);
 }
 
 export function assertionReplay(env: Env, clientId: string): (jti: string, expiresAt: number) => Promise<boolean> {

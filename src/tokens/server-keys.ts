@@ -16,6 +16,8 @@ export interface ServerKeys {
   readonly jwks: { readonly keys: readonly JWK[] };
   /** HMAC-SHA-256 key for DPoP nonces. */
   readonly nonceKey: CryptoKey;
+  /** HMAC-SHA-256 key for CAT challenges (a separate key: a nonce is never a valid challenge). */
+  readonly challengeKey: CryptoKey;
   /** Epoch seconds after which this set must be reloaded. */
   readonly validUntil: number;
 }
@@ -30,14 +32,14 @@ export interface KeySources {
 
 const encoder = new TextEncoder();
 
-async function deriveNonceKey(secret: string): Promise<CryptoKey> {
+async function deriveMacKey(secret: string, purpose: string): Promise<CryptoKey> {
   const ikm = await crypto.subtle.importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveKey"]);
   return crypto.subtle.deriveKey(
-    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: encoder.encode("haapi-edge/dpop-nonce/v1") },
+    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: encoder.encode(`haapi-edge/${purpose}/v1`) },
     ikm,
     { name: "HMAC", hash: "SHA-256", length: 256 },
     false,
-    ["sign"],
+    ["sign", "verify"],
   );
 }
 
@@ -47,9 +49,10 @@ async function load(sources: KeySources, now: number): Promise<ServerKeys> {
   const signer = fixed ? fixed[0]! : snapshot!.current;
   const published = fixed ? fixed.map((key) => key.publicJwk) : snapshot!.published;
   const signingKey = (await importJWK(signer.privateJwk, "ES256")) as CryptoKey;
-  const nonceKey = await deriveNonceKey(sources.serverSecret ?? snapshot!.serverSecret);
+  const secret = sources.serverSecret ?? snapshot!.serverSecret;
+  const [nonceKey, challengeKey] = await Promise.all([deriveMacKey(secret, "dpop-nonce"), deriveMacKey(secret, "cat-challenge")]);
   const validUntil = Math.min(now + ISOLATE_CACHE_SECONDS, fixed ? Infinity : snapshot!.validUntil);
-  return { kid: signer.kid, signingKey, jwks: { keys: published }, nonceKey, validUntil };
+  return { kid: signer.kid, signingKey, jwks: { keys: published }, nonceKey, challengeKey, validUntil };
 }
 
 let cached: { sources: string; until: number; keys: Promise<ServerKeys> } | undefined;

@@ -5,7 +5,7 @@ const BASE = "http://127.0.0.1:8787";
 
 describe("metadata", () => {
   for (const path of ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"]) {
-    it(`GET ${path} lists the token endpoint, JWKS, grants, auth methods and DPoP algorithms`, async () => {
+    it(`GET ${path} lists the token endpoint, JWKS, grants, auth methods, attestation and DPoP algorithms`, async () => {
       const response = await exports.default.fetch(`${BASE}${path}`);
       expect(response.status).toBe(200);
       const metadata = (await response.json()) as Record<string, unknown>;
@@ -19,7 +19,12 @@ describe("metadata", () => {
         "private_key_jwt",
         "tls_client_auth",
         "self_signed_tls_client_auth",
+        "attest_jwt_client_auth",
       ]);
+      // Attestation-based client authentication (IETF draft): the CAT as OAuth-Client-Attestation,
+      // with its PoP header or in the DPoP combined mode.
+      expect(metadata.client_attestation_pop_methods_supported).toEqual(["attestation_pop_jwt", "dpop_combined"]);
+      expect(metadata.client_attestation_signing_alg_values_supported).toEqual(["ES256"]);
       expect(metadata.token_endpoint_auth_signing_alg_values_supported).toContain("ES256");
       expect(metadata.token_endpoint_auth_signing_alg_values_supported).not.toContain("HS256");
       expect(metadata.dpop_signing_alg_values_supported).toEqual(["ES256", "EdDSA", "PS256", "RS256"]);

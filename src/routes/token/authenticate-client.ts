@@ -1,9 +1,11 @@
 /**
  * Step: client authentication at the token endpoint.
  *
- * Exactly one method per request (RFC 6749 §2.3): HTTP Basic, secret in the body, or a client
- * assertion. mTLS clients present no such credential, only a certificate and their client_id
- * (RFC 8705 §2). The method must be the one the client is registered with.
+ * Exactly one method per request (RFC 6749 §2.3): HTTP Basic, secret in the body, a client
+ * assertion (a private_key_jwt, or a CAT as urn:se:curity:attestation:client), or the
+ * OAuth-Client-Attestation header (IETF draft; with its PoP header, or the DPoP combined mode).
+ * mTLS clients present no such credential, only a certificate and their client_id (RFC 8705 §2).
+ * The method must be the one the client is registered with; a CAT needs a client with `attestation`.
  */
 import { createLocalJWKSet, decodeJwt, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
 import { createMiddleware } from "hono/factory";
@@ -17,23 +19,48 @@ import { verifySelfSignedTlsClientAuth, verifyTlsClientAuth, type CertificateFai
 import { verifyClientSecret } from "../../verifiers/client-secret";
 import type { FormParams } from "../../http/form";
 import type { AppEnv, AuthenticatedClient } from "../context";
-import { assertionReplay } from "../services";
+import { deviceObject, replayId } from "../../kv/replay-guard";
+import { verifyAttestationPop } from "../../verifiers/attestation-pop";
+import { verifyCat } from "../../verifiers/cat";
+import { assertionReplay, keysFor } from "../services";
 
 const JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/** HAAPI: a CAT as the client assertion (Curity's client_assertion_type). */
+export const CURITY_ATTESTATION = "urn:se:curity:attestation:client";
 
 /** What the request presented, before anything is verified. */
 type Presented =
   | { kind: "basic"; clientId: string; secret: string }
   | { kind: "post"; clientId: string; secret: string }
   | { kind: "assertion"; clientId: string; assertion: string }
+  | { kind: "cat"; clientId: string; cat: string; via: "assertion" }
+  | { kind: "cat"; clientId: string; cat: string; via: "header"; pop: string | null }
   | { kind: "none"; clientId: string };
 
-const METHOD_OF: Record<Presented["kind"], readonly TokenEndpointAuthMethod[]> = {
+/** The methods a client must be registered with to present each kind; a CAT needs `attestation` instead. */
+const METHOD_OF: Record<Exclude<Presented["kind"], "cat">, readonly TokenEndpointAuthMethod[]> = {
   basic: ["client_secret_basic"],
   post: ["client_secret_post"],
   assertion: ["private_key_jwt"],
   none: ["tls_client_auth", "self_signed_tls_client_auth"],
 };
+
+/** Headers of attestation-based client authentication (IETF draft), as presented. */
+export interface AttestationHeaders {
+  readonly attestation: string | null;
+  readonly pop: string | null;
+}
+
+function subjectOf(jwt: string, onError: () => OAuthError): string {
+  let subject: unknown;
+  try {
+    subject = decodeJwt(jwt).sub;
+  } catch {
+    throw onError();
+  }
+  if (typeof subject !== "string") throw onError();
+  return subject;
+}
 
 function invalidClient(reason: string, basicTried: boolean, detail?: Record<string, unknown>): OAuthError {
   return new OAuthError("invalid_client", "client authentication failed", {
@@ -65,7 +92,7 @@ function parseBasic(header: string): { clientId: string; secret: string } {
 }
 
 /** Find out which single method the request uses and for which client_id. */
-export function presentedCredential(authorization: string | null, form: FormParams, maxHeader: number): Presented {
+export function presentedCredential(authorization: string | null, form: FormParams, maxHeader: number, headers: AttestationHeaders = { attestation: null, pop: null }): Presented {
   const kinds: Presented[] = [];
   const bodyClientId = form.get("client_id");
   if (authorization !== null) {
@@ -80,16 +107,22 @@ export function presentedCredential(authorization: string | null, form: FormPara
   if (form.has("client_assertion") || form.has("client_assertion_type")) {
     const type = form.get("client_assertion_type");
     const assertion = form.get("client_assertion");
-    if (type !== JWT_BEARER) throw new OAuthError("invalid_request", "unsupported client_assertion_type", { reason: `client_assertion_type ${JSON.stringify(type?.slice(0, 100))}` });
-    if (!assertion) throw new OAuthError("invalid_request", "client_assertion is required");
-    let subject: unknown;
-    try {
-      subject = decodeJwt(assertion).sub;
-    } catch {
-      throw invalidClient("assertion_malformed", false);
+    if (type !== JWT_BEARER && type !== CURITY_ATTESTATION) {
+      throw new OAuthError("invalid_request", "unsupported client_assertion_type", { reason: `client_assertion_type ${JSON.stringify(type?.slice(0, 100))}` });
     }
-    if (typeof subject !== "string") throw invalidClient("assertion_no_sub", false);
-    kinds.push({ kind: "assertion", clientId: subject, assertion });
+    if (!assertion) throw new OAuthError("invalid_request", "client_assertion is required");
+    const clientId = subjectOf(assertion, () => invalidClient("assertion_malformed", false));
+    kinds.push(type === JWT_BEARER ? { kind: "assertion", clientId, assertion } : { kind: "cat", clientId, cat: assertion, via: "assertion" });
+  }
+  if (headers.attestation !== null) {
+    if (headers.attestation.length > maxHeader || (headers.pop?.length ?? 0) > maxHeader) throw new OAuthError("invalid_request", "client attestation header too large");
+    if (headers.attestation.includes(",") || headers.pop?.includes(",")) {
+      throw new OAuthError("invalid_request", "exactly one OAuth-Client-Attestation and at most one OAuth-Client-Attestation-PoP header");
+    }
+    const clientId = subjectOf(headers.attestation, () => new OAuthError("invalid_client_attestation", "client attestation is malformed", { reason: "cat_header_malformed" }));
+    kinds.push({ kind: "cat", clientId, cat: headers.attestation, via: "header", pop: headers.pop });
+  } else if (headers.pop !== null) {
+    throw new OAuthError("invalid_request", "OAuth-Client-Attestation-PoP without OAuth-Client-Attestation");
   }
   if (kinds.length > 1) throw new OAuthError("invalid_request", "more than one client authentication method", { reason: `methods ${kinds.map((k) => k.kind).join(",")}` });
   const [only] = kinds;
@@ -146,6 +179,8 @@ async function authenticate(presented: Presented, client: Client, config: Config
       if (!result.ok) throw assertionError(result.reason, result.detail);
       return { client, method: "private_key_jwt", cal: "by-provisioned-key", certificate: client.tls_client_certificate_bound_access_tokens ? await certificate() : null };
     }
+    case "cat":
+      return authenticateWithCat(presented, client, config, env, now);
     case "none": {
       const presentedCertificate = await certificate();
       const result =
@@ -158,15 +193,53 @@ async function authenticate(presented: Presented, client: Client, config: Config
   }
 }
 
+/** Keys that verify the server's own CATs: its published JWK set (current, next and retired keys). */
+const catKeySets = new WeakMap<object, JWTVerifyGetKey>();
+
+function catError(via: "assertion" | "header", reason: string, detail?: Readonly<Record<string, unknown>>): OAuthError {
+  if (via === "assertion") return invalidClient(reason, false, detail ? { ...detail } : undefined);
+  return new OAuthError("invalid_client_attestation", "client attestation rejected", { reason, ...(detail ? { detail: { ...detail } } : {}) });
+}
+
+/** A CAT this server issued, for this client, bound to a key; with the IETF PoP header, proof of that key too. */
+async function authenticateWithCat(presented: Extract<Presented, { kind: "cat" }>, client: Client, config: Config, env: AppEnv["Bindings"], now: number): Promise<AuthenticatedClient> {
+  if (!client.attestation) throw catError(presented.via, "cat_client_not_attesting");
+  const keys = await keysFor(env, config, now);
+  let keySet = catKeySets.get(keys.jwks);
+  if (!keySet) {
+    keySet = createLocalJWKSet(keys.jwks as JSONWebKeySet);
+    catKeySets.set(keys.jwks, keySet);
+  }
+  const result = await verifyCat(presented.cat, { issuer: config.issuer, maxLifetime: config.attestation.cat_ttl }, keySet, now);
+  if (!result.ok) throw catError(presented.via, `cat_${result.reason}`, result.detail);
+  const cat = result.value;
+  if (presented.via === "header" && presented.pop !== null) {
+    const pop = await verifyAttestationPop(
+      presented.pop,
+      { audiences: [config.issuer, config.endpoints.token], algorithms: config.dpop.signing_alg_values, maxAge: config.attestation.pop_max_age, clockSkew: config.dpop.clock_skew },
+      { key: cat.jwk, markUsed: (jti, expiresAt) => deviceObject(env.REPLAY_GUARD, cat.jkt).use(replayId.attestationPop(jti), expiresAt) },
+      now,
+    );
+    if (!pop.ok) throw catError("header", `attestation_pop_${pop.reason}`, pop.detail);
+  }
+  return { client, method: "attest_jwt_client_auth", cal: cat.cal, certificate: null, attestation: { ...cat, via: presented.via } };
+}
+
 export const authenticateClient = createMiddleware<AppEnv>(async (c, next) => {
   const config = c.get("config");
   const form = c.get("form");
   const log = c.get("log");
-  const presented = presentedCredential(c.req.header("Authorization") ?? null, form, config.limits.max_header_bytes);
+  const presented = presentedCredential(c.req.header("Authorization") ?? null, form, config.limits.max_header_bytes, {
+    attestation: c.req.header("OAuth-Client-Attestation") ?? null,
+    pop: c.req.header("OAuth-Client-Attestation-PoP") ?? null,
+  });
   const client = config.clientsById.get(presented.clientId);
-  if (!client) throw invalidClient("unknown_client", presented.kind === "basic", { client_id: presented.clientId.slice(0, 100) });
+  if (!client) {
+    if (presented.kind === "cat") throw catError(presented.via, "unknown_client", { client_id: presented.clientId.slice(0, 100) });
+    throw invalidClient("unknown_client", presented.kind === "basic", { client_id: presented.clientId.slice(0, 100) });
+  }
   log.client_id = client.client_id;
-  if (!METHOD_OF[presented.kind].includes(client.token_endpoint_auth_method)) {
+  if (presented.kind !== "cat" && !METHOD_OF[presented.kind].includes(client.token_endpoint_auth_method)) {
     throw invalidClient("method_not_registered", presented.kind === "basic", { presented: presented.kind, registered: client.token_endpoint_auth_method });
   }
   const authenticated = await authenticate(presented, client, config, c.req.raw, c.env, c.get("now"));

@@ -1,5 +1,6 @@
 /**
- * Grant: client_credentials (RFC 6749 §4.4), including the HAAPI access token without attestation.
+ * Grant: client_credentials (RFC 6749 §4.4), including the HAAPI access token: with a CAT
+ * (`cal` from the attestation, TTL from its policy) or, where allowed, on the client's own credential.
  */
 import type { Context } from "hono";
 import { HAAPI_SCOPE } from "../../config/schema";
@@ -13,15 +14,17 @@ export async function clientCredentialsGrant(c: Context<AppEnv>): Promise<Respon
   const now = c.get("now");
   const scopes = c.get("scopes");
   const dpop = c.get("dpop");
-  const { client, cal, certificate } = c.get("authenticated");
+  const { client, cal, certificate, attestation } = c.get("authenticated");
   const haapi = scopes.includes(HAAPI_SCOPE);
-  if (haapi && !client.capabilities.haapi?.allow_without_attestation) {
+  if (haapi && !attestation && !client.capabilities.haapi?.allow_without_attestation) {
     throw new OAuthError("unauthorized_client", "this client must attest to obtain a HAAPI token", { reason: "haapi_requires_attestation" });
   }
   if (client.tls_client_certificate_bound_access_tokens && !certificate) {
     throw new OAuthError("invalid_request", "a client certificate is required for certificate-bound tokens", { reason: "certificate_binding_without_certificate" });
   }
-  const ttl = haapi ? client.capabilities.haapi!.access_token_ttl : (client.access_token_ttl ?? config.access_token_ttl);
+  // An attested HAAPI token lives as long as the attestation policy says (Curity: haapi-access-token-ttl).
+  const policyTtl = attestation ? client.attestationPolicies[attestation.attestation.platform]?.haapi_access_token_ttl : undefined;
+  const ttl = haapi ? (policyTtl ?? client.capabilities.haapi!.access_token_ttl) : (client.access_token_ttl ?? config.access_token_ttl);
   const keys = await keysFor(c.env, config, now);
   const accessToken = await signAccessToken(
     keys,

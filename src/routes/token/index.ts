@@ -1,7 +1,7 @@
 /**
  * POST /oauth/v2/oauth-token: the token endpoint, as a pipeline of named steps.
  *
- *   noStore -> parseTokenRequest -> authenticateClient -> checkGrant -> verifyDpop -> grant
+ *   noStore -> parseTokenRequest -> authenticateClient -> checkGrant -> verifyDpop -> spendAttestation -> grant
  */
 import { Hono } from "hono";
 import type { AppEnv } from "../context";
@@ -10,8 +10,9 @@ import { authenticateClient } from "./authenticate-client";
 import { checkGrant } from "./check-grant";
 import { clientCredentialsGrant } from "./client-credentials";
 import { parseTokenRequest } from "./parse-token-request";
+import { spendAttestation } from "./spend-attestation";
 import { verifyDpop } from "./verify-dpop";
 
 export const TOKEN_PATH = "/oauth/v2/oauth-token";
 
-export const tokenRoute = new Hono<AppEnv>().post(TOKEN_PATH, noStore, parseTokenRequest, authenticateClient, checkGrant, verifyDpop, (c) => clientCredentialsGrant(c));
+export const tokenRoute = new Hono<AppEnv>().post(TOKEN_PATH, noStore, parseTokenRequest, authenticateClient, checkGrant, verifyDpop, spendAttestation, (c) => clientCredentialsGrant(c));

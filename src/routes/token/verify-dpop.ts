@@ -1,17 +1,18 @@
 /**
  * Step: DPoP at the token endpoint (RFC 9449 §5).
  *
- * Required when the scope contains the HAAPI scope or the client has dpop_bound_access_tokens;
- * verified whenever a proof is sent. Every failure is 400 invalid_dpop_proof, except a missing or
+ * Required when the scope contains the HAAPI scope, the client has dpop_bound_access_tokens, or it
+ * authenticates with a CAT (whose key the proof must use); verified whenever a proof is sent. Every failure is 400 invalid_dpop_proof, except a missing or
  * stale nonce: 400 use_dpop_nonce with a fresh DPoP-Nonce.
  */
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { Client, Config } from "../../config/load";
 import { HAAPI_SCOPE } from "../../config/schema";
 import { OAuthError } from "../../errors";
 import { resolvePublicKeyCached } from "../../jose/public-key-cache";
 import { checkDpopNonce, currentDpopNonce } from "../../tokens/dpop-nonces";
-import { NONCE_FAILURES, verifyDpopProof, type DpopFailure } from "../../verifiers/dpop-proof";
+import { NONCE_FAILURES, verifyDpopProof, type DpopFailure, type DpopProof } from "../../verifiers/dpop-proof";
 import type { AppEnv } from "../context";
 import { dpopReplay, keysFor } from "../services";
 
@@ -62,26 +63,45 @@ export function nonceRequired(config: Config, client: Client, scopes: readonly s
 
 export const verifyDpop = createMiddleware<AppEnv>(async (c, next) => {
   const config = c.get("config");
-  const now = c.get("now");
   const scopes = c.get("scopes");
-  const log = c.get("log");
-  const { client } = c.get("authenticated");
+  const authenticated = c.get("authenticated");
+  const { client } = authenticated;
   const header = c.req.header("DPoP") ?? null;
-  const required = client.dpop_bound_access_tokens || scopes.includes(HAAPI_SCOPE);
+  const required = client.dpop_bound_access_tokens || scopes.includes(HAAPI_SCOPE) || authenticated.attestation !== undefined;
   if (header === null && !required) {
     c.set("dpop", undefined);
     return next();
   }
+  const proof = await requireDpopProof(c, { url: config.endpoints.token, requireNonce: nonceRequired(config, client, scopes) });
+  // An attested client proves possession of the attested key with its proof (HAAPI; the IETF draft's DPoP combined mode).
+  if (authenticated.attestation && proof.jkt !== authenticated.attestation.jkt) {
+    throw new OAuthError(authenticated.attestation.via === "header" ? "invalid_client_attestation" : "invalid_client", "the DPoP key is not the attested key", {
+      status: 400,
+      reason: "cat_key_mismatch",
+      detail: { expected_jkt: authenticated.attestation.jkt, proof_jkt: proof.jkt },
+    });
+  }
+  c.set("dpop", proof);
+  await next();
+});
+
+/**
+ * Verify the request's DPoP proof for `url` (RFC 9449 §4.3), or throw the OAuth error for it.
+ * On success the response carries a fresh `DPoP-Nonce`, so well-behaved clients never pay the retry (§8.2).
+ */
+export async function requireDpopProof<E extends AppEnv>(c: Context<E>, options: { url: string; requireNonce: boolean }): Promise<DpopProof> {
+  const config = c.get("config");
+  const now = c.get("now");
   const keys = await keysFor(c.env, config, now);
   const stepSeconds = config.dpop.nonce_step;
   const result = await verifyDpopProof(
-    header,
+    c.req.header("DPoP") ?? null,
     {
       algorithms: config.dpop.signing_alg_values,
       clockSkew: config.dpop.clock_skew,
       method: c.req.method,
-      url: config.endpoints.token,
-      requireNonce: nonceRequired(config, client, scopes),
+      url: options.url,
+      requireNonce: options.requireNonce,
       maxLength: config.limits.max_header_bytes,
     },
     {
@@ -99,9 +119,7 @@ export const verifyDpop = createMiddleware<AppEnv>(async (c, next) => {
       headers: { "DPoP-Nonce": await currentDpopNonce(keys.nonceKey, now, stepSeconds) },
     });
   }
-  log.jkt = result.value.jkt;
-  c.set("dpop", result.value);
-  // Fresh nonce on success too, so well-behaved clients never pay the retry (RFC 9449 §8.2).
+  c.get("log").jkt = result.value.jkt;
   c.header("DPoP-Nonce", await currentDpopNonce(keys.nonceKey, now, stepSeconds));
-  await next();
-});
+  return result.value;
+}

@@ -1,0 +1,23 @@
+/**
+ * Step: spend the CAT, once every other check of the request has passed (so a request refused for
+ * another reason does not burn it). Atomic, in the Durable Object of the CAT's key: of two requests
+ * racing with one CAT, exactly one gets a token.
+ */
+import { createMiddleware } from "hono/factory";
+import { OAuthError } from "../../errors";
+import { deviceObject, replayId } from "../../kv/replay-guard";
+import type { AppEnv } from "../context";
+
+export const spendAttestation = createMiddleware<AppEnv>(async (c, next) => {
+  const attestation = c.get("authenticated").attestation;
+  if (attestation) {
+    const first = await deviceObject(c.env.REPLAY_GUARD, attestation.jkt).use(replayId.cat(attestation.jti), attestation.exp);
+    if (!first) {
+      throw attestation.via === "header"
+        ? new OAuthError("invalid_client_attestation", "client attestation already used", { reason: "cat_replayed" })
+        : new OAuthError("invalid_client", "client authentication failed", { reason: "cat_replayed" });
+    }
+    c.get("log").cat_jti = attestation.jti;
+  }
+  await next();
+});

@@ -1,0 +1,56 @@
+/**
+ * OAuth-Client-Attestation-PoP (draft-ietf-oauth-attestation-based-client-auth-10 §5.2): proof that the
+ * client holds the key in its attestation's `cnf.jwk`.
+ *
+ * Checks: `typ` oauth-client-attestation-pop+jwt; an allowed asymmetric alg; the signature by the
+ * attested key; `aud` is this server (issuer or token endpoint); `iat` present, not in the future
+ * beyond the skew, not older than `maxAge`; `jti` present and single use (`markUsed`, atomic).
+ * A `challenge` claim, when present, is not checked: this server issues no attestation challenges
+ * of the draft's kind (its freshness comes from `iat` and `jti`).
+ *
+ * Pure: `now` is epoch seconds; the single-use record is a function the caller passes in.
+ */
+import { errors, importJWK, jwtVerify, type JWK } from "jose";
+import { fail, ok, type Result } from "./result";
+
+export const ATTESTATION_POP_TYP = "oauth-client-attestation-pop+jwt";
+
+export type AttestationPopFailure = "malformed" | "typ" | "alg_not_allowed" | "signature" | "aud_mismatch" | "iat_missing" | "iat_too_old" | "iat_in_future" | "jti_missing" | "replayed";
+
+export interface AttestationPopPolicy {
+  readonly audiences: readonly string[];
+  readonly algorithms: readonly string[];
+  readonly maxAge: number;
+  readonly clockSkew: number;
+}
+
+export interface AttestationPopDeps {
+  /** The attestation's `cnf.jwk`. */
+  readonly key: JWK;
+  markUsed(jti: string, expiresAt: number): Promise<boolean>;
+}
+
+export async function verifyAttestationPop(pop: string, policy: AttestationPopPolicy, deps: AttestationPopDeps, now: number): Promise<Result<{ jti: string }, AttestationPopFailure>> {
+  let payload: Record<string, unknown>;
+  try {
+    const key = await importJWK(deps.key, deps.key.alg ?? (deps.key.kty === "EC" ? (deps.key.crv === "P-384" ? "ES384" : deps.key.crv === "P-521" ? "ES512" : "ES256") : deps.key.kty === "OKP" ? "EdDSA" : "RS256"));
+    ({ payload } = await jwtVerify(pop, key, { algorithms: [...policy.algorithms], typ: ATTESTATION_POP_TYP, currentDate: new Date(now * 1000) }));
+  } catch (error) {
+    if (error instanceof errors.JOSEAlgNotAllowed) return fail("alg_not_allowed");
+    if (error instanceof errors.JWTClaimValidationFailed && error.claim === "typ") return fail("typ");
+    if (error instanceof errors.JWSSignatureVerificationFailed) return fail("signature");
+    if (error instanceof errors.JWTExpired) return fail("iat_too_old");
+    return fail("malformed");
+  }
+  const aud = payload.aud;
+  const audiences = typeof aud === "string" ? [aud] : Array.isArray(aud) ? aud : [];
+  if (!audiences.some((value) => policy.audiences.includes(value as string))) return fail("aud_mismatch", { expected: policy.audiences, received: audiences.slice(0, 5) });
+  const iat = payload.iat;
+  if (typeof iat !== "number" || !Number.isFinite(iat)) return fail("iat_missing");
+  if (iat > now + policy.clockSkew) return fail("iat_in_future", { iat, now });
+  if (iat < now - policy.maxAge) return fail("iat_too_old", { iat, now });
+  const jti = payload.jti;
+  if (typeof jti !== "string" || jti.length === 0 || jti.length > 256) return fail("jti_missing");
+  if (!(await deps.markUsed(jti, iat + policy.maxAge + policy.clockSkew))) return fail("replayed");
+  return ok({ jti });
+}

@@ -1,0 +1,36 @@
+// Defaults shared by the simulator CLI, the development configuration and the flow tests.
+// Keep in sync with the development configuration (src/config/development.json).
+
+/** Static client the simulator authenticates as. */
+export const DEFAULT_CLIENT_ID = "dev-client";
+
+/** Local `wrangler dev` server. */
+export const DEFAULT_SERVER = "http://127.0.0.1:8787";
+
+/** Android package name the simulator claims (attestationApplicationId, tag 709). */
+export const DEFAULT_ANDROID_PACKAGE = "io.haapiedge.simulator";
+
+/** Android package version (versionCode) the simulator claims. */
+export const DEFAULT_ANDROID_PACKAGE_VERSION = 1;
+
+/**
+ * The simulated app has no real signing certificate: its "signing certificate" is the UTF-8
+ * bytes of this string, so its signature digest (Curity `signature-digest`: base64 of the raw
+ * SHA-256 of the signing certificate) is base64(SHA-256(UTF-8(this string))).
+ */
+export const SIMULATOR_SIGNING_CERTIFICATE_TEXT = "haapi-edge simulator signing certificate";
+
+/** base64(SHA-256(UTF-8("haapi-edge simulator signing certificate"))). Checked by selfcheck.mjs. */
+export const DEFAULT_ANDROID_SIGNATURE_DIGEST = "SToUXwL1tR58I8+YfRrcvCxNp9pB1h7kPt1AYC9x4gY=";
+
+/** iOS App Attest app id `<teamId>.<bundleId>`. */
+export const DEFAULT_IOS_APP_ID = "HAAPIEDGE1.io.haapiedge.simulator";
+
+/** iOS App Attest environment (aaguid "appattestdevelop"). */
+export const DEFAULT_IOS_ENVIRONMENT = "development";
+
+/** HAAPI scope requested with the CAT. */
+export const HAAPI_SCOPE = "urn:se:curity:scopes:haapi";
+
+/** client_assertion_type for a CAT. */
+export const CAT_ASSERTION_TYPE = "urn:se:curity:attestation:client";
