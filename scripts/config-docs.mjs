@@ -24,6 +24,12 @@ function walk(node, path, required) {
     }
     return;
   }
+  if (node.type === "object" && node.additionalProperties && typeof node.additionalProperties === "object" && node.additionalProperties.properties) {
+    // A map from names to objects (named attestation policies).
+    rows.push({ path, type: "map of name to object", required, fallback: node.default, text: node.description ?? "" });
+    walk(node.additionalProperties, `${path}.<name>`, false);
+    return;
+  }
   if (node.type === "array" && node.items?.type === "object") {
     rows.push({ path, type: "array of objects", required, fallback: node.default, text: node.description ?? "" });
     walk(node.items, `${path}[]`, false);

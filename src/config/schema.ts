@@ -121,7 +121,7 @@ const clientAttestation = z
         signature_digests: z
           .array(z.string().regex(SHA256_BASE64, "must be the base64 SHA-256 digest of the signing certificate (44 characters)"))
           .min(1)
-          .describe("base64 SHA-256 digests of the app's signing certificates (`./gradlew signingReport` SHA-256, hex turned into base64). The device must report exactly this set."),
+          .describe("base64 SHA-256 digests of the app's signing certificates (`./gradlew signingReport` SHA-256, hex turned into base64). Every digest the device reports must be in this list (an app signed with several certificates reports several)."),
         policy: policyName.optional().describe("Name of a policy in attestation_policies.android. Absent: the strictest defaults."),
       })
       .optional()

@@ -157,3 +157,81 @@ describe("parseSigningKeys (the SIGNING_KEYS secret)", () => {
     expect(key!.publicJwk).toEqual({ kty: "EC", crv: "P-256", x: "x", y: "y", kid: "k1", alg: "ES256", use: "sig" });
   });
 });
+
+describe("attestation configuration", () => {
+  const haapiClient = (attestation: Record<string, unknown>, overrides: Record<string, unknown> = {}) =>
+    secretClient({ scope: "urn:se:curity:scopes:haapi", capabilities: { haapi: {} }, attestation, ...overrides });
+  const android = { package_names: ["com.example.app"], signature_digests: ["EDk47kU35Z6O55L2VFBPuDRvxrNG0LvEQV/DOfz8jsE="] };
+  const testRoot = (DEVELOPMENT_CONFIG as { attestation_policies: { android: { simulator: { trust_anchors: string[] } } } }).attestation_policies.android.simulator.trust_anchors[0]!;
+
+  it("a client without a policy gets the strictest defaults; a named policy is resolved", () => {
+    const config = parseConfig({
+      issuer: ISSUER,
+      attestation_policies: { ios: { dev: { mode: "non-production", haapi_access_token_ttl: 900 } } },
+      clients: [haapiClient({ android, ios: { app_id: "ABCDE12345.com.example.app", policy: "dev" } })],
+    });
+    const client = config.clientsById.get("c")!;
+    expect(client.attestationPolicies.android).toEqual({
+      verify_boot_state: true,
+      minimum_security_level: "trusted-environment",
+      do_not_validate_certificate_chain: false,
+      allow_software_root: false,
+      revocation: "fail-closed",
+      haapi_access_token_ttl: 600,
+    });
+    expect(client.attestationPolicies.ios).toEqual({ mode: "non-production", haapi_access_token_ttl: 900 });
+    expect(config.maxTokenTtl).toBe(900);
+    expect(config.attestation).toEqual({
+      challenge_ttl: 120,
+      cat_ttl: 120,
+      revocation_list_url: "https://android.googleapis.com/attestation/status",
+      revocation_list_cache_ttl: 3600,
+      pop_max_age: 300,
+    });
+  });
+
+  it("names each wrong field", () => {
+    const list = problems({
+      issuer: ISSUER,
+      attestation_policies: { android: { lax: { do_not_validate_certificate_chain: true, allow_software_root: true, trust_anchors: ["-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"] } } },
+      clients: [
+        haapiClient({ android: { ...android, policy: "missing" }, disable_attestation_validation: true }),
+        haapiClient({ android: { ...android, signature_digests: ["abc"] }, ios: { app_id: "com.example.app" } }, { client_id: "d" }),
+        haapiClient({}, { client_id: "e" }),
+        secretClient({ client_id: "f", attestation: { android } }),
+      ],
+    });
+    expect(list).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^clients\[1\]\.attestation\.android\.signature_digests\[0\]: must be the base64 SHA-256 digest/),
+        expect.stringMatching(/^clients\[1\]\.attestation\.ios\.app_id: must be <team ID>\.<bundle ID>/),
+      ]),
+    );
+    const crossField = problems({
+      issuer: ISSUER,
+      attestation_policies: { android: { lax: { do_not_validate_certificate_chain: true, allow_software_root: true, trust_anchors: ["-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"] } } },
+      clients: [
+        haapiClient({ android: { ...android, policy: "missing" }, disable_attestation_validation: true }),
+        haapiClient({}, { client_id: "e" }),
+        secretClient({ client_id: "f", attestation: { android } }),
+      ],
+    });
+    expect(crossField).toEqual(
+      expect.arrayContaining([
+        'clients[0].attestation.android.policy: no policy named "missing" in attestation_policies.android',
+        'clients[0].attestation.disable_attestation_validation: only allowed when environment is "development"',
+        "clients[1].attestation: configure at least one of android, ios or web",
+        "clients[2].attestation: an attesting client needs capabilities.haapi and urn:se:curity:scopes:haapi in its scope",
+        expect.stringMatching(/^attestation_policies\.android\.lax\.trust_anchors\[0\]: not a readable certificate/),
+        'attestation_policies.android.lax.do_not_validate_certificate_chain: only allowed when environment is "development"',
+        'attestation_policies.android.lax.allow_software_root: only allowed when environment is "development"',
+      ]),
+    );
+  });
+
+  it("the simulator's test CA is trusted only in development", () => {
+    const document = { issuer: ISSUER, attestation_policies: { android: { simulator: { trust_anchors: [testRoot] } } }, clients: [haapiClient({ android: { ...android, policy: "simulator" } })] };
+    expect(problems(document)).toEqual(['attestation_policies.android.simulator.trust_anchors[0]: the simulator\'s test CA is trusted only when environment is "development"']);
+    expect(() => parseConfig({ ...document, environment: "development" })).not.toThrow();
+  });
+});

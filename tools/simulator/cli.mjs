@@ -32,6 +32,11 @@ Common options:
   --server URL            issuer base URL (default ${DEFAULT_SERVER})
   --client-id ID          client_id (default ${DEFAULT_CLIENT_ID})
   --offline               only build and print the challenge_response for a random challenge
+  --json                  human-readable output goes to stderr; stdout gets one JSON object at the
+                          end: {platform, server, client_id, jkt, challenge, cat, cat_header,
+                          cat_claims, token_response, access_token_header, access_token_claims}
+                          (offline: {platform, jkt, challenge, challenge_response}); on failure
+                          stdout stays empty and the exit status is 1
   -h, --help              this text
 
 Android options:
@@ -82,10 +87,13 @@ async function refused(label, res) {
   return fail(`${label} refused: HTTP ${res.status} ${res.statusText}${headers}\n  body: ${body || "(empty)"}`);
 }
 
+/** Where the human-readable output goes: stdout, or stderr with --json (stdout is then the JSON result). */
+let say = (/** @type {string} */ text) => console.log(text);
+
 /** @param {string} title @param {unknown} value */
 function show(title, value) {
-  console.log(`\n== ${title}`);
-  console.log(typeof value === "string" ? value : JSON.stringify(value, null, 2));
+  say(`\n== ${title}`);
+  say(typeof value === "string" ? value : JSON.stringify(value, null, 2));
 }
 
 /** @param {string} jwt */
@@ -123,7 +131,7 @@ async function postWithDpop(label, url, form, keyPair) {
     const body = await res.clone().text();
     const wantsNonce = body.includes("use_dpop_nonce") || (res.headers.get("www-authenticate") ?? "").includes("use_dpop_nonce");
     if (wantsNonce) {
-      console.log(`(${label}: server asked for a DPoP nonce; retrying with it)`);
+      say(`(${label}: server asked for a DPoP nonce; retrying with it)`);
       res = await attempt(nonce);
     }
   }
@@ -169,6 +177,7 @@ async function main() {
       server: { type: "string", default: DEFAULT_SERVER },
       "client-id": { type: "string", default: DEFAULT_CLIENT_ID },
       offline: { type: "boolean" },
+      json: { type: "boolean" },
       package: { type: "string" },
       "package-version": { type: "string" },
       digest: { type: "string", multiple: true },
@@ -185,6 +194,7 @@ async function main() {
     console.log(USAGE);
     return;
   }
+  if (v.json) say = (text) => console.error(text);
   const platform = positionals[0];
   if (platform !== "android" && platform !== "ios") {
     console.error(USAGE);
@@ -202,7 +212,12 @@ async function main() {
   if (v.offline) {
     const challenge = crypto.randomUUID();
     show("challenge (random, offline)", challenge);
-    show("challenge_response", await buildChallengeResponse(platform, v, challenge, dpopKey));
+    const challengeResponse = await buildChallengeResponse(platform, v, challenge, dpopKey);
+    show("challenge_response", challengeResponse);
+    if (v.json) {
+      const jkt = await jwkThumbprint(dpopKey.publicKey);
+      console.log(JSON.stringify({ platform, jkt, challenge, challenge_response: challengeResponse }));
+    }
     return;
   }
 
@@ -240,7 +255,8 @@ async function main() {
   const catBody = await catRes.json().catch(() => fail(`POST ${catUrl}: response is not JSON`));
   const cat = catBody?.cat;
   if (typeof cat !== "string") fail(`POST ${catUrl}: no "cat" in response: ${JSON.stringify(catBody)}`);
-  show("CAT (decoded)", decoded(cat) ?? cat);
+  const catDecoded = decoded(cat);
+  show("CAT (decoded)", catDecoded ?? cat);
 
   // 3. HAAPI access token
   const tokenRes = await postWithDpop(
@@ -258,9 +274,24 @@ async function main() {
   if (!tokenRes.ok) await refused(`POST ${tokenUrl}`, tokenRes);
   const tokenBody = await tokenRes.json().catch(() => fail(`POST ${tokenUrl}: response is not JSON`));
   show("token response", tokenBody);
-  if (typeof tokenBody?.access_token === "string") {
-    const at = decoded(tokenBody.access_token);
-    if (at) show("access token (decoded)", at);
+  const at = typeof tokenBody?.access_token === "string" ? decoded(tokenBody.access_token) : undefined;
+  if (at) show("access token (decoded)", at);
+  if (v.json) {
+    console.log(
+      JSON.stringify({
+        platform,
+        server: base,
+        client_id: clientId,
+        jkt: await jwkThumbprint(dpopKey.publicKey),
+        challenge,
+        cat,
+        cat_header: catDecoded?.header ?? null,
+        cat_claims: catDecoded?.claims ?? null,
+        token_response: tokenBody,
+        access_token_header: at?.header ?? null,
+        access_token_claims: at?.claims ?? null,
+      }),
+    );
   }
 }
 

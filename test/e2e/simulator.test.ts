@@ -1,0 +1,249 @@
+/**
+ * End to end: the device simulator CLI (tools/simulator/cli.mjs, `npm run simulate`) against
+ * `wrangler dev` serving the bundled development configuration, both started as a user would.
+ *
+ * Port and issuer: src/config/development.json has issuer http://127.0.0.1:8787, and the server
+ * compares DPoP `htu` (and the metadata it publishes) with the issuer, so a server on another port
+ * would refuse every proof. Rather than requiring port 8787 to be free (and skipping otherwise, or
+ * colliding with a developer's `npm start`), the test always runs: it starts wrangler dev on a free
+ * port with `--var CONFIG:` set to src/config/development.json read from disk with only `issuer`
+ * changed to that port. Clients, attestation policies, trust anchors (the development test CA)
+ * and environment are byte-for-byte what `npm start` bundles; a check below makes sure of that.
+ *
+ * The simulator is run as a child process with the Node that runs the tests, with `--json` so its
+ * result (CAT claims, token response, decoded access token) is read from stdout as one JSON object.
+ */
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { calculateJwkThumbprint, createRemoteJWKSet, jwtVerify, type JWK } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const CLI = join(ROOT, "tools/simulator/cli.mjs");
+const HAAPI_SCOPE = "urn:se:curity:scopes:haapi";
+const CAT_TYP = "oauth-client-attestation+jwt";
+const STARTUP_TIMEOUT_MS = 60_000;
+const PORT_ATTEMPTS = 3;
+
+// ---------------------------------------------------------------------------------------------
+// wrangler dev as a child process (same approach as wrangler-dev.test.ts)
+
+interface DevServer {
+  readonly issuer: string;
+  output(): string;
+  hasExited(): boolean;
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (address && typeof address === "object" ? resolvePort(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+// eslint-disable-next-line no-control-regex
+const stripAnsi = (text: string): string => text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
+  }
+}
+
+async function spawnWranglerDev(configFor: (issuer: string) => unknown): Promise<DevServer> {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const persistDir = await mkdtemp(join(tmpdir(), "haapi-edge-e2e-sim-"));
+  const child: ChildProcess = spawn(
+    "npx",
+    ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistDir, "--var", `CONFIG:${JSON.stringify(configFor(issuer))}`],
+    {
+      cwd: ROOT,
+      detached: true, // its own process group, so stop() reaches workerd too
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1" },
+    },
+  );
+  let output = "";
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString("utf8");
+    if (output.length > 2_000_000) output = output.slice(-1_000_000);
+  };
+  child.stdout!.on("data", collect);
+  child.stderr!.on("data", collect);
+  let exited = false;
+  const exit = new Promise<void>((resolveExit) => {
+    child.once("exit", () => {
+      exited = true;
+      resolveExit();
+    });
+    child.once("error", (error) => {
+      output += `\nspawn error: ${error.message}\n`;
+      exited = true;
+      resolveExit();
+    });
+  });
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    if (child.pid !== undefined) {
+      killGroup(child.pid, "SIGTERM");
+      await Promise.race([exit, new Promise((r) => setTimeout(r, 5_000))]);
+      killGroup(child.pid, "SIGKILL");
+    }
+    await rm(persistDir, { recursive: true, force: true });
+  };
+  return { issuer, output: () => stripAnsi(output), hasExited: () => exited, stop };
+}
+
+/** Start wrangler dev and wait until it serves its metadata; retry on a fresh port if the chosen one was taken meanwhile. */
+async function startWranglerDev(configFor: (issuer: string) => unknown): Promise<DevServer> {
+  for (let attempt = 1; ; attempt++) {
+    const server = await spawnWranglerDev(configFor);
+    const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+    while (Date.now() < deadline && !server.hasExited()) {
+      try {
+        const response = await fetch(`${server.issuer}/.well-known/oauth-authorization-server`, { signal: AbortSignal.timeout(2_000) });
+        await response.body?.cancel();
+        if (response.status === 200) return server;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const output = server.output();
+    await server.stop();
+    if (output.includes("Address already in use") && attempt < PORT_ATTEMPTS) continue;
+    const why = server.hasExited() ? "exited" : `did not answer within ${STARTUP_TIMEOUT_MS / 1000} s`;
+    throw new Error(`wrangler dev on ${server.issuer} ${why}. Its output:\n${output}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The simulator CLI as a child process
+
+interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Run tools/simulator/cli.mjs with the Node that runs the tests; never rejects on a non-zero exit. */
+function simulate(args: string[]): Promise<CliRun> {
+  return new Promise((resolveRun, reject) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, timeout: 30_000, maxBuffer: 10_000_000 }, (error, stdout, stderr) => {
+      if (error && typeof error.code !== "number") return reject(new Error(`simulator did not run: ${error.message}\n${stderr}`));
+      resolveRun({ code: error ? (error.code as number) : 0, stdout, stderr });
+    });
+  });
+}
+
+interface SimulatorResult {
+  platform: string;
+  server: string;
+  client_id: string;
+  jkt: string;
+  challenge: string;
+  cat: string;
+  cat_header: Record<string, unknown>;
+  cat_claims: Record<string, unknown> & { cnf: { jwk: JWK } };
+  token_response: Record<string, unknown>;
+  access_token_header: Record<string, unknown>;
+  access_token_claims: Record<string, unknown> & { cnf: { jkt: string } };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe("device simulator CLI against wrangler dev with the bundled development configuration", () => {
+  let server: DevServer;
+  let development: Record<string, unknown>;
+  let jwksUri: string;
+
+  beforeAll(async () => {
+    development = JSON.parse(await readFile(join(ROOT, "src/config/development.json"), "utf8")) as Record<string, unknown>;
+    server = await startWranglerDev((issuer) => ({ ...development, issuer }));
+    const response = await fetch(`${server.issuer}/.well-known/oauth-authorization-server`);
+    const metadata = (await response.json()) as { issuer: string; jwks_uri: string };
+    expect(metadata.issuer).toBe(server.issuer);
+    jwksUri = metadata.jwks_uri;
+    expect(jwksUri).toBe(`${server.issuer}/oauth/v2/oauth-jwks`);
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it("runs the bundled development configuration with only the issuer changed", () => {
+    const { issuer, ...rest } = development;
+    expect(issuer).toBe("http://127.0.0.1:8787");
+    expect(rest.environment).toBe("development");
+    const client = (rest.clients as Array<Record<string, any>>).find((c) => c.client_id === "dev-client");
+    expect(client?.attestation?.android?.policy).toBe("simulator");
+    expect(client?.attestation?.ios?.policy).toBe("simulator");
+  });
+
+  async function runDevice(platform: "android" | "ios"): Promise<SimulatorResult> {
+    const result = await simulate([platform, "--server", server.issuer, "--json"]);
+    if (result.code !== 0) {
+      throw new Error(`simulate ${platform} exited ${result.code}:\n${result.stderr}\n${result.stdout}\nwrangler dev output:\n${server.output()}`);
+    }
+    return JSON.parse(result.stdout) as SimulatorResult;
+  }
+
+  async function expectAttestedToken(platform: "android" | "ios"): Promise<void> {
+    const r = await runDevice(platform);
+    const jwks = createRemoteJWKSet(new URL(jwksUri));
+    expect(r).toMatchObject({ platform, server: server.issuer, client_id: "dev-client" });
+
+    // The CAT: what the CLI decoded, and the token itself verified with the server's keys.
+    expect(r.cat_header).toMatchObject({ alg: "ES256", typ: CAT_TYP });
+    expect(r.cat_claims).toMatchObject({ iss: server.issuer, sub: "dev-client", cal: "by-policy", attestation: { platform } });
+    const cat = await jwtVerify(r.cat, jwks, { typ: CAT_TYP, issuer: server.issuer, subject: "dev-client", algorithms: ["ES256"] });
+    expect(cat.payload).toEqual(r.cat_claims);
+    const catJkt = await calculateJwkThumbprint(r.cat_claims.cnf.jwk, "sha256");
+    expect(catJkt, "CAT cnf.jwk is the simulator's DPoP key").toBe(r.jkt);
+
+    // The token response and the access token.
+    expect(r.token_response).toMatchObject({ token_type: "DPoP", scope: HAAPI_SCOPE });
+    expect(typeof r.token_response.access_token).toBe("string");
+    expect(r.token_response.expires_in).toBeGreaterThan(0);
+    const { payload, protectedHeader } = await jwtVerify(r.token_response.access_token as string, jwks, {
+      typ: "at+jwt",
+      issuer: server.issuer,
+      audience: server.issuer,
+      algorithms: ["ES256"],
+    });
+    expect(protectedHeader).toMatchObject({ alg: "ES256", typ: "at+jwt" });
+    expect(payload).toEqual(r.access_token_claims);
+    expect(payload).toMatchObject({ sub: "dev-client", client_id: "dev-client", cal: "by-policy", scope: HAAPI_SCOPE });
+    expect((payload.cnf as { jkt?: unknown }).jkt, "access token cnf.jkt = thumbprint of the CAT's cnf.jwk").toBe(catJkt);
+  }
+
+  it("android: attested CAT (by-policy) and a verified DPoP-bound HAAPI access token", async () => {
+    await expectAttestedToken("android");
+  });
+
+  it("ios: attested CAT (by-policy) and a verified DPoP-bound HAAPI access token", async () => {
+    await expectAttestedToken("ios");
+  });
+
+  it("android with a package the client does not allow: exits non-zero with the server's 400 invalid_client_attestation", async () => {
+    const result = await simulate(["android", "--server", server.issuer, "--package", "com.other.app"]);
+    expect(result.code, `simulate succeeded with a foreign package:\n${result.stdout}`).not.toBe(0);
+    expect(result.stderr).toContain("HTTP 400");
+    expect(result.stderr).toContain("invalid_client_attestation");
+    expect(result.stdout).not.toContain("== CAT");
+    expect(result.stdout).not.toContain("== token response");
+  });
+});
