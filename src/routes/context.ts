@@ -14,6 +14,8 @@ import type { TokenEndpointAuthMethod } from "../config/schema";
 export interface AttestedClient extends VerifiedCat {
   /** `assertion`: client_assertion (urn:se:curity:attestation:client); `header`: OAuth-Client-Attestation. */
   readonly via: "assertion" | "header";
+  /** The OAuth-Client-Attestation-PoP's jti, recorded with the CAT when the request succeeds. */
+  readonly popUse?: { readonly jti: string; readonly expiresAt: number };
 }
 
 export interface AuthenticatedClient {

@@ -27,6 +27,10 @@ export interface AttestationPopPolicy {
 export interface AttestationPopDeps {
   /** The attestation's `cnf.jwk`. */
   readonly key: JWK;
+  /**
+   * Record `jti` as used until `expiresAt`, atomically; false when it already was. Called only once every
+   * other check passed. A caller may defer the record (resolve true and record it later, atomically).
+   */
   markUsed(jti: string, expiresAt: number): Promise<boolean>;
 }
 

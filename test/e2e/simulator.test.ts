@@ -13,123 +13,17 @@
  * The simulator is run as a child process with the Node that runs the tests, with `--json` so its
  * result (CAT claims, token response, decoded access token) is read from stdout as one JSON object.
  */
-import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { calculateJwkThumbprint, createRemoteJWKSet, jwtVerify, type JWK } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DevServer, startWranglerDev } from "./wrangler-dev";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const CLI = join(ROOT, "tools/simulator/cli.mjs");
 const HAAPI_SCOPE = "urn:se:curity:scopes:haapi";
 const CAT_TYP = "oauth-client-attestation+jwt";
-const STARTUP_TIMEOUT_MS = 60_000;
-const PORT_ATTEMPTS = 3;
-
-// ---------------------------------------------------------------------------------------------
-// wrangler dev as a child process (same approach as wrangler-dev.test.ts)
-
-interface DevServer {
-  readonly issuer: string;
-  output(): string;
-  hasExited(): boolean;
-  stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (address && typeof address === "object" ? resolvePort(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
-
-// eslint-disable-next-line no-control-regex
-const stripAnsi = (text: string): string => text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
-
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
-  }
-}
-
-async function spawnWranglerDev(configFor: (issuer: string) => unknown): Promise<DevServer> {
-  const port = await freePort();
-  const issuer = `http://127.0.0.1:${port}`;
-  const persistDir = await mkdtemp(join(tmpdir(), "haapi-edge-e2e-sim-"));
-  const child: ChildProcess = spawn(
-    "npx",
-    ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistDir, "--var", `CONFIG:${JSON.stringify(configFor(issuer))}`],
-    {
-      cwd: ROOT,
-      detached: true, // its own process group, so stop() reaches workerd too
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1" },
-    },
-  );
-  let output = "";
-  const collect = (chunk: Buffer) => {
-    output += chunk.toString("utf8");
-    if (output.length > 2_000_000) output = output.slice(-1_000_000);
-  };
-  child.stdout!.on("data", collect);
-  child.stderr!.on("data", collect);
-  let exited = false;
-  const exit = new Promise<void>((resolveExit) => {
-    child.once("exit", () => {
-      exited = true;
-      resolveExit();
-    });
-    child.once("error", (error) => {
-      output += `\nspawn error: ${error.message}\n`;
-      exited = true;
-      resolveExit();
-    });
-  });
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    if (child.pid !== undefined) {
-      killGroup(child.pid, "SIGTERM");
-      await Promise.race([exit, new Promise((r) => setTimeout(r, 5_000))]);
-      killGroup(child.pid, "SIGKILL");
-    }
-    await rm(persistDir, { recursive: true, force: true });
-  };
-  return { issuer, output: () => stripAnsi(output), hasExited: () => exited, stop };
-}
-
-/** Start wrangler dev and wait until it serves its metadata; retry on a fresh port if the chosen one was taken meanwhile. */
-async function startWranglerDev(configFor: (issuer: string) => unknown): Promise<DevServer> {
-  for (let attempt = 1; ; attempt++) {
-    const server = await spawnWranglerDev(configFor);
-    const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-    while (Date.now() < deadline && !server.hasExited()) {
-      try {
-        const response = await fetch(`${server.issuer}/.well-known/oauth-authorization-server`, { signal: AbortSignal.timeout(2_000) });
-        await response.body?.cancel();
-        if (response.status === 200) return server;
-      } catch {
-        // not listening yet
-      }
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    const output = server.output();
-    await server.stop();
-    if (output.includes("Address already in use") && attempt < PORT_ATTEMPTS) continue;
-    const why = server.hasExited() ? "exited" : `did not answer within ${STARTUP_TIMEOUT_MS / 1000} s`;
-    throw new Error(`wrangler dev on ${server.issuer} ${why}. Its output:\n${output}`);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The simulator CLI as a child process
@@ -173,7 +67,7 @@ describe("device simulator CLI against wrangler dev with the bundled development
 
   beforeAll(async () => {
     development = JSON.parse(await readFile(join(ROOT, "src/config/development.json"), "utf8")) as Record<string, unknown>;
-    server = await startWranglerDev((issuer) => ({ ...development, issuer }));
+    server = await startWranglerDev((issuer) => ({ ...development, issuer }), { tempPrefix: "haapi-edge-e2e-sim-" });
     const response = await fetch(`${server.issuer}/.well-known/oauth-authorization-server`);
     const metadata = (await response.json()) as { issuer: string; jwks_uri: string };
     expect(metadata.issuer).toBe(server.issuer);

@@ -19,7 +19,6 @@ import { verifySelfSignedTlsClientAuth, verifyTlsClientAuth, type CertificateFai
 import { verifyClientSecret } from "../../verifiers/client-secret";
 import type { FormParams } from "../../http/form";
 import type { AppEnv, AuthenticatedClient } from "../context";
-import { deviceObject, replayId } from "../../kv/replay-guard";
 import { verifyAttestationPop } from "../../verifiers/attestation-pop";
 import { verifyCat } from "../../verifiers/cat";
 import { assertionReplay, keysFor } from "../services";
@@ -213,16 +212,19 @@ async function authenticateWithCat(presented: Extract<Presented, { kind: "cat" }
   const result = await verifyCat(presented.cat, { issuer: config.issuer, maxLifetime: config.attestation.cat_ttl }, keySet, now);
   if (!result.ok) throw catError(presented.via, `cat_${result.reason}`, result.detail);
   const cat = result.value;
+  let popUse: { jti: string; expiresAt: number } | undefined;
   if (presented.via === "header" && presented.pop !== null) {
     const pop = await verifyAttestationPop(
       presented.pop,
       { audiences: [config.issuer, config.endpoints.token], algorithms: config.dpop.signing_alg_values, maxAge: config.attestation.pop_max_age, clockSkew: config.dpop.clock_skew },
-      { key: cat.jwk, markUsed: (jti, expiresAt) => deviceObject(env.REPLAY_GUARD, cat.jkt).use(replayId.attestationPop(jti), expiresAt) },
+      // Deferred: the PoP's jti is recorded with the CAT (spendAttestation), once every other check has
+      // passed, so a request refused for a DPoP nonce can be retried with the same headers.
+      { key: cat.jwk, markUsed: async (jti, expiresAt) => ((popUse = { jti, expiresAt }), true) },
       now,
     );
     if (!pop.ok) throw catError("header", `attestation_pop_${pop.reason}`, pop.detail);
   }
-  return { client, method: "attest_jwt_client_auth", cal: cat.cal, certificate: null, attestation: { ...cat, via: presented.via } };
+  return { client, method: "attest_jwt_client_auth", cal: cat.cal, certificate: null, attestation: { ...cat, via: presented.via, ...(popUse ? { popUse } : {}) } };
 }
 
 export const authenticateClient = createMiddleware<AppEnv>(async (c, next) => {

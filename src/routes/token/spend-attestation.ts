@@ -1,6 +1,6 @@
 /**
- * Step: spend the CAT, once every other check of the request has passed (so a request refused for
- * another reason does not burn it). Atomic, in the Durable Object of the CAT's key: of two requests
+ * Step: spend the CAT (and the OAuth-Client-Attestation-PoP's jti, when there is one), once every
+ * other check of the request has passed (so a request refused for another reason burns neither). Atomic, in the Durable Object of the CAT's key: of two requests
  * racing with one CAT, exactly one gets a token.
  */
 import { createMiddleware } from "hono/factory";
@@ -11,7 +11,11 @@ import type { AppEnv } from "../context";
 export const spendAttestation = createMiddleware<AppEnv>(async (c, next) => {
   const attestation = c.get("authenticated").attestation;
   if (attestation) {
-    const first = await deviceObject(c.env.REPLAY_GUARD, attestation.jkt).use(replayId.cat(attestation.jti), attestation.exp);
+    const device = deviceObject(c.env.REPLAY_GUARD, attestation.jkt);
+    if (attestation.popUse && !(await device.use(replayId.attestationPop(attestation.popUse.jti), attestation.popUse.expiresAt))) {
+      throw new OAuthError("invalid_client_attestation", "client attestation rejected", { reason: "attestation_pop_replayed" });
+    }
+    const first = await device.use(replayId.cat(attestation.jti), attestation.exp);
     if (!first) {
       throw attestation.via === "header"
         ? new OAuthError("invalid_client_attestation", "client attestation already used", { reason: "cat_replayed" })
