@@ -15,7 +15,7 @@
  */
 import { decodeFirst } from "cborg";
 import { base64url } from "jose";
-import { parseDerCertificate, readChildren, readTlv, spkiAlgorithm, verifyChain, type ChainFailure, type ParsedCertificate, type TrustAnchor } from "../x509/chain";
+import { ecdsaDerToRaw, parseDerCertificate, readChildren, readTlv, spkiAlgorithm, verifyChain, type ChainFailure, type ParsedCertificate, type TrustAnchor } from "../x509/chain";
 import { fail, ok, type Result } from "./result";
 
 export type AppAttestFailure =
@@ -283,23 +283,6 @@ export async function verifyAppAttestation(
   });
 }
 
-/** DER ECDSA-Sig-Value { r INTEGER, s INTEGER } to the raw 64-byte r || s WebCrypto verifies. */
-function p256SignatureToRaw(der: Uint8Array): Uint8Array | null {
-  const top = readTlv(der, 0);
-  if (!top || top.tagByte !== 0x30 || top.end !== der.length) return null;
-  const integers = readChildren(der, top);
-  if (integers?.length !== 2) return null;
-  const raw = new Uint8Array(64);
-  for (const [index, integer] of integers.entries()) {
-    let value = der.subarray(integer.contentStart, integer.end);
-    if (integer.tagByte !== 0x02 || value.length === 0 || (value[0]! & 0x80) !== 0) return null; // absent or negative
-    while (value.length > 1 && value[0] === 0) value = value.subarray(1);
-    if (value.length > 32) return null;
-    raw.set(value, index * 32 + 32 - value.length);
-  }
-  return raw;
-}
-
 async function importVerifyKey(key: JsonWebKey | CryptoKey): Promise<CryptoKey> {
   if (key instanceof CryptoKey) return key;
   if (key.kty !== "EC" || key.crv !== "P-256" || typeof key.x !== "string" || typeof key.y !== "string") {
@@ -335,7 +318,7 @@ export async function verifyAppAttestAssertion(
   const authData = bytesAt(object, "authenticatorData");
   if (!signature) return fail("malformed", { field: "signature" });
   if (!authData || authData.length < 37) return fail("malformed", { field: "authenticatorData" });
-  const raw = p256SignatureToRaw(signature);
+  const raw = ecdsaDerToRaw(signature, 32);
   if (!raw) return fail("malformed", { field: "signature" });
 
   // 1-3. The signature over the nonce verifies with the stored key.

@@ -4,18 +4,20 @@
  *
  * Checks: `typ` oauth-client-attestation-pop+jwt; an allowed asymmetric alg; the signature by the
  * attested key; `aud` is this server (issuer or token endpoint); `iat` present, not in the future
- * beyond the skew, not older than `maxAge`; `jti` present and single use (`markUsed`, atomic).
+ * beyond the skew, not older than `maxAge`; `jti` present. Single use is the caller's: it records the
+ * returned `jti` until `expiresAt` (atomic, in a Durable Object) once every other check of the request
+ * has passed, so a request refused for another reason (a DPoP nonce) can be retried with the same PoP.
  * A `challenge` claim, when present, is not checked: this server issues no attestation challenges
  * of the draft's kind (its freshness comes from `iat` and `jti`).
  *
- * Pure: `now` is epoch seconds; the single-use record is a function the caller passes in.
+ * Pure: `now` is epoch seconds.
  */
 import { errors, importJWK, jwtVerify, type JWK } from "jose";
 import { fail, ok, type Result } from "./result";
 
 export const ATTESTATION_POP_TYP = "oauth-client-attestation-pop+jwt";
 
-export type AttestationPopFailure = "malformed" | "typ" | "alg_not_allowed" | "signature" | "aud_mismatch" | "iat_missing" | "iat_too_old" | "iat_in_future" | "jti_missing" | "replayed";
+export type AttestationPopFailure = "malformed" | "typ" | "alg_not_allowed" | "signature" | "aud_mismatch" | "iat_missing" | "iat_too_old" | "iat_in_future" | "jti_missing";
 
 export interface AttestationPopPolicy {
   readonly audiences: readonly string[];
@@ -24,21 +26,18 @@ export interface AttestationPopPolicy {
   readonly clockSkew: number;
 }
 
-export interface AttestationPopDeps {
-  /** The attestation's `cnf.jwk`. */
-  readonly key: JWK;
-  /**
-   * Record `jti` as used until `expiresAt`, atomically; false when it already was. Called only once every
-   * other check passed. A caller may defer the record (resolve true and record it later, atomically).
-   */
-  markUsed(jti: string, expiresAt: number): Promise<boolean>;
+export interface VerifiedAttestationPop {
+  readonly jti: string;
+  /** Until when the caller must remember `jti`: after that, `iat` is too old anyway. */
+  readonly expiresAt: number;
 }
 
-export async function verifyAttestationPop(pop: string, policy: AttestationPopPolicy, deps: AttestationPopDeps, now: number): Promise<Result<{ jti: string }, AttestationPopFailure>> {
+/** `key` is the attestation's `cnf.jwk`. */
+export async function verifyAttestationPop(pop: string, policy: AttestationPopPolicy, key: JWK, now: number): Promise<Result<VerifiedAttestationPop, AttestationPopFailure>> {
   let payload: Record<string, unknown>;
   try {
-    const key = await importJWK(deps.key, deps.key.alg ?? (deps.key.kty === "EC" ? (deps.key.crv === "P-384" ? "ES384" : deps.key.crv === "P-521" ? "ES512" : "ES256") : deps.key.kty === "OKP" ? "EdDSA" : "RS256"));
-    ({ payload } = await jwtVerify(pop, key, { algorithms: [...policy.algorithms], typ: ATTESTATION_POP_TYP, currentDate: new Date(now * 1000) }));
+    const imported = await importJWK(key, key.alg ?? (key.kty === "EC" ? (key.crv === "P-384" ? "ES384" : key.crv === "P-521" ? "ES512" : "ES256") : key.kty === "OKP" ? "EdDSA" : "RS256"));
+    ({ payload } = await jwtVerify(pop, imported, { algorithms: [...policy.algorithms], typ: ATTESTATION_POP_TYP, currentDate: new Date(now * 1000) }));
   } catch (error) {
     if (error instanceof errors.JOSEAlgNotAllowed) return fail("alg_not_allowed");
     if (error instanceof errors.JWTClaimValidationFailed && error.claim === "typ") return fail("typ");
@@ -55,6 +54,5 @@ export async function verifyAttestationPop(pop: string, policy: AttestationPopPo
   if (iat < now - policy.maxAge) return fail("iat_too_old", { iat, now });
   const jti = payload.jti;
   if (typeof jti !== "string" || jti.length === 0 || jti.length > 256) return fail("jti_missing");
-  if (!(await deps.markUsed(jti, iat + policy.maxAge + policy.clockSkew))) return fail("replayed");
-  return ok({ jti });
+  return ok({ jti, expiresAt: iat + policy.maxAge + policy.clockSkew });
 }

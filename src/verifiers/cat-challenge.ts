@@ -21,7 +21,7 @@ export interface CatChallenge {
 
 const encoder = new TextEncoder();
 const VERSION = "c1";
-const SHAPE = /^c1\.([A-Za-z0-9_-]{1,400})\.([A-Za-z0-9_-]{22})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})$/;
+const SHAPE = /^c1\.([A-Za-z0-9_-]{1,400})\.([A-Za-z0-9_-]{22})\.([1-9][0-9]{0,11})\.([A-Za-z0-9_-]{43})$/;
 
 const macInput = (clientPart: string, id: string, expiresAt: number) => encoder.encode(`haapi-edge cat challenge\u0000${VERSION}.${clientPart}.${id}.${expiresAt}`);
 

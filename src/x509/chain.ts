@@ -341,7 +341,7 @@ export function spkiAlgorithm(spki: Uint8Array): { algorithm: string; curve: str
 }
 
 /** DER ECDSA-Sig-Value to raw r||s with each integer left-padded to the curve size. */
-function ecdsaDerToRaw(signature: Uint8Array, size: number): Uint8Array | null {
+export function ecdsaDerToRaw(signature: Uint8Array, size: number): Uint8Array | null {
   const top = readTlv(signature, 0);
   if (!top || top.tagByte !== 0x30 || top.end !== signature.length) return null;
   const parts = readChildren(signature, top);

@@ -88,7 +88,6 @@ const attest = createMiddleware<CatEnv>(async (c, next) => {
       env: c.env,
       client: c.get("catClient"),
       jkt: proof.jkt,
-      jwk: proof.jwk,
       attested: await attestedBytes(challenge, proof.jkt),
       origin: c.req.header("Origin") ?? null,
       now: c.get("now"),

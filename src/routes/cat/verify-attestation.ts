@@ -37,7 +37,6 @@ export interface AttestationContext {
   readonly env: Env;
   readonly client: Client;
   readonly jkt: string;
-  readonly jwk: JWK;
   readonly attested: Uint8Array;
   readonly origin: string | null;
   readonly now: number;

@@ -91,7 +91,7 @@ function parseBasic(header: string): { clientId: string; secret: string } {
 }
 
 /** Find out which single method the request uses and for which client_id. */
-export function presentedCredential(authorization: string | null, form: FormParams, maxHeader: number, headers: AttestationHeaders = { attestation: null, pop: null }): Presented {
+export function presentedCredential(authorization: string | null, form: FormParams, maxHeader: number, headers: AttestationHeaders): Presented {
   const kinds: Presented[] = [];
   const bodyClientId = form.get("client_id");
   if (authorization !== null) {
@@ -217,12 +217,11 @@ async function authenticateWithCat(presented: Extract<Presented, { kind: "cat" }
     const pop = await verifyAttestationPop(
       presented.pop,
       { audiences: [config.issuer, config.endpoints.token], algorithms: config.dpop.signing_alg_values, maxAge: config.attestation.pop_max_age, clockSkew: config.dpop.clock_skew },
-      // Deferred: the PoP's jti is recorded with the CAT (spendAttestation), once every other check has
-      // passed, so a request refused for a DPoP nonce can be retried with the same headers.
-      { key: cat.jwk, markUsed: async (jti, expiresAt) => ((popUse = { jti, expiresAt }), true) },
+      cat.jwk,
       now,
     );
     if (!pop.ok) throw catError("header", `attestation_pop_${pop.reason}`, pop.detail);
+    popUse = pop.value; // recorded with the CAT in spendAttestation
   }
   return { client, method: "attest_jwt_client_auth", cal: cat.cal, certificate: null, attestation: { ...cat, via: presented.via, ...(popUse ? { popUse } : {}) } };
 }
