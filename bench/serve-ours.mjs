@@ -51,10 +51,14 @@ ${
     (name = "CONFIG", text = ${text(config)}),
     (name = "REPLAY_GUARD", durableObjectNamespace = "ReplayGuard"),
     (name = "KEY_MANAGER", durableObjectNamespace = "KeyManager"),
+    (name = "DYNAMIC_CLIENTS", durableObjectNamespace = "DynamicClientStore"),
+    (name = "RATE_LIMITER", durableObjectNamespace = "RateLimiter"),
   ],
   durableObjectNamespaces = [
     (className = "ReplayGuard", uniqueKey = "haapi-edge-replay-guard", enableSql = true),
     (className = "KeyManager", uniqueKey = "haapi-edge-key-manager", enableSql = true),
+    (className = "DynamicClientStore", uniqueKey = "haapi-edge-dynamic-clients", enableSql = true),
+    (className = "RateLimiter", uniqueKey = "haapi-edge-rate-limiter", enableSql = true),
   ],`
   }
   durableObjectStorage = (localDisk = "storage"),

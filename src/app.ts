@@ -10,12 +10,14 @@ import { jwksRoute, JWKS_PATH } from "./routes/jwks";
 import { metadataRoute } from "./routes/metadata";
 import { tokenRoute, TOKEN_PATH } from "./routes/token";
 import { catRoute, CAT_PATH } from "./routes/cat";
+import { registrationRoute, REGISTRATION_PATH } from "./routes/registration";
 
 /** Paths and the methods they answer, for 405 responses. */
 const ALLOWED_METHODS: Record<string, string> = {
   [TOKEN_PATH]: "POST",
   [CAT_PATH]: "GET, POST",
   [JWKS_PATH]: "GET",
+  [REGISTRATION_PATH]: "POST",
   "/.well-known/oauth-authorization-server": "GET",
   "/.well-known/openid-configuration": "GET",
 };
@@ -59,6 +61,7 @@ export function createApp(): Hono<AppEnv> {
   app.route("/", jwksRoute);
   app.route("/", tokenRoute);
   app.route("/", catRoute);
+  app.route("/", registrationRoute);
 
   app.notFound((c) => {
     const allowed = ALLOWED_METHODS[c.req.path];

@@ -1,7 +1,9 @@
 /**
  * The Worker's bindings (wrangler.toml). Only src/routes/ and src/index.ts read them.
  */
+import type { DynamicClientStore } from "./kv/dynamic-client";
 import type { KeyManager } from "./kv/key-manager";
+import type { RateLimiter } from "./kv/rate-limiter";
 import type { ReplayGuard } from "./kv/replay-guard";
 
 export interface Env {
@@ -13,6 +15,9 @@ export interface Env {
   SERVER_SECRET?: string;
   REPLAY_GUARD: DurableObjectNamespace<ReplayGuard>;
   KEY_MANAGER: DurableObjectNamespace<KeyManager>;
+  /** One object per dynamically registered client (its id is the client_id). */
+  DYNAMIC_CLIENTS: DurableObjectNamespace<DynamicClientStore>;
+  RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   CACHE: KVNamespace;
 }
 

@@ -2,7 +2,10 @@
  * The one error type. Public text stays vague; `reason` is the precise cause and goes to the log only.
  */
 
-/** RFC 6749 §5.2, RFC 9449 §7.1 and §8, attestation-based client authentication (draft), plus the two HTTP-level codes for unknown paths and methods. */
+/**
+ * RFC 6749 §5.2, RFC 6750 §3.1, RFC 7591 §3.2.2, RFC 9449 §7.1 and §8, attestation-based client
+ * authentication (draft), plus the HTTP-level codes for unknown paths and methods and rate limits.
+ */
 export type OAuthErrorCode =
   | "invalid_request"
   | "invalid_client"
@@ -13,6 +16,13 @@ export type OAuthErrorCode =
   | "invalid_dpop_proof"
   | "use_dpop_nonce"
   | "invalid_client_attestation"
+  | "invalid_client_metadata"
+  | "invalid_redirect_uri"
+  | "invalid_software_statement"
+  | "unapproved_software_statement"
+  | "invalid_token"
+  | "insufficient_scope"
+  | "too_many_requests"
   | "server_error"
   | "temporarily_unavailable"
   | "not_found"
@@ -28,6 +38,13 @@ const STATUS: Record<OAuthErrorCode, number> = {
   invalid_dpop_proof: 400,
   use_dpop_nonce: 400,
   invalid_client_attestation: 401,
+  invalid_client_metadata: 400,
+  invalid_redirect_uri: 400,
+  invalid_software_statement: 400,
+  unapproved_software_statement: 400,
+  invalid_token: 401,
+  insufficient_scope: 403,
+  too_many_requests: 429,
   server_error: 500,
   temporarily_unavailable: 503,
   not_found: 404,

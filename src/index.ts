@@ -11,7 +11,9 @@ import { parseSigningKeys } from "./config/signing-keys";
 import type { Env } from "./env";
 import { writeLog } from "./log";
 
+export { DynamicClientStore } from "./kv/dynamic-client";
 export { KeyManager } from "./kv/key-manager";
+export { RateLimiter } from "./kv/rate-limiter";
 export { ReplayGuard } from "./kv/replay-guard";
 
 const startupEnv = env as unknown as Env;

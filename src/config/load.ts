@@ -6,9 +6,12 @@
  */
 import { z } from "zod";
 import { X509Error, importTrustAnchors } from "../x509/chain";
+import type { ClientAssuranceLevel } from "../tokens/access-token";
 import {
   androidPolicySchema,
   configSchema,
+  DCR_SCOPE,
+  DYNAMIC_CLIENT_AUTH_METHODS,
   HAAPI_SCOPE,
   iosPolicySchema,
   webPolicySchema,
@@ -27,16 +30,33 @@ export interface ResolvedAttestationPolicies {
   readonly web?: WebPolicy;
 }
 
+/** What a dynamically registered client carries besides its OAuth settings (src/registration). */
+export interface DynamicClientInfo {
+  readonly templateId: string;
+  /** The main client whose credential authorized the registration. */
+  readonly mainClientId: string;
+  /** Client assurance level of every token the client gets (DESIGN.md "Tokens"). */
+  readonly cal: ClientAssuranceLevel;
+  /** Epoch seconds of its first successful authentication, or null while unused. */
+  readonly usedAt: number | null;
+  /** 0: the secret never expires. */
+  readonly secretExpiresAt: number;
+}
+
 export interface Client extends ClientConfig {
   /** `scope` split into tokens. */
   readonly scopes: ReadonlySet<string>;
   readonly attestationPolicies: ResolvedAttestationPolicies;
+  /** Present for dynamically registered clients (never for configured ones). */
+  readonly dynamic?: DynamicClientInfo;
 }
 
 export interface Config extends Omit<ParsedConfig, "clients"> {
   readonly clients: readonly Client[];
   readonly clientsById: ReadonlyMap<string, Client>;
-  readonly endpoints: Readonly<{ token: string; jwks: string; cat: string }>;
+  /** Registration templates by client_id (their `software_id`). */
+  readonly templatesById: ReadonlyMap<string, Client>;
+  readonly endpoints: Readonly<{ token: string; jwks: string; cat: string; registration: string }>;
   /** Longest lifetime of any token this configuration issues, seconds (how long a retired key stays published). */
   readonly maxTokenTtl: number;
 }
@@ -106,11 +126,29 @@ function crossFieldProblems(config: ParsedConfig): string[] {
   }
 
   const seen = new Map<string, number>();
+  const byId = new Map(config.clients.map((client) => [client.client_id, client]));
+  /** Main clients: named by some template's authenticate_client_by. */
+  const mainClients = new Set(config.clients.flatMap((client) => client.dynamic_client_registration_template?.authenticate_client_by ?? []));
   config.clients.forEach((client, i) => {
     const at = (field: string) => `clients[${i}].${field}`;
     const first = seen.get(client.client_id);
     if (first !== undefined) problems.push(`${at("client_id")}: duplicate value ${JSON.stringify(client.client_id)} (also clients[${first}])`);
     else seen.set(client.client_id, i);
+    const scopes = client.scope.split(" ");
+
+    const template = client.dynamic_client_registration_template;
+    if (template) {
+      problems.push(...templateProblems(client, at, byId));
+      if (scopes.includes(HAAPI_SCOPE) && !client.capabilities.haapi) problems.push(`${at("capabilities.haapi")}: required because scope contains ${HAAPI_SCOPE}`);
+      return;
+    }
+    if (client.registration_rate_limit && !mainClients.has(client.client_id)) {
+      problems.push(`${at("registration_rate_limit")}: only used by main clients (named in a template's authenticate_client_by)`);
+    }
+    if (scopes.includes(DCR_SCOPE)) {
+      if (!mainClients.has(client.client_id)) problems.push(`${at("scope")}: the ${DCR_SCOPE} scope is for main clients; no template names ${JSON.stringify(client.client_id)} in authenticate_client_by`);
+      if (!client.grant_types.includes("client_credentials")) problems.push(`${at("grant_types")}: client_credentials is needed to obtain an initial access token (scope ${DCR_SCOPE})`);
+    }
 
     const method = client.token_endpoint_auth_method;
     const usesSecret = method === "client_secret_basic" || method === "client_secret_post";
@@ -149,7 +187,6 @@ function crossFieldProblems(config: ParsedConfig): string[] {
     if (client.token_endpoint_auth_signing_alg && method !== "private_key_jwt") {
       problems.push(`${at("token_endpoint_auth_signing_alg")}: only used with private_key_jwt`);
     }
-    const scopes = client.scope.split(" ");
     if (scopes.includes(HAAPI_SCOPE) && !client.capabilities.haapi) {
       problems.push(`${at("capabilities.haapi")}: required because scope contains ${HAAPI_SCOPE}`);
     }
@@ -171,6 +208,14 @@ function crossFieldProblems(config: ParsedConfig): string[] {
         problems.push(`${at("attestation.disable_attestation_validation")}: only allowed when environment is "development"`);
       }
     }
+  });
+
+  config.dynamic_client_registration.software_statement_issuers.forEach((issuer, i) => {
+    issuer.jwks.keys.forEach((key, k) => {
+      for (const member of PRIVATE_JWK_MEMBERS) {
+        if (member in key) problems.push(`dynamic_client_registration.software_statement_issuers[${i}].jwks.keys[${k}].${member}: private key material; publish only the public key`);
+      }
+    });
   });
 
   for (const platform of ["android", "ios"] as const) {
@@ -195,6 +240,33 @@ function crossFieldProblems(config: ParsedConfig): string[] {
       }
     }
   }
+  return problems;
+}
+
+/** A template is never used directly: no credential, no attestation; its main clients exist and have credentials. */
+function templateProblems(client: ClientConfig, at: (field: string) => string, byId: ReadonlyMap<string, ClientConfig>): string[] {
+  const problems: string[] = [];
+  const template = client.dynamic_client_registration_template!;
+  for (const field of ["client_secret", "client_secret_hash", "jwks", "attestation", "registration_rate_limit", "tls_client_auth_subject_dn", "tls_client_auth_san_dns", "tls_client_auth_san_uri", "tls_client_auth_san_ip", "tls_client_auth_san_email"] as const) {
+    if (client[field] !== undefined) problems.push(`${at(field)}: a registration template is never used directly and takes no ${field}`);
+  }
+  if (client.scope.split(" ").includes(DCR_SCOPE)) problems.push(`${at("scope")}: a template may not hand out the ${DCR_SCOPE} scope`);
+  if (!template.secret && !template.device_keys) {
+    problems.push(`${at("dynamic_client_registration_template")}: enable secret or device_keys, or dynamic clients could not authenticate`);
+  }
+  // The template's token_endpoint_auth_method is what a registration gets when it asks for none.
+  const method = client.token_endpoint_auth_method;
+  if (!(DYNAMIC_CLIENT_AUTH_METHODS as readonly string[]).includes(method)) {
+    problems.push(`${at("token_endpoint_auth_method")}: a template's default method must be one of ${DYNAMIC_CLIENT_AUTH_METHODS.join(", ")}`);
+  } else if (method === "private_key_jwt" ? !template.device_keys : !template.secret) {
+    problems.push(`${at("token_endpoint_auth_method")}: ${method} is disabled by dynamic_client_registration_template.${method === "private_key_jwt" ? "device_keys" : "secret"}`);
+  }
+  template.authenticate_client_by.forEach((id, k) => {
+    const main = byId.get(id);
+    const field = at(`dynamic_client_registration_template.authenticate_client_by[${k}]`);
+    if (!main) problems.push(`${field}: no client ${JSON.stringify(id)}`);
+    else if (main.dynamic_client_registration_template) problems.push(`${field}: ${JSON.stringify(id)} is itself a template`);
+  });
   return problems;
 }
 
@@ -225,7 +297,7 @@ export function parseConfig(source: unknown): Config {
   const problems = crossFieldProblems(result.data);
   if (problems.length) throw new ConfigError(problems);
 
-  const clients = result.data.clients.map((client) =>
+  const clients: Client[] = result.data.clients.map((client) =>
     deepFreeze({ ...client, scopes: new Set(client.scope ? client.scope.split(" ") : []), attestationPolicies: resolvePolicies(client, result.data) }),
   );
   const policyTtls = [
@@ -238,8 +310,10 @@ export function parseConfig(source: unknown): Config {
     ...result.data,
     clients,
     clientsById: new Map(clients.map((client) => [client.client_id, client])),
+    templatesById: new Map(clients.filter((client) => client.dynamic_client_registration_template).map((client) => [client.client_id, client])),
     maxTokenTtl: Math.max(
       result.data.access_token_ttl,
+      result.data.dynamic_client_registration.initial_access_token_ttl,
       ...clients.map((client) => Math.max(client.access_token_ttl ?? 0, client.capabilities.haapi?.access_token_ttl ?? 0)),
       ...policyTtls,
     ),
@@ -247,6 +321,7 @@ export function parseConfig(source: unknown): Config {
       token: `${result.data.issuer}/oauth/v2/oauth-token`,
       jwks: `${result.data.issuer}/oauth/v2/oauth-jwks`,
       cat: `${result.data.issuer}/oauth/v2/oauth-token/cat`,
+      registration: `${result.data.issuer}/token-service/oauth-registration`,
     },
   });
 }

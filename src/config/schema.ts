@@ -26,12 +26,62 @@ export const GRANT_TYPES = ["client_credentials", "authorization_code", "refresh
 /** The scope that marks a HAAPI access token request (Curity's name, kept for SDK compatibility). */
 export const HAAPI_SCOPE = "urn:se:curity:scopes:haapi";
 
+/** The scope of an initial access token for dynamic client registration (Curity's name). */
+export const DCR_SCOPE = "dcr";
+
+/** Client authentication methods a dynamic client may register with. */
+export const DYNAMIC_CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"] as const;
+
 const seconds = (min: number, max: number) => z.number().int().min(min).max(max);
 
 const jwk = z
   .object({ kty: z.string() })
   .catchall(z.unknown())
   .describe("A JSON Web Key (RFC 7517).");
+
+const rateLimit = z
+  .strictObject({
+    requests: z.number().int().min(1).max(1_000_000).describe("How many requests a window allows."),
+    window: seconds(1, 86_400).describe("The window, seconds. The allowance refills evenly over it (token bucket)."),
+  })
+  .describe("A rate limit: `requests` per `window` seconds.");
+
+/** An absolute URI without fragment (RFC 6749 §3.1.2): https, http on loopback, or a private-use scheme (RFC 8252 §7.1). */
+const redirectUri = z
+  .string()
+  .max(2000)
+  .refine((value) => redirectUriProblem(value) === null, { message: "must be an absolute URI without a fragment (https, http on a loopback address, or an app scheme such as app://haapi)" });
+
+/** Why `value` is not an acceptable redirect URI, or null. Shared with dynamic registration. */
+export function redirectUriProblem(value: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "not an absolute URI";
+  }
+  if (url.hash || value.includes("#")) return "has a fragment";
+  if (url.protocol === "javascript:" || url.protocol === "data:" || url.protocol === "file:" || url.protocol === "blob:") return `scheme ${url.protocol} is not allowed`;
+  if (url.protocol === "http:" && !["localhost", "127.0.0.1", "[::1]"].includes(url.hostname)) return "http is only allowed on a loopback address";
+  return null;
+}
+
+const registrationTemplate = z
+  .strictObject({
+    secret: z
+      .boolean()
+      .default(true)
+      .describe("Dynamic clients may get a generated client secret (client_secret_basic or client_secret_post). Curity: <secret/>."),
+    device_keys: z
+      .boolean()
+      .default(true)
+      .describe("A device may instead register its own public key (`jwks`) and authenticate with private_key_jwt, with no shared secret."),
+    authenticate_client_by: z
+      .array(z.string().min(1))
+      .min(1)
+      .describe("client_ids of the main clients whose credential authorizes a registration from this template (Curity: authenticate-client-by)."),
+  })
+  .describe("This client is a template for dynamic client registration (RFC 7591 `software_id`): it is never used directly; every dynamic client registered from it copies its OAuth settings (scope, grant_types, redirect_uris, capabilities, TTLs).");
 
 const haapiCapability = z
   .strictObject({
@@ -206,6 +256,12 @@ export const clientSchema = z
       .optional()
       .describe("Require a server nonce in this client's DPoP proofs. Default: `dpop.require_nonce`, or true for HAAPI requests unless `capabilities.haapi.use_legacy_dpop`."),
     access_token_ttl: seconds(30, 86_400).optional().describe("Access token lifetime in seconds for this client. Default: top-level `access_token_ttl`."),
+    refresh_token_ttl: seconds(60, 365 * 86_400).optional().describe("Refresh token lifetime in seconds (login flow). Default: top-level `refresh_token_ttl`."),
+    redirect_uris: z.array(redirectUri).default([]).describe("Redirect URIs for the authorization code flow (RFC 7591), compared exactly."),
+    dynamic_client_registration_template: registrationTemplate.optional(),
+    registration_rate_limit: rateLimit
+      .optional()
+      .describe("For a main client of a registration template: how many dynamic clients its credential may register. Default: `dynamic_client_registration.rate_limit.per_client`."),
     capabilities: z
       .strictObject({ haapi: haapiCapability.optional() })
       .prefault({})
@@ -224,6 +280,7 @@ export const configSchema = z
       .default("production")
       .describe("\"development\" allows plain-text client secrets and an http issuer on any host."),
     access_token_ttl: seconds(30, 86_400).default(600).describe("Default access token lifetime in seconds."),
+    refresh_token_ttl: seconds(60, 365 * 86_400).default(30 * 86_400).describe("Default refresh token lifetime in seconds (login flow)."),
     dpop: z
       .strictObject({
         signing_alg_values: z
@@ -312,6 +369,40 @@ export const configSchema = z
       })
       .prefault({})
       .describe("Named attestation policies; a client's `attestation.<platform>.policy` names one."),
+    dynamic_client_registration: z
+      .strictObject({
+        initial_access_token_ttl: seconds(10, 3600)
+          .default(120)
+          .describe("Lifetime of an initial access token (client_credentials with scope `dcr`), seconds. It is also single use."),
+        client_secret_ttl: z
+          .number()
+          .int()
+          .min(0)
+          .max(10 * 365 * 86_400)
+          .default(0)
+          .describe("Lifetime of a dynamic client's secret, seconds (`client_secret_expires_at`). 0: the secret does not expire. An expired client is refused and then deleted."),
+        unused_client_ttl: seconds(60, 365 * 86_400)
+          .default(86_400)
+          .describe("A dynamic client that has not obtained a token within this many seconds of its registration is deleted."),
+        rate_limit: z
+          .strictObject({
+            per_client: rateLimit.default({ requests: 600, window: 3600 }).describe("Registrations per main client (each main client's own `registration_rate_limit` overrides it)."),
+            per_source: rateLimit.default({ requests: 60, window: 3600 }).describe("Registration requests per source IP address (CF-Connecting-IP), counted before authentication."),
+          })
+          .prefault({})
+          .describe("Registration rate limits: a leaked app credential must not let anyone fill the store."),
+        software_statement_issuers: z
+          .array(
+            z.strictObject({
+              issuer: z.string().min(1).describe("The statement's `iss`."),
+              jwks: z.strictObject({ keys: z.array(jwk).min(1) }).describe("Public keys that sign this issuer's statements."),
+            }),
+          )
+          .default([])
+          .describe("Issuers whose software statements (RFC 7591 §2.3) are approved. A statement from anyone else is `unapproved_software_statement`."),
+      })
+      .prefault({})
+      .describe("Templatized dynamic client registration (RFC 7591, RFC 7592): the attestation fallback."),
     clients: z.array(clientSchema).default([]).describe("Statically configured clients."),
   })
   .describe("haapi-edge configuration (the CONFIG binding).");
@@ -324,4 +415,6 @@ export type AndroidPolicy = z.output<typeof androidPolicySchema>;
 export type IosPolicy = z.output<typeof iosPolicySchema>;
 export type WebPolicy = z.output<typeof webPolicySchema>;
 export type ClientAttestation = z.output<typeof clientAttestation>;
+export type RegistrationTemplate = z.output<typeof registrationTemplate>;
+export type RateLimit = z.output<typeof rateLimit>;
 export type AttestationPlatform = "android" | "ios" | "web";

@@ -139,6 +139,8 @@ export const replayScope = {
   clientAssertion: (clientId: string, jti: string) => `client-assertion:${clientId}:${fnv1a(jti) % 64}`,
   /** CAT challenges: per client, spread over 64 objects by a hash of the challenge id (no key is known yet). */
   catChallenge: (clientId: string, id: string) => `cat-challenge:${clientId}:${fnv1a(id) % 64}`,
+  /** Initial access tokens (scope dcr), single use at the registration endpoint: per main client, over 16 objects. */
+  initialAccessToken: (clientId: string, jti: string) => `initial-access-token:${clientId}:${fnv1a(jti) % 16}`,
 } as const;
 
 /** Identifiers recorded in a key's `dpop:<jkt>` object besides DPoP proof jtis (distinct prefixes, one table). */

@@ -15,6 +15,7 @@ export function serverMetadata(config: Config): Record<string, unknown> {
     issuer: config.issuer,
     token_endpoint: config.endpoints.token,
     jwks_uri: config.endpoints.jwks,
+    ...(config.templatesById.size > 0 ? { registration_endpoint: config.endpoints.registration } : {}),
     grant_types_supported: [...SUPPORTED_GRANTS],
     response_types_supported: [],
     scopes_supported: [...scopes].sort(),

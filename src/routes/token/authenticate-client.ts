@@ -21,6 +21,7 @@ import type { FormParams } from "../../http/form";
 import type { AppEnv, AuthenticatedClient } from "../context";
 import { verifyAttestationPop } from "../../verifiers/attestation-pop";
 import { verifyCat } from "../../verifiers/cat";
+import { findClient, markDynamicClientUsed } from "../dynamic-clients";
 import { assertionReplay, keysFor } from "../services";
 
 const JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -167,7 +168,7 @@ async function authenticate(presented: Presented, client: Client, config: Config
         presented.assertion,
         {
           clientId: client.client_id,
-          audiences: [config.issuer, config.endpoints.token],
+          audiences: [config.issuer, config.endpoints.token, config.endpoints.registration],
           algorithms: client.token_endpoint_auth_signing_alg ? [client.token_endpoint_auth_signing_alg] : ASYMMETRIC_ALGS,
           maxLifetime: config.client_authentication.assertion_max_lifetime,
           clockSkew: config.client_authentication.clock_skew,
@@ -226,25 +227,54 @@ async function authenticateWithCat(presented: Extract<Presented, { kind: "cat" }
   return { client, method: "attest_jwt_client_auth", cal: cat.cal, certificate: null, attestation: { ...cat, via: presented.via, ...(popUse ? { popUse } : {}) } };
 }
 
-export const authenticateClient = createMiddleware<AppEnv>(async (c, next) => {
-  const config = c.get("config");
-  const form = c.get("form");
-  const log = c.get("log");
-  const presented = presentedCredential(c.req.header("Authorization") ?? null, form, config.limits.max_header_bytes, {
-    attestation: c.req.header("OAuth-Client-Attestation") ?? null,
-    pop: c.req.header("OAuth-Client-Attestation-PoP") ?? null,
-  });
-  const client = config.clientsById.get(presented.clientId);
+/** What a request presents for client authentication, wherever it is read from. */
+export interface ClientCredentialInput {
+  readonly authorization: string | null;
+  /** Form parameters (token endpoint), or the same members taken from a JSON body (registration endpoint). */
+  readonly form: FormParams;
+  readonly attestation: AttestationHeaders;
+}
+
+/**
+ * Authenticate the client of a request: find which single method it presents, look the client up
+ * (configured clients, then dynamic clients when `dynamic` is true), check the method is the one the client
+ * is registered with, and verify the credential. Templates are never clients.
+ */
+export async function authenticateClientRequest(
+  input: ClientCredentialInput,
+  options: { readonly config: Config; readonly request: Request; readonly env: AppEnv["Bindings"]; readonly now: number; readonly log: Record<string, unknown>; readonly dynamic: boolean },
+): Promise<AuthenticatedClient> {
+  const { config, log } = options;
+  const presented = presentedCredential(input.authorization, input.form, config.limits.max_header_bytes, input.attestation);
+  const client = await findClient(options.env, config, presented.clientId, options.dynamic);
   if (!client) {
-    if (presented.kind === "cat") throw catError(presented.via, "unknown_client", { client_id: presented.clientId.slice(0, 100) });
-    throw invalidClient("unknown_client", presented.kind === "basic", { client_id: presented.clientId.slice(0, 100) });
+    const detail = { client_id: presented.clientId.slice(0, 100) };
+    const reason = config.templatesById.has(presented.clientId) ? "template_client" : "unknown_client";
+    if (presented.kind === "cat") throw catError(presented.via, reason, detail);
+    throw invalidClient(reason, presented.kind === "basic", detail);
   }
   log.client_id = client.client_id;
   if (presented.kind !== "cat" && !METHOD_OF[presented.kind].includes(client.token_endpoint_auth_method)) {
     throw invalidClient("method_not_registered", presented.kind === "basic", { presented: presented.kind, registered: client.token_endpoint_auth_method });
   }
-  const authenticated = await authenticate(presented, client, config, c.req.raw, c.env, c.get("now"));
+  const authenticated = await authenticate(presented, client, config, options.request, options.env, options.now);
   log.auth_method = authenticated.method;
+  if (!client.dynamic) return authenticated;
+  // A dynamic client's assurance level was fixed when it was registered; its first use spares it from clean-up.
+  if (client.dynamic.usedAt === null) await markDynamicClientUsed(options.env, client.client_id, options.now);
+  log.cal = client.dynamic.cal;
+  return { ...authenticated, cal: client.dynamic.cal };
+}
+
+export const authenticateClient = createMiddleware<AppEnv>(async (c, next) => {
+  const authenticated = await authenticateClientRequest(
+    {
+      authorization: c.req.header("Authorization") ?? null,
+      form: c.get("form"),
+      attestation: { attestation: c.req.header("OAuth-Client-Attestation") ?? null, pop: c.req.header("OAuth-Client-Attestation-PoP") ?? null },
+    },
+    { config: c.get("config"), request: c.req.raw, env: c.env, now: c.get("now"), log: c.get("log"), dynamic: true },
+  );
   c.set("authenticated", authenticated);
   await next();
 });

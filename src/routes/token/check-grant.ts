@@ -1,8 +1,9 @@
 /**
  * Step: the client may use this grant, and the requested scope is within what it may have.
- * No `scope` parameter means every scope the client is configured with (RFC 6749 §3.3 default).
+ * No `scope` parameter means every scope the client is configured with (RFC 6749 §3.3 default), except `dcr`.
  */
 import { createMiddleware } from "hono/factory";
+import { DCR_SCOPE } from "../../config/schema";
 import { OAuthError } from "../../errors";
 import type { AppEnv } from "../context";
 
@@ -17,7 +18,8 @@ export const checkGrant = createMiddleware<AppEnv>(async (c, next) => {
   const requested = c.get("form").get("scope");
   let scopes: string[];
   if (requested === undefined) {
-    scopes = [...client.scopes];
+    // The dcr scope (an initial access token) is only ever granted when asked for by name.
+    scopes = [...client.scopes].filter((scope) => scope !== DCR_SCOPE);
   } else {
     if (!SCOPE_SYNTAX.test(requested)) throw new OAuthError("invalid_scope", "malformed scope");
     scopes = [...new Set(requested.split(" "))];

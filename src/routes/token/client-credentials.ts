@@ -1,9 +1,11 @@
 /**
  * Grant: client_credentials (RFC 6749 §4.4), including the HAAPI access token: with a CAT
- * (`cal` from the attestation, TTL from its policy) or, where allowed, on the client's own credential.
+ * (`cal` from the attestation, TTL from its policy) or, where allowed, on the client's own credential;
+ * and the initial access token of dynamic client registration (scope `dcr`, alone): short-lived, and
+ * single use at the registration endpoint.
  */
 import type { Context } from "hono";
-import { HAAPI_SCOPE } from "../../config/schema";
+import { DCR_SCOPE, HAAPI_SCOPE } from "../../config/schema";
 import { OAuthError } from "../../errors";
 import { signAccessToken } from "../../tokens/access-token";
 import type { AppEnv } from "../context";
@@ -22,9 +24,15 @@ export async function clientCredentialsGrant(c: Context<AppEnv>): Promise<Respon
   if (client.tls_client_certificate_bound_access_tokens && !certificate) {
     throw new OAuthError("invalid_request", "a client certificate is required for certificate-bound tokens", { reason: "certificate_binding_without_certificate" });
   }
+  const dcr = scopes.includes(DCR_SCOPE);
+  if (dcr && scopes.length > 1) throw new OAuthError("invalid_scope", `the ${DCR_SCOPE} scope must be requested alone`, { reason: "dcr_scope_mixed" });
   // An attested HAAPI token lives as long as the attestation policy says (Curity: haapi-access-token-ttl).
   const policyTtl = attestation ? client.attestationPolicies[attestation.attestation.platform]?.haapi_access_token_ttl : undefined;
-  const ttl = haapi ? (policyTtl ?? client.capabilities.haapi!.access_token_ttl) : (client.access_token_ttl ?? config.access_token_ttl);
+  const ttl = dcr
+    ? config.dynamic_client_registration.initial_access_token_ttl
+    : haapi
+      ? (policyTtl ?? client.capabilities.haapi!.access_token_ttl)
+      : (client.access_token_ttl ?? config.access_token_ttl);
   const keys = await keysFor(c.env, config, now);
   const accessToken = await signAccessToken(
     keys,

@@ -89,7 +89,10 @@ export const verifyDpop = createMiddleware<AppEnv>(async (c, next) => {
  * Verify the request's DPoP proof for `url` (RFC 9449 §4.3), or throw the OAuth error for it.
  * On success the response carries a fresh `DPoP-Nonce`, so well-behaved clients never pay the retry (§8.2).
  */
-export async function requireDpopProof<E extends AppEnv>(c: Context<E>, options: { url: string; requireNonce: boolean }): Promise<DpopProof> {
+export async function requireDpopProof<E extends AppEnv>(
+  c: Context<E>,
+  options: { url: string; requireNonce: boolean; accessToken?: string; expectedJkt?: string },
+): Promise<DpopProof> {
   const config = c.get("config");
   const now = c.get("now");
   const keys = await keysFor(c.env, config, now);
@@ -103,6 +106,8 @@ export async function requireDpopProof<E extends AppEnv>(c: Context<E>, options:
       url: options.url,
       requireNonce: options.requireNonce,
       maxLength: config.limits.max_header_bytes,
+      ...(options.accessToken !== undefined ? { accessToken: options.accessToken } : {}),
+      ...(options.expectedJkt !== undefined ? { expectedJkt: options.expectedJkt } : {}),
     },
     {
       resolveKey: resolvePublicKeyCached,

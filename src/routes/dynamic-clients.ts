@@ -1,0 +1,79 @@
+/**
+ * Dynamic clients as the rest of the server sees them: a template's OAuth settings, narrowed by what the
+ * client registered (src/verifiers/registration-metadata.ts), read from the client's own Durable Object.
+ */
+import type { Client, Config } from "../config/load";
+import type { AsymmetricAlg } from "../config/schema";
+import type { Env } from "../env";
+import { dynamicClientObject, type DynamicClientRecord } from "../kv/dynamic-client";
+import type { TemplateAllowance } from "../verifiers/registration-metadata";
+
+/** What a template lets its dynamic clients register. */
+export function templateAllowance(template: Client): TemplateAllowance {
+  const settings = template.dynamic_client_registration_template!;
+  return {
+    templateId: template.client_id,
+    clientName: template.client_name,
+    scopes: [...template.scopes],
+    grantTypes: [...template.grant_types],
+    redirectUris: [...template.redirect_uris],
+    secret: settings.secret,
+    deviceKeys: settings.device_keys,
+    defaultMethod: template.token_endpoint_auth_method as TemplateAllowance["defaultMethod"],
+    dpopBound: template.dpop_bound_access_tokens,
+  };
+}
+
+/** The client a record describes, under its template. */
+export function clientFromRecord(template: Client, record: DynamicClientRecord): Client {
+  const metadata = record.metadata;
+  return {
+    ...template,
+    client_id: record.client_id,
+    client_name: metadata.client_name,
+    client_secret: undefined,
+    client_secret_hash: record.client_secret_hash,
+    token_endpoint_auth_method: metadata.token_endpoint_auth_method,
+    token_endpoint_auth_signing_alg: metadata.token_endpoint_auth_signing_alg as AsymmetricAlg | undefined,
+    jwks: metadata.jwks ? { keys: metadata.jwks.keys.map((key) => ({ ...key, kty: String(key.kty) })) } : undefined,
+    grant_types: metadata.grant_types as Client["grant_types"],
+    scope: metadata.scope,
+    scopes: new Set(metadata.scope ? metadata.scope.split(" ") : []),
+    redirect_uris: [...metadata.redirect_uris],
+    dpop_bound_access_tokens: metadata.dpop_bound_access_tokens ?? false,
+    dynamic_client_registration_template: undefined,
+    attestation: undefined,
+    attestationPolicies: {},
+    dynamic: {
+      templateId: record.template_id,
+      mainClientId: record.main_client_id,
+      cal: record.cal,
+      usedAt: record.used_at,
+      secretExpiresAt: record.secret_expires_at,
+    },
+  };
+}
+
+/** A dynamic client's record and its template, or null when either is gone. */
+export async function readDynamicClient(env: Env, config: Config, clientId: string): Promise<{ record: DynamicClientRecord; template: Client } | null> {
+  const stub = dynamicClientObject(env.DYNAMIC_CLIENTS, clientId);
+  if (!stub) return null;
+  const record = await stub.read();
+  if (!record) return null;
+  // A client whose template was removed from the configuration is gone with it.
+  const template = config.templatesById.get(record.template_id);
+  return template ? { record, template } : null;
+}
+
+/** The client a client_id names: a configured client (never a template), or, when `dynamic`, a dynamic one. */
+export async function findClient(env: Env, config: Config, clientId: string, dynamic: boolean): Promise<Client | undefined> {
+  const configured = config.clientsById.get(clientId);
+  if (configured) return configured.dynamic_client_registration_template ? undefined : configured;
+  if (!dynamic) return undefined;
+  const found = await readDynamicClient(env, config, clientId);
+  return found ? clientFromRecord(found.template, found.record) : undefined;
+}
+
+export async function markDynamicClientUsed(env: Env, clientId: string, now: number): Promise<void> {
+  await dynamicClientObject(env.DYNAMIC_CLIENTS, clientId)?.markUsed(now);
+}

@@ -1,0 +1,139 @@
+/**
+ * Step: who authorizes a registration. Either
+ * (a) an initial access token: `Authorization: Bearer` (or `DPoP`, when the token is DPoP-bound) with a
+ *     token this server issued to a main client by client_credentials with scope `dcr`; or
+ * (b) the main client authenticating directly: HTTP Basic, a private_key_jwt assertion as the JSON members
+ *     `client_assertion_type`/`client_assertion`, or an mTLS certificate (matched against the template's
+ *     main clients).
+ * Either way the outcome is the main client and how strongly it authenticated (`cal`). The initial access
+ * token is spent later, once the registration is otherwise valid.
+ */
+import type { Context } from "hono";
+import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
+import { createMiddleware } from "hono/factory";
+import type { Client } from "../../config/load";
+import { DCR_SCOPE } from "../../config/schema";
+import { OAuthError } from "../../errors";
+import type { ClientAssuranceLevel } from "../../tokens/access-token";
+import { verifyAccessToken, type AccessTokenFailure } from "../../verifiers/access-token";
+import { keysFor } from "../services";
+import { authenticateClientRequest } from "../token/authenticate-client";
+import { nonceRequired, requireDpopProof } from "../token/verify-dpop";
+import type { RegistrationEnv } from "./context";
+
+const JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+export interface RegistrationAuthority {
+  readonly mainClient: Client;
+  readonly cal: ClientAssuranceLevel;
+  /** Present when an initial access token authorized the registration: spent once it succeeds. */
+  readonly initialToken?: { readonly jti: string; readonly exp: number };
+}
+
+/** 401 with an RFC 6750 / RFC 9449 challenge; the reason goes to the log only. */
+export function invalidToken(reason: string, description: string, scheme: "Bearer" | "DPoP" = "Bearer"): OAuthError {
+  return new OAuthError("invalid_token", description, {
+    reason,
+    headers: { "WWW-Authenticate": `${scheme} error="invalid_token", error_description="${description}"` },
+  });
+}
+
+function tokenFailureDescription(reason: AccessTokenFailure): string {
+  return reason === "expired" ? "the initial access token has expired" : "the initial access token is not valid";
+}
+
+const tokenKeySets = new WeakMap<object, JWTVerifyGetKey>();
+
+async function byInitialAccessToken(c: Context<RegistrationEnv>, scheme: "Bearer" | "DPoP", token: string): Promise<RegistrationAuthority> {
+  const config = c.get("config");
+  const now = c.get("now");
+  const keys = await keysFor(c.env, config, now);
+  let keySet = tokenKeySets.get(keys.jwks);
+  if (!keySet) {
+    keySet = createLocalJWKSet(keys.jwks as JSONWebKeySet);
+    tokenKeySets.set(keys.jwks, keySet);
+  }
+  const result = await verifyAccessToken(token, { issuer: config.issuer, audience: config.issuer }, keySet, now);
+  if (!result.ok) throw invalidToken(`initial_token_${result.reason}`, tokenFailureDescription(result.reason), scheme);
+  const verified = result.value;
+  if (!verified.scopes.includes(DCR_SCOPE)) {
+    throw new OAuthError("insufficient_scope", `the token lacks the ${DCR_SCOPE} scope`, {
+      reason: "initial_token_without_dcr_scope",
+      headers: { "WWW-Authenticate": `${scheme} error="insufficient_scope", scope="${DCR_SCOPE}"` },
+    });
+  }
+  const mainClient = config.clientsById.get(verified.clientId);
+  if (!mainClient || mainClient.dynamic_client_registration_template) throw invalidToken("initial_token_client_unknown", "the initial access token is not valid", scheme);
+  if (verified.jkt) {
+    // RFC 9449 §7.1: a DPoP-bound token comes with the DPoP scheme and a proof of its key, with `ath`.
+    if (scheme !== "DPoP") throw invalidToken("initial_token_dpop_bound_sent_as_bearer", "a DPoP-bound token needs the DPoP scheme and a proof", "DPoP");
+    try {
+      await requireDpopProof(c, { url: config.endpoints.registration, requireNonce: nonceRequired(config, mainClient, []), accessToken: token, expectedJkt: verified.jkt });
+    } catch (error) {
+      // At a protected resource, DPoP errors are 401 with a DPoP challenge (RFC 9449 §7.1, §9).
+      if (error instanceof OAuthError) {
+        throw new OAuthError(error.code, error.description, {
+          status: 401,
+          reason: error.reason,
+          ...(error.detail ? { detail: error.detail } : {}),
+          headers: { ...error.headers, "WWW-Authenticate": `DPoP error="${error.code}", error_description="${error.description}"` },
+        });
+      }
+      throw error;
+    }
+  } else if (scheme !== "Bearer") {
+    throw invalidToken("initial_token_not_dpop_bound", "the token is not DPoP-bound; use the Bearer scheme");
+  }
+  c.get("log").main_client_id = mainClient.client_id;
+  return { mainClient, cal: verified.cal, initialToken: { jti: verified.jti, exp: verified.exp } };
+}
+
+async function byClientAuthentication(c: Context<RegistrationEnv>, authorization: string | null): Promise<RegistrationAuthority> {
+  const config = c.get("config");
+  const body = c.get("registrationBody");
+  const options = { config, request: c.req.raw, env: c.env, now: c.get("now"), log: c.get("log"), dynamic: false } as const;
+  const noAttestation = { attestation: null, pop: null };
+  const form = new Map<string, string>();
+  if (body.client_assertion !== undefined || body.client_assertion_type !== undefined) {
+    if (body.client_assertion_type !== JWT_BEARER) throw new OAuthError("invalid_request", `client_assertion_type must be ${JWT_BEARER}`, { reason: "registration_assertion_type" });
+    if (typeof body.client_assertion !== "string" || !body.client_assertion) throw new OAuthError("invalid_request", "client_assertion is required");
+    form.set("client_assertion_type", JWT_BEARER);
+    form.set("client_assertion", body.client_assertion);
+  }
+  if (authorization !== null || form.size > 0) {
+    const authenticated = await authenticateClientRequest({ authorization, form, attestation: noAttestation }, options);
+    return { mainClient: authenticated.client, cal: authenticated.cal };
+  }
+  // mTLS: the certificate names no client; try the template's main clients that use mTLS.
+  const template = config.templatesById.get(String(body.software_id));
+  const candidates = (template?.dynamic_client_registration_template?.authenticate_client_by ?? [])
+    .map((id) => config.clientsById.get(id))
+    .filter((client): client is Client => client?.token_endpoint_auth_method === "tls_client_auth" || client?.token_endpoint_auth_method === "self_signed_tls_client_auth");
+  let lastError: unknown = invalidToken("registration_unauthorized", "an initial access token or client authentication is required");
+  for (const candidate of candidates) {
+    try {
+      const authenticated = await authenticateClientRequest({ authorization: null, form: new Map([["client_id", candidate.client_id]]), attestation: noAttestation }, options);
+      return { mainClient: authenticated.client, cal: authenticated.cal };
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw lastError;
+}
+
+export const authorizeRegistration = createMiddleware<RegistrationEnv>(async (c, next) => {
+  const authorization = c.req.header("Authorization") ?? null;
+  if (authorization !== null && authorization.length > c.get("config").limits.max_header_bytes) throw new OAuthError("invalid_request", "Authorization header too large");
+  const match = authorization === null ? null : /^(Bearer|DPoP) +([\x21-\x7e]+)$/i.exec(authorization);
+  let authority: RegistrationAuthority;
+  if (match) {
+    authority = await byInitialAccessToken(c, match[1]!.toLowerCase() === "dpop" ? "DPoP" : "Bearer", match[2]!);
+  } else if (authorization !== null && !/^basic /i.test(authorization)) {
+    throw invalidToken("registration_authorization_scheme", "use Bearer (an initial access token), DPoP, or Basic");
+  } else {
+    authority = await byClientAuthentication(c, authorization);
+  }
+  c.get("log").main_client_id = authority.mainClient.client_id;
+  c.set("authority", authority);
+  await next();
+});
