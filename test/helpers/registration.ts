@@ -88,7 +88,7 @@ export async function haapiTokenWith(
   device: DeviceKey,
 ): Promise<Response> {
   const body = async () => ({ grant_type: "client_credentials", scope: HAAPI_SCOPE, ...(typeof credentials.body === "function" ? await credentials.body() : credentials.body) });
-  const headers = credentials.authorization ? { Authorization: credentials.authorization } : {};
+  const headers: Record<string, string> = credentials.authorization ? { Authorization: credentials.authorization } : {};
   const first = await tokenRequest({ body: await body(), headers: { ...headers, DPoP: await proof(device) } });
   if (first.status !== 400) return first;
   const error = (await first.clone().json()) as { error?: string };
