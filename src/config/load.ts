@@ -247,10 +247,13 @@ function crossFieldProblems(config: ParsedConfig): string[] {
 function templateProblems(client: ClientConfig, at: (field: string) => string, byId: ReadonlyMap<string, ClientConfig>): string[] {
   const problems: string[] = [];
   const template = client.dynamic_client_registration_template!;
-  for (const field of ["client_secret", "client_secret_hash", "jwks", "attestation", "registration_rate_limit", "tls_client_auth_subject_dn", "tls_client_auth_san_dns", "tls_client_auth_san_uri", "tls_client_auth_san_ip", "tls_client_auth_san_email"] as const) {
+  for (const field of ["client_secret", "client_secret_hash", "jwks", "attestation", "registration_rate_limit", "token_endpoint_auth_signing_alg", "tls_client_auth_subject_dn", "tls_client_auth_san_dns", "tls_client_auth_san_uri", "tls_client_auth_san_ip", "tls_client_auth_san_email"] as const) {
     if (client[field] !== undefined) problems.push(`${at(field)}: a registration template is never used directly and takes no ${field}`);
   }
   if (client.scope.split(" ").includes(DCR_SCOPE)) problems.push(`${at("scope")}: a template may not hand out the ${DCR_SCOPE} scope`);
+  if (client.grant_types.includes("authorization_code") && client.redirect_uris.length === 0) {
+    problems.push(`${at("redirect_uris")}: required because grant_types contains authorization_code (dynamic clients may only narrow the template's redirect URIs)`);
+  }
   if (!template.secret && !template.device_keys) {
     problems.push(`${at("dynamic_client_registration_template")}: enable secret or device_keys, or dynamic clients could not authenticate`);
   }

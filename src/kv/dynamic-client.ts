@@ -31,6 +31,8 @@ export interface RegisteredMetadata {
   readonly software_id: string;
   readonly software_version?: string;
   readonly dpop_bound_access_tokens?: boolean;
+  /** The approved software statement the client registered with, returned unmodified (RFC 7591 §3.2.1). */
+  readonly software_statement?: string;
 }
 
 export interface DynamicClientRecord {

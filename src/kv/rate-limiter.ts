@@ -12,6 +12,8 @@ interface Bucket {
   readonly tokens: number;
   /** Epoch milliseconds of the last refill computation. */
   readonly at: number;
+  /** Epoch milliseconds at which the bucket is full again. */
+  readonly fullAt: number;
 }
 
 export interface RateDecision {
@@ -30,17 +32,24 @@ export class RateLimiter extends DurableObject<Env> {
     const stored = this.ctx.storage.kv.get<Bucket>(BUCKET);
     const tokens = stored ? Math.min(requests, stored.tokens + (now - stored.at) * perMs) : requests;
     if (tokens < 1) {
-      this.ctx.storage.kv.put(BUCKET, { tokens, at: now });
+      this.ctx.storage.kv.put(BUCKET, { tokens, at: now, fullAt: now + Math.ceil((requests - tokens) / perMs) });
       return { allowed: false, retryAfter: Math.max(1, Math.ceil((1 - tokens) / perMs / 1000)) };
     }
     const left = tokens - 1;
-    this.ctx.storage.kv.put(BUCKET, { tokens: left, at: now });
-    // Full again at this time: nothing left worth keeping.
-    await this.ctx.storage.setAlarm(now + Math.ceil((requests - left) / perMs));
+    // Full again at this time: nothing left worth keeping then.
+    const fullAt = now + Math.ceil((requests - left) / perMs);
+    this.ctx.storage.kv.put(BUCKET, { tokens: left, at: now, fullAt });
+    await this.ctx.storage.setAlarm(fullAt);
     return { allowed: true, retryAfter: 0 };
   }
 
+  /** Delete the bucket once it is full again; an alarm that runs early (alarms are at-least-once) reschedules. */
   override async alarm(): Promise<void> {
+    const stored = this.ctx.storage.kv.get<Bucket>(BUCKET);
+    if (stored && stored.fullAt > Date.now()) {
+      await this.ctx.storage.setAlarm(stored.fullAt);
+      return;
+    }
     await this.ctx.storage.deleteAll();
   }
 }

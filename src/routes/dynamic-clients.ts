@@ -24,9 +24,16 @@ export function templateAllowance(template: Client): TemplateAllowance {
   };
 }
 
-/** The client a record describes, under its template. */
+/**
+ * The client a record describes, under its template. What the client registered is intersected with
+ * what the template allows now, so narrowing a template in the configuration narrows its clients at once.
+ */
 export function clientFromRecord(template: Client, record: DynamicClientRecord): Client {
   const metadata = record.metadata;
+  const scope = metadata.scope
+    .split(" ")
+    .filter((token) => template.scopes.has(token))
+    .join(" ");
   return {
     ...template,
     client_id: record.client_id,
@@ -36,11 +43,11 @@ export function clientFromRecord(template: Client, record: DynamicClientRecord):
     token_endpoint_auth_method: metadata.token_endpoint_auth_method,
     token_endpoint_auth_signing_alg: metadata.token_endpoint_auth_signing_alg as AsymmetricAlg | undefined,
     jwks: metadata.jwks ? { keys: metadata.jwks.keys.map((key) => ({ ...key, kty: String(key.kty) })) } : undefined,
-    grant_types: metadata.grant_types as Client["grant_types"],
-    scope: metadata.scope,
-    scopes: new Set(metadata.scope ? metadata.scope.split(" ") : []),
-    redirect_uris: [...metadata.redirect_uris],
-    dpop_bound_access_tokens: metadata.dpop_bound_access_tokens ?? false,
+    grant_types: template.grant_types.filter((grant) => metadata.grant_types.includes(grant)),
+    scope,
+    scopes: new Set(scope ? scope.split(" ") : []),
+    redirect_uris: template.redirect_uris.filter((uri) => metadata.redirect_uris.includes(uri)),
+    dpop_bound_access_tokens: template.dpop_bound_access_tokens || (metadata.dpop_bound_access_tokens ?? false),
     dynamic_client_registration_template: undefined,
     attestation: undefined,
     attestationPolicies: {},

@@ -188,10 +188,15 @@ async function publicKeyProblem(key: unknown): Promise<string | null> {
   if (jwk.kty === "RSA" && typeof jwk.n === "string" && jwk.n.length < 342) return "RSA keys must have at least 2048 bits";
   const alg = typeof jwk.alg === "string" ? jwk.alg : jwk.kty === "EC" ? ({ "P-256": "ES256", "P-384": "ES384", "P-521": "ES512" } as Record<string, string>)[jwk.crv as string] : jwk.kty === "OKP" ? "EdDSA" : "RS256";
   if (!alg) return "unsupported curve";
+  let imported: CryptoKey | Uint8Array;
   try {
-    await importJWK(jwk, alg);
+    imported = await importJWK(jwk, alg);
   } catch {
     return "not a valid public key";
+  }
+  // The size of the imported key, not the length of `n`, which may be padded with leading zero octets.
+  if (jwk.kty === "RSA" && !(imported instanceof Uint8Array) && (imported.algorithm as CryptoKeyRsaKeyAlgorithm).modulusLength < 2048) {
+    return "RSA keys must have at least 2048 bits";
   }
   return null;
 }

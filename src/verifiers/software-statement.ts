@@ -60,7 +60,19 @@ export async function verifySoftwareStatement(statement: unknown, policy: Softwa
     return fail("malformed");
   }
   if (typeof payload.software_id !== "string") return fail("claims_invalid", { claim: "software_id" });
+  return ok(metadataOf(payload));
+}
+
+function metadataOf(payload: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const metadata: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(payload)) if (!JWT_CLAIMS.has(name)) metadata[name] = value;
-  return ok(metadata);
+  return metadata;
+}
+
+/**
+ * The client metadata of a statement this server already approved and stored (at registration): on an
+ * RFC 7592 update its claims again take precedence over the body. Decoding only; nothing is re-verified.
+ */
+export function storedStatementMetadata(statement: string): Record<string, unknown> {
+  return metadataOf(decodeJwt(statement));
 }

@@ -235,3 +235,193 @@ describe("attestation configuration", () => {
     expect(() => parseConfig({ ...document, environment: "development" })).not.toThrow();
   });
 });
+
+describe("dynamic client registration templates", () => {
+  const main = (overrides: Record<string, unknown> = {}) => secretClient({ client_id: "main", scope: "dcr", ...overrides });
+  const template = (overrides: Record<string, unknown> = {}, settings: Record<string, unknown> = {}) => ({
+    client_id: "tpl",
+    scope: "openid",
+    grant_types: ["client_credentials", "authorization_code"],
+    redirect_uris: ["app://haapi"],
+    dynamic_client_registration_template: { authenticate_client_by: ["main"], ...settings },
+    ...overrides,
+  });
+  const valid = (clients: unknown[] = [main(), template()], extra: Record<string, unknown> = {}) => ({ issuer: ISSUER, clients, ...extra });
+
+  it("the development configuration has both templates, their main clients and their settings", () => {
+    const config = parseConfig(DEVELOPMENT_CONFIG);
+    expect([...config.templatesById.keys()]).toEqual(["haapi-template-client", "haapi-jwt-template-client"]);
+    expect(config.templatesById.get("haapi-template-client")).toMatchObject({
+      dynamic_client_registration_template: { secret: true, device_keys: true, authenticate_client_by: ["haapi-client"] },
+      token_endpoint_auth_method: "client_secret_basic",
+      redirect_uris: ["app://haapi"],
+      refresh_token_ttl: 3600,
+    });
+    expect(config.templatesById.get("haapi-jwt-template-client")!.dynamic_client_registration_template!.authenticate_client_by).toEqual(["haapi-jwt-client"]);
+    for (const id of ["haapi-client", "haapi-jwt-client"]) expect(config.clientsById.get(id)!.scopes.has("dcr")).toBe(true);
+    expect(config.templatesById.has("dev-client")).toBe(false);
+    expect(config.endpoints.registration).toBe("http://127.0.0.1:8787/token-service/oauth-registration");
+  });
+
+  it("applies the documented defaults", () => {
+    const config = parseConfig(valid());
+    expect(config.templatesById.get("tpl")!.dynamic_client_registration_template).toEqual({ secret: true, device_keys: true, authenticate_client_by: ["main"] });
+    expect(config.dynamic_client_registration).toEqual({
+      initial_access_token_ttl: 120,
+      client_secret_ttl: 0,
+      unused_client_ttl: 86_400,
+      rate_limit: { per_client: { requests: 600, window: 3600 }, per_source: { requests: 60, window: 3600 } },
+      software_statement_issuers: [],
+    });
+    expect(config.refresh_token_ttl).toBe(30 * 86_400);
+    expect(config.templatesById.has("main")).toBe(false);
+  });
+
+  it("accepts a main client's own rate limit, several main clients, a private_key_jwt template, and loopback or app redirect URIs", () => {
+    const config = parseConfig(
+      valid([
+        main({ registration_rate_limit: { requests: 5, window: 60 } }),
+        secretClient({ client_id: "main-2", scope: "dcr openid" }),
+        template(
+          { token_endpoint_auth_method: "private_key_jwt", redirect_uris: ["app://haapi", "http://127.0.0.1:3000/cb", "http://localhost/cb", "http://[::1]:8080/cb", "https://app.example.com/cb?x=1"] },
+          { secret: false, authenticate_client_by: ["main", "main-2"] },
+        ),
+      ]),
+    );
+    expect(config.clientsById.get("main")!.registration_rate_limit).toEqual({ requests: 5, window: 60 });
+    expect(config.templatesById.get("tpl")!.redirect_uris).toHaveLength(5);
+  });
+
+  it("authenticate_client_by naming an unknown client", () => {
+    expect(problems(valid([main(), template({}, { authenticate_client_by: ["main", "ghost"] })]))).toEqual([
+      'clients[1].dynamic_client_registration_template.authenticate_client_by[1]: no client "ghost"',
+    ]);
+  });
+
+  it("authenticate_client_by naming a template", () => {
+    expect(problems(valid([main(), template(), template({ client_id: "tpl-2" }, { authenticate_client_by: ["main", "tpl"] })]))).toEqual([
+      'clients[2].dynamic_client_registration_template.authenticate_client_by[1]: "tpl" is itself a template',
+    ]);
+  });
+
+  it("an empty authenticate_client_by", () => {
+    expect(problems(valid([main(), template({}, { authenticate_client_by: [] })]))[0]).toMatch(/^clients\[1\]\.dynamic_client_registration_template\.authenticate_client_by: /);
+  });
+
+  it("a template with a credential or attestation", () => {
+    const jwks = { keys: [{ kty: "EC", crv: "P-256", x: "x", y: "y" }] };
+    const attestation = { android: { package_names: ["com.example.app"], signature_digests: ["EDk47kU35Z6O55L2VFBPuDRvxrNG0LvEQV/DOfz8jsE="] } };
+    expect(problems(valid([main(), template({ client_secret_hash: secretClient().client_secret_hash })]))).toEqual([
+      "clients[1].client_secret_hash: a registration template is never used directly and takes no client_secret_hash",
+    ]);
+    expect(problems(valid([main(), template({ client_secret: "s" })], { environment: "development" }))).toEqual([
+      "clients[1].client_secret: a registration template is never used directly and takes no client_secret",
+    ]);
+    expect(problems(valid([main(), template({ jwks })]))).toEqual(["clients[1].jwks: a registration template is never used directly and takes no jwks"]);
+    expect(problems(valid([main(), template({ scope: "urn:se:curity:scopes:haapi", capabilities: { haapi: {} }, attestation })]))).toEqual([
+      "clients[1].attestation: a registration template is never used directly and takes no attestation",
+    ]);
+    expect(problems(valid([main(), template({ token_endpoint_auth_method: "tls_client_auth", tls_client_auth_san_dns: "device.example" })]))).toEqual(
+      expect.arrayContaining(["clients[1].tls_client_auth_san_dns: a registration template is never used directly and takes no tls_client_auth_san_dns"]),
+    );
+  });
+
+  it("a template with a signing alg, or a code flow without redirect URIs", () => {
+    expect(problems(valid([main(), template({ token_endpoint_auth_method: "private_key_jwt", token_endpoint_auth_signing_alg: "ES256" })]))).toEqual([
+      "clients[1].token_endpoint_auth_signing_alg: a registration template is never used directly and takes no token_endpoint_auth_signing_alg",
+    ]);
+    expect(problems(valid([main(), template({ redirect_uris: [] })]))).toEqual([
+      "clients[1].redirect_uris: required because grant_types contains authorization_code (dynamic clients may only narrow the template's redirect URIs)",
+    ]);
+  });
+
+  it("a template with neither secret nor device_keys", () => {
+    expect(problems(valid([main(), template({}, { secret: false, device_keys: false })]))).toEqual([
+      "clients[1].dynamic_client_registration_template: enable secret or device_keys, or dynamic clients could not authenticate",
+      "clients[1].token_endpoint_auth_method: client_secret_basic is disabled by dynamic_client_registration_template.secret",
+    ]);
+  });
+
+  it("a template whose default method is not a dynamic client method", () => {
+    for (const method of ["tls_client_auth", "self_signed_tls_client_auth"]) {
+      expect(problems(valid([main(), template({ token_endpoint_auth_method: method })]))).toEqual([
+        "clients[1].token_endpoint_auth_method: a template's default method must be one of client_secret_basic, client_secret_post, private_key_jwt",
+      ]);
+    }
+  });
+
+  it("a template whose default method its settings disable", () => {
+    expect(problems(valid([main(), template({ token_endpoint_auth_method: "private_key_jwt" }, { device_keys: false })]))).toEqual([
+      "clients[1].token_endpoint_auth_method: private_key_jwt is disabled by dynamic_client_registration_template.device_keys",
+    ]);
+    expect(problems(valid([main(), template({ token_endpoint_auth_method: "client_secret_post" }, { secret: false })]))).toEqual([
+      "clients[1].token_endpoint_auth_method: client_secret_post is disabled by dynamic_client_registration_template.secret",
+    ]);
+  });
+
+  it("a template with the HAAPI scope needs the HAAPI capability", () => {
+    expect(problems(valid([main(), template({ scope: "urn:se:curity:scopes:haapi" })]))).toEqual(["clients[1].capabilities.haapi: required because scope contains urn:se:curity:scopes:haapi"]);
+  });
+
+  it("the dcr scope on a client that no template names", () => {
+    expect(problems(valid([main(), template(), secretClient({ client_id: "lonely", scope: "openid dcr" })]))).toEqual([
+      'clients[2].scope: the dcr scope is for main clients; no template names "lonely" in authenticate_client_by',
+    ]);
+  });
+
+  it("the dcr scope without the client_credentials grant", () => {
+    expect(problems(valid([main({ grant_types: ["authorization_code"] }), template()]))).toEqual([
+      "clients[0].grant_types: client_credentials is needed to obtain an initial access token (scope dcr)",
+    ]);
+  });
+
+  it("the dcr scope in a template's scope", () => {
+    expect(problems(valid([main(), template({ scope: "openid dcr" })]))).toEqual(["clients[1].scope: a template may not hand out the dcr scope"]);
+  });
+
+  it("registration_rate_limit on a client that is not a main client, or on a template", () => {
+    expect(problems(valid([main(), template(), secretClient({ client_id: "other", registration_rate_limit: { requests: 1, window: 60 } })]))).toEqual([
+      "clients[2].registration_rate_limit: only used by main clients (named in a template's authenticate_client_by)",
+    ]);
+    expect(problems(valid([main(), template({ registration_rate_limit: { requests: 1, window: 60 } })]))).toEqual([
+      "clients[1].registration_rate_limit: a registration template is never used directly and takes no registration_rate_limit",
+    ]);
+  });
+
+  it("a malformed registration rate limit", () => {
+    expect(problems(valid([main({ registration_rate_limit: { requests: 0, window: 60 } }), template()]))[0]).toMatch(/^clients\[0\]\.registration_rate_limit\.requests: /);
+    expect(problems(valid([main({ registration_rate_limit: { requests: 1 } }), template()]))).toEqual(["clients[0].registration_rate_limit.window: required"]);
+  });
+
+  it("a redirect URI with a fragment, http on a non-loopback host, a dangerous scheme, or not absolute", () => {
+    const uris = ["app://haapi#frag", "https://app.example.com/cb#", "http://app.example.com/cb", "http://localhost.example.com/cb", "javascript:alert(1)", "data:text/html,x", "/relative/cb", "app://haapi"];
+    const list = problems(valid([main(), template({ redirect_uris: uris })]));
+    expect(list).toHaveLength(uris.length - 1);
+    list.forEach((problem, i) => expect(problem).toMatch(new RegExp(`^clients\\[1\\]\\.redirect_uris\\[${i}\\]: must be an absolute URI without a fragment`)));
+  });
+
+  it("a redirect URI on a configured (non-template) client is checked too", () => {
+    expect(problems({ issuer: ISSUER, clients: [secretClient({ redirect_uris: ["http://app.example.com/cb"] })] })[0]).toMatch(/^clients\[0\]\.redirect_uris\[0\]: /);
+  });
+
+  it("refresh_token_ttl bounds", () => {
+    expect(problems({ issuer: ISSUER, refresh_token_ttl: 59 })[0]).toMatch(/^refresh_token_ttl: /);
+    expect(problems(valid([main(), template({ refresh_token_ttl: 365 * 86_400 + 1 })]))[0]).toMatch(/^clients\[1\]\.refresh_token_ttl: /);
+  });
+
+  it("software_statement_issuers jwks with a private member", () => {
+    const document = valid(undefined, {
+      dynamic_client_registration: { software_statement_issuers: [{ issuer: "https://statements.example.com", jwks: { keys: [{ kty: "EC", crv: "P-256", x: "x", y: "y" }, { kty: "oct", k: "c2VjcmV0" }] } }] },
+    });
+    expect(problems(document)).toEqual(["dynamic_client_registration.software_statement_issuers[0].jwks.keys[1].k: private key material; publish only the public key"]);
+  });
+
+  it("unknown fields in the template and the top-level section", () => {
+    expect(problems(valid([main(), template({}, { secrets: true })]))).toEqual(["clients[1].dynamic_client_registration_template.secrets: unknown field"]);
+    expect(problems(valid(undefined, { dynamic_client_registration: { rate_limits: {} } }))).toEqual(["dynamic_client_registration.rate_limits: unknown field"]);
+  });
+
+  it("the initial access token lifetime counts toward the longest token lifetime", () => {
+    expect(parseConfig(valid(undefined, { access_token_ttl: 60, dynamic_client_registration: { initial_access_token_ttl: 3600 } })).maxTokenTtl).toBe(3600);
+  });
+});

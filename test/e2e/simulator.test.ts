@@ -1,50 +1,23 @@
 /**
  * End to end: the device simulator CLI (tools/simulator/cli.mjs, `npm run simulate`) against
  * `wrangler dev` serving the bundled development configuration, both started as a user would.
- *
- * Port and issuer: src/config/development.json has issuer http://127.0.0.1:8787, and the server
- * compares DPoP `htu` (and the metadata it publishes) with the issuer, so a server on another port
- * would refuse every proof. Rather than requiring port 8787 to be free (and skipping otherwise, or
- * colliding with a developer's `npm start`), the test always runs: it starts wrangler dev on a free
- * port with `--var CONFIG:` set to src/config/development.json read from disk with only `issuer`
- * changed to that port. Clients, attestation policies, trust anchors (the development test CA)
- * and environment are byte-for-byte what `npm start` bundles; a check below makes sure of that.
+ * How the port and issuer are handled: test/e2e/simulator-cli.ts. A check below makes sure the
+ * configuration is the bundled one with only the issuer changed.
  *
  * The simulator is run as a child process with the Node that runs the tests, with `--json` so its
  * result (CAT claims, token response, decoded access token) is read from stdout as one JSON object.
+ * The attestation fallback (dynamic client registration) has its own file: fallback.test.ts.
  */
-import { execFile } from "node:child_process";
-import { readFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
 import { calculateJwkThumbprint, createRemoteJWKSet, jwtVerify, type JWK } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readDevelopmentConfig, simulate } from "./simulator-cli";
 import { type DevServer, startWranglerDev } from "./wrangler-dev";
 
-const ROOT = resolve(import.meta.dirname, "../..");
-const CLI = join(ROOT, "tools/simulator/cli.mjs");
 const HAAPI_SCOPE = "urn:se:curity:scopes:haapi";
 const CAT_TYP = "oauth-client-attestation+jwt";
 
-// ---------------------------------------------------------------------------------------------
-// The simulator CLI as a child process
-
-interface CliRun {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Run tools/simulator/cli.mjs with the Node that runs the tests; never rejects on a non-zero exit. */
-function simulate(args: string[]): Promise<CliRun> {
-  return new Promise((resolveRun, reject) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, timeout: 30_000, maxBuffer: 10_000_000 }, (error, stdout, stderr) => {
-      if (error && typeof error.code !== "number") return reject(new Error(`simulator did not run: ${error.message}\n${stderr}`));
-      resolveRun({ code: error ? (error.code as number) : 0, stdout, stderr });
-    });
-  });
-}
-
 interface SimulatorResult {
+  mode: string;
   platform: string;
   server: string;
   client_id: string;
@@ -66,7 +39,7 @@ describe("device simulator CLI against wrangler dev with the bundled development
   let jwksUri: string;
 
   beforeAll(async () => {
-    development = JSON.parse(await readFile(join(ROOT, "src/config/development.json"), "utf8")) as Record<string, unknown>;
+    development = await readDevelopmentConfig();
     server = await startWranglerDev((issuer) => ({ ...development, issuer }), { tempPrefix: "haapi-edge-e2e-sim-" });
     const response = await fetch(`${server.issuer}/.well-known/oauth-authorization-server`);
     const metadata = (await response.json()) as { issuer: string; jwks_uri: string };
@@ -98,7 +71,7 @@ describe("device simulator CLI against wrangler dev with the bundled development
   async function expectAttestedToken(platform: "android" | "ios"): Promise<void> {
     const r = await runDevice(platform);
     const jwks = createRemoteJWKSet(new URL(jwksUri));
-    expect(r).toMatchObject({ platform, server: server.issuer, client_id: "dev-client" });
+    expect(r).toMatchObject({ mode: "attestation", platform, server: server.issuer, client_id: "dev-client" });
 
     // The CAT: what the CLI decoded, and the token itself verified with the server's keys.
     expect(r.cat_header).toMatchObject({ alg: "ES256", typ: CAT_TYP });

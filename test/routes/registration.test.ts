@@ -166,6 +166,16 @@ describe("what a dynamic client is", () => {
     expect((await jsonOf(openid)).error).toBe("invalid_scope");
   });
 
+  it("a dynamic client's secret is accepted by HTTP Basic and in the body alike (SDKs differ)", async () => {
+    const client = await registerClient(await initialAccessToken("dcr-main", "dcr-main-secret"), { software_id: "dcr-template" });
+    expect(client.token_endpoint_auth_method).toBe("client_secret_basic");
+    const post = await haapiTokenWith({ body: { client_id: client.client_id, client_secret: client.client_secret } }, await newDevice());
+    expect(post.status).toBe(200);
+    // A configured client stays with its one registered method.
+    const staticPost = await tokenRequest({ body: { grant_type: "client_credentials", scope: "dcr", client_id: "dcr-main", client_secret: "dcr-main-secret" } });
+    expect(staticPost.status).toBe(401);
+  });
+
   it("a wrong dynamic secret is invalid_client", async () => {
     const client = await registerClient(await initialAccessToken("dcr-main", "dcr-main-secret"), { software_id: "dcr-template" });
     const response = await haapiTokenWith({ authorization: basic(client.client_id, `${client.client_secret}x`) }, await newDevice());

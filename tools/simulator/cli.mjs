@@ -1,26 +1,37 @@
 #!/usr/bin/env node
 // Device simulator CLI: `npm run simulate -- android|ios [options]`.
-// Gets a CAT challenge, makes a DPoP key, builds an attestation signed by the local test CA,
-// exchanges it for a CAT, then exchanges the CAT for a HAAPI access token (DPoP-bound).
+// Attested (the default): gets a CAT challenge, makes a DPoP key, builds an attestation signed by the
+// local test CA, exchanges it for a CAT, then the CAT for a HAAPI access token (DPoP-bound).
+// Attestation fallback (--no-attestation, or --fallback after a refused attestation): registers a
+// dynamic client from a template with the main client's credential, then gets the HAAPI token with it.
 
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { decodeJwt, decodeProtectedHeader } from "jose";
-import { makeAndroidAttestation } from "./android.mjs";
-import { makeAppAttestation } from "./ios.mjs";
-import { attestedChallengeBytes, createDpopProof, generateDpopKeyPair, jwkThumbprint } from "./dpop.mjs";
-import { toBase64 } from "./x509.mjs";
+import { buildChallengeResponse, getCat, haapiTokenWithCat } from "./attestation-flow.mjs";
+import { clientSecretBasic, privateKeyJwt } from "./client-auth.mjs";
+import { CliError, decoded, fail, RefusedError, show, textToStderr } from "./cli-io.mjs";
+import { generateDpopKeyPair, jwkThumbprint } from "./dpop.mjs";
+import { runFallback } from "./fallback-flow.mjs";
 import {
-  CAT_ASSERTION_TYPE,
   DEFAULT_ANDROID_PACKAGE,
   DEFAULT_ANDROID_PACKAGE_VERSION,
   DEFAULT_ANDROID_SIGNATURE_DIGEST,
   DEFAULT_CLIENT_ID,
   DEFAULT_IOS_APP_ID,
   DEFAULT_IOS_ENVIRONMENT,
+  DEFAULT_MAIN_CLIENT_ID,
+  DEFAULT_MAIN_CLIENT_SECRET,
   DEFAULT_SERVER,
-  HAAPI_SCOPE,
+  DEFAULT_TEMPLATE_ID,
+  JWT_MAIN_CLIENT_ID,
+  JWT_MAIN_CLIENT_KEY_FILE,
+  JWT_TEMPLATE_ID,
   SIMULATOR_SIGNING_CERTIFICATE_TEXT,
 } from "./defaults.mjs";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 const USAGE = `Usage: npm run simulate -- <android|ios> [options]
 
@@ -28,16 +39,42 @@ Simulates a device: gets a CAT challenge, attests a DPoP key with a real-format 
 signed by the local development test CA (dev/test-ca/, NOT FOR PRODUCTION), gets a CAT, then a
 DPoP-bound HAAPI access token. Prints the challenge, the CAT claims and the token response.
 
+With --no-attestation or --fallback it plays a device that cannot attest, as a HAAPI SDK does in
+its attestation fallback: the main client gets an initial access token (scope dcr), registers a
+dynamic client from a template (POST /token-service/oauth-registration), and that client gets the
+HAAPI token with its own id and secret. Prints the registration response, the token response and
+the access token claims (cal: none for a secret main client, by-provisioned-key for private_key_jwt).
+
 Common options:
   --server URL            issuer base URL (default ${DEFAULT_SERVER})
-  --client-id ID          client_id (default ${DEFAULT_CLIENT_ID})
+  --client-id ID          client that attests (default ${DEFAULT_CLIENT_ID}; with --fallback: the main client)
   --offline               only build and print the challenge_response for a random challenge
   --json                  human-readable output goes to stderr; stdout gets one JSON object at the
-                          end: {platform, server, client_id, jkt, challenge, cat, cat_header,
-                          cat_claims, token_response, access_token_header, access_token_claims}
-                          (offline: {platform, jkt, challenge, challenge_response}); on failure
-                          stdout stays empty and the exit status is 1
+                          end (on failure stdout stays empty and the exit status is 1):
+                          attested: {mode, platform, server, client_id, jkt, challenge, cat,
+                          cat_header, cat_claims, token_response, access_token_header,
+                          access_token_claims} (with --fallback also fell_back: false);
+                          fallback: {mode, platform, server, fell_back (with --fallback),
+                          attestation_error, main_client_id, main_client_auth_method, template,
+                          credentials_file, registered, initial_access_token_claims, registration,
+                          client_id, jkt, token_response, access_token_header, access_token_claims};
+                          offline: {platform, jkt, challenge, challenge_response}
   -h, --help              this text
+
+Attestation fallback (dynamic client registration):
+  --no-attestation        skip attestation: register (or reuse) a dynamic client and use it
+  --fallback              attest first (as --client-id); if the server refuses the attestation or
+                          the CAT, print why and fall back as --no-attestation does.
+                          Provoke it with --boot-state unverified (Android) or another --app-id (iOS)
+  --main-client ID        main client (default ${DEFAULT_MAIN_CLIENT_ID})
+  --main-secret S         its secret, client_secret_basic (default ${DEFAULT_MAIN_CLIENT_SECRET})
+  --main-key FILE         its private JWK, private_key_jwt instead of a secret (default for
+                          ${JWT_MAIN_CLIENT_ID}: ${JWT_MAIN_CLIENT_KEY_FILE}, publicly known)
+  --template ID           software_id: the template to register from (default ${DEFAULT_TEMPLATE_ID};
+                          ${JWT_TEMPLATE_ID} when the main client is ${JWT_MAIN_CLIENT_ID})
+  --credentials FILE      keep the dynamic client's credentials in FILE (mode 0600), as the SDK keeps
+                          them on the device; when FILE exists, reuse them and do not register.
+                          Without it every run registers a new client
 
 Android options:
   --package NAME          package name (default ${DEFAULT_ANDROID_PACKAGE})
@@ -56,117 +93,43 @@ iOS options:
   --environment E         development | production (default ${DEFAULT_IOS_ENVIRONMENT})
 `;
 
-class CliError extends Error {}
+/** Options that only mean something in the fallback. */
+const FALLBACK_OPTIONS = /** @type {const} */ (["main-client", "main-secret", "main-key", "template", "credentials"]);
 
-/** @param {string} msg @returns {never} */
-function fail(msg) {
-  throw new CliError(msg);
+/**
+ * The access token's header and claims, shown and returned (nulls when it is not a JWT).
+ * @param {Record<string, any>} tokenBody
+ */
+function showToken(tokenBody) {
+  show("token response", tokenBody);
+  const at = typeof tokenBody?.access_token === "string" ? decoded(tokenBody.access_token) : undefined;
+  if (at) show("access token (decoded)", at);
+  return { access_token_header: at?.header ?? null, access_token_claims: at?.claims ?? null };
 }
 
 /**
- * @param {string} label
- * @param {string} url
- * @param {RequestInit} init
- * @returns {Promise<Response>}
+ * How the main client authenticates: private_key_jwt with --main-key (or the development key of
+ * haapi-jwt-client), else client_secret_basic.
+ * @param {string} clientId
+ * @param {string | undefined} secret
+ * @param {string | undefined} keyFile
+ * @returns {Promise<import("./client-auth.mjs").ClientAuth>}
  */
-async function send(label, url, init) {
+async function mainClientAuth(clientId, secret, keyFile) {
+  if (secret !== undefined && keyFile !== undefined) fail("--main-secret and --main-key exclude each other: a main client authenticates one way");
+  const file = keyFile ?? (secret === undefined && clientId === JWT_MAIN_CLIENT_ID ? resolve(ROOT, JWT_MAIN_CLIENT_KEY_FILE) : undefined);
+  if (file === undefined) return clientSecretBasic(clientId, secret ?? DEFAULT_MAIN_CLIENT_SECRET);
+  let jwk;
   try {
-    return await fetch(url, init);
+    jwk = JSON.parse(await readFile(file, "utf8"));
   } catch (e) {
-    const cause = /** @type {any} */ (e)?.cause?.code ?? /** @type {Error} */ (e).message;
-    return fail(`${label}: cannot reach ${url} (${cause}). Is the server running (npm start)?`);
+    return fail(`--main-key ${file}: cannot read a JWK (${/** @type {Error} */ (e).message})`);
   }
-}
-
-/** @param {string} label @param {Response} res @returns {Promise<never>} */
-async function refused(label, res) {
-  const body = await res.text();
-  const headers = ["www-authenticate", "dpop-nonce"]
-    .map((h) => (res.headers.get(h) ? `\n  ${h}: ${res.headers.get(h)}` : ""))
-    .join("");
-  return fail(`${label} refused: HTTP ${res.status} ${res.statusText}${headers}\n  body: ${body || "(empty)"}`);
-}
-
-/** Where the human-readable output goes: stdout, or stderr with --json (stdout is then the JSON result). */
-let say = (/** @type {string} */ text) => console.log(text);
-
-/** @param {string} title @param {unknown} value */
-function show(title, value) {
-  say(`\n== ${title}`);
-  say(typeof value === "string" ? value : JSON.stringify(value, null, 2));
-}
-
-/** @param {string} jwt */
-function decoded(jwt) {
   try {
-    return { header: decodeProtectedHeader(jwt), claims: decodeJwt(jwt) };
-  } catch {
-    return undefined;
+    return privateKeyJwt(clientId, jwk);
+  } catch (e) {
+    return fail(`--main-key ${file}: ${/** @type {Error} */ (e).message}`);
   }
-}
-
-/**
- * POST a form with a DPoP proof; retry once with the server's nonce on use_dpop_nonce.
- * @param {string} label
- * @param {string} url
- * @param {URLSearchParams} form
- * @param {CryptoKeyPair} keyPair
- * @returns {Promise<Response>}
- */
-async function postWithDpop(label, url, form, keyPair) {
-  /** @param {string} [nonce] */
-  const attempt = async (nonce) =>
-    send(label, url, {
-      method: "POST",
-      headers: {
-        "content-type": "application/x-www-form-urlencoded",
-        accept: "application/json",
-        DPoP: await createDpopProof({ keyPair, htm: "POST", htu: url, nonce }),
-      },
-      body: form.toString(),
-    });
-  let res = await attempt();
-  const nonce = res.headers.get("dpop-nonce");
-  if ((res.status === 400 || res.status === 401) && nonce) {
-    const body = await res.clone().text();
-    const wantsNonce = body.includes("use_dpop_nonce") || (res.headers.get("www-authenticate") ?? "").includes("use_dpop_nonce");
-    if (wantsNonce) {
-      say(`(${label}: server asked for a DPoP nonce; retrying with it)`);
-      res = await attempt(nonce);
-    }
-  }
-  return res;
-}
-
-/**
- * @param {"android" | "ios"} platform
- * @param {Record<string, any>} v parsed options
- * @param {string} challenge
- * @param {CryptoKeyPair} dpopKey
- * @returns {Promise<Record<string, unknown>>} challenge_response object
- */
-async function buildChallengeResponse(platform, v, challenge, dpopKey) {
-  const jkt = await jwkThumbprint(dpopKey.publicKey);
-  const bytes = await attestedChallengeBytes(challenge, jkt);
-  show("DPoP key thumbprint (jkt)", jkt);
-  show("attested bytes = SHA-256(challenge + \".\" + jkt), base64", toBase64(bytes));
-  if (platform === "android") {
-    const chain = await makeAndroidAttestation({
-      challenge: bytes,
-      deviceKey: dpopKey, // the simulator attests the DPoP key itself
-      packageName: v.package,
-      packageVersion: v["package-version"] === undefined ? undefined : Number(v["package-version"]),
-      signatureDigests: v.digest?.length ? v.digest : undefined,
-      securityLevel: v["security-level"],
-      bootState: v["boot-state"],
-      deviceLocked: !v.unlocked,
-      osVersion: v["os-version"] === undefined ? undefined : Number(v["os-version"]),
-      osPatchLevel: v["os-patch-level"] === undefined ? undefined : Number(v["os-patch-level"]),
-    });
-    return { platform: "android", certificate_chain: chain };
-  }
-  const att = await makeAppAttestation({ clientDataHash: bytes, appId: v["app-id"], environment: v.environment });
-  return { platform: "ios", key_id: att.keyId, attestation_object: att.attestationObject };
 }
 
 async function main() {
@@ -175,9 +138,16 @@ async function main() {
     options: {
       help: { type: "boolean", short: "h" },
       server: { type: "string", default: DEFAULT_SERVER },
-      "client-id": { type: "string", default: DEFAULT_CLIENT_ID },
+      "client-id": { type: "string" },
       offline: { type: "boolean" },
       json: { type: "boolean" },
+      "no-attestation": { type: "boolean" },
+      fallback: { type: "boolean" },
+      "main-client": { type: "string" },
+      "main-secret": { type: "string" },
+      "main-key": { type: "string" },
+      template: { type: "string" },
+      credentials: { type: "string" },
       package: { type: "string" },
       "package-version": { type: "string" },
       digest: { type: "string", multiple: true },
@@ -194,7 +164,7 @@ async function main() {
     console.log(USAGE);
     return;
   }
-  if (v.json) say = (text) => console.error(text);
+  if (v.json) textToStderr();
   const platform = positionals[0];
   if (platform !== "android" && platform !== "ios") {
     console.error(USAGE);
@@ -206,13 +176,21 @@ async function main() {
     fail(`--boot-state must be verified, self-signed, unverified or failed`);
   if (v.environment && !["development", "production"].includes(v.environment))
     fail(`--environment must be development or production`);
+  const device = /** @type {import("./attestation-flow.mjs").DeviceOptions} */ (v);
+
+  const mode = v["no-attestation"] ? "no-attestation" : v.fallback ? "fallback" : "attestation";
+  if (v["no-attestation"] && v.fallback) fail("--no-attestation and --fallback exclude each other (skip attestation, or try it first)");
+  const misplaced = FALLBACK_OPTIONS.find((name) => v[name] !== undefined);
+  if (mode === "attestation" && misplaced) fail(`--${misplaced} is an attestation fallback option: add --no-attestation or --fallback`);
+  if (mode !== "attestation" && v.offline) fail(`--offline only builds an attestation; it does not combine with --${mode}`);
+  if (mode === "no-attestation" && v["client-id"] !== undefined) fail("--client-id names the client that attests; with --no-attestation, name the main client with --main-client");
 
   const dpopKey = await generateDpopKeyPair();
 
   if (v.offline) {
     const challenge = crypto.randomUUID();
     show("challenge (random, offline)", challenge);
-    const challengeResponse = await buildChallengeResponse(platform, v, challenge, dpopKey);
+    const challengeResponse = await buildChallengeResponse(platform, device, challenge, dpopKey);
     show("challenge_response", challengeResponse);
     if (v.json) {
       const jkt = await jwkThumbprint(dpopKey.publicKey);
@@ -222,74 +200,71 @@ async function main() {
   }
 
   const base = /** @type {string} */ (v.server).replace(/\/+$/, "");
-  const clientId = /** @type {string} */ (v["client-id"]);
-  const catUrl = `${base}/oauth/v2/oauth-token/cat`;
-  const tokenUrl = `${base}/oauth/v2/oauth-token`;
+  const mainClientId = v["main-client"] ?? DEFAULT_MAIN_CLIENT_ID;
+  const clientId = v["client-id"] ?? (mode === "fallback" ? mainClientId : DEFAULT_CLIENT_ID);
+  const mainAuth = mode === "attestation" ? undefined : await mainClientAuth(mainClientId, v["main-secret"], v["main-key"]);
 
-  // 1. challenge
-  const challengeRes = await send("CAT challenge", `${catUrl}?client_id=${encodeURIComponent(clientId)}`, {
-    headers: { accept: "application/json" },
-  });
-  if (!challengeRes.ok) await refused(`GET ${catUrl}`, challengeRes);
-  const challengeText = (await challengeRes.text()).trim();
-  let challenge = challengeText;
-  if ((challengeRes.headers.get("content-type") ?? "").includes("json") || challengeText.startsWith("{")) {
+  /** @type {string | null} */
+  let attestationError = null;
+  if (mode !== "no-attestation") {
+    /** @type {import("./attestation-flow.mjs").CatResult | undefined} */
+    let attested;
     try {
-      challenge = JSON.parse(challengeText).challenge;
-    } catch {
-      fail(`GET ${catUrl}: response is not JSON: ${challengeText}`);
+      attested = await getCat({ platform, device, base, clientId, dpopKey });
+    } catch (e) {
+      // Only a refusal is an attestation failure; an unreachable server is not a reason to register.
+      if (mode !== "fallback" || !(e instanceof RefusedError)) throw e;
+      attestationError = e.message;
+      show("attestation failed: falling back to dynamic client registration, as a HAAPI SDK does", e.message);
+    }
+    if (attested) {
+      const tokenBody = await haapiTokenWithCat({ base, clientId, cat: attested.cat, dpopKey });
+      const at = showToken(tokenBody);
+      if (v.json) {
+        console.log(
+          JSON.stringify({
+            mode,
+            ...(mode === "fallback" ? { fell_back: false } : {}),
+            platform,
+            server: base,
+            client_id: clientId,
+            jkt: await jwkThumbprint(dpopKey.publicKey),
+            challenge: attested.challenge,
+            cat: attested.cat,
+            cat_header: attested.catDecoded?.header ?? null,
+            cat_claims: attested.catDecoded?.claims ?? null,
+            token_response: tokenBody,
+            ...at,
+          }),
+        );
+      }
+      return;
     }
   }
-  if (typeof challenge !== "string" || !challenge) fail(`GET ${catUrl}: no challenge in response: ${challengeText}`);
-  show("challenge", challenge);
 
-  // 2. attestation + CAT
-  const challengeResponse = await buildChallengeResponse(platform, v, challenge, dpopKey);
-  const catRes = await postWithDpop(
-    "CAT issuance",
-    catUrl,
-    new URLSearchParams({ challenge, challenge_response: JSON.stringify(challengeResponse) }),
-    dpopKey,
-  );
-  if (!catRes.ok) await refused(`POST ${catUrl}`, catRes);
-  const catBody = await catRes.json().catch(() => fail(`POST ${catUrl}: response is not JSON`));
-  const cat = catBody?.cat;
-  if (typeof cat !== "string") fail(`POST ${catUrl}: no "cat" in response: ${JSON.stringify(catBody)}`);
-  const catDecoded = decoded(cat);
-  show("CAT (decoded)", catDecoded ?? cat);
-
-  // 3. HAAPI access token
-  const tokenRes = await postWithDpop(
-    "HAAPI token",
-    tokenUrl,
-    new URLSearchParams({
-      grant_type: "client_credentials",
-      client_id: clientId,
-      client_assertion_type: CAT_ASSERTION_TYPE,
-      client_assertion: cat,
-      scope: HAAPI_SCOPE,
-    }),
-    dpopKey,
-  );
-  if (!tokenRes.ok) await refused(`POST ${tokenUrl}`, tokenRes);
-  const tokenBody = await tokenRes.json().catch(() => fail(`POST ${tokenUrl}: response is not JSON`));
-  show("token response", tokenBody);
-  const at = typeof tokenBody?.access_token === "string" ? decoded(tokenBody.access_token) : undefined;
-  if (at) show("access token (decoded)", at);
+  const credentialsFile = v.credentials === undefined ? undefined : resolve(v.credentials);
+  const template = v.template ?? (mainClientId === JWT_MAIN_CLIENT_ID ? JWT_TEMPLATE_ID : DEFAULT_TEMPLATE_ID);
+  const result = await runFallback({ base, mainAuth: /** @type {import("./client-auth.mjs").ClientAuth} */ (mainAuth), template, credentialsFile, dpopKey });
+  const at = showToken(result.token_response);
   if (v.json) {
     console.log(
       JSON.stringify({
+        mode,
+        ...(mode === "fallback" ? { fell_back: true } : {}),
         platform,
         server: base,
-        client_id: clientId,
+        attestation_error: attestationError,
+        main_client_id: result.main_client_id,
+        main_client_auth_method: result.main_client_auth_method,
+        template: result.registration.software_id ?? template,
+        credentials_file: credentialsFile ?? null,
+        registered: result.registered,
+        initial_access_token_claims: result.initial_access_token_claims,
+        registration: result.registration,
+        client_id: result.registration.client_id,
         jkt: await jwkThumbprint(dpopKey.publicKey),
-        challenge,
-        cat,
-        cat_header: catDecoded?.header ?? null,
-        cat_claims: catDecoded?.claims ?? null,
-        token_response: tokenBody,
-        access_token_header: at?.header ?? null,
-        access_token_claims: at?.claims ?? null,
+        token_response: result.token_response,
+        ...at,
       }),
     );
   }

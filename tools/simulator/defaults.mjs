@@ -34,3 +34,31 @@ export const HAAPI_SCOPE = "urn:se:curity:scopes:haapi";
 
 /** client_assertion_type for a CAT. */
 export const CAT_ASSERTION_TYPE = "urn:se:curity:attestation:client";
+
+// ---------------------------------------------------------------------------------------------
+// Attestation fallback (templatized dynamic client registration, RFC 7591): the development
+// configuration's main clients and their templates.
+
+/** Main client of the fallback: its credential authorizes registrations from its template. */
+export const DEFAULT_MAIN_CLIENT_ID = "haapi-client";
+
+/** `haapi-client`'s secret in the development configuration (client_secret_basic). */
+export const DEFAULT_MAIN_CLIENT_SECRET = "Password1";
+
+/** Template `haapi-client` may register from (`software_id`). */
+export const DEFAULT_TEMPLATE_ID = "haapi-template-client";
+
+/** Main client that authenticates with private_key_jwt (cal `by-provisioned-key`). */
+export const JWT_MAIN_CLIENT_ID = "haapi-jwt-client";
+
+/** Template `haapi-jwt-client` may register from. */
+export const JWT_TEMPLATE_ID = "haapi-jwt-template-client";
+
+/** `haapi-jwt-client`'s private JWK, publicly known (dev/keys/README.md), relative to the repository root. */
+export const JWT_MAIN_CLIENT_KEY_FILE = "dev/keys/haapi-jwt-client.private.jwk.json";
+
+/** Scope of an initial access token: client_credentials for it authorizes one registration. */
+export const DCR_SCOPE = "dcr";
+
+/** client_assertion_type for a private_key_jwt client assertion (RFC 7523). */
+export const JWT_BEARER_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";

@@ -14,6 +14,7 @@ import { createMiddleware } from "hono/factory";
 import type { Client } from "../../config/load";
 import { DCR_SCOPE } from "../../config/schema";
 import { OAuthError } from "../../errors";
+import { clientCertificateOf } from "../../http/client-certificate";
 import type { ClientAssuranceLevel } from "../../tokens/access-token";
 import { verifyAccessToken, type AccessTokenFailure } from "../../verifiers/access-token";
 import { keysFor } from "../services";
@@ -104,12 +105,16 @@ async function byClientAuthentication(c: Context<RegistrationEnv>, authorization
     const authenticated = await authenticateClientRequest({ authorization, form, attestation: noAttestation }, options);
     return { mainClient: authenticated.client, cal: authenticated.cal };
   }
+  // No credential at all: answer with the Bearer challenge (RFC 7591 §3, RFC 6750 §3), not with an mTLS
+  // candidate's "no certificate" failure (a 401 without WWW-Authenticate).
+  const unauthorized = invalidToken("registration_unauthorized", "an initial access token or client authentication is required");
+  if ((await clientCertificateOf(c.req.raw, config.mtls.certificate_header)) === null) throw unauthorized;
   // mTLS: the certificate names no client; try the template's main clients that use mTLS.
   const template = config.templatesById.get(String(body.software_id));
   const candidates = (template?.dynamic_client_registration_template?.authenticate_client_by ?? [])
     .map((id) => config.clientsById.get(id))
     .filter((client): client is Client => client?.token_endpoint_auth_method === "tls_client_auth" || client?.token_endpoint_auth_method === "self_signed_tls_client_auth");
-  let lastError: unknown = invalidToken("registration_unauthorized", "an initial access token or client authentication is required");
+  let lastError: unknown = unauthorized;
   for (const candidate of candidates) {
     try {
       const authenticated = await authenticateClientRequest({ authorization: null, form: new Map([["client_id", candidate.client_id]]), attestation: noAttestation }, options);

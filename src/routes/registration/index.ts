@@ -108,7 +108,9 @@ function secretExpiry(config: Config, now: number): number {
 const register = createMiddleware<RegistrationEnv>(async (c) => {
   const config = c.get("config");
   const now = c.get("now");
-  const metadata = c.get("metadata");
+  // RFC 7591 §3.2.1: an approved software statement is kept and returned unmodified.
+  const statement = c.get("registrationBody").software_statement;
+  const metadata = typeof statement === "string" ? { ...c.get("metadata"), software_statement: statement } : c.get("metadata");
   const { mainClient, cal } = c.get("authority");
   const withSecret = metadata.token_endpoint_auth_method !== "private_key_jwt";
   const credentials = await issueRegistrationCredentials(withSecret);

@@ -15,6 +15,7 @@ import type { Client, Config } from "../../config/load";
 import { OAuthError } from "../../errors";
 import { dynamicClientObject, type DynamicClientRecord } from "../../kv/dynamic-client";
 import { checkRegistrationMetadata } from "../../verifiers/registration-metadata";
+import { storedStatementMetadata } from "../../verifiers/software-statement";
 import { verifyClientSecret } from "../../verifiers/client-secret";
 import { readDynamicClient, templateAllowance } from "../dynamic-clients";
 import { noStore } from "../no-store";
@@ -69,7 +70,17 @@ export const manageRoute = new Hono<ManageEnv>()
       const matches = typeof body.client_secret === "string" && record.client_secret_hash !== undefined && (await verifyClientSecret(body.client_secret, { client_secret_hash: record.client_secret_hash })).ok;
       if (!matches) throw new OAuthError("invalid_client_metadata", "client_secret does not match the issued secret", { reason: "update_client_secret_mismatch" });
     }
-    const input = { ...body, software_id: body.software_id ?? record.metadata.software_id, token_endpoint_auth_method: body.token_endpoint_auth_method ?? record.metadata.token_endpoint_auth_method };
+    const statement = record.metadata.software_statement;
+    if (body.software_statement !== undefined && body.software_statement !== statement) {
+      throw new OAuthError("invalid_client_metadata", "software_statement cannot change; register a new client", { reason: "update_software_statement_change" });
+    }
+    // The registration's approved statement still takes precedence over the body (RFC 7591 §3.1.1).
+    const input = {
+      ...body,
+      software_id: body.software_id ?? record.metadata.software_id,
+      token_endpoint_auth_method: body.token_endpoint_auth_method ?? record.metadata.token_endpoint_auth_method,
+      ...(statement ? storedStatementMetadata(statement) : {}),
+    };
     const result = await checkRegistrationMetadata(input, templateAllowance(c.get("template")));
     if (!result.ok) {
       const { field, problem } = result.detail as { field: string; problem: string };
@@ -78,7 +89,7 @@ export const manageRoute = new Hono<ManageEnv>()
     if (result.value.token_endpoint_auth_method !== record.metadata.token_endpoint_auth_method) {
       throw new OAuthError("invalid_client_metadata", "token_endpoint_auth_method cannot change; register a new client", { reason: "update_auth_method_change" });
     }
-    const updated = await dynamicClientObject(c.env.DYNAMIC_CLIENTS, record.client_id)!.update(result.value);
+    const updated = await dynamicClientObject(c.env.DYNAMIC_CLIENTS, record.client_id)!.update(statement ? { ...result.value, software_statement: statement } : result.value);
     if (!updated) throw invalidToken("registration_client_deleted", "the registration access token is not valid");
     return c.json(clientInformation(c.get("config"), updated));
   })

@@ -55,7 +55,8 @@ export const parseRegistration = createMiddleware<RegistrationEnv>(async (c, nex
         ? new OAuthError("unapproved_software_statement", "the software statement's issuer is not approved", { reason: "statement_unapproved", ...(result.detail ? { detail: { ...result.detail } } : {}) })
         : new OAuthError("invalid_software_statement", "the software statement is not valid", { reason: `statement_${result.reason}`, ...(result.detail ? { detail: { ...result.detail } } : {}) });
     }
-    merged = { ...body, ...result.value };
+    // RFC 7591 §3.2.1: the statement itself is returned unmodified, whatever its claims say.
+    merged = { ...body, ...result.value, software_statement: body.software_statement };
     c.get("log").software_statement = true;
   }
   if (typeof merged.software_id !== "string" || merged.software_id.length === 0) {

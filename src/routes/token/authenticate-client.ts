@@ -45,6 +45,18 @@ const METHOD_OF: Record<Exclude<Presented["kind"], "cat">, readonly TokenEndpoin
   none: ["tls_client_auth", "self_signed_tls_client_auth"],
 };
 
+const SECRET_KINDS = new Set<Presented["kind"]>(["basic", "post"]);
+
+/**
+ * A configured client uses exactly its registered method. A dynamic client with a secret may send it
+ * either way (HTTP Basic or the body), as Curity's "secret" method accepts: mobile SDKs differ, and the
+ * two carry the same secret.
+ */
+function methodAccepted(kind: Exclude<Presented["kind"], "cat">, client: Client): boolean {
+  if (METHOD_OF[kind].includes(client.token_endpoint_auth_method)) return true;
+  return client.dynamic !== undefined && SECRET_KINDS.has(kind) && client.client_secret_hash !== undefined;
+}
+
 /** Headers of attestation-based client authentication (IETF draft), as presented. */
 export interface AttestationHeaders {
   readonly attestation: string | null;
@@ -254,7 +266,7 @@ export async function authenticateClientRequest(
     throw invalidClient(reason, presented.kind === "basic", detail);
   }
   log.client_id = client.client_id;
-  if (presented.kind !== "cat" && !METHOD_OF[presented.kind].includes(client.token_endpoint_auth_method)) {
+  if (presented.kind !== "cat" && !methodAccepted(presented.kind, client)) {
     throw invalidClient("method_not_registered", presented.kind === "basic", { presented: presented.kind, registered: client.token_endpoint_auth_method });
   }
   const authenticated = await authenticate(presented, client, config, options.request, options.env, options.now);

@@ -26,6 +26,8 @@ export const checkGrant = createMiddleware<AppEnv>(async (c, next) => {
     const refused = scopes.filter((scope) => !client.scopes.has(scope));
     if (refused.length) throw new OAuthError("invalid_scope", "scope not allowed for this client", { reason: `refused scopes ${refused.join(" ").slice(0, 200)}` });
   }
+  // An initial access token (dcr) is single use at the registration endpoint: it is never mixed with other scopes.
+  if (scopes.includes(DCR_SCOPE) && scopes.length > 1) throw new OAuthError("invalid_scope", `the ${DCR_SCOPE} scope must be requested alone`, { reason: "dcr_scope_mixed" });
   c.get("log").scope = scopes.join(" ");
   c.set("scopes", scopes);
   await next();

@@ -24,8 +24,7 @@ export async function clientCredentialsGrant(c: Context<AppEnv>): Promise<Respon
   if (client.tls_client_certificate_bound_access_tokens && !certificate) {
     throw new OAuthError("invalid_request", "a client certificate is required for certificate-bound tokens", { reason: "certificate_binding_without_certificate" });
   }
-  const dcr = scopes.includes(DCR_SCOPE);
-  if (dcr && scopes.length > 1) throw new OAuthError("invalid_scope", `the ${DCR_SCOPE} scope must be requested alone`, { reason: "dcr_scope_mixed" });
+  const dcr = scopes.includes(DCR_SCOPE); // alone: checkGrant
   // An attested HAAPI token lives as long as the attestation policy says (Curity: haapi-access-token-ttl).
   const policyTtl = attestation ? client.attestationPolicies[attestation.attestation.platform]?.haapi_access_token_ttl : undefined;
   const ttl = dcr
