@@ -53,12 +53,18 @@ ${
     (name = "KEY_MANAGER", durableObjectNamespace = "KeyManager"),
     (name = "DYNAMIC_CLIENTS", durableObjectNamespace = "DynamicClientStore"),
     (name = "RATE_LIMITER", durableObjectNamespace = "RateLimiter"),
+    (name = "LOGIN_SESSIONS", durableObjectNamespace = "LoginSession"),
+    (name = "GRANTS", durableObjectNamespace = "Grant"),
+    (name = "USERS", durableObjectNamespace = "UserStore"),
   ],
   durableObjectNamespaces = [
     (className = "ReplayGuard", uniqueKey = "haapi-edge-replay-guard", enableSql = true),
     (className = "KeyManager", uniqueKey = "haapi-edge-key-manager", enableSql = true),
     (className = "DynamicClientStore", uniqueKey = "haapi-edge-dynamic-clients", enableSql = true),
     (className = "RateLimiter", uniqueKey = "haapi-edge-rate-limiter", enableSql = true),
+    (className = "LoginSession", uniqueKey = "haapi-edge-login-sessions", enableSql = true),
+    (className = "Grant", uniqueKey = "haapi-edge-grants", enableSql = true),
+    (className = "UserStore", uniqueKey = "haapi-edge-users", enableSql = true),
   ],`
   }
   durableObjectStorage = (localDisk = "storage"),

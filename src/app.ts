@@ -11,6 +11,8 @@ import { metadataRoute } from "./routes/metadata";
 import { tokenRoute, TOKEN_PATH } from "./routes/token";
 import { catRoute, CAT_PATH } from "./routes/cat";
 import { registrationRoute, REGISTRATION_PATH } from "./routes/registration";
+import { HaapiProblem, problemResponse } from "./routes/haapi/representations";
+import { haapiRoute, AUTHORIZE_PATH } from "./routes/haapi";
 
 /** Paths and the methods they answer, for 405 responses. */
 const ALLOWED_METHODS: Record<string, string> = {
@@ -18,12 +20,19 @@ const ALLOWED_METHODS: Record<string, string> = {
   [CAT_PATH]: "GET, POST",
   [JWKS_PATH]: "GET",
   [REGISTRATION_PATH]: "POST",
+  [AUTHORIZE_PATH]: "GET",
   "/.well-known/oauth-authorization-server": "GET",
   "/.well-known/openid-configuration": "GET",
 };
 
 /** The one place an error becomes a response; the precise reason goes to the request's log line. */
 function respondWithError(c: Context<AppEnv>, error: unknown): Response {
+  if (error instanceof HaapiProblem) {
+    const log = c.get("log") ?? {};
+    log.problem = error.type;
+    log.reason = error.reason;
+    return problemResponse(error);
+  }
   const oauthError = asOAuthError(error);
   const log = c.get("log") ?? {};
   log.error = oauthError.code;
@@ -62,6 +71,7 @@ export function createApp(): Hono<AppEnv> {
   app.route("/", tokenRoute);
   app.route("/", catRoute);
   app.route("/", registrationRoute);
+  app.route("/", haapiRoute);
 
   app.notFound((c) => {
     const allowed = ALLOWED_METHODS[c.req.path];

@@ -2,7 +2,10 @@
  * The Worker's bindings (wrangler.toml). Only src/routes/ and src/index.ts read them.
  */
 import type { DynamicClientStore } from "./kv/dynamic-client";
+import type { Grant } from "./kv/grant";
 import type { KeyManager } from "./kv/key-manager";
+import type { LoginSession } from "./kv/login-session";
+import type { UserStore } from "./kv/user-store";
 import type { RateLimiter } from "./kv/rate-limiter";
 import type { ReplayGuard } from "./kv/replay-guard";
 
@@ -18,6 +21,12 @@ export interface Env {
   /** One object per dynamically registered client (its id is the client_id). */
   DYNAMIC_CLIENTS: DurableObjectNamespace<DynamicClientStore>;
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
+  /** One object per HAAPI login flow (its id is the Session-Id). */
+  LOGIN_SESSIONS: DurableObjectNamespace<LoginSession>;
+  /** One object per authorization grant (its id prefixes the code and refresh tokens). */
+  GRANTS: DurableObjectNamespace<Grant>;
+  /** One object per user. */
+  USERS: DurableObjectNamespace<UserStore>;
   CACHE: KVNamespace;
 }
 

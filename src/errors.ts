@@ -23,6 +23,7 @@ export type OAuthErrorCode =
   | "invalid_token"
   | "insufficient_scope"
   | "too_many_requests"
+  | "not_acceptable"
   | "server_error"
   | "temporarily_unavailable"
   | "not_found"
@@ -45,6 +46,7 @@ const STATUS: Record<OAuthErrorCode, number> = {
   invalid_token: 401,
   insufficient_scope: 403,
   too_many_requests: 429,
+  not_acceptable: 406,
   server_error: 500,
   temporarily_unavailable: 503,
   not_found: 404,

@@ -12,7 +12,10 @@ import type { Env } from "./env";
 import { writeLog } from "./log";
 
 export { DynamicClientStore } from "./kv/dynamic-client";
+export { Grant } from "./kv/grant";
 export { KeyManager } from "./kv/key-manager";
+export { LoginSession } from "./kv/login-session";
+export { UserStore } from "./kv/user-store";
 export { RateLimiter } from "./kv/rate-limiter";
 export { ReplayGuard } from "./kv/replay-guard";
 

@@ -16,7 +16,9 @@ import {
   iosPolicySchema,
   webPolicySchema,
   type AndroidPolicy,
+  type AuthenticatorConfig,
   type ClientConfig,
+  type SeededUser,
   type IosPolicy,
   type ParsedConfig,
   type WebPolicy,
@@ -56,7 +58,10 @@ export interface Config extends Omit<ParsedConfig, "clients"> {
   readonly clientsById: ReadonlyMap<string, Client>;
   /** Registration templates by client_id (their `software_id`). */
   readonly templatesById: ReadonlyMap<string, Client>;
-  readonly endpoints: Readonly<{ token: string; jwks: string; cat: string; registration: string }>;
+  readonly endpoints: Readonly<{ token: string; jwks: string; cat: string; registration: string; authorize: string; userinfo: string; revoke: string; introspect: string }>;
+  readonly authenticatorsById: ReadonlyMap<string, AuthenticatorConfig>;
+  /** Seeded users by lower-cased username. */
+  readonly usersByName: ReadonlyMap<string, SeededUser>;
   /** Longest lifetime of any token this configuration issues, seconds (how long a retired key stays published). */
   readonly maxTokenTtl: number;
 }
@@ -218,6 +223,8 @@ function crossFieldProblems(config: ParsedConfig): string[] {
     });
   });
 
+  problems.push(...loginProblems(config));
+
   for (const platform of ["android", "ios"] as const) {
     for (const [name, policy] of Object.entries(config.attestation_policies[platform])) {
       const at = (field: string) => `attestation_policies.${platform}.${name}.${field}`;
@@ -240,6 +247,40 @@ function crossFieldProblems(config: ParsedConfig): string[] {
       }
     }
   }
+  return problems;
+}
+
+/** Authenticators, users and the clients that log users in. */
+function loginProblems(config: ParsedConfig): string[] {
+  const problems: string[] = [];
+  const ids = new Map<string, number>();
+  config.authenticators.forEach((authenticator, i) => {
+    const first = ids.get(authenticator.id);
+    if (first !== undefined) problems.push(`authenticators[${i}].id: duplicate value ${JSON.stringify(authenticator.id)} (also authenticators[${first}])`);
+    else ids.set(authenticator.id, i);
+    if (authenticator.type === "approval-link" && config.environment !== "development") {
+      problems.push(`authenticators[${i}].type: approval-link is a demonstration, only allowed when environment is "development"`);
+    }
+  });
+  const names = new Map<string, number>();
+  config.users.forEach((user, i) => {
+    const key = user.username.toLowerCase();
+    const first = names.get(key);
+    if (first !== undefined) problems.push(`users[${i}].username: duplicate value ${JSON.stringify(user.username)} (also users[${first}], case-insensitive)`);
+    else names.set(key, i);
+    if ((user.password === undefined) === (user.password_hash === undefined)) problems.push(`users[${i}].password_hash: give exactly one of password or password_hash`);
+    if (user.password !== undefined && config.environment !== "development") {
+      problems.push(`users[${i}].password: plain-text passwords are only accepted when environment is "development"; use password_hash`);
+    }
+  });
+  config.clients.forEach((client, i) => {
+    client.authenticators?.forEach((id, k) => {
+      if (!ids.has(id)) problems.push(`clients[${i}].authenticators[${k}]: no authenticator ${JSON.stringify(id)}`);
+    });
+    if (client.grant_types.includes("authorization_code") && client.redirect_uris.length === 0 && !client.dynamic_client_registration_template) {
+      problems.push(`clients[${i}].redirect_uris: required because grant_types contains authorization_code`);
+    }
+  });
   return problems;
 }
 
@@ -313,10 +354,13 @@ export function parseConfig(source: unknown): Config {
     ...result.data,
     clients,
     clientsById: new Map(clients.map((client) => [client.client_id, client])),
+    authenticatorsById: new Map(result.data.authenticators.map((authenticator) => [authenticator.id, authenticator])),
+    usersByName: new Map(result.data.users.map((user) => [user.username.toLowerCase(), user])),
     templatesById: new Map(clients.filter((client) => client.dynamic_client_registration_template).map((client) => [client.client_id, client])),
     maxTokenTtl: Math.max(
       result.data.access_token_ttl,
       result.data.dynamic_client_registration.initial_access_token_ttl,
+      result.data.login.id_token_ttl,
       ...clients.map((client) => Math.max(client.access_token_ttl ?? 0, client.capabilities.haapi?.access_token_ttl ?? 0)),
       ...policyTtls,
     ),
@@ -325,6 +369,10 @@ export function parseConfig(source: unknown): Config {
       jwks: `${result.data.issuer}/oauth/v2/oauth-jwks`,
       cat: `${result.data.issuer}/oauth/v2/oauth-token/cat`,
       registration: `${result.data.issuer}/token-service/oauth-registration`,
+      authorize: `${result.data.issuer}/oauth/v2/oauth-authorize`,
+      userinfo: `${result.data.issuer}/oauth/v2/oauth-userinfo`,
+      revoke: `${result.data.issuer}/oauth/v2/oauth-revoke`,
+      introspect: `${result.data.issuer}/oauth/v2/oauth-introspect`,
     },
   });
 }

@@ -96,6 +96,10 @@ const haapiCapability = z
     access_token_ttl: seconds(60, 86_400)
       .default(600)
       .describe("Lifetime of HAAPI access tokens in seconds (Curity: haapi-access-token-ttl). SDKs refresh below 300 s, so keep it well above."),
+    issue_token_bound_authorization_code: z
+      .boolean()
+      .default(false)
+      .describe("Bind authorization codes to the HAAPI access token's DPoP key: the code can only be redeemed with a proof by that key, and then without client authentication (Curity: issue-token-bound-authorization-code)."),
   })
   .describe("HAAPI capability: the client may obtain tokens with scope urn:se:curity:scopes:haapi.");
 
@@ -267,8 +271,42 @@ export const clientSchema = z
       .prefault({})
       .describe("Product capabilities of the client."),
     attestation: clientAttestation.optional(),
+    authenticators: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe("ids of the authenticators (top-level `authenticators`) this client's users may log in with; several give a selector. Default: all of them."),
   })
   .describe("A statically configured OAuth client.");
+
+export const AUTHENTICATOR_TYPES = ["html-form", "approval-link"] as const;
+
+const authenticator = z
+  .strictObject({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be lower-case letters, digits and dashes").describe("Identifier, used in the authenticator's URLs (/authn/authenticate/<id>)."),
+    type: z
+      .enum(AUTHENTICATOR_TYPES)
+      .describe("html-form: username and password (users in Durable Objects, PBKDF2). approval-link: out-of-band demonstration: the step polls until a one-time approval link is opened (development only; FIDO UAF mobile approval plugs in here)."),
+    title: z.string().min(1).max(100).optional().describe("Shown in the authenticator selector."),
+    acr: z.string().min(1).optional().describe("The `acr` of a login with this authenticator. Default: urn:se:curity:authentication:<type>:<id>."),
+  })
+  .describe("An authenticator of the login flow.");
+
+const seededUser = z
+  .strictObject({
+    username: z.string().regex(/^[A-Za-z0-9._@+-]{1,100}$/, "must be 1 to 100 of A-Z a-z 0-9 . _ @ + -").describe("The login name (case-insensitive)."),
+    password: z.string().min(1).optional().describe("Plain-text password; development only. Use `password_hash` otherwise."),
+    password_hash: z
+      .string()
+      .regex(/^pbkdf2-sha256\$[1-9][0-9]*\$[A-Za-z0-9_-]{16,}\$[A-Za-z0-9_-]{43}$/, 'must be "pbkdf2-sha256$<iterations>$<salt>$<digest>" (npm run hash-secret -- --pbkdf2 <password>)')
+      .optional()
+      .describe("PBKDF2-SHA-256 hash of the password."),
+    claims: z
+      .record(z.string(), z.union([z.string(), z.boolean(), z.number()]))
+      .default({})
+      .describe("OpenID Connect claims of the user (name, given_name, family_name, email, email_verified, ...)."),
+  })
+  .describe("A user seeded from the configuration (users registered through the flow live in Durable Objects only).");
 
 export const configSchema = z
   .strictObject({
@@ -404,6 +442,27 @@ export const configSchema = z
       .prefault({})
       .describe("Templatized dynamic client registration (RFC 7591, RFC 7592): the attestation fallback."),
     clients: z.array(clientSchema).default([]).describe("Statically configured clients."),
+    authenticators: z
+      .array(authenticator)
+      .min(1)
+      .default([{ id: "html-form", type: "html-form" }])
+      .describe("Authenticators of the HAAPI login flow. Default: one username/password form."),
+    users: z.array(seededUser).default([]).describe("Users seeded from the configuration (development and tests)."),
+    login: z
+      .strictObject({
+        session_ttl: seconds(60, 3600).default(900).describe("How long a login flow (HAAPI session) may take, seconds."),
+        authorization_code_ttl: seconds(10, 600).default(60).describe("Lifetime of an authorization code, seconds. Single use."),
+        id_token_ttl: seconds(60, 86_400).default(3600).describe("Lifetime of ID tokens, seconds."),
+        max_failed_attempts: z.number().int().min(1).max(100).default(5).describe("Failed password attempts before a user is locked out."),
+        lockout: seconds(10, 86_400).default(900).describe("How long a locked-out user stays locked, seconds."),
+        per_source: rateLimit
+          .default({ requests: 30, window: 900 })
+          .describe("Failed logins per source address (CF-Connecting-IP) before it gets too-many-attempts."),
+        allow_user_registration: z.boolean().default(true).describe("Offer the user-register action on the login form."),
+        approval_link_ttl: seconds(30, 900).default(300).describe("approval-link authenticator: how long the link may be opened."),
+      })
+      .prefault({})
+      .describe("The HAAPI login flow: sessions, codes, lockout."),
   })
   .describe("haapi-edge configuration (the CONFIG binding).");
 
@@ -417,4 +476,6 @@ export type WebPolicy = z.output<typeof webPolicySchema>;
 export type ClientAttestation = z.output<typeof clientAttestation>;
 export type RegistrationTemplate = z.output<typeof registrationTemplate>;
 export type RateLimit = z.output<typeof rateLimit>;
+export type AuthenticatorConfig = z.output<typeof authenticator>;
+export type SeededUser = z.output<typeof seededUser>;
 export type AttestationPlatform = "android" | "ios" | "web";

@@ -43,6 +43,15 @@ export class RateLimiter extends DurableObject<Env> {
     return { allowed: true, retryAfter: 0 };
   }
 
+  /** Whether a token is available, without taking it (for limits that count failures only). */
+  async peek(requests: number, window: number): Promise<RateDecision> {
+    const now = Date.now();
+    const perMs = requests / (window * 1000);
+    const stored = this.ctx.storage.kv.get<Bucket>(BUCKET);
+    const tokens = stored ? Math.min(requests, stored.tokens + (now - stored.at) * perMs) : requests;
+    return tokens >= 1 ? { allowed: true, retryAfter: 0 } : { allowed: false, retryAfter: Math.max(1, Math.ceil((1 - tokens) / perMs / 1000)) };
+  }
+
   /** Delete the bucket once it is full again; an alarm that runs early (alarms are at-least-once) reschedules. */
   override async alarm(): Promise<void> {
     const stored = this.ctx.storage.kv.get<Bucket>(BUCKET);
@@ -58,6 +67,8 @@ export class RateLimiter extends DurableObject<Env> {
 export const rateLimitKey = {
   registrationByClient: (mainClientId: string) => `registration:client:${mainClientId}`,
   registrationBySource: (address: string) => `registration:source:${address}`,
+  /** Failed logins per source address (the login flow's per-source lockout). */
+  loginFailuresBySource: (address: string) => `login-failures:source:${address}`,
 } as const;
 
 export function rateLimiter(namespace: DurableObjectNamespace<RateLimiter>, key: string): DurableObjectStub<RateLimiter> {

@@ -20,7 +20,8 @@ export interface AttestedClient extends VerifiedCat {
 
 export interface AuthenticatedClient {
   readonly client: Client;
-  readonly method: TokenEndpointAuthMethod | "attest_jwt_client_auth";
+  /** `none`: a HAAPI client redeeming a DPoP-bound code or refresh token, proven by that key alone. */
+  readonly method: TokenEndpointAuthMethod | "attest_jwt_client_auth" | "none";
   readonly cal: ClientAssuranceLevel;
   /** The mTLS certificate, when the client presented one. */
   readonly certificate: ClientCertificate | null;

@@ -19,6 +19,14 @@ export interface AccessTokenClaims {
   readonly jkt?: string | undefined;
   /** RFC 8705 certificate binding. */
   readonly x5tS256?: string | undefined;
+  /** For tokens of a login (authorization_code, refresh_token): how the user authenticated, and the grant. */
+  readonly authentication?: {
+    readonly acr: string;
+    readonly amr: readonly string[];
+    readonly authTime: number;
+    /** The grant (src/kv/grant.ts) the token belongs to: revoking the grant revokes the token. */
+    readonly grantId: string;
+  };
 }
 
 export function newTokenId(): string {
@@ -33,6 +41,9 @@ export async function signAccessToken(keys: ServerKeys, claims: AccessTokenClaim
     client_id: claims.clientId,
     scope: claims.scope,
     cal: claims.cal,
+    ...(claims.authentication
+      ? { acr: claims.authentication.acr, amr: [...claims.authentication.amr], auth_time: claims.authentication.authTime, gid: claims.authentication.grantId }
+      : {}),
     ...(Object.keys(cnf).length ? { cnf } : {}),
   })
     .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: keys.kid })

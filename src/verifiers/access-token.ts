@@ -27,6 +27,10 @@ export interface VerifiedAccessToken {
   readonly cal: ClientAssuranceLevel;
   /** RFC 9449 `cnf.jkt`: the token is DPoP-bound to this key. */
   readonly jkt?: string;
+  /** The grant a login's token belongs to (`gid`), when it has one. */
+  readonly grantId?: string;
+  /** The whole payload, for introspection. */
+  readonly claims: Readonly<Record<string, unknown>>;
 }
 
 const CAL = new Set<string>(["by-policy", "by-provisioned-key", "none"]);
@@ -63,5 +67,16 @@ export async function verifyAccessToken(token: string, policy: AccessTokenPolicy
     if (bound !== undefined && typeof bound !== "string") return fail("claims_missing", { claim: "cnf.jkt" });
     jkt = bound as string | undefined;
   }
-  return ok({ subject: sub, clientId, scopes: scope ? scope.split(" ") : [], jti, exp, cal: cal as ClientAssuranceLevel, ...(jkt ? { jkt } : {}) });
+  if (payload.gid !== undefined && typeof payload.gid !== "string") return fail("claims_missing", { claim: "gid" });
+  return ok({
+    subject: sub,
+    clientId,
+    scopes: scope ? scope.split(" ") : [],
+    jti,
+    exp,
+    cal: cal as ClientAssuranceLevel,
+    ...(jkt ? { jkt } : {}),
+    ...(typeof payload.gid === "string" ? { grantId: payload.gid } : {}),
+    claims: payload,
+  });
 }

@@ -254,7 +254,16 @@ export interface ClientCredentialInput {
  */
 export async function authenticateClientRequest(
   input: ClientCredentialInput,
-  options: { readonly config: Config; readonly request: Request; readonly env: AppEnv["Bindings"]; readonly now: number; readonly log: Record<string, unknown>; readonly dynamic: boolean },
+  options: {
+    readonly config: Config;
+    readonly request: Request;
+    readonly env: AppEnv["Bindings"];
+    readonly now: number;
+    readonly log: Record<string, unknown>;
+    readonly dynamic: boolean;
+    /** Accept a HAAPI client by client_id alone (authorization_code, refresh_token: the grant must be DPoP-bound). */
+    readonly allowBoundPublic?: boolean;
+  },
 ): Promise<AuthenticatedClient> {
   const { config, log } = options;
   const presented = presentedCredential(input.authorization, input.form, config.limits.max_header_bytes, input.attestation);
@@ -266,6 +275,12 @@ export async function authenticateClientRequest(
     throw invalidClient(reason, presented.kind === "basic", detail);
   }
   log.client_id = client.client_id;
+  if (presented.kind === "none" && options.allowBoundPublic && client.capabilities.haapi && !METHOD_OF.none.includes(client.token_endpoint_auth_method)) {
+    // A HAAPI app redeeming a token-bound code (or refreshing a bound refresh token) proves itself with
+    // the DPoP key the grant is bound to; the grant step refuses anything that is not bound.
+    log.auth_method = "none";
+    return { client, method: "none", cal: client.dynamic?.cal ?? "none", certificate: null };
+  }
   if (presented.kind !== "cat" && !methodAccepted(presented.kind, client)) {
     throw invalidClient("method_not_registered", presented.kind === "basic", { presented: presented.kind, registered: client.token_endpoint_auth_method });
   }
@@ -285,7 +300,15 @@ export const authenticateClient = createMiddleware<AppEnv>(async (c, next) => {
       form: c.get("form"),
       attestation: { attestation: c.req.header("OAuth-Client-Attestation") ?? null, pop: c.req.header("OAuth-Client-Attestation-PoP") ?? null },
     },
-    { config: c.get("config"), request: c.req.raw, env: c.env, now: c.get("now"), log: c.get("log"), dynamic: true },
+    {
+      config: c.get("config"),
+      request: c.req.raw,
+      env: c.env,
+      now: c.get("now"),
+      log: c.get("log"),
+      dynamic: true,
+      allowBoundPublic: c.get("form").get("grant_type") !== "client_credentials",
+    },
   );
   c.set("authenticated", authenticated);
   await next();

@@ -15,6 +15,11 @@ export const checkGrant = createMiddleware<AppEnv>(async (c, next) => {
   if (!(client.grant_types as readonly string[]).includes(grantType)) {
     throw new OAuthError("unauthorized_client", "the client may not use this grant type", { reason: `grant ${grantType} not in client grant_types` });
   }
+  if (grantType !== "client_credentials") {
+    // The grant's own scope decides (authorization_code, refresh_token): the grant step sets it.
+    c.set("scopes", []);
+    return next();
+  }
   const requested = c.get("form").get("scope");
   let scopes: string[];
   if (requested === undefined) {

@@ -7,8 +7,8 @@ import { OAuthError } from "../../errors";
 import { isFormContentType, parseForm, readBodyLimited } from "../../http/form";
 import type { AppEnv } from "../context";
 
-/** Grant types the token endpoint serves so far. */
-export const SUPPORTED_GRANTS: ReadonlySet<string> = new Set(["client_credentials"]);
+/** Grant types the token endpoint serves. */
+export const SUPPORTED_GRANTS: ReadonlySet<string> = new Set(["client_credentials", "authorization_code", "refresh_token"]);
 
 export const parseTokenRequest = createMiddleware<AppEnv>(async (c, next) => {
   if (!isFormContentType(c.req.header("Content-Type") ?? null)) {

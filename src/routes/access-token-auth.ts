@@ -1,0 +1,79 @@
+/**
+ * Where this server is its own resource server (the HAAPI flow, userinfo): read the access token from
+ * `Authorization` (RFC 6750 Bearer, or RFC 9449 DPoP with a proof bound to it), and verify it.
+ * Failures are 401 with a `WWW-Authenticate` challenge of the scheme in use (RFC 6750 §3, RFC 9449 §7.1).
+ */
+import type { Context } from "hono";
+import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
+import type { Client } from "../config/load";
+import { OAuthError } from "../errors";
+import { verifyAccessToken, type VerifiedAccessToken } from "../verifiers/access-token";
+import type { AppEnv } from "./context";
+import { keysFor } from "./services";
+import { nonceRequired, requireDpopProof } from "./token/verify-dpop";
+
+const keySets = new WeakMap<object, JWTVerifyGetKey>();
+
+/** The server's own published keys, as a jose key set (cached per key snapshot). */
+export async function serverKeySet<E extends AppEnv>(c: Context<E>): Promise<JWTVerifyGetKey> {
+  const keys = await keysFor(c.env, c.get("config"), c.get("now"));
+  let keySet = keySets.get(keys.jwks);
+  if (!keySet) {
+    keySet = createLocalJWKSet(keys.jwks as JSONWebKeySet);
+    keySets.set(keys.jwks, keySet);
+  }
+  return keySet;
+}
+
+function challenge(scheme: "Bearer" | "DPoP", code: string, description: string): Record<string, string> {
+  return { "WWW-Authenticate": `${scheme} error="${code}", error_description="${description}"` };
+}
+
+export function resourceTokenError(scheme: "Bearer" | "DPoP", reason: string, description: string): OAuthError {
+  return new OAuthError("invalid_token", description, { reason, headers: challenge(scheme, "invalid_token", description) });
+}
+
+export interface ResourceTokenOptions {
+  /** The public URL of this endpoint (the proof's `htu`). */
+  readonly url: string;
+  /** Only DPoP-bound tokens are accepted (the HAAPI flow). */
+  readonly requireDpop: boolean;
+  /** The client the token was issued to, to decide whether its proofs need a nonce. */
+  readonly clientOf: (clientId: string) => Promise<Client | undefined>;
+}
+
+export async function authenticateAccessToken<E extends AppEnv>(c: Context<E>, options: ResourceTokenOptions): Promise<{ token: VerifiedAccessToken; raw: string; client: Client }> {
+  const config = c.get("config");
+  const authorization = c.req.header("Authorization") ?? "";
+  const scheme = options.requireDpop ? "DPoP" : "Bearer";
+  if (authorization.length > config.limits.max_header_bytes) throw new OAuthError("invalid_request", "Authorization header too large");
+  const match = /^(Bearer|DPoP) +([\x21-\x7e]+)$/i.exec(authorization);
+  if (!match) throw resourceTokenError(scheme, "access_token_missing", options.requireDpop ? "a DPoP-bound access token is required (Authorization: DPoP)" : "an access token is required");
+  const used = match[1]!.toLowerCase() === "dpop" ? "DPoP" : "Bearer";
+  const raw = match[2]!;
+  const result = await verifyAccessToken(raw, { issuer: config.issuer, audience: config.issuer }, await serverKeySet(c), c.get("now"));
+  if (!result.ok) throw resourceTokenError(used, `access_token_${result.reason}`, result.reason === "expired" ? "the access token has expired" : "the access token is not valid");
+  const token = result.value;
+  const client = await options.clientOf(token.clientId);
+  if (!client) throw resourceTokenError(used, "access_token_client_unknown", "the access token is not valid");
+  if (token.jkt) {
+    // RFC 9449 §7.2: a DPoP-bound token sent as Bearer is refused (no downgrade).
+    if (used !== "DPoP") throw resourceTokenError("DPoP", "dpop_bound_token_as_bearer", "a DPoP-bound token needs the DPoP scheme and a proof");
+    try {
+      await requireDpopProof(c, { url: options.url, requireNonce: nonceRequired(config, client, token.scopes), accessToken: raw, expectedJkt: token.jkt });
+    } catch (error) {
+      if (error instanceof OAuthError) {
+        throw new OAuthError(error.code, error.description, {
+          status: 401,
+          reason: error.reason,
+          ...(error.detail ? { detail: error.detail } : {}),
+          headers: { ...error.headers, ...challenge("DPoP", error.code, error.description) },
+        });
+      }
+      throw error;
+    }
+  } else if (options.requireDpop || used === "DPoP") {
+    throw resourceTokenError(options.requireDpop ? "DPoP" : "Bearer", "access_token_not_dpop_bound", options.requireDpop ? "a DPoP-bound access token is required" : "the token is not DPoP-bound; use the Bearer scheme");
+  }
+  return { token, raw, client };
+}

@@ -1,0 +1,246 @@
+/**
+ * The authenticator steps under /authn, each behind acceptHaapi -> haapiToken -> loadSession:
+ *
+ *   GET  /authn/authenticate                     the selector
+ *   GET  /authn/authenticate/{id}                choose an authenticator: its first step
+ *   POST /authn/authenticate/{id}                html-form: userName + password; approval-link: userName
+ *   GET  /authn/authenticate/{id}/forgot-password, POST: the reset request (html-form)
+ *   GET  /authn/register/{id}, POST              create an account (html-form), then logged in
+ *   GET  /authn/authenticate/{id}/poll           the polling step's status (approval-link)
+ *   POST /authn/authenticate/{id}/cancel         back to the first step
+ *   POST /authn/authenticate/{id}/continue       after an approval: finish
+ *   GET  /authn/approve/{session}/{secret}       the approval link, opened on another device (no HAAPI token)
+ */
+import type { Context } from "hono";
+import { Hono } from "hono";
+import { createMiddleware } from "hono/factory";
+import type { AuthenticatorConfig } from "../../config/schema";
+import { OAuthError } from "../../errors";
+import { isFormContentType, parseForm, readBodyLimited, type FormParams } from "../../http/form";
+import { loginSessionObject, type AuthenticatedUser } from "../../kv/login-session";
+import { rateLimiter, rateLimitKey } from "../../kv/rate-limiter";
+import { userObject } from "../../kv/user-store";
+import { hashToken } from "../../tokens/grant-tokens";
+import { hashPassword, passwordProblem, verifyPassword } from "../../verifiers/password";
+import { findUser, registerUser, type User } from "../users";
+import { AUTHN_PATH, type HaapiEnv } from "./context";
+import { acceptHaapi, haapiToken, loadSession, mismatch } from "./guard";
+import { renderStep } from "./render";
+import { finishFlow, represent } from "./respond";
+import { error, HaapiProblem, info, invalidInput, type InvalidField } from "./representations";
+import { firstStep, forgotPasswordStep, loginStep, pollingStep, registerStep, urls } from "./steps";
+
+const USERNAME = /^[A-Za-z0-9._@+-]{1,100}$/;
+
+function acrOf(authenticator: AuthenticatorConfig): string {
+  return authenticator.acr ?? `urn:se:curity:authentication:${authenticator.type}:${authenticator.id}`;
+}
+
+/** The authenticator in the path, which this flow must offer. */
+function authenticatorOf(c: Context<HaapiEnv>, type?: AuthenticatorConfig["type"]): AuthenticatorConfig {
+  const id = c.req.param("id") ?? "";
+  const authenticator = c.get("config").authenticatorsById.get(id);
+  if (!authenticator || !c.get("session").authenticators.includes(id)) {
+    throw new HaapiProblem("generic-user-error", "This authentication method is not available for this login", {}, { status: 404, reason: `authenticator_not_offered ${id.slice(0, 64)}` });
+  }
+  if (type && authenticator.type !== type) throw new HaapiProblem("generic-user-error", "This step does not belong to this authentication method", {}, { status: 404, reason: "authenticator_type_mismatch" });
+  return authenticator;
+}
+
+async function readForm(c: Context<HaapiEnv>): Promise<FormParams> {
+  if (!isFormContentType(c.req.header("Content-Type") ?? null)) {
+    throw invalidInput([{ name: "Content-Type", reason: "invalidValue", detail: "must be application/x-www-form-urlencoded" }], "The form must be sent as application/x-www-form-urlencoded");
+  }
+  try {
+    return parseForm(await readBodyLimited(c.req.raw, c.get("config").limits.max_body_bytes));
+  } catch (cause) {
+    if (cause instanceof OAuthError) throw invalidInput([{ name: "body", reason: "invalidValue", detail: cause.description }], "The form could not be read");
+    throw cause;
+  }
+}
+
+/** Required, well-formed fields; every problem at once. */
+function requireFields(form: FormParams, checks: Record<string, (value: string) => string | null>): Record<string, string> {
+  const problems: InvalidField[] = [];
+  const values: Record<string, string> = {};
+  for (const [name, check] of Object.entries(checks)) {
+    const value = form.get(name);
+    if (value === undefined) {
+      problems.push({ name, reason: "missing" });
+      continue;
+    }
+    const problem = check(value);
+    if (problem) problems.push({ name, reason: "invalidValue", detail: problem });
+    else values[name] = value;
+  }
+  if (problems.length) throw invalidInput(problems);
+  return values;
+}
+
+const username = (value: string) => (USERNAME.test(value) ? null : "must be 1 to 100 of A-Z a-z 0-9 . _ @ + -");
+const anyPassword = (value: string) => (value.length <= 256 ? null : "too long");
+
+function source(c: Context<HaapiEnv>): string {
+  return c.req.header("CF-Connecting-IP") ?? "unknown";
+}
+
+function tooManyAttempts(retryAfter: number, reason: string): HaapiProblem {
+  return new HaapiProblem("too-many-attempts", "Too many failed attempts; try again later", { messages: [error("Too many failed attempts; try again later.")] }, { reason, headers: { "Retry-After": String(retryAfter) } });
+}
+
+function authenticated(user: User, authenticator: AuthenticatorConfig, amr: readonly string[], now: number): AuthenticatedUser {
+  return { sub: user.sub, username: user.username, acr: acrOf(authenticator), amr, auth_time: now };
+}
+
+/** Username and password, with lockout per user and per source (failures only). */
+async function passwordLogin(c: Context<HaapiEnv>, authenticator: AuthenticatorConfig): Promise<Response> {
+  const config = c.get("config");
+  const now = c.get("now");
+  const fields = requireFields(await readForm(c), { userName: username, password: anyPassword });
+  const limit = config.login.per_source;
+  const sourceBucket = rateLimiter(c.env.RATE_LIMITER, rateLimitKey.loginFailuresBySource(source(c)));
+  const bySource = await sourceBucket.peek(limit.requests, limit.window);
+  if (!bySource.allowed) throw tooManyAttempts(bySource.retryAfter, "login_source_locked");
+  const account = userObject(c.env.USERS, fields.userName!);
+  const lock = await account.lockState(now);
+  if (lock.locked) throw tooManyAttempts(lock.retryAfter, "login_user_locked");
+  const user = await findUser(c.env, config, fields.userName!);
+  const verified = user ? await verifyPassword(fields.password!, user.secret) : null;
+  if (!user || !verified?.ok) {
+    await sourceBucket.take(limit.requests, limit.window);
+    const after = user ? await account.recordFailure(now, config.login.max_failed_attempts, config.login.lockout) : { locked: false, retryAfter: 0 };
+    if (after.locked) throw tooManyAttempts(after.retryAfter, "login_user_locked_now");
+    throw new HaapiProblem("incorrect-credentials", "Incorrect username or password", { messages: [error("Incorrect username or password.")] }, { reason: user ? "password_mismatch" : "unknown_user" });
+  }
+  await account.recordSuccess();
+  return finishFlow(c, c.get("session"), authenticated(user, authenticator, ["pwd"], now));
+}
+
+async function createAccount(c: Context<HaapiEnv>, authenticator: AuthenticatorConfig): Promise<Response> {
+  const config = c.get("config");
+  const now = c.get("now");
+  if (!config.login.allow_user_registration) throw new HaapiProblem("generic-user-error", "Account registration is not available", {}, { status: 404, reason: "registration_disabled" });
+  const form = await readForm(c);
+  const fields = requireFields(form, { userName: username, password: anyPassword });
+  const problems: InvalidField[] = [];
+  const weak = passwordProblem(fields.password!, fields.userName!);
+  if (weak) problems.push({ name: "password", reason: "invalidValue", detail: weak });
+  const email = form.get("email");
+  if (email !== undefined && (email.length > 254 || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email))) problems.push({ name: "email", reason: "invalidValue", detail: "not an email address" });
+  const name = form.get("name");
+  if (name !== undefined && name.length > 200) problems.push({ name: "name", reason: "invalidValue", detail: "too long" });
+  if (problems.length) throw invalidInput(problems);
+  const created = await registerUser(c.env, config, {
+    sub: crypto.randomUUID(),
+    username: fields.userName!,
+    password_hash: await hashPassword(fields.password!),
+    claims: { ...(email ? { email, email_verified: false } : {}), ...(name ? { name } : {}) },
+    created_at: now,
+  });
+  if (!created) throw invalidInput([{ name: "userName", reason: "invalidValue", detail: "already taken" }], "The username is already taken");
+  const user = (await findUser(c.env, config, fields.userName!))!;
+  return finishFlow(c, c.get("session"), authenticated(user, authenticator, ["pwd"], now));
+}
+
+/** approval-link: who is logging in; then the polling step with the one-time approval link. */
+async function startApproval(c: Context<HaapiEnv>, authenticator: AuthenticatorConfig): Promise<Response> {
+  const config = c.get("config");
+  const now = c.get("now");
+  const fields = requireFields(await readForm(c), { userName: username });
+  const user = await findUser(c.env, config, fields.userName!);
+  if (!user) throw new HaapiProblem("authentication-failed", "The login could not be approved", { messages: [error("No approval can be requested for this user.")] }, { reason: "approval_unknown_user" });
+  const secret = crypto.randomUUID();
+  const session = c.get("session");
+  const expiresAt = now + config.login.approval_link_ttl;
+  const updated = await c.get("sessionStub").setStep({
+    kind: "poll",
+    authenticator: authenticator.id,
+    approval_hash: await hashToken(secret),
+    expires_at: expiresAt,
+    status: "pending",
+    user: authenticated(user, authenticator, ["mca"], now),
+  });
+  if (!updated) throw mismatch("session_already_completed");
+  return represent(
+    c,
+    pollingStep(config, authenticator, "pending", {
+      remaining: expiresAt - now,
+      links: [{ href: urls.approve(config, session.id, secret), rel: "approval", title: "Open on the approving device" }],
+      messages: [info("Open the approval link on another device.")],
+    }),
+  );
+}
+
+const guard = [acceptHaapi, haapiToken, loadSession] as const;
+
+const methodNotAllowed = (allow: string) =>
+  createMiddleware<HaapiEnv>(async () => {
+    throw new HaapiProblem("generic-user-error", `Use ${allow}`, {}, { status: 405, reason: "method_not_allowed", headers: { Allow: allow } });
+  });
+
+export const authenticatorRoutes = new Hono<HaapiEnv>()
+  .get(`${AUTHN_PATH}/authenticate`, ...guard, async (c) => {
+    const session = c.get("session");
+    const updated = await c.get("sessionStub").setStep(firstStep(session.authenticators));
+    if (!updated) throw mismatch("session_already_completed");
+    return represent(c, await renderStep(c, updated));
+  })
+  .get(`${AUTHN_PATH}/authenticate/:id`, ...guard, async (c) => {
+    const authenticator = authenticatorOf(c);
+    const updated = await c.get("sessionStub").setStep({ kind: "authenticate", authenticator: authenticator.id });
+    if (!updated) throw mismatch("session_already_completed");
+    return represent(c, await renderStep(c, updated));
+  })
+  .post(`${AUTHN_PATH}/authenticate/:id`, ...guard, async (c) => {
+    const authenticator = authenticatorOf(c);
+    return authenticator.type === "html-form" ? passwordLogin(c, authenticator) : startApproval(c, authenticator);
+  })
+  .get(`${AUTHN_PATH}/authenticate/:id/forgot-password`, ...guard, async (c) => represent(c, forgotPasswordStep(c.get("config"), authenticatorOf(c, "html-form"))))
+  .post(`${AUTHN_PATH}/authenticate/:id/forgot-password`, ...guard, async (c) => {
+    const authenticator = authenticatorOf(c, "html-form");
+    requireFields(await readForm(c), { userName: username });
+    // The same answer whether or not the account exists (no user enumeration). Sending the reset
+    // message needs a mail or SMS sender, which is not built: the log says so.
+    c.get("log").reason = "password_reset_requested_no_sender";
+    return represent(c, forgotPasswordStep(c.get("config"), authenticator, [info("If the account exists, instructions to reset the password have been sent.")]));
+  })
+  .get(`${AUTHN_PATH}/register/:id`, ...guard, async (c) => {
+    if (!c.get("config").login.allow_user_registration) throw new HaapiProblem("generic-user-error", "Account registration is not available", {}, { status: 404, reason: "registration_disabled" });
+    return represent(c, registerStep(c.get("config"), authenticatorOf(c, "html-form")));
+  })
+  .post(`${AUTHN_PATH}/register/:id`, ...guard, async (c) => createAccount(c, authenticatorOf(c, "html-form")))
+  .get(`${AUTHN_PATH}/authenticate/:id/poll`, ...guard, async (c) => {
+    const authenticator = authenticatorOf(c, "approval-link");
+    const session = c.get("session");
+    if (session.step.kind !== "poll" || session.step.authenticator !== authenticator.id) throw invalidInput([{ name: "step", reason: "invalidValue", detail: "no approval is pending" }], "Nothing to poll");
+    return represent(c, await renderStep(c, session));
+  })
+  .post(`${AUTHN_PATH}/authenticate/:id/cancel`, ...guard, async (c) => {
+    authenticatorOf(c);
+    const updated = await c.get("sessionStub").setStep(firstStep(c.get("session").authenticators));
+    if (!updated) throw mismatch("session_already_completed");
+    return represent(c, await renderStep(c, updated));
+  })
+  .post(`${AUTHN_PATH}/authenticate/:id/continue`, ...guard, async (c) => {
+    const authenticator = authenticatorOf(c, "approval-link");
+    const session = c.get("session");
+    const step = session.step;
+    if (step.kind !== "poll" || step.authenticator !== authenticator.id || step.status !== "done") {
+      throw new HaapiProblem("authentication-failed", "The login was not approved", { messages: [error("The login was not approved.")] }, { reason: "continue_without_approval" });
+    }
+    return finishFlow(c, session, { ...step.user, auth_time: c.get("now") });
+  })
+  .get(`${AUTHN_PATH}/approve/:session/:secret`, async (c) => {
+    // Opened on the approving device: no HAAPI token, no session header; the secret is the authority.
+    const stub = loginSessionObject(c.env.LOGIN_SESSIONS, c.req.param("session"));
+    const approved = stub ? await stub.approve(await hashToken(c.req.param("secret")), c.get("now")) : false;
+    c.header("Cache-Control", "no-store");
+    return approved ? c.json({ approved: true }) : c.json({ error: "invalid_request", error_description: "this approval link is not valid, or has expired" }, 404);
+  })
+  .all(`${AUTHN_PATH}/authenticate`, methodNotAllowed("GET"))
+  .all(`${AUTHN_PATH}/authenticate/:id`, methodNotAllowed("GET, POST"))
+  .all(`${AUTHN_PATH}/authenticate/:id/forgot-password`, methodNotAllowed("GET, POST"))
+  .all(`${AUTHN_PATH}/register/:id`, methodNotAllowed("GET, POST"))
+  .all(`${AUTHN_PATH}/authenticate/:id/poll`, methodNotAllowed("GET"))
+  .all(`${AUTHN_PATH}/authenticate/:id/cancel`, methodNotAllowed("POST"))
+  .all(`${AUTHN_PATH}/authenticate/:id/continue`, methodNotAllowed("POST"));

@@ -1,0 +1,30 @@
+/**
+ * The representation of a session's current step.
+ */
+import type { Context } from "hono";
+import type { SessionRecord } from "../../kv/login-session";
+import type { HaapiEnv } from "./context";
+import { mismatch } from "./guard";
+import type { Representation } from "./representations";
+import { approvalStartStep, loginStep, pollingStep, selectorStep } from "./steps";
+
+export async function renderStep(c: Context<HaapiEnv>, session: SessionRecord): Promise<Representation> {
+  const config = c.get("config");
+  const step = session.step;
+  switch (step.kind) {
+    case "select":
+      return selectorStep(config, session);
+    case "authenticate": {
+      const authenticator = config.authenticatorsById.get(step.authenticator)!;
+      return authenticator.type === "html-form" ? loginStep(config, session, authenticator) : approvalStartStep(config, authenticator);
+    }
+    case "poll": {
+      const authenticator = config.authenticatorsById.get(step.authenticator)!;
+      const now = c.get("now");
+      const status = step.status === "pending" && step.expires_at <= now ? "failed" : step.status;
+      return pollingStep(config, authenticator, status, { remaining: Math.max(0, step.expires_at - now) });
+    }
+    case "done":
+      throw mismatch("session_already_completed");
+  }
+}

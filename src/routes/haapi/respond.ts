@@ -1,0 +1,58 @@
+/**
+ * Writing a representation, and finishing a flow: complete the session (once), create the grant with its
+ * authorization code, and answer `oauth-authorization-response`.
+ */
+import type { Context } from "hono";
+import type { AuthenticatedUser, SessionRecord } from "../../kv/login-session";
+import { newGrantObject, type GrantRecord } from "../../kv/grant";
+import { newGrantSecret } from "../../tokens/grant-tokens";
+import type { HaapiEnv } from "./context";
+import { mismatch } from "./guard";
+import { HAAPI_MEDIA_TYPE, VIEWS, type Representation } from "./representations";
+
+export function represent(c: Context<HaapiEnv>, representation: Representation, status = 200): Response {
+  return c.body(JSON.stringify(representation), status as 200, { "Content-Type": HAAPI_MEDIA_TYPE, "Cache-Control": "no-store" });
+}
+
+/** The authorization response, as the redirect URI would receive it (RFC 6749 §4.1.2, RFC 9207 `iss`). */
+export function authorizationResponseUri(redirectUri: string, params: Record<string, string | undefined>): string {
+  const url = new URL(redirectUri);
+  for (const [name, value] of Object.entries(params)) if (value !== undefined) url.searchParams.set(name, value);
+  return url.toString();
+}
+
+export async function finishFlow(c: Context<HaapiEnv>, session: SessionRecord, user: AuthenticatedUser): Promise<Response> {
+  const config = c.get("config");
+  const now = c.get("now");
+  // Once per flow: of two racing submissions, one gets the code.
+  if (!(await c.get("sessionStub").complete())) throw mismatch("session_already_completed");
+  const { grantId, stub } = newGrantObject(c.env.GRANTS);
+  const code = await newGrantSecret(grantId);
+  const request = session.request;
+  const codeExpires = now + config.login.authorization_code_ttl;
+  const record: GrantRecord = {
+    id: grantId,
+    client_id: request.client_id,
+    user,
+    scope: request.scope,
+    redirect_uri: request.redirect_uri,
+    ...(request.nonce !== undefined ? { nonce: request.nonce } : {}),
+    cal: session.cal,
+    code: { hash: code.hash, expires_at: codeExpires, code_challenge: request.code_challenge, ...(request.dpop_jkt ? { dpop_jkt: request.dpop_jkt } : {}), used_at: null },
+    refresh: null,
+    spent_refresh: [],
+    revoked_at: null,
+    expires_at: codeExpires,
+  };
+  await stub.create(record);
+  const log = c.get("log");
+  log.sub = user.sub;
+  log.acr = user.acr;
+  const params = { code: code.token, state: request.state, iss: config.issuer };
+  return represent(c, {
+    type: "oauth-authorization-response",
+    metadata: { viewName: VIEWS.success },
+    properties: { code: code.token, ...(request.state !== undefined ? { state: request.state } : {}), iss: config.issuer },
+    links: [{ href: authorizationResponseUri(request.redirect_uri, params), rel: "authorization-response" }],
+  });
+}

@@ -1,0 +1,55 @@
+/**
+ * Authorization codes, refresh tokens and ID tokens.
+ *
+ * Codes and refresh tokens are `<grant id>.<256 random bits, base64url>`: the prefix names the grant's
+ * Durable Object, the rest is secret. Only SHA-256 (base64url) of the whole string is stored.
+ */
+import { base64url, SignJWT } from "jose";
+import type { ClientAssuranceLevel } from "./access-token";
+import { newTokenId } from "./access-token";
+import type { ServerKeys } from "./server-keys";
+
+export async function hashToken(token: string): Promise<string> {
+  return base64url.encode(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token))));
+}
+
+/** A new code or refresh token for a grant, with its stored hash. */
+export async function newGrantSecret(grantId: string): Promise<{ token: string; hash: string }> {
+  const token = `${grantId}.${base64url.encode(crypto.getRandomValues(new Uint8Array(32)))}`;
+  return { token, hash: await hashToken(token) };
+}
+
+export interface IdTokenClaims {
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly subject: string;
+  readonly ttl: number;
+  readonly authTime: number;
+  readonly acr: string;
+  readonly amr: readonly string[];
+  readonly cal: ClientAssuranceLevel;
+  readonly nonce?: string | undefined;
+  /** Claims of the granted scopes (profile, email...). */
+  readonly userClaims?: Readonly<Record<string, unknown>>;
+}
+
+/** An OpenID Connect ID token (Core §2), ES256 with the server's current key. */
+export async function signIdToken(keys: ServerKeys, claims: IdTokenClaims, now: number): Promise<string> {
+  return new SignJWT({
+    ...claims.userClaims,
+    auth_time: claims.authTime,
+    acr: claims.acr,
+    amr: [...claims.amr],
+    cal: claims.cal,
+    azp: claims.clientId,
+    ...(claims.nonce !== undefined ? { nonce: claims.nonce } : {}),
+  })
+    .setProtectedHeader({ alg: "ES256", typ: "JWT", kid: keys.kid })
+    .setIssuer(claims.issuer)
+    .setSubject(claims.subject)
+    .setAudience(claims.clientId)
+    .setIssuedAt(now)
+    .setExpirationTime(now + claims.ttl)
+    .setJti(newTokenId())
+    .sign(keys.signingKey);
+}
