@@ -13,6 +13,9 @@ import { catRoute, CAT_PATH } from "./routes/cat";
 import { registrationRoute, REGISTRATION_PATH } from "./routes/registration";
 import { HaapiProblem, problemResponse } from "./routes/haapi/representations";
 import { haapiRoute, AUTHORIZE_PATH } from "./routes/haapi";
+import { userinfoRoute, USERINFO_PATH } from "./routes/userinfo";
+import { revokeRoute, REVOKE_PATH } from "./routes/revoke";
+import { introspectRoute, INTROSPECT_PATH } from "./routes/introspect";
 
 /** Paths and the methods they answer, for 405 responses. */
 const ALLOWED_METHODS: Record<string, string> = {
@@ -21,6 +24,9 @@ const ALLOWED_METHODS: Record<string, string> = {
   [JWKS_PATH]: "GET",
   [REGISTRATION_PATH]: "POST",
   [AUTHORIZE_PATH]: "GET",
+  [USERINFO_PATH]: "GET, POST",
+  [REVOKE_PATH]: "POST",
+  [INTROSPECT_PATH]: "POST",
   "/.well-known/oauth-authorization-server": "GET",
   "/.well-known/openid-configuration": "GET",
 };
@@ -72,6 +78,9 @@ export function createApp(): Hono<AppEnv> {
   app.route("/", catRoute);
   app.route("/", registrationRoute);
   app.route("/", haapiRoute);
+  app.route("/", userinfoRoute);
+  app.route("/", revokeRoute);
+  app.route("/", introspectRoute);
 
   app.notFound((c) => {
     const allowed = ALLOWED_METHODS[c.req.path];

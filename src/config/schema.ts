@@ -20,7 +20,7 @@ export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[numbe
 export const ASYMMETRIC_ALGS = ["ES256", "ES384", "ES512", "EdDSA", "Ed25519", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512"] as const;
 export type AsymmetricAlg = (typeof ASYMMETRIC_ALGS)[number];
 
-/** Grant types a client may be configured with. Only `client_credentials` is served so far. */
+/** Grant types a client may be configured with (all served by the token endpoint). */
 export const GRANT_TYPES = ["client_credentials", "authorization_code", "refresh_token"] as const;
 
 /** The scope that marks a HAAPI access token request (Curity's name, kept for SDK compatibility). */

@@ -103,17 +103,21 @@ describe("parseConfig", () => {
 
   it("the HAAPI capability defaults follow Curity's", () => {
     const config = parseConfig({ issuer: ISSUER, clients: [secretClient({ scope: "urn:se:curity:scopes:haapi", capabilities: { haapi: {} } })] });
-    expect(config.clients[0]!.capabilities.haapi).toEqual({ allow_without_attestation: false, use_legacy_dpop: false, access_token_ttl: 600 });
+    expect(config.clients[0]!.capabilities.haapi).toEqual({ allow_without_attestation: false, use_legacy_dpop: false, access_token_ttl: 600, issue_token_bound_authorization_code: false });
   });
 
   it("derives the longest token lifetime (how long a retired signing key stays published)", () => {
     const config = parseConfig({
       issuer: ISSUER,
       access_token_ttl: 300,
+      login: { id_token_ttl: 600 },
       clients: [secretClient({ client_id: "a", access_token_ttl: 900 }), secretClient({ client_id: "b", scope: "urn:se:curity:scopes:haapi", capabilities: { haapi: { access_token_ttl: 1200 } } })],
     });
     expect(config.maxTokenTtl).toBe(1200);
-    expect(parseConfig({ issuer: ISSUER }).maxTokenTtl).toBe(600);
+    // ID tokens are signed too: by default login.id_token_ttl (3600) is the longest lifetime.
+    expect(parseConfig({ issuer: ISSUER }).maxTokenTtl).toBe(3600);
+    expect(parseConfig({ issuer: ISSUER, login: { id_token_ttl: 60 } }).maxTokenTtl).toBe(600);
+    expect(parseConfig({ issuer: ISSUER, login: { id_token_ttl: 7200 } }).maxTokenTtl).toBe(7200);
   });
 
   it("is frozen", () => {
@@ -126,9 +130,18 @@ describe("parseConfig", () => {
   it("the bundled development configuration is valid and has dev-client", () => {
     const config = parseConfig(DEVELOPMENT_CONFIG);
     const client = config.clientsById.get("dev-client")!;
-    expect(client).toMatchObject({ client_secret: "dev-secret", token_endpoint_auth_method: "client_secret_basic", grant_types: ["client_credentials"] });
-    expect([...client.scopes]).toEqual(["urn:se:curity:scopes:haapi"]);
+    expect(client).toMatchObject({
+      client_secret: "dev-secret",
+      token_endpoint_auth_method: "client_secret_basic",
+      grant_types: ["client_credentials", "authorization_code", "refresh_token"],
+      redirect_uris: ["app://haapi"],
+    });
+    expect([...client.scopes]).toEqual(["urn:se:curity:scopes:haapi", "openid", "profile", "email"]);
     expect(client.capabilities.haapi?.allow_without_attestation).toBe(true);
+    expect(client.authenticators).toBeUndefined();
+    // The login flow's development defaults: one form authenticator and the demo user.
+    expect(config.authenticators).toEqual([{ id: "html-form", type: "html-form" }]);
+    expect(config.usersByName.get("demo")).toMatchObject({ username: "demo", password: "demo-password", claims: { email: "demo@example.com", email_verified: true } });
   });
 
   it("accepts the configuration as a JSON string or an object", () => {
@@ -168,6 +181,7 @@ describe("attestation configuration", () => {
     const config = parseConfig({
       issuer: ISSUER,
       attestation_policies: { ios: { dev: { mode: "non-production", haapi_access_token_ttl: 900 } } },
+      login: { id_token_ttl: 60 },
       clients: [haapiClient({ android, ios: { app_id: "ABCDE12345.com.example.app", policy: "dev" } })],
     });
     const client = config.clientsById.get("c")!;
@@ -370,8 +384,13 @@ describe("dynamic client registration templates", () => {
   });
 
   it("the dcr scope without the client_credentials grant", () => {
+    expect(problems(valid([main({ grant_types: ["authorization_code"], redirect_uris: ["app://haapi"] }), template()]))).toEqual([
+      "clients[0].grant_types: client_credentials is needed to obtain an initial access token (scope dcr)",
+    ]);
+    // Without redirect URIs the code grant is a second problem of its own.
     expect(problems(valid([main({ grant_types: ["authorization_code"] }), template()]))).toEqual([
       "clients[0].grant_types: client_credentials is needed to obtain an initial access token (scope dcr)",
+      "clients[0].redirect_uris: required because grant_types contains authorization_code",
     ]);
   });
 
@@ -422,6 +441,132 @@ describe("dynamic client registration templates", () => {
   });
 
   it("the initial access token lifetime counts toward the longest token lifetime", () => {
-    expect(parseConfig(valid(undefined, { access_token_ttl: 60, dynamic_client_registration: { initial_access_token_ttl: 3600 } })).maxTokenTtl).toBe(3600);
+    expect(parseConfig(valid(undefined, { access_token_ttl: 60, login: { id_token_ttl: 60 }, dynamic_client_registration: { initial_access_token_ttl: 3600 } })).maxTokenTtl).toBe(3600);
+  });
+});
+
+describe("login configuration (authenticators, users, login)", () => {
+  const PASSWORD_HASH = "pbkdf2-sha256$1000$sys8IwtMuQTK6AfMgwwWfw$ikCjXTSNi8JsBfMTJ1LaqIGve3_mHOGRH6YtKoCk3dk";
+  const loginClient = (overrides: Record<string, unknown> = {}) =>
+    secretClient({ grant_types: ["authorization_code", "refresh_token"], scope: "openid", redirect_uris: ["app://haapi"], ...overrides });
+  const user = (overrides: Record<string, unknown> = {}) => ({ username: "demo", password_hash: PASSWORD_HASH, ...overrides });
+
+  it("applies the documented defaults", () => {
+    const config = parseConfig({ issuer: ISSUER, clients: [loginClient()] });
+    expect(config.login).toEqual({
+      session_ttl: 900,
+      authorization_code_ttl: 60,
+      id_token_ttl: 3600,
+      max_failed_attempts: 5,
+      lockout: 900,
+      per_source: { requests: 30, window: 900 },
+      allow_user_registration: true,
+      approval_link_ttl: 300,
+    });
+    expect(config.authenticators).toEqual([{ id: "html-form", type: "html-form" }]);
+    expect([...config.authenticatorsById.keys()]).toEqual(["html-form"]);
+    expect(config.users).toEqual([]);
+    expect(config.refresh_token_ttl).toBe(30 * 86_400);
+    const client = config.clientsById.get("c")!;
+    expect(client.authenticators).toBeUndefined();
+    expect(client.refresh_token_ttl).toBeUndefined();
+    expect(parseConfig({ issuer: ISSUER, clients: [secretClient()] }).clients[0]!.redirect_uris).toEqual([]);
+  });
+
+  it("accepts several authenticators, a client's choice of them, and hashed users looked up case-insensitively", () => {
+    const config = parseConfig({
+      issuer: ISSUER,
+      authenticators: [
+        { id: "password", type: "html-form", title: "Password", acr: "urn:example:pwd" },
+        { id: "other-form", type: "html-form" },
+      ],
+      users: [user({ username: "Alice.Example@mail", claims: { name: "Alice", email_verified: true, age: 30 } })],
+      login: { session_ttl: 300, allow_user_registration: false },
+      clients: [loginClient({ authenticators: ["other-form", "password"] })],
+    });
+    expect(config.authenticatorsById.get("password")).toEqual({ id: "password", type: "html-form", title: "Password", acr: "urn:example:pwd" });
+    expect(config.clients[0]!.authenticators).toEqual(["other-form", "password"]);
+    expect(config.usersByName.get("alice.example@mail")).toMatchObject({ username: "Alice.Example@mail", claims: { name: "Alice", email_verified: true, age: 30 } });
+    expect(config.usersByName.has("Alice.Example@mail")).toBe(false);
+    expect(config.login).toMatchObject({ session_ttl: 300, allow_user_registration: false, authorization_code_ttl: 60 });
+    expect(Object.isFrozen(config.users[0]!.claims)).toBe(true);
+  });
+
+  it("users: a duplicate username (case-insensitive), both or neither of password and password_hash", () => {
+    expect(
+      problems({
+        issuer: ISSUER,
+        environment: "development",
+        users: [user({ username: "Demo" }), user({ username: "dEMO" }), user({ username: "both", password: "p" }), { username: "neither" }],
+      }),
+    ).toEqual([
+      'users[1].username: duplicate value "dEMO" (also users[0], case-insensitive)',
+      "users[2].password_hash: give exactly one of password or password_hash",
+      "users[3].password_hash: give exactly one of password or password_hash",
+    ]);
+  });
+
+  it("users: a plain-text password only in development", () => {
+    const document = { issuer: ISSUER, users: [{ username: "demo", password: "demo-password" }] };
+    expect(problems(document)).toEqual(['users[0].password: plain-text passwords are only accepted when environment is "development"; use password_hash']);
+    expect(parseConfig({ ...document, environment: "development" }).usersByName.get("demo")!.password).toBe("demo-password");
+  });
+
+  it("users: a malformed username, hash or claim", () => {
+    const list = problems({
+      issuer: ISSUER,
+      users: [user({ username: "has space" }), user({ username: "b", password_hash: "sha256$BjLIdOtslgCUu77CC6s0DQ$3jtATc-i7HIVcl-hYZD7Tr_SIRdUEMolgvDP8kccf0A" }), user({ username: "c", claims: { address: { country: "SE" } } }), user({ username: "d", role: "admin" })],
+    });
+    expect(list).toEqual([
+      expect.stringMatching(/^users\[0\]\.username: must be 1 to 100 of/),
+      expect.stringMatching(/^users\[1\]\.password_hash: must be "pbkdf2-sha256\$/),
+      expect.stringMatching(/^users\[2\]\.claims\.address: /),
+      "users[3].role: unknown field",
+    ]);
+  });
+
+  it("authenticators: a duplicate id, and approval-link only in development", () => {
+    const document = {
+      issuer: ISSUER,
+      authenticators: [
+        { id: "form", type: "html-form" },
+        { id: "approval", type: "approval-link" },
+        { id: "form", type: "html-form", title: "Again" },
+      ],
+    };
+    expect(problems(document)).toEqual([
+      'authenticators[1].type: approval-link is a demonstration, only allowed when environment is "development"',
+      'authenticators[2].id: duplicate value "form" (also authenticators[0])',
+    ]);
+    expect(problems({ ...document, environment: "development" })).toEqual(['authenticators[2].id: duplicate value "form" (also authenticators[0])']);
+  });
+
+  it("authenticators: an empty list, a malformed id, an unknown type", () => {
+    expect(problems({ issuer: ISSUER, authenticators: [] })[0]).toMatch(/^authenticators: /);
+    expect(problems({ issuer: ISSUER, authenticators: [{ id: "Form_1", type: "html-form" }] })).toEqual(["authenticators[0].id: must be lower-case letters, digits and dashes"]);
+    expect(problems({ issuer: ISSUER, authenticators: [{ id: "sms", type: "sms-otp" }] })[0]).toMatch(/^authenticators\[0\]\.type: unsupported value "sms-otp"/);
+  });
+
+  it("a client naming an unknown authenticator", () => {
+    expect(
+      problems({ issuer: ISSUER, authenticators: [{ id: "form", type: "html-form" }], clients: [loginClient({ authenticators: ["form", "html-form", "ghost"] })] }),
+    ).toEqual(['clients[0].authenticators[1]: no authenticator "html-form"', 'clients[0].authenticators[2]: no authenticator "ghost"']);
+    expect(problems({ issuer: ISSUER, clients: [loginClient({ authenticators: [] })] })[0]).toMatch(/^clients\[0\]\.authenticators: /);
+  });
+
+  it("authorization_code without redirect_uris", () => {
+    expect(problems({ issuer: ISSUER, clients: [loginClient({ redirect_uris: undefined }), loginClient({ client_id: "d", redirect_uris: [] })] })).toEqual([
+      "clients[0].redirect_uris: required because grant_types contains authorization_code",
+      "clients[1].redirect_uris: required because grant_types contains authorization_code",
+    ]);
+    // refresh_token alone (or client_credentials) needs none.
+    expect(() => parseConfig({ issuer: ISSUER, clients: [secretClient({ grant_types: ["client_credentials", "refresh_token"] })] })).not.toThrow();
+  });
+
+  it("login bounds", () => {
+    expect(problems({ issuer: ISSUER, login: { authorization_code_ttl: 601 } })[0]).toMatch(/^login\.authorization_code_ttl: /);
+    expect(problems({ issuer: ISSUER, login: { session_ttl: 59 } })[0]).toMatch(/^login\.session_ttl: /);
+    expect(problems({ issuer: ISSUER, login: { max_failed_attempts: 0 } })[0]).toMatch(/^login\.max_failed_attempts: /);
+    expect(problems({ issuer: ISSUER, login: { consent: true } })).toEqual(["login.consent: unknown field"]);
   });
 });

@@ -50,7 +50,16 @@ describe("valid access tokens", () => {
     const token = await signAccessToken(server, claims({ scope: "dcr openid", cal: "by-provisioned-key" }), NOW);
     const result = await verifyAccessToken(token, POLICY, keySet, NOW + 60);
     if (!result.ok) expect.unreachable(JSON.stringify(result));
-    expect(result.value).toEqual({ subject: "haapi-client", clientId: "haapi-client", scopes: ["dcr", "openid"], jti: expect.any(String), exp: NOW + 120, cal: "by-provisioned-key" });
+    expect(result.value).toEqual({
+      subject: "haapi-client",
+      clientId: "haapi-client",
+      scopes: ["dcr", "openid"],
+      jti: expect.any(String),
+      exp: NOW + 120,
+      cal: "by-provisioned-key",
+      claims: expect.objectContaining({ sub: "haapi-client", scope: "dcr openid", cal: "by-provisioned-key", exp: NOW + 120 }),
+    });
+    expect(result.value).not.toHaveProperty("grantId");
     expect(result.value.jti.length).toBeGreaterThan(0);
   });
 
