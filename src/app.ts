@@ -12,7 +12,7 @@ import { tokenRoute, TOKEN_PATH } from "./routes/token";
 import { catRoute, CAT_PATH } from "./routes/cat";
 import { registrationRoute, REGISTRATION_PATH } from "./routes/registration";
 import { HaapiProblem, problemResponse } from "./routes/haapi/representations";
-import { haapiRoute, AUTHORIZE_PATH } from "./routes/haapi";
+import { haapiRoute, AUTHORIZE_PATH, isHaapiPath } from "./routes/haapi";
 import { userinfoRoute, USERINFO_PATH } from "./routes/userinfo";
 import { revokeRoute, REVOKE_PATH } from "./routes/revoke";
 import { introspectRoute, INTROSPECT_PATH } from "./routes/introspect";
@@ -38,6 +38,14 @@ function respondWithError(c: Context<AppEnv>, error: unknown): Response {
     log.problem = error.type;
     log.reason = error.reason;
     return problemResponse(error);
+  }
+  // A bug inside the HAAPI flow is still a representation the app can show: the `unexpected` problem.
+  if (!(error instanceof OAuthError) && isHaapiPath(c.req.path)) {
+    const log = c.get("log") ?? {};
+    log.problem = "unexpected";
+    log.reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    if (error instanceof Error && error.stack) log.stack = error.stack;
+    return problemResponse(new HaapiProblem("unexpected", "Something went wrong; start the login again"));
   }
   const oauthError = asOAuthError(error);
   const log = c.get("log") ?? {};

@@ -3,7 +3,9 @@
  * session binding, the selector and polling step, registration, and what the token endpoint refuses for
  * codes and refresh tokens of the flow.
  */
+import { env, runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
+import type { LoginSession, SessionRecord } from "../../src/kv/login-session";
 import { describe, expect, it } from "vitest";
 import { claimsOf, newDevice, type Device } from "../helpers/attestation";
 import { proof } from "../helpers/dpop";
@@ -620,5 +622,21 @@ describe("the flow with a dynamically registered client (DCR fallback)", () => {
     // The template itself is not a client.
     const template = await tokenRequest({ body: { grant_type: "authorization_code", code, redirect_uri: "app://haapi", code_verifier: verifier }, headers: { Authorization: basic("dcr-template", "x") } });
     expect(template.status).toBe(401);
+  });
+});
+
+describe("the unexpected problem", () => {
+  it("a fault inside the flow (a session naming an authenticator the configuration no longer has) is an `unexpected` problem, not a JSON 500", async () => {
+    const started = await start("multi-flow-client");
+    await started.response.body?.cancel();
+    const sessionId = started.flow.sessionId!;
+    // The configuration changed under a live session: its authenticator is gone.
+    await runInDurableObject(env.LOGIN_SESSIONS.get(env.LOGIN_SESSIONS.idFromString(sessionId)), (_instance: LoginSession, state) => {
+      const record = state.storage.kv.get<SessionRecord>("session")!;
+      state.storage.kv.put("session", { ...record, authenticators: ["html-form", "removed-authenticator"] });
+    });
+    const body = await expectProblem(await started.flow.request(`${BASE}/authn/authenticate`), "unexpected", 500);
+    expect(body.title).toBe("Something went wrong; start the login again");
+    expect(JSON.stringify(body)).not.toContain("TypeError");
   });
 });
