@@ -33,6 +33,26 @@ export function resourceTokenError(scheme: "Bearer" | "DPoP", reason: string, de
   return new OAuthError("invalid_token", description, { reason, headers: challenge(scheme, "invalid_token", description) });
 }
 
+/**
+ * The DPoP proof for a bound token at a protected resource: as at the token endpoint, but failures are
+ * 401 with a DPoP challenge (RFC 9449 §7.1, §9).
+ */
+export async function requireResourceProof<E extends AppEnv>(c: Context<E>, options: { url: string; requireNonce: boolean; accessToken: string; expectedJkt: string }): Promise<void> {
+  try {
+    await requireDpopProof(c, options);
+  } catch (error) {
+    if (error instanceof OAuthError) {
+      throw new OAuthError(error.code, error.description, {
+        status: 401,
+        reason: error.reason,
+        ...(error.detail ? { detail: error.detail } : {}),
+        headers: { ...error.headers, ...challenge("DPoP", error.code, error.description) },
+      });
+    }
+    throw error;
+  }
+}
+
 export interface ResourceTokenOptions {
   /** The public URL of this endpoint (the proof's `htu`). */
   readonly url: string;
@@ -59,19 +79,7 @@ export async function authenticateAccessToken<E extends AppEnv>(c: Context<E>, o
   if (token.jkt) {
     // RFC 9449 §7.2: a DPoP-bound token sent as Bearer is refused (no downgrade).
     if (used !== "DPoP") throw resourceTokenError("DPoP", "dpop_bound_token_as_bearer", "a DPoP-bound token needs the DPoP scheme and a proof");
-    try {
-      await requireDpopProof(c, { url: options.url, requireNonce: nonceRequired(config, client, token.scopes), accessToken: raw, expectedJkt: token.jkt });
-    } catch (error) {
-      if (error instanceof OAuthError) {
-        throw new OAuthError(error.code, error.description, {
-          status: 401,
-          reason: error.reason,
-          ...(error.detail ? { detail: error.detail } : {}),
-          headers: { ...error.headers, ...challenge("DPoP", error.code, error.description) },
-        });
-      }
-      throw error;
-    }
+    await requireResourceProof(c, { url: options.url, requireNonce: nonceRequired(config, client, token.scopes), accessToken: raw, expectedJkt: token.jkt });
   } else if (options.requireDpop || used === "DPoP") {
     throw resourceTokenError(options.requireDpop ? "DPoP" : "Bearer", "access_token_not_dpop_bound", options.requireDpop ? "a DPoP-bound access token is required" : "the token is not DPoP-bound; use the Bearer scheme");
   }

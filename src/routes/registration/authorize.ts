@@ -9,7 +9,6 @@
  * token is spent later, once the registration is otherwise valid.
  */
 import type { Context } from "hono";
-import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
 import { createMiddleware } from "hono/factory";
 import type { Client } from "../../config/load";
 import { DCR_SCOPE } from "../../config/schema";
@@ -17,9 +16,9 @@ import { OAuthError } from "../../errors";
 import { clientCertificateOf } from "../../http/client-certificate";
 import type { ClientAssuranceLevel } from "../../tokens/access-token";
 import { verifyAccessToken, type AccessTokenFailure } from "../../verifiers/access-token";
-import { keysFor } from "../services";
 import { authenticateClientRequest } from "../token/authenticate-client";
-import { nonceRequired, requireDpopProof } from "../token/verify-dpop";
+import { requireResourceProof, serverKeySet } from "../access-token-auth";
+import { nonceRequired } from "../token/verify-dpop";
 import type { RegistrationEnv } from "./context";
 
 const JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -43,18 +42,9 @@ function tokenFailureDescription(reason: AccessTokenFailure): string {
   return reason === "expired" ? "the initial access token has expired" : "the initial access token is not valid";
 }
 
-const tokenKeySets = new WeakMap<object, JWTVerifyGetKey>();
-
 async function byInitialAccessToken(c: Context<RegistrationEnv>, scheme: "Bearer" | "DPoP", token: string): Promise<RegistrationAuthority> {
   const config = c.get("config");
-  const now = c.get("now");
-  const keys = await keysFor(c.env, config, now);
-  let keySet = tokenKeySets.get(keys.jwks);
-  if (!keySet) {
-    keySet = createLocalJWKSet(keys.jwks as JSONWebKeySet);
-    tokenKeySets.set(keys.jwks, keySet);
-  }
-  const result = await verifyAccessToken(token, { issuer: config.issuer, audience: config.issuer }, keySet, now);
+  const result = await verifyAccessToken(token, { issuer: config.issuer, audience: config.issuer }, await serverKeySet(c), c.get("now"));
   if (!result.ok) throw invalidToken(`initial_token_${result.reason}`, tokenFailureDescription(result.reason), scheme);
   const verified = result.value;
   if (!verified.scopes.includes(DCR_SCOPE)) {
@@ -68,20 +58,7 @@ async function byInitialAccessToken(c: Context<RegistrationEnv>, scheme: "Bearer
   if (verified.jkt) {
     // RFC 9449 §7.1: a DPoP-bound token comes with the DPoP scheme and a proof of its key, with `ath`.
     if (scheme !== "DPoP") throw invalidToken("initial_token_dpop_bound_sent_as_bearer", "a DPoP-bound token needs the DPoP scheme and a proof", "DPoP");
-    try {
-      await requireDpopProof(c, { url: config.endpoints.registration, requireNonce: nonceRequired(config, mainClient, []), accessToken: token, expectedJkt: verified.jkt });
-    } catch (error) {
-      // At a protected resource, DPoP errors are 401 with a DPoP challenge (RFC 9449 §7.1, §9).
-      if (error instanceof OAuthError) {
-        throw new OAuthError(error.code, error.description, {
-          status: 401,
-          reason: error.reason,
-          ...(error.detail ? { detail: error.detail } : {}),
-          headers: { ...error.headers, "WWW-Authenticate": `DPoP error="${error.code}", error_description="${error.description}"` },
-        });
-      }
-      throw error;
-    }
+    await requireResourceProof(c, { url: config.endpoints.registration, requireNonce: nonceRequired(config, mainClient, []), accessToken: token, expectedJkt: verified.jkt });
   } else if (scheme !== "Bearer") {
     throw invalidToken("initial_token_not_dpop_bound", "the token is not DPoP-bound; use the Bearer scheme");
   }
