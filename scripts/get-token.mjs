@@ -15,6 +15,7 @@
 // Exits 1 with the server's error (or the failed check) on stderr, 2 on a usage error.
 import { readFile } from "node:fs/promises";
 import { calculateJwkThumbprint, createRemoteJWKSet, errors, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT } from "jose";
+import { basicAuthorization, parseOptions } from "./cli-common.mjs";
 
 const USAGE =
   "usage: node scripts/get-token.mjs [--issuer URL] [--client ID] [--secret SECRET | --private-key-jwt FILE] [--scope SCOPE]\n" +
@@ -25,32 +26,7 @@ const JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 class Failure extends Error {}
 
 function parseArgs(argv) {
-  const options = { issuer: "http://127.0.0.1:8787", client: "dev-client", secret: "dev-secret", scope: "urn:se:curity:scopes:haapi" };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "--help" || arg === "-h") {
-      console.log(USAGE);
-      process.exit(0);
-    }
-    const [name, inline] = arg.startsWith("--") ? arg.slice(2).split(/=(.*)/s, 2) : [undefined];
-    if (!OPTIONS.includes(name)) usage(`unexpected argument ${JSON.stringify(arg)}`);
-    const value = inline ?? argv[++i];
-    if (value === undefined) usage(`--${name} needs a value`);
-    options[name] = value;
-  }
-  options.issuer = options.issuer.replace(/\/+$/, "");
-  return options;
-}
-
-function usage(message) {
-  console.error(`get-token: ${message}\n${USAGE}`);
-  process.exit(2);
-}
-
-/** RFC 6749 §2.3.1: client_id and secret are form-urlencoded before they are joined and base64-encoded. */
-function basicAuthorization(clientId, secret) {
-  const encode = (value) => encodeURIComponent(value).replace(/%20/g, "+");
-  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(secret)}`).toString("base64")}`;
+  return parseOptions(argv, { script: "get-token", usage: USAGE, names: OPTIONS, defaults: { issuer: "http://127.0.0.1:8787", client: "dev-client", secret: "dev-secret", scope: "urn:se:curity:scopes:haapi" } });
 }
 
 /** The JWS alg for a private JWK: its own `alg`, else the usual one for its key type. */

@@ -18,6 +18,7 @@
 // Exits 1 with the server's answer (or the failed check) on stderr, 2 on a usage error.
 import { base64url, createRemoteJWKSet, errors, jwtVerify } from "jose";
 import { createDpopProof, generateDpopKeyPair, jwkThumbprint } from "../tools/simulator/dpop.mjs";
+import { basicAuthorization, parseOptions } from "./cli-common.mjs";
 
 const USAGE =
   "usage: node scripts/haapi-login.mjs [--issuer URL] [--client ID] [--secret SECRET] [--user NAME] [--password PASSWORD] [--redirect-uri URI] [--scope SCOPE]\n" +
@@ -29,32 +30,7 @@ const HAAPI_SCOPE = "urn:se:curity:scopes:haapi";
 class Failure extends Error {}
 
 function parseArgs(argv) {
-  const options = { issuer: "http://127.0.0.1:8787", client: "dev-client", secret: "dev-secret", user: "demo", password: "demo-password", "redirect-uri": "app://haapi", scope: "openid profile email" };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "--help" || arg === "-h") {
-      console.log(USAGE);
-      process.exit(0);
-    }
-    const [name, inline] = arg.startsWith("--") ? arg.slice(2).split(/=(.*)/s, 2) : [undefined];
-    if (!OPTIONS.includes(name)) usage(`unexpected argument ${JSON.stringify(arg)}`);
-    const value = inline ?? argv[++i];
-    if (value === undefined) usage(`--${name} needs a value`);
-    options[name] = value;
-  }
-  options.issuer = options.issuer.replace(/\/+$/, "");
-  return options;
-}
-
-function usage(message) {
-  console.error(`haapi-login: ${message}\n${USAGE}`);
-  process.exit(2);
-}
-
-/** RFC 6749 §2.3.1: client_id and secret are form-urlencoded before they are joined and base64-encoded. */
-function basicAuthorization(clientId, secret) {
-  const encode = (value) => encodeURIComponent(value).replace(/%20/g, "+");
-  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(secret)}`).toString("base64")}`;
+  return parseOptions(argv, { script: "haapi-login", usage: USAGE, names: OPTIONS, defaults: { issuer: "http://127.0.0.1:8787", client: "dev-client", secret: "dev-secret", user: "demo", password: "demo-password", "redirect-uri": "app://haapi", scope: "openid profile email" } });
 }
 
 function section(title, value) {
