@@ -56,6 +56,8 @@ ${
     (name = "LOGIN_SESSIONS", durableObjectNamespace = "LoginSession"),
     (name = "GRANTS", durableObjectNamespace = "Grant"),
     (name = "USERS", durableObjectNamespace = "UserStore"),
+    (name = "UAF_USERS", durableObjectNamespace = "UafUser"),
+    (name = "UAF_TRANSACTIONS", durableObjectNamespace = "UafTransaction"),
   ],
   durableObjectNamespaces = [
     (className = "ReplayGuard", uniqueKey = "haapi-edge-replay-guard", enableSql = true),
@@ -65,6 +67,8 @@ ${
     (className = "LoginSession", uniqueKey = "haapi-edge-login-sessions", enableSql = true),
     (className = "Grant", uniqueKey = "haapi-edge-grants", enableSql = true),
     (className = "UserStore", uniqueKey = "haapi-edge-users", enableSql = true),
+    (className = "UafUser", uniqueKey = "haapi-edge-uaf-users", enableSql = true),
+    (className = "UafTransaction", uniqueKey = "haapi-edge-uaf-transactions", enableSql = true),
   ],`
   }
   durableObjectStorage = (localDisk = "storage"),

@@ -11,11 +11,13 @@ import { metadataRoute } from "./routes/metadata";
 import { tokenRoute, TOKEN_PATH } from "./routes/token";
 import { catRoute, CAT_PATH } from "./routes/cat";
 import { registrationRoute, REGISTRATION_PATH } from "./routes/registration";
-import { HaapiProblem, problemResponse } from "./routes/haapi/representations";
-import { haapiRoute, AUTHORIZE_PATH, isHaapiPath } from "./routes/haapi";
+import { HaapiProblem } from "./routes/haapi/representations";
+import { haapiRoute, AUTHORIZE_PATH, isHaapiPath, flowProblemResponse } from "./routes/haapi";
 import { userinfoRoute, USERINFO_PATH } from "./routes/userinfo";
 import { revokeRoute, REVOKE_PATH } from "./routes/revoke";
 import { introspectRoute, INTROSPECT_PATH } from "./routes/introspect";
+import { isUafServicePath, uafRoute } from "./routes/uaf";
+import { serverResponse, UafError, UAF_STATUS } from "./routes/uaf/uaf-error";
 
 /** Paths and the methods they answer, for 405 responses. */
 const ALLOWED_METHODS: Record<string, string> = {
@@ -33,11 +35,21 @@ const ALLOWED_METHODS: Record<string, string> = {
 
 /** The one place an error becomes a response; the precise reason goes to the request's log line. */
 function respondWithError(c: Context<AppEnv>, error: unknown): Response {
+  // The UAF services answer ServerResponses: their own errors, and any other one at their paths.
+  if (error instanceof UafError || (isUafServicePath(c.req.path) && !(error instanceof HaapiProblem))) {
+    const uaf = error instanceof UafError ? error : uafErrorOf(error);
+    const log = c.get("log") ?? {};
+    log.uaf_status = uaf.statusCode;
+    log.reason = uaf.reason;
+    if (uaf.statusCode >= 1500 && error instanceof Error && error.stack) log.stack = error.stack;
+    return serverResponse(uaf);
+  }
   if (error instanceof HaapiProblem) {
     const log = c.get("log") ?? {};
     log.problem = error.type;
     log.reason = error.reason;
-    return problemResponse(error);
+    // JSON for a HAAPI app, an HTML page (or the redirect) for a browser.
+    return flowProblemResponse(c, error);
   }
   // A bug inside the HAAPI flow is still a representation the app can show: the `unexpected` problem.
   if (!(error instanceof OAuthError) && isHaapiPath(c.req.path)) {
@@ -45,7 +57,7 @@ function respondWithError(c: Context<AppEnv>, error: unknown): Response {
     log.problem = "unexpected";
     log.reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     if (error instanceof Error && error.stack) log.stack = error.stack;
-    return problemResponse(new HaapiProblem("unexpected", "Something went wrong; start the login again"));
+    return flowProblemResponse(c, new HaapiProblem("unexpected", "Something went wrong; start the login again"));
   }
   const oauthError = asOAuthError(error);
   const log = c.get("log") ?? {};
@@ -54,6 +66,15 @@ function respondWithError(c: Context<AppEnv>, error: unknown): Response {
   if (oauthError.detail) log.detail = oauthError.detail;
   if (oauthError.status >= 500 && error instanceof Error && error.stack) log.stack = error.stack;
   return errorResponse(oauthError);
+}
+
+/** An error at a UAF service that is not a UafError: a refused OAuth-level check keeps its status class. */
+function uafErrorOf(error: unknown): UafError {
+  if (error instanceof OAuthError) {
+    const code = error.status === 401 ? UAF_STATUS.UNAUTHORIZED : error.status === 403 ? UAF_STATUS.FORBIDDEN : error.status === 404 ? UAF_STATUS.NOT_FOUND : error.status >= 500 ? UAF_STATUS.INTERNAL_SERVER_ERROR : UAF_STATUS.BAD_REQUEST;
+    return new UafError(code, error.description, `${error.code}: ${error.reason}`, error.headers);
+  }
+  return new UafError(UAF_STATUS.INTERNAL_SERVER_ERROR, "Internal server error", error instanceof Error ? `${error.name}: ${error.message}` : String(error));
 }
 
 export function createApp(): Hono<AppEnv> {
@@ -89,6 +110,7 @@ export function createApp(): Hono<AppEnv> {
   app.route("/", userinfoRoute);
   app.route("/", revokeRoute);
   app.route("/", introspectRoute);
+  app.route("/", uafRoute);
 
   app.notFound((c) => {
     const allowed = ALLOWED_METHODS[c.req.path];

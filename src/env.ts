@@ -6,6 +6,8 @@ import type { Grant } from "./kv/grant";
 import type { KeyManager } from "./kv/key-manager";
 import type { LoginSession } from "./kv/login-session";
 import type { UserStore } from "./kv/user-store";
+import type { UafTransaction } from "./kv/uaf-transaction";
+import type { UafUser } from "./kv/uaf-user";
 import type { RateLimiter } from "./kv/rate-limiter";
 import type { ReplayGuard } from "./kv/replay-guard";
 
@@ -27,6 +29,12 @@ export interface Env {
   GRANTS: DurableObjectNamespace<Grant>;
   /** One object per user. */
   USERS: DurableObjectNamespace<UserStore>;
+  /** One object per FIDO UAF user (its id is the Authentication Cloud `userId`). */
+  UAF_USERS: DurableObjectNamespace<UafUser>;
+  /** One object per out-of-band UAF operation (its id is the `sessionId` / `transactionId`). */
+  UAF_TRANSACTIONS: DurableObjectNamespace<UafTransaction>;
+  /** Firebase service account JSON (project_id, client_email, private_key) for push dispatch. Secret. */
+  FCM_SERVICE_ACCOUNT?: string;
   CACHE: KVNamespace;
 }
 

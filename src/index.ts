@@ -16,6 +16,8 @@ export { Grant } from "./kv/grant";
 export { KeyManager } from "./kv/key-manager";
 export { LoginSession } from "./kv/login-session";
 export { UserStore } from "./kv/user-store";
+export { UafTransaction } from "./kv/uaf-transaction";
+export { UafUser } from "./kv/uaf-user";
 export { RateLimiter } from "./kv/rate-limiter";
 export { ReplayGuard } from "./kv/replay-guard";
 

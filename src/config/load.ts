@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { X509Error, importTrustAnchors } from "../x509/chain";
+import { checkFacetId } from "../uaf/facets";
 import type { ClientAssuranceLevel } from "../tokens/access-token";
 import {
   androidPolicySchema,
@@ -224,6 +225,7 @@ function crossFieldProblems(config: ParsedConfig): string[] {
   });
 
   problems.push(...loginProblems(config));
+  problems.push(...uafProblems(config));
 
   for (const platform of ["android", "ios"] as const) {
     for (const [name, policy] of Object.entries(config.attestation_policies[platform])) {
@@ -280,6 +282,36 @@ function loginProblems(config: ParsedConfig): string[] {
     if (client.grant_types.includes("authorization_code") && client.redirect_uris.length === 0 && !client.dynamic_client_registration_template) {
       problems.push(`clients[${i}].redirect_uris: required because grant_types contains authorization_code`);
     }
+  });
+  return problems;
+}
+
+function uafProblems(config: ParsedConfig): string[] {
+  const problems: string[] = [];
+  const uaf = config.uaf;
+  if (uaf.api_access_key !== undefined && uaf.api_access_key_hash !== undefined) problems.push("uaf.api_access_key_hash: give at most one of api_access_key or api_access_key_hash");
+  if (uaf.api_access_key !== undefined && config.environment !== "development") {
+    problems.push("uaf.api_access_key: plain-text keys are only accepted when environment is \"development\"; use api_access_key_hash (npm run hash-secret -- <key>)");
+  }
+  if (uaf.authorization === "none" && config.environment !== "development") {
+    problems.push('uaf.authorization: "none" (no authorization of in-app registration) is only allowed when environment is "development"');
+  }
+  uaf.facets.forEach((facet, i) => {
+    const checked = checkFacetId(facet);
+    if (!checked.ok) problems.push(`uaf.facets[${i}]: not a facet ID (${checked.reason})`);
+  });
+  uaf.attestation.metadata_roots.forEach((pem, i) => {
+    try {
+      importTrustAnchors([pem]);
+    } catch (error) {
+      problems.push(`uaf.attestation.metadata_roots[${i}]: not a readable certificate (${error instanceof X509Error ? error.message : "parse error"})`);
+    }
+  });
+  const seen = new Map<string, number>();
+  uaf.aaids.forEach((aaid, i) => {
+    const first = seen.get(aaid);
+    if (first !== undefined) problems.push(`uaf.aaids[${i}]: duplicate value ${JSON.stringify(aaid)} (also uaf.aaids[${first}])`);
+    else seen.set(aaid, i);
   });
   return problems;
 }

@@ -308,6 +308,69 @@ const seededUser = z
   })
   .describe("A user seeded from the configuration (users registered through the flow live in Durable Objects only).");
 
+/** The Nevis SDK's AAIDs: Android F1D0#000x, iOS F1D0#100x (PIN, fingerprint/Touch ID, biometric/Face ID, device passcode, password). */
+export const NEVIS_AAIDS = ["F1D0#0001", "F1D0#0002", "F1D0#0003", "F1D0#0004", "F1D0#0005", "F1D0#1001", "F1D0#1002", "F1D0#1003", "F1D0#1004", "F1D0#1005"] as const;
+
+
+const uaf = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe("Serve the FIDO UAF services (/_app/..., /nevisfido/..., /api/v1/...)."),
+    facets: z
+      .array(z.string().min(1).max(300))
+      .default([])
+      .describe("Trusted facet IDs of the apps (GET /_app/uaf/1.1/facets): android:apk-key-hash:<base64 SHA-1 of the signing certificate, no padding>, android:apk-key-hash-sha256:<base64 SHA-256, no padding>, ios:bundle-id:<bundle id>, or an https origin. `fcParams.facetID` must be one of them."),
+    aaids: z
+      .array(z.string().regex(/^[0-9A-F]{4}#[0-9A-F]{4}$/, "must be an AAID such as F1D0#0001"))
+      .min(1)
+      .default([...NEVIS_AAIDS])
+      .describe("AAIDs accepted at registration (the registration policy). Default: the Nevis SDK's ten authenticators."),
+    attestation: z
+      .strictObject({
+        metadata_roots: z.array(z.string().regex(PEM_CERTIFICATE, "must be one PEM certificate (-----BEGIN CERTIFICATE-----)")).default([]).describe("Attestation root certificates (FIDO metadata) for BASIC_FULL attestation chains."),
+        accept_basic_full_without_chain: z
+          .boolean()
+          .default(false)
+          .describe("Accept a BASIC_FULL attestation whose certificate does not chain to `metadata_roots` (its signature is still checked)."),
+        accept_surrogate: z.boolean().default(true).describe("Accept BASIC_SURROGATE attestation (self-signed by the new key), what the Nevis SDK's software authenticators send."),
+      })
+      .prefault({})
+      .describe("Registration attestation policy."),
+    request_ttl: seconds(30, 900).default(240).describe("How long a UAF request (its challenge and serverData) may be answered, seconds (`lifetimeMillis`). The SDK's user interaction timeout is 240 s."),
+    counter_regression: z
+      .enum(["reject", "allow"])
+      .default("reject")
+      .describe("An authentication whose sign counter does not increase flags a possibly cloned authenticator: reject it (default) or allow it (logged)."),
+    authorization: z
+      .enum(["required", "none"])
+      .default("required")
+      .describe("In-app registration and deregistration requests: `required` needs a JWT of the same user (a DPoP-bound access token from the login flow, or an ID token as Bearer) or a Device-Signature; `none` is the SDK's EmptyAuthorizationProvider (development only)."),
+    dispatch: z
+      .strictObject({
+        token_ttl: seconds(30, 3600).default(300).describe("How long an out-of-band dispatch token may be redeemed, seconds."),
+        app_link_base: z
+          .url({ protocol: /^https?$/ })
+          .optional()
+          .describe("Base of app links (`<base>?dispatchTokenResponse=<payload>`). Default: <issuer>/open."),
+        qr_code_size: z.number().int().min(100).max(1000).default(300).describe("Approximate QR code width in pixels."),
+        fcm: z
+          .strictObject({
+            endpoint: z.url({ protocol: /^https?$/ }).default("https://fcm.googleapis.com").describe("FCM HTTP v1 base URL (messages:send)."),
+            token_uri: z.url({ protocol: /^https?$/ }).default("https://oauth2.googleapis.com/token").describe("Google OAuth 2.0 token endpoint for the service account's JWT bearer grant."),
+          })
+          .prefault({})
+          .describe("Firebase Cloud Messaging. The service account comes from the FCM_SERVICE_ACCOUNT secret (JSON with project_id, client_email, private_key)."),
+      })
+      .prefault({})
+      .describe("Out-of-band dispatch (link, QR code, push)."),
+    api_access_key: z.string().min(16).optional().describe("Authentication Cloud API and dispatch access key, plain text (development only; use api_access_key_hash)."),
+    api_access_key_hash: z
+      .string()
+      .regex(/^sha256\$[A-Za-z0-9_-]{16,}\$[A-Za-z0-9_-]{43}$/, 'must be "sha256$<salt>$<digest>" as printed by `npm run hash-secret -- <key>`')
+      .optional()
+      .describe("Salted SHA-256 of the Bearer access key of the Authentication Cloud API (/api/v1/...) and of the dispatch token services."),
+  })
+  .describe("FIDO UAF server compatible with Nevis-style mobile SDKs.");
+
 export const configSchema = z
   .strictObject({
     issuer: z
@@ -448,6 +511,7 @@ export const configSchema = z
       .default([{ id: "html-form", type: "html-form" }])
       .describe("Authenticators of the HAAPI login flow. Default: one username/password form."),
     users: z.array(seededUser).default([]).describe("Users seeded from the configuration (development and tests)."),
+    uaf: uaf.prefault({}),
     login: z
       .strictObject({
         session_ttl: seconds(60, 3600).default(900).describe("How long a login flow (HAAPI session) may take, seconds."),
@@ -478,4 +542,5 @@ export type RegistrationTemplate = z.output<typeof registrationTemplate>;
 export type RateLimit = z.output<typeof rateLimit>;
 export type AuthenticatorConfig = z.output<typeof authenticator>;
 export type SeededUser = z.output<typeof seededUser>;
+export type UafConfig = z.output<typeof uaf>;
 export type AttestationPlatform = "android" | "ios" | "web";

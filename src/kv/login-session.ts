@@ -1,9 +1,10 @@
 /**
- * LoginSession: one Durable Object per HAAPI login flow, created by the authorize request near the
- * device. Its id is the `Session-Id`. It holds the authorization request, which step the flow is at,
- * and the user once authenticated; it is bound to the HAAPI access token (its `jti` and DPoP key) that
- * started it. Completing the flow is a compare-and-set, so a flow yields at most one authorization code.
- * An alarm deletes the object when the flow expires.
+ * LoginSession: one Durable Object per login flow, created by the authorize request near the device or
+ * browser. It holds the authorization request, which step the flow is at, and the user once authenticated.
+ * It is bound to what started it, and only that may continue it: a HAAPI flow to the HAAPI access token
+ * (its `jti` and DPoP key; the object id is the `Session-Id`), a browser flow to a cookie secret (stored
+ * hashed; the cookie carries the object id too). Completing the flow is a compare-and-set, so a flow yields
+ * at most one authorization code. An alarm deletes the object when the flow expires.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
@@ -46,12 +47,17 @@ export type FlowStep =
     }
   | { readonly kind: "done" };
 
+/** Who may continue a flow. The two kinds never mix: a HAAPI session refuses a browser, and the reverse. */
+export type SessionBinding =
+  /** The HAAPI access token (its `jti`) and DPoP key (`jkt`) the flow was started with. */
+  | { readonly kind: "haapi"; readonly token_jti: string; readonly jkt: string }
+  /** SHA-256 (base64url) of the secret in the browser's login cookie. */
+  | { readonly kind: "browser"; readonly cookie_hash: string };
+
 export interface SessionRecord {
   readonly id: string;
   readonly request: AuthorizationRequest;
-  /** The HAAPI access token the flow is bound to. */
-  readonly token_jti: string;
-  readonly jkt: string;
+  readonly binding: SessionBinding;
   readonly cal: ClientAssuranceLevel;
   readonly authenticators: readonly string[];
   readonly step: FlowStep;

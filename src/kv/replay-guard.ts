@@ -141,6 +141,8 @@ export const replayScope = {
   catChallenge: (clientId: string, id: string) => `cat-challenge:${clientId}:${fnv1a(id) % 64}`,
   /** Initial access tokens (scope dcr), single use at the registration endpoint: per main client, over 16 objects. */
   initialAccessToken: (clientId: string, jti: string) => `initial-access-token:${clientId}:${fnv1a(jti) % 16}`,
+  /** Device-Signature JWS (UAF device service): per device. */
+  deviceSignature: (deviceId: string) => `device-signature:${deviceId}`,
 } as const;
 
 /** Identifiers recorded in a key's `dpop:<jkt>` object besides DPoP proof jtis (distinct prefixes, one table). */

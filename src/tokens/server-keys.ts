@@ -18,6 +18,8 @@ export interface ServerKeys {
   readonly nonceKey: CryptoKey;
   /** HMAC-SHA-256 key for CAT challenges (a separate key: a nonce is never a valid challenge). */
   readonly challengeKey: CryptoKey;
+  /** The server secret itself, for modules that derive their own MAC key from it (UAF serverData). Never log it. */
+  readonly serverSecret: string;
   /** Epoch seconds after which this set must be reloaded. */
   readonly validUntil: number;
 }
@@ -52,7 +54,7 @@ async function load(sources: KeySources, now: number): Promise<ServerKeys> {
   const secret = sources.serverSecret ?? snapshot!.serverSecret;
   const [nonceKey, challengeKey] = await Promise.all([deriveMacKey(secret, "dpop-nonce"), deriveMacKey(secret, "cat-challenge")]);
   const validUntil = Math.min(now + ISOLATE_CACHE_SECONDS, fixed ? Infinity : snapshot!.validUntil);
-  return { kid: signer.kid, signingKey, jwks: { keys: published }, nonceKey, challengeKey, validUntil };
+  return { kid: signer.kid, signingKey, jwks: { keys: published }, nonceKey, challengeKey, serverSecret: secret, validUntil };
 }
 
 let cached: { sources: string; until: number; keys: Promise<ServerKeys> } | undefined;

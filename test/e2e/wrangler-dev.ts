@@ -40,6 +40,8 @@ export interface DevServer {
 export interface SpawnOptions {
   /** Prefix of the --persist-to temp directory (under the OS temp dir). */
   readonly tempPrefix?: string;
+  /** Extra vars and secrets (e.g. FCM_SERVICE_ACCOUNT), each passed as `--var NAME:VALUE`. */
+  readonly vars?: Readonly<Record<string, string>>;
 }
 
 function freePort(): Promise<number> {
@@ -65,6 +67,11 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** `--var NAME:VALUE` for each var (wrangler splits at the first colon, so values may hold colons). */
+function extraVars(vars: SpawnOptions["vars"] = {}): string[] {
+  return Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
+}
+
 /** Start `npx wrangler dev` on a free port with CONFIG = config(issuer); does not wait for it. */
 export async function spawnWranglerDev(config: (issuer: string) => unknown, options: SpawnOptions = {}): Promise<DevServer> {
   const port = await freePort();
@@ -72,7 +79,7 @@ export async function spawnWranglerDev(config: (issuer: string) => unknown, opti
   const persistDir = await mkdtemp(join(tmpdir(), options.tempPrefix ?? "haapi-edge-e2e-"));
   const child = spawn(
     "npx",
-    ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistDir, "--var", `CONFIG:${JSON.stringify(config(issuer))}`],
+    ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistDir, "--var", `CONFIG:${JSON.stringify(config(issuer))}`, ...extraVars(options.vars)],
     {
       cwd: ROOT,
       // Its own process group, so stop() reaches workerd too.

@@ -167,12 +167,12 @@ describe("problems of the authorize request", () => {
     }
   });
 
-  it("406 JSON without Accept: application/vnd.auth+json", async () => {
+  it("406 JSON for an Accept that is neither application/vnd.auth+json nor HTML (text/html is the browser rendering)", async () => {
     const device = await newDevice();
     const token = await haapiTokenFor("flow-client", "flow-secret", device);
     const { challenge } = await pkce();
     const url = authorizeUrl({ client_id: "flow-client", response_type: "code", redirect_uri: "app://haapi", code_challenge: challenge, code_challenge_method: "S256" });
-    for (const accept of [undefined, "application/json", "text/html"]) {
+    for (const accept of [undefined, "application/json", "application/xml", "text/html;q=0, application/json"]) {
       const headers: Record<string, string> = { Authorization: `DPoP ${token}`, DPoP: await proof(device, { htm: "GET", htu: url.split("?")[0]!, accessToken: token }), ...(accept ? { Accept: accept } : {}) };
       const response = await exports.default.fetch(url, { headers });
       const body = await expectOAuthError(response, "not_acceptable", 406);

@@ -4,6 +4,7 @@
 // local test CA, exchanges it for a CAT, then the CAT for a HAAPI access token (DPoP-bound).
 // Attestation fallback (--no-attestation, or --fallback after a refused attestation): registers a
 // dynamic client from a template with the main client's credential, then gets the HAAPI token with it.
+// `uaf <command>`: the FIDO UAF phone simulator (uaf-cli.mjs).
 
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -14,6 +15,7 @@ import { clientSecretBasic, privateKeyJwt } from "./client-auth.mjs";
 import { CliError, decoded, fail, RefusedError, show, textToStderr } from "./cli-io.mjs";
 import { generateDpopKeyPair, jwkThumbprint } from "./dpop.mjs";
 import { runFallback } from "./fallback-flow.mjs";
+import { runUafCli } from "./uaf-cli.mjs";
 import {
   DEFAULT_ANDROID_PACKAGE,
   DEFAULT_ANDROID_PACKAGE_VERSION,
@@ -34,6 +36,7 @@ import {
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 const USAGE = `Usage: npm run simulate -- <android|ios> [options]
+       npm run simulate -- uaf <register|authenticate|deregister|redeem|device|show> [options]   (uaf --help)
 
 Simulates a device: gets a CAT challenge, attests a DPoP key with a real-format attestation
 signed by the local development test CA (dev/test-ca/, NOT FOR PRODUCTION), gets a CAT, then a
@@ -133,6 +136,7 @@ async function mainClientAuth(clientId, secret, keyFile) {
 }
 
 async function main() {
+  if (process.argv[2] === "uaf") return runUafCli(process.argv.slice(3));
   const { values: v, positionals } = parseArgs({
     allowPositionals: true,
     options: {

@@ -62,3 +62,12 @@ export const DCR_SCOPE = "dcr";
 
 /** client_assertion_type for a private_key_jwt client assertion (RFC 7523). */
 export const JWT_BEARER_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+// ---------------------------------------------------------------------------------------------
+// FIDO UAF (docs/uaf.md): the simulated phone's facet IDs, trusted by the development configuration.
+
+/** Android facet: base64 (no padding) of SHA-1 of the simulated signing certificate (see above). */
+export const DEFAULT_UAF_ANDROID_FACET = "android:apk-key-hash:yK1xYp+Qu1rpQtNFud4OJZBKXFg";
+
+/** iOS facet: the simulated app's bundle id. */
+export const DEFAULT_UAF_IOS_FACET = "ios:bundle-id:io.haapiedge.simulator";

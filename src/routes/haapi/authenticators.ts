@@ -1,5 +1,6 @@
 /**
- * The authenticator steps under /authn, each behind acceptHaapi -> haapiToken -> loadSession:
+ * The authenticator steps under /authn, each behind negotiate -> haapiToken -> loadSession, the same for
+ * HAAPI apps and browsers (guard.ts; respond.ts renders JSON or HTML):
  *
  *   GET  /authn/authenticate                     the selector
  *   GET  /authn/authenticate/{id}                choose an authenticator: its first step
@@ -9,14 +10,13 @@
  *   GET  /authn/authenticate/{id}/poll           the polling step's status (approval-link)
  *   POST /authn/authenticate/{id}/cancel         back to the first step
  *   POST /authn/authenticate/{id}/continue       after an approval: finish
- *   GET  /authn/approve/{session}/{secret}       the approval link, opened on another device (no HAAPI token)
+ *   GET  /authn/approve/{session}/{secret}       the approval link, opened on another device (no HAAPI token,
+ *                                                no cookie); JSON, or a page for a browser
  */
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AuthenticatorConfig } from "../../config/schema";
-import { OAuthError } from "../../errors";
-import { isFormContentType, parseForm, readBodyLimited, type FormParams } from "../../http/form";
 import { loginSessionObject, type AuthenticatedUser } from "../../kv/login-session";
 import { rateLimiter, rateLimitKey } from "../../kv/rate-limiter";
 import { userObject } from "../../kv/user-store";
@@ -24,7 +24,10 @@ import { hashToken } from "../../tokens/grant-tokens";
 import { hashPassword, passwordProblem, verifyPassword } from "../../verifiers/password";
 import { findUser, registerUser, type User } from "../users";
 import { AUTHN_PATH, type HaapiEnv } from "./context";
-import { acceptHaapi, haapiToken, loadSession, mismatch } from "./guard";
+import { readForm, requireFields } from "./form-input";
+import { flowModeOf, haapiToken, loadSession, mismatch, negotiate } from "./guard";
+import { renderMessagePage } from "./html/page";
+import { htmlHeaders } from "./html/respond";
 import { renderStep } from "./render";
 import { finishFlow, represent } from "./respond";
 import { error, HaapiProblem, info, invalidInput, type InvalidField } from "./representations";
@@ -45,36 +48,6 @@ function authenticatorOf(c: Context<HaapiEnv>, type?: AuthenticatorConfig["type"
   }
   if (type && authenticator.type !== type) throw new HaapiProblem("generic-user-error", "This step does not belong to this authentication method", {}, { status: 404, reason: "authenticator_type_mismatch" });
   return authenticator;
-}
-
-async function readForm(c: Context<HaapiEnv>): Promise<FormParams> {
-  if (!isFormContentType(c.req.header("Content-Type") ?? null)) {
-    throw invalidInput([{ name: "Content-Type", reason: "invalidValue", detail: "must be application/x-www-form-urlencoded" }], "The form must be sent as application/x-www-form-urlencoded");
-  }
-  try {
-    return parseForm(await readBodyLimited(c.req.raw, c.get("config").limits.max_body_bytes));
-  } catch (cause) {
-    if (cause instanceof OAuthError) throw invalidInput([{ name: "body", reason: "invalidValue", detail: cause.description }], "The form could not be read");
-    throw cause;
-  }
-}
-
-/** Required, well-formed fields; every problem at once. */
-function requireFields(form: FormParams, checks: Record<string, (value: string) => string | null>): Record<string, string> {
-  const problems: InvalidField[] = [];
-  const values: Record<string, string> = {};
-  for (const [name, check] of Object.entries(checks)) {
-    const value = form.get(name);
-    if (value === undefined) {
-      problems.push({ name, reason: "missing" });
-      continue;
-    }
-    const problem = check(value);
-    if (problem) problems.push({ name, reason: "invalidValue", detail: problem });
-    else values[name] = value;
-  }
-  if (problems.length) throw invalidInput(problems);
-  return values;
 }
 
 const username = (value: string) => (USERNAME.test(value) ? null : "must be 1 to 100 of A-Z a-z 0-9 . _ @ + -");
@@ -171,7 +144,7 @@ async function startApproval(c: Context<HaapiEnv>, authenticator: AuthenticatorC
   );
 }
 
-const guard = [acceptHaapi, haapiToken, loadSession] as const;
+const guard = [negotiate, haapiToken, loadSession] as const;
 
 const methodNotAllowed = (allow: string) =>
   createMiddleware<HaapiEnv>(async () => {
@@ -183,13 +156,13 @@ export const authenticatorRoutes = new Hono<HaapiEnv>()
     const session = c.get("session");
     const updated = await c.get("sessionStub").setStep(firstStep(session.authenticators));
     if (!updated) throw mismatch("session_already_completed");
-    return represent(c, await renderStep(c, updated));
+    return represent(c, renderStep(c, updated));
   })
   .get(`${AUTHN_PATH}/authenticate/:id`, ...guard, async (c) => {
     const authenticator = authenticatorOf(c);
     const updated = await c.get("sessionStub").setStep({ kind: "authenticate", authenticator: authenticator.id });
     if (!updated) throw mismatch("session_already_completed");
-    return represent(c, await renderStep(c, updated));
+    return represent(c, renderStep(c, updated));
   })
   .post(`${AUTHN_PATH}/authenticate/:id`, ...guard, async (c) => {
     const authenticator = authenticatorOf(c);
@@ -213,13 +186,13 @@ export const authenticatorRoutes = new Hono<HaapiEnv>()
     const authenticator = authenticatorOf(c, "approval-link");
     const session = c.get("session");
     if (session.step.kind !== "poll" || session.step.authenticator !== authenticator.id) throw invalidInput([{ name: "step", reason: "invalidValue", detail: "no approval is pending" }], "Nothing to poll");
-    return represent(c, await renderStep(c, session));
+    return represent(c, renderStep(c, session));
   })
   .post(`${AUTHN_PATH}/authenticate/:id/cancel`, ...guard, async (c) => {
     authenticatorOf(c);
     const updated = await c.get("sessionStub").setStep(firstStep(c.get("session").authenticators));
     if (!updated) throw mismatch("session_already_completed");
-    return represent(c, await renderStep(c, updated));
+    return represent(c, renderStep(c, updated));
   })
   .post(`${AUTHN_PATH}/authenticate/:id/continue`, ...guard, async (c) => {
     const authenticator = authenticatorOf(c, "approval-link");
@@ -234,6 +207,12 @@ export const authenticatorRoutes = new Hono<HaapiEnv>()
     // Opened on the approving device: no HAAPI token, no session header; the secret is the authority.
     const stub = loginSessionObject(c.env.LOGIN_SESSIONS, c.req.param("session"));
     const approved = stub ? await stub.approve(await hashToken(c.req.param("secret")), c.get("now")) : false;
+    if (flowModeOf(c.req.header("Accept") ?? "") === "browser") {
+      const page = approved
+        ? renderMessagePage({ title: "Login approved", messages: [info("The login is approved. Return to the device you are logging in on.")] })
+        : renderMessagePage({ title: "Link not valid", problem: "invalid_request", messages: [error("This approval link is not valid, or has expired.")] });
+      return c.body(page, approved ? 200 : 404, htmlHeaders(c.get("config"), undefined));
+    }
     c.header("Cache-Control", "no-store");
     return approved ? c.json({ approved: true }) : c.json({ error: "invalid_request", error_description: "this approval link is not valid, or has expired" }, 404);
   })

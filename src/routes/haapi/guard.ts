@@ -1,33 +1,60 @@
 /**
- * Steps every request of the HAAPI flow goes through:
- *   acceptHaapi -> haapiToken -> (after the authorize request) loadSession
- * - the client asks for `application/vnd.auth+json` (406 otherwise: there is no HTML rendering yet);
- * - `Authorization: DPoP <HAAPI access token>` with a proof by its key, `ath` included;
- * - the `Session-Id` names a live session bound to that very token and key, else the
- *   `mismatch-between-session-and-access-token` problem.
+ * Steps every request of the login flow goes through:
+ *   negotiate -> haapiToken -> (after the authorize request) loadSession
+ * - `negotiate`: `Accept: application/vnd.auth+json` is a HAAPI app, `text/html` a browser; anything else
+ *   is a 406. The same steps then answer JSON representations or HTML pages (respond.ts).
+ * - HAAPI: `Authorization: DPoP <HAAPI access token>` with a proof by its key, `ath` included; the
+ *   `Session-Id` names a live session bound to that very token and key.
+ * - browser: the login cookie names a live session bound to that cookie, and POSTs carry its CSRF token
+ *   (browser-session.ts).
+ * A session of the other kind, or none, is the `mismatch-between-session-and-access-token` problem.
  */
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { HAAPI_SCOPE } from "../../config/schema";
 import { OAuthError } from "../../errors";
-import { loginSessionObject } from "../../kv/login-session";
+import { loginSessionObject, type LoginSession, type SessionRecord } from "../../kv/login-session";
 import { authenticateAccessToken, resourceTokenError } from "../access-token-auth";
 import { findClient } from "../dynamic-clients";
-import type { HaapiEnv } from "./context";
+import { loadBrowserSession } from "./browser-session";
+import type { FlowMode, HaapiEnv } from "./context";
 import { HAAPI_MEDIA_TYPE, HaapiProblem } from "./representations";
 
-export const acceptHaapi = createMiddleware<HaapiEnv>(async (c, next) => {
-  const accept = (c.req.header("Accept") ?? "").toLowerCase();
-  const accepted = accept.split(",").some((part) => part.split(";")[0]!.trim() === HAAPI_MEDIA_TYPE);
-  if (!accepted) {
-    throw new OAuthError("not_acceptable", `the login flow is served as ${HAAPI_MEDIA_TYPE} (HAAPI): send Accept: ${HAAPI_MEDIA_TYPE}. An HTML rendering for browsers is not built yet.`, {
+const HTML_MEDIA_TYPES = new Set(["text/html", "application/xhtml+xml"]);
+
+/**
+ * Which rendering an Accept header asks for: HAAPI when it names the HAAPI media type (browsers never
+ * do), else a browser when it names HTML; null for neither. Media ranges with `q=0` are refused ones.
+ */
+export function flowModeOf(accept: string): FlowMode | null {
+  const accepted = accept
+    .toLowerCase()
+    .split(",")
+    .map((part) => part.split(";").map((piece) => piece.trim()))
+    .filter(([, ...params]) => !params.some((param) => /^q=0(\.0{0,3})?$/.test(param)))
+    .map(([type]) => type!);
+  if (accepted.includes(HAAPI_MEDIA_TYPE)) return "haapi";
+  if (accepted.some((type) => HTML_MEDIA_TYPES.has(type))) return "browser";
+  return null;
+}
+
+export const negotiate = createMiddleware<HaapiEnv>(async (c, next) => {
+  const accept = c.req.header("Accept") ?? "";
+  const mode = flowModeOf(accept);
+  if (!mode) {
+    throw new OAuthError("not_acceptable", `the login flow is served as ${HAAPI_MEDIA_TYPE} (HAAPI apps) or as text/html (browsers): send one of them in Accept`, {
       reason: `accept ${JSON.stringify(accept.slice(0, 100))}`,
     });
   }
+  c.set("flowMode", mode);
+  c.get("log").flow = mode;
   c.header("Vary", "Accept");
   await next();
 });
 
+/** HAAPI mode: the HAAPI access token and its client. A browser has no token: its binding is the cookie. */
 export const haapiToken = createMiddleware<HaapiEnv>(async (c, next) => {
+  if (c.get("flowMode") === "browser") return next();
   const config = c.get("config");
   const { token, client } = await authenticateAccessToken(c, {
     url: `${config.issuer}${c.req.path}`,
@@ -45,18 +72,24 @@ export function mismatch(reason: string): HaapiProblem {
   return new HaapiProblem("mismatch-between-session-and-access-token", "The session does not belong to this access token; start the login again", {}, { reason });
 }
 
-export const loadSession = createMiddleware<HaapiEnv>(async (c, next) => {
+async function loadHaapiSession(c: Context<HaapiEnv>): Promise<{ session: SessionRecord; stub: DurableObjectStub<LoginSession> }> {
   const sessionId = c.req.header("Session-Id") ?? "";
   const stub = loginSessionObject(c.env.LOGIN_SESSIONS, sessionId);
   if (!stub) throw mismatch(sessionId ? "session_id_malformed" : "session_id_missing");
   const session = await stub.read();
   if (!session) throw mismatch("session_unknown_or_expired");
   const token = c.get("haapiToken");
-  if (session.token_jti !== token.jti || session.jkt !== token.jkt || session.request.client_id !== token.clientId) {
-    throw mismatch("session_bound_to_another_token");
-  }
+  const binding = session.binding;
+  if (binding?.kind !== "haapi") throw mismatch("session_not_a_haapi_session");
+  if (binding.token_jti !== token.jti || binding.jkt !== token.jkt || session.request.client_id !== token.clientId) throw mismatch("session_bound_to_another_token");
+  c.header("Set-Session-Id", session.id);
+  return { session, stub };
+}
+
+export const loadSession = createMiddleware<HaapiEnv>(async (c, next) => {
+  const { session, stub } = c.get("flowMode") === "browser" ? await loadBrowserSession(c) : await loadHaapiSession(c);
   c.set("session", session);
   c.set("sessionStub", stub);
-  c.header("Set-Session-Id", session.id);
+  c.get("log").session = session.id;
   await next();
 });

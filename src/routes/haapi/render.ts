@@ -1,5 +1,6 @@
 /**
- * The representation of a session's current step.
+ * The representation of a session's current step: the one state machine, whichever way it is rendered
+ * (JSON for HAAPI apps, HTML for browsers; respond.ts).
  */
 import type { Context } from "hono";
 import type { SessionRecord } from "../../kv/login-session";
@@ -8,7 +9,7 @@ import { mismatch } from "./guard";
 import type { Representation } from "./representations";
 import { approvalStartStep, loginStep, pollingStep, selectorStep } from "./steps";
 
-export async function renderStep(c: Context<HaapiEnv>, session: SessionRecord): Promise<Representation> {
+export function renderStep(c: Context<HaapiEnv>, session: SessionRecord): Representation {
   const config = c.get("config");
   const step = session.step;
   switch (step.kind) {

@@ -1,16 +1,21 @@
 /**
- * Writing a representation, and finishing a flow: complete the session (once), create the grant with its
- * authorization code, and answer `oauth-authorization-response`.
+ * Writing a representation (JSON for HAAPI, an HTML page for a browser), and finishing a flow: complete
+ * the session (once), create the grant with its authorization code, and answer the authorization
+ * response: the `oauth-authorization-response` representation for HAAPI, a 303 to the redirect URI for a
+ * browser (RFC 6749 §4.1.2, RFC 9207 `iss`), clearing the login cookie.
  */
 import type { Context } from "hono";
 import type { AuthenticatedUser, SessionRecord } from "../../kv/login-session";
 import { newGrantObject, type GrantRecord } from "../../kv/grant";
 import { newGrantSecret } from "../../tokens/grant-tokens";
+import { loginCookie } from "./browser-session";
 import type { HaapiEnv } from "./context";
 import { mismatch } from "./guard";
+import { htmlPage } from "./html/respond";
 import { HAAPI_MEDIA_TYPE, VIEWS, type Representation } from "./representations";
 
 export function represent(c: Context<HaapiEnv>, representation: Representation, status = 200): Response {
+  if (c.get("flowMode") === "browser") return htmlPage(c, representation, status);
   return c.body(JSON.stringify(representation), status as 200, { "Content-Type": HAAPI_MEDIA_TYPE, "Cache-Control": "no-store" });
 }
 
@@ -49,6 +54,10 @@ export async function finishFlow(c: Context<HaapiEnv>, session: SessionRecord, u
   log.sub = user.sub;
   log.acr = user.acr;
   const params = { code: code.token, state: request.state, iss: config.issuer };
+  if (c.get("flowMode") === "browser") {
+    c.header("Set-Cookie", loginCookie(config.issuer, "", 0));
+    return c.body(null, 303, { Location: authorizationResponseUri(request.redirect_uri, params), "Cache-Control": "no-store", "Referrer-Policy": "same-origin" });
+  }
   return represent(c, {
     type: "oauth-authorization-response",
     metadata: { viewName: VIEWS.success },

@@ -1,0 +1,99 @@
+/**
+ * A problem of the login flow as the client asked for it. The problems are the same in both modes (the
+ * shared steps throw them); only the rendering differs:
+ *
+ * - HAAPI: `application/problem+json` (representations.ts).
+ * - Browser:
+ *   - `error-authorization-response`: the authorization response itself, a 303 to the redirect URI with
+ *     `error`, `error_description`, `state` and `iss` (RFC 6749 §4.1.2.1, RFC 9207);
+ *   - a refused submission in a live session (`invalid-input`, `incorrect-credentials`,
+ *     `authentication-failed`, `too-many-attempts`, `generic-user-error`): the page it came from again,
+ *     with the problem, at the problem's status;
+ *   - anything else (no session or a finished one, a 403, `unexpected`): a page that says so.
+ */
+import type { Context } from "hono";
+import type { AppEnv } from "../context";
+import type { HaapiEnv } from "./context";
+import { htmlHeaders } from "./html/respond";
+import { renderMessagePage, renderPage, type PageProblem } from "./html/page";
+import { renderStep } from "./render";
+import { error as errorMessage, problemResponse, type HaapiProblem, type InvalidField, type Link, type Message, type Representation } from "./representations";
+import { forgotPasswordStep, registerStep, urls } from "./steps";
+
+const RE_RENDERED = new Set<HaapiProblem["type"]>(["invalid-input", "incorrect-credentials", "authentication-failed", "too-many-attempts", "generic-user-error"]);
+
+/** The page a refused request came from: the form it posted, or the session's current step. */
+function pageOf(c: Context<HaapiEnv>): Representation | null {
+  const config = c.get("config");
+  const session = c.get("session");
+  if (!session || session.step.kind === "done") return null;
+  const offered = (id: string | undefined) => {
+    const authenticator = id !== undefined && session.authenticators.includes(id) ? config.authenticatorsById.get(id) : undefined;
+    return authenticator?.type === "html-form" ? authenticator : undefined;
+  };
+  const path = c.req.path;
+  const register = offered(/^\/authn\/register\/([^/]+)$/.exec(path)?.[1]);
+  if (register) return registerStep(config, register);
+  const forgot = offered(/^\/authn\/authenticate\/([^/]+)\/forgot-password$/.exec(path)?.[1]);
+  if (forgot) return forgotPasswordStep(config, forgot);
+  return renderStep(c, session);
+}
+
+function pageProblem(problem: HaapiProblem): PageProblem {
+  return {
+    type: problem.type,
+    title: problem.title,
+    messages: (problem.extra.messages as readonly Message[] | undefined) ?? [],
+    invalidFields: (problem.extra.invalidFields as readonly InvalidField[] | undefined) ?? [],
+  };
+}
+
+const BROWSER_TITLES: Partial<Record<HaapiProblem["type"], string>> = {
+  "mismatch-between-session-and-access-token": "This login has expired, or was started in another browser",
+};
+
+function browserProblemResponse(c: Context<HaapiEnv>, problem: HaapiProblem): Response {
+  const config = c.get("config");
+  const session = c.get("session");
+  const headers = new Headers(htmlHeaders(config, session));
+  for (const [name, value] of Object.entries(problem.headers)) headers.set(name, value);
+  if (problem.type === "error-authorization-response") {
+    const redirect = (problem.extra.links as readonly Link[] | undefined)?.find((link) => link.rel === "authorization-response");
+    if (redirect) {
+      headers.set("Location", redirect.href);
+      return new Response(null, { status: 303, headers });
+    }
+  }
+  let page: Representation | null = null;
+  if (RE_RENDERED.has(problem.type) && problem.status !== 403) {
+    try {
+      page = pageOf(c);
+    } catch {
+      page = null; // the step itself cannot be shown: the plain problem page
+    }
+  }
+  const csrf = c.get("csrf");
+  const body = page
+    ? renderPage(page, { problem: pageProblem(problem), ...(csrf ? { csrf } : {}), ...(c.get("submitted") ? { values: c.get("submitted") } : {}) })
+    : renderMessagePage({
+        title: BROWSER_TITLES[problem.type] ?? problem.title,
+        problem: problem.type,
+        messages: [...((problem.extra.messages as readonly Message[] | undefined) ?? []), errorMessage(session && session.step.kind !== "done" ? "Start over below, or return to the application." : "Return to the application and start the login again.")],
+        // A live session can start over at its first step.
+        links: session && session.step.kind !== "done" ? [{ href: urls.selector(config), rel: "restart", title: "Start over" }] : [],
+      });
+  return new Response(body, { status: problem.status, headers });
+}
+
+/** Whether this request runs the browser rendering of the flow. */
+export function isBrowserFlow(c: Context<AppEnv>): boolean {
+  return (c as unknown as Context<HaapiEnv>).get("flowMode") === "browser";
+}
+
+/**
+ * The response for a problem of the flow, in the request's mode. Called by the app's one error handler,
+ * which has the app's context: the flow's variables are read from it as the flow set them.
+ */
+export function flowProblemResponse(c: Context<AppEnv>, problem: HaapiProblem): Response {
+  return isBrowserFlow(c) ? browserProblemResponse(c as unknown as Context<HaapiEnv>, problem) : problemResponse(problem);
+}

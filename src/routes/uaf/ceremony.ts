@@ -1,0 +1,206 @@
+/**
+ * The UAF ceremonies the services share (in-app, out-of-band, the login flow's device authenticator):
+ * issue a registration or authentication request (challenge + sealed serverData), and process the
+ * device's response: open serverData, run the pure verifier (src/uaf), then commit to the user's
+ * Durable Object in one atomic call. An out-of-band transaction named in serverData learns the outcome.
+ */
+import type { Context } from "hono";
+import { base64url } from "jose";
+import type { Config } from "../../config/load";
+import { uafTransactionObject, type UafTransactionRecord } from "../../kv/uaf-transaction";
+import { uafUserObject, type UafAuthenticatorRecord, type UafUserRecord } from "../../kv/uaf-user";
+import { verifyAuthentication, type VerifiedAuthentication } from "../../uaf/authentication";
+import { parseUafResponse, type AuthenticationResponse, type RegistrationResponse } from "../../uaf/messages";
+import { authenticationPolicy, registrationPolicy } from "../../uaf/policy";
+import { verifyRegistration, type RegistrationTrust } from "../../uaf/registration";
+import { openServerData, sealServerData, type ServerData } from "../../uaf/server-data";
+import { uafStatusFor } from "../../uaf/status";
+import type { AppEnv } from "../context";
+import { keysFor } from "../services";
+import { UAF_STATUS, UafError } from "./uaf-error";
+import { parseJsonString, parseWith, registrationResponseContextSchema } from "./wire";
+
+export const FACETS_PATH = "/_app/uaf/1.1/facets";
+
+export function appIdOf(config: Config): string {
+  return `${config.issuer}${FACETS_PATH}`;
+}
+
+export interface ReturnUafRequest {
+  readonly statusCode: number;
+  readonly uafRequest: string;
+  readonly op: "Reg" | "Auth" | "Dereg";
+  readonly lifetimeMillis: number;
+}
+
+async function serverSecret(c: Context<AppEnv>): Promise<string> {
+  return (await keysFor(c.env, c.get("config"), c.get("now"))).serverSecret;
+}
+
+function newChallenge(): string {
+  return base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
+}
+
+function header(config: Config, op: "Reg" | "Auth" | "Dereg", serverData?: string) {
+  return { upv: { major: 1, minor: 1 }, op, appID: appIdOf(config), ...(serverData ? { serverData } : {}) };
+}
+
+export async function newRegistrationRequest(c: Context<AppEnv>, username: string, tx?: string): Promise<ReturnUafRequest> {
+  const config = c.get("config");
+  const now = c.get("now");
+  const user = await uafUserObject(c.env.UAF_USERS, username).read();
+  const challenge = newChallenge();
+  const serverData = await sealServerData(await serverSecret(c), { op: "Reg", username, challenge, exp: now + config.uaf.request_ttl, ...(tx ? { tx } : {}) });
+  const request = [{ header: header(config, "Reg", serverData), challenge, username, policy: registrationPolicy(config.uaf.aaids, user?.authenticators ?? []) }];
+  return { statusCode: UAF_STATUS.OK, uafRequest: JSON.stringify(request), op: "Reg", lifetimeMillis: config.uaf.request_ttl * 1000 };
+}
+
+/** An authentication request for the user's registered authenticators (none: 1481). */
+export async function newAuthenticationRequest(
+  c: Context<AppEnv>,
+  username: string,
+  options: { readonly tx?: string; readonly transaction?: UafTransactionRecord["transaction"]; readonly aaids?: readonly string[] } = {},
+): Promise<ReturnUafRequest> {
+  const config = c.get("config");
+  const now = c.get("now");
+  const user = await uafUserObject(c.env.UAF_USERS, username).read();
+  const usable = (user?.authenticators ?? []).filter((authenticator) => !options.aaids || options.aaids.includes(authenticator.aaid));
+  if (usable.length === 0) throw new UafError(UAF_STATUS.UNKNOWN_KEY_ID, "No registered authenticator", "no_authenticator_registered");
+  const challenge = newChallenge();
+  const serverData = await sealServerData(await serverSecret(c), { op: "Auth", username, challenge, exp: now + config.uaf.request_ttl, ...(options.tx ? { tx: options.tx } : {}) });
+  const policy = authenticationPolicy(usable);
+  const request = [{ header: header(config, "Auth", serverData), challenge, ...(options.transaction ? { transaction: options.transaction } : {}), policy }];
+  return { statusCode: UAF_STATUS.OK, uafRequest: JSON.stringify(request), op: "Auth", lifetimeMillis: config.uaf.request_ttl * 1000 };
+}
+
+/** A DeregistrationRequest telling the device which authenticators to delete. */
+export function deregistrationRequest(config: Config, removed: readonly Pick<UafAuthenticatorRecord, "aaid" | "keyId">[]): ReturnUafRequest {
+  const request = [{ header: header(config, "Dereg"), authenticators: removed.map((authenticator) => ({ aaid: authenticator.aaid, keyID: authenticator.keyId })) }];
+  return { statusCode: UAF_STATUS.OK, uafRequest: JSON.stringify(request), op: "Dereg", lifetimeMillis: config.uaf.request_ttl * 1000 };
+}
+
+const rootsCache = new WeakMap<object, Uint8Array[]>();
+
+function trustOf(config: Config): RegistrationTrust {
+  let roots = rootsCache.get(config.uaf);
+  if (!roots) {
+    roots = config.uaf.attestation.metadata_roots.map((pem) => base64url.decode(pem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, "").replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")));
+    rootsCache.set(config.uaf, roots);
+  }
+  return { roots, acceptBasicFullWithoutChain: config.uaf.attestation.accept_basic_full_without_chain, acceptSurrogate: config.uaf.attestation.accept_surrogate };
+}
+
+/** The one response of a SendUAFResponse, and its opened serverData (for this operation). */
+async function openResponse<T extends RegistrationResponse | AuthenticationResponse>(c: Context<AppEnv>, uafResponse: string, op: "Reg" | "Auth"): Promise<{ response: T; data: ServerData }> {
+  const parsed = parseUafResponse(uafResponse, op);
+  if (!parsed.ok) throw new UafError(uafStatusFor(parsed.reason), "The UAF response is malformed", `${parsed.reason} ${JSON.stringify(parsed.detail ?? {})}`);
+  // parseUafResponse accepts exactly one response: a batch would commit some and refuse others.
+  const response = parsed.value[0] as T;
+  const opened = await openServerData(await serverSecret(c), response.header.serverData ?? "", c.get("now"));
+  if (!opened.ok) throw new UafError(uafStatusFor(opened.reason), "The UAF response does not answer a valid request", opened.reason);
+  if (opened.value.op !== op || response.header.op !== op) throw new UafError(UAF_STATUS.REQUEST_INVALID, "The UAF response answers another operation", `server_data_op ${opened.value.op}`);
+  return { response, data: opened.value };
+}
+
+/** Tell the out-of-band transaction how it ended; rethrow failures. */
+async function settle<T>(c: Context<AppEnv>, tx: string | undefined, work: () => Promise<{ value: T; authenticators: UafTransactionRecord["authenticators"] }>): Promise<T> {
+  const stub = tx ? uafTransactionObject(c.env.UAF_TRANSACTIONS, tx) : null;
+  try {
+    const { value, authenticators } = await work();
+    if (stub) await stub.finish({ succeeded: true, uafStatusCode: UAF_STATUS.OK, authenticators }, c.get("now"));
+    return value;
+  } catch (error) {
+    if (stub && error instanceof UafError) await stub.finish({ succeeded: false, uafStatusCode: error.statusCode }, c.get("now"));
+    throw error;
+  }
+}
+
+export interface CompletedRegistration {
+  readonly username: string;
+  readonly user: UafUserRecord;
+  readonly registered: readonly { readonly aaid: string; readonly keyId: string }[];
+  readonly tx?: string;
+}
+
+export async function completeRegistration(c: Context<AppEnv>, uafResponse: string, contextString: string | undefined): Promise<CompletedRegistration> {
+  const config = c.get("config");
+  const now = c.get("now");
+  const { response, data } = await openResponse<RegistrationResponse>(c, uafResponse, "Reg");
+  const username = data.username!;
+  return settle(c, data.tx, async () => {
+    if (contextString === undefined) throw new UafError(UAF_STATUS.BAD_REQUEST, "context: the device (deviceId, deviceInformation) is required", "registration_context_missing");
+    const context = parseWith(registrationResponseContextSchema, parseJsonString(contextString, "context"), "context");
+    const verified = await verifyRegistration(
+      response,
+      { appId: appIdOf(config), challenge: data.challenge, username, trustedFacetIds: config.uaf.facets, policy: registrationPolicy(config.uaf.aaids) },
+      trustOf(config),
+      new Date(now * 1000),
+    );
+    if (!verified.ok) throw new UafError(uafStatusFor(verified.reason), "The registration was refused", `${verified.reason} ${JSON.stringify(verified.detail ?? {})}`);
+    const stored = await uafUserObject(c.env.UAF_USERS, username).register(
+      {
+        username,
+        challenge: data.challenge,
+        challengeExpiresAt: data.exp,
+        deviceId: context.deviceId,
+        device: context.deviceInformation ?? null,
+        authenticators: verified.value.map((authenticator) => ({
+          aaid: authenticator.aaid,
+          keyId: authenticator.keyId,
+          publicKey: authenticator.publicKey,
+          signAlg: authenticator.signAlg,
+          signCounter: authenticator.signCounter,
+          authenticatorVersion: authenticator.authenticatorVersion,
+          attestation: authenticator.attestation,
+        })),
+      },
+      now,
+    );
+    if (!stored.ok) {
+      const code = stored.reason === "challenge_spent" || stored.reason === "device_information_required" || stored.reason === "device_name_taken" ? UAF_STATUS.REQUEST_INVALID : UAF_STATUS.UNACCEPTABLE_AUTHENTICATOR;
+      throw new UafError(code, "The registration was refused", stored.reason);
+    }
+    const registered = verified.value.map((authenticator) => ({ aaid: authenticator.aaid, keyId: authenticator.keyId }));
+    return { value: { username, user: stored.value, registered, ...(data.tx ? { tx: data.tx } : {}) }, authenticators: registered };
+  });
+}
+
+export interface CompletedAuthentication {
+  readonly username: string;
+  readonly authenticator: UafAuthenticatorRecord;
+  readonly verified: VerifiedAuthentication;
+  readonly tx?: string;
+}
+
+export async function completeAuthentication(c: Context<AppEnv>, uafResponse: string): Promise<CompletedAuthentication> {
+  const config = c.get("config");
+  const now = c.get("now");
+  const { response, data } = await openResponse<AuthenticationResponse>(c, uafResponse, "Auth");
+  const username = data.username!;
+  return settle(c, data.tx, async () => {
+    const transaction = data.tx ? (await uafTransactionObject(c.env.UAF_TRANSACTIONS, data.tx)?.read(now))?.transaction : undefined;
+    const userObject = uafUserObject(c.env.UAF_USERS, username);
+    const user = await userObject.read();
+    const verified = await verifyAuthentication(
+      response,
+      { appId: appIdOf(config), challenge: data.challenge, trustedFacetIds: config.uaf.facets, ...(transaction ? { transaction } : {}) },
+      user?.authenticators ?? [],
+      new Date(now * 1000),
+    );
+    if (!verified.ok) throw new UafError(uafStatusFor(verified.reason), "The authentication was refused", `${verified.reason} ${JSON.stringify(verified.detail ?? {})}`);
+    const allow = config.uaf.counter_regression === "allow";
+    if (verified.value.counterRegressed) c.get("log").uaf_counter_regressed = true;
+    const stored = await userObject.authenticate(
+      { challenge: data.challenge, challengeExpiresAt: data.exp, aaid: verified.value.aaid, keyId: verified.value.keyId, signCounter: verified.value.signCounter, allowCounterRegression: allow },
+      now,
+    );
+    if (!stored.ok) {
+      const code = stored.reason === "unknown_key" ? UAF_STATUS.UNKNOWN_KEY_ID : stored.reason === "counter_regressed" ? UAF_STATUS.UNACCEPTABLE_AUTHENTICATOR : UAF_STATUS.REQUEST_INVALID;
+      throw new UafError(code, "The authentication was refused", stored.reason);
+    }
+    return {
+      value: { username, authenticator: stored.value, verified: verified.value, ...(data.tx ? { tx: data.tx } : {}) },
+      authenticators: [{ aaid: stored.value.aaid, keyId: stored.value.keyId }],
+    };
+  });
+}

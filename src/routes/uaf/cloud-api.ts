@@ -1,0 +1,119 @@
+/**
+ * The Authentication Cloud API (protocols/uaf-nevis.md §2), behind the Bearer access key:
+ *   POST /api/v1/users/enroll  {username | userId, channel: "app"}  -> the user and an enrollment (QR code, app link)
+ *   POST /api/v1/approval      {username | userId, channel: "push" | "app", message?}  -> an out-of-band authentication
+ *   POST /api/v1/status        {statusToken}  -> pending | succeeded | failed | unknown
+ */
+import type { Context } from "hono";
+import { base64url } from "jose";
+import { z } from "zod";
+import { OAuthError } from "../../errors";
+import { uafTransactionObject, type UafTransactionRecord } from "../../kv/uaf-transaction";
+import { uafUserById, uafUserObject, type UafUserRecord } from "../../kv/uaf-user";
+import { hashToken } from "../../tokens/grant-tokens";
+import { constantTimeEqual } from "../../verifiers/constant-time";
+import type { AppEnv } from "../context";
+import { dispatch, type DispatchRequest } from "./out-of-band";
+import { username } from "./wire";
+
+const iso = (epoch: number) => new Date(epoch * 1000).toISOString();
+
+const who = { username: username.optional(), userId: z.string().regex(/^[0-9a-f]{64}$/, "not a userId").optional() };
+const enrollSchema = z.strictObject({ ...who, channel: z.enum(["app", "push", "sms", "fido2", "recovery"]).default("app") });
+const approvalSchema = z.strictObject({ ...who, channel: z.enum(["app", "push", "sms", "fido2", "recovery"]).default("push"), message: z.string().min(1).max(500).optional(), prompt: z.string().min(1).max(100).optional() });
+const statusSchema = z.strictObject({ statusToken: z.string().min(1).max(300) });
+
+async function readBody<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Promise<z.output<T>> {
+  if (!(c.req.header("Content-Type") ?? "").toLowerCase().startsWith("application/json")) throw new OAuthError("invalid_request", "Content-Type must be application/json");
+  let json: unknown;
+  try {
+    json = await c.req.json();
+  } catch {
+    throw new OAuthError("invalid_request", "the body is not JSON");
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new OAuthError("invalid_request", `${issue.path.join(".") || "body"}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** The user a request names by username or userId (exactly one). */
+async function userNamed(c: Context<AppEnv>, body: { username?: string | undefined; userId?: string | undefined }, create: boolean): Promise<UafUserRecord> {
+  if ((body.username === undefined) === (body.userId === undefined)) throw new OAuthError("invalid_request", "give exactly one of username or userId");
+  if (body.username !== undefined) {
+    const stub = uafUserObject(c.env.UAF_USERS, body.username);
+    const user = create ? await stub.ensure(body.username, c.get("now")) : await stub.read();
+    if (user) return user;
+  } else {
+    const user = await uafUserById(c.env.UAF_USERS, body.userId!)?.read();
+    if (user) return user;
+  }
+  throw new OAuthError("not_found", "no such user", { reason: "cloud_api_user_unknown" });
+}
+
+function userView(user: UafUserRecord) {
+  return {
+    userId: user.userId,
+    username: user.username,
+    status: user.authenticators.length ? "active" : "new",
+    createdAt: iso(user.created_at),
+    updatedAt: iso(user.updated_at),
+    authenticators: user.authenticators.map((authenticator) => ({ aaid: authenticator.aaid, keyId: authenticator.keyId, deviceId: authenticator.deviceId, registeredAt: iso(authenticator.registered_at) })),
+  };
+}
+
+async function started(c: Context<AppEnv>, request: DispatchRequest) {
+  const result = await dispatch(c, request);
+  if (result.dispatchResult !== "dispatched") {
+    const reason = (result as { reason: string }).reason;
+    throw new OAuthError("invalid_request", result.dispatchResult === "userNotFound" ? "the user has no registered authenticator" : `the request could not be delivered (${result.dispatchResult})`, { reason });
+  }
+  return result as Extract<typeof result, { token: string }>;
+}
+
+export async function enroll(c: Context<AppEnv>): Promise<Response> {
+  const body = await readBody(c, enrollSchema);
+  if (body.channel !== "app") throw new OAuthError("invalid_request", `channel ${body.channel} is not supported; use app`);
+  const user = await userNamed(c, body, true);
+  const enrollment = await started(c, { operation: "registration", username: user.username, dispatcher: "link-png-qr-code" });
+  c.header("Cache-Control", "no-store");
+  return c.json({
+    ...userView(user),
+    enrollment: { transactionId: enrollment.transactionId, statusToken: enrollment.statusToken, qrCode: enrollment.qrCode, appLinkUri: enrollment.appLinkUri },
+  });
+}
+
+export async function approval(c: Context<AppEnv>): Promise<Response> {
+  const body = await readBody(c, approvalSchema);
+  if (body.channel !== "push" && body.channel !== "app") throw new OAuthError("invalid_request", `channel ${body.channel} is not supported; use push or app`);
+  const user = await userNamed(c, body, false);
+  const text = body.message ?? body.prompt;
+  const transaction: UafTransactionRecord["transaction"] = text ? [{ contentType: "text/plain", content: base64url.encode(text) }] : undefined;
+  const result = await started(c, {
+    operation: "authentication",
+    username: user.username,
+    dispatcher: body.channel === "push" ? "firebase-cloud-messaging" : "link-png-qr-code",
+    ...(transaction ? { transaction } : {}),
+    ...(body.channel === "push" ? { message: { title: body.prompt ?? "Login request", body: body.message ?? "Approve the login" } } : {}),
+  });
+  c.header("Cache-Control", "no-store");
+  return c.json({
+    transactionId: result.transactionId,
+    userId: user.userId,
+    statusToken: result.statusToken,
+    ...(body.channel === "app" ? { qrCode: result.qrCode, appLinkUri: result.appLinkUri } : {}),
+  });
+}
+
+/** Authentication Cloud status: the Nevis states folded into pending / succeeded / failed. */
+export async function cloudStatus(c: Context<AppEnv>): Promise<Response> {
+  const body = await readBody(c, statusSchema);
+  const now = c.get("now");
+  const tx = await uafTransactionObject(c.env.UAF_TRANSACTIONS, body.statusToken.split(".")[0] ?? "")?.read(now);
+  c.header("Cache-Control", "no-store");
+  if (!tx || !constantTimeEqual(tx.status_token_hash, await hashToken(body.statusToken))) return c.json({ status: "unknown" });
+  const status = tx.status === "succeeded" ? "succeeded" : tx.status === "failed" ? "failed" : "pending";
+  return c.json({ transactionId: tx.id, status, userId: tx.userId, username: tx.username, createdAt: iso(tx.created_at), lastUpdatedAt: iso(tx.updated_at) });
+}

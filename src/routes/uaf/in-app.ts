@@ -1,0 +1,107 @@
+/**
+ * The in-app UAF services (docs/uaf.md): trusted facets, the request services (GetUAFRequest ->
+ * ReturnUAFRequest) and the response services (SendUAFResponse -> ServerResponse) for registration and
+ * authentication, and the deregistration request service. Each handler is: read -> authorize -> ceremony.
+ */
+import type { Context } from "hono";
+import type { z } from "zod";
+import { newUafTransactionObject } from "../../kv/uaf-transaction";
+import { uafUserObject } from "../../kv/uaf-user";
+import { trustedFacets } from "../../uaf/facets";
+import type { AppEnv } from "../context";
+import { authorizeUafRequest, requireSameUser } from "./authorize";
+import { completeAuthentication, completeRegistration, deregistrationRequest, newAuthenticationRequest, newRegistrationRequest } from "./ceremony";
+import { UAF_STATUS, UafError } from "./uaf-error";
+import {
+  authenticationContextSchema,
+  deregistrationContextSchema,
+  getUafRequestSchema,
+  parseJsonString,
+  parseWith,
+  readJsonBody,
+  registrationContextSchema,
+  sendUafResponseSchema,
+  uafJson,
+} from "./wire";
+
+export function facets(c: Context<AppEnv>): Response {
+  return c.body(JSON.stringify(trustedFacets(c.get("config").uaf.facets)), 200, { "Content-Type": "application/fido.trusted-apps+json", "Cache-Control": "public, max-age=300" });
+}
+
+/** GetUAFRequest for `op`, with its context parsed by `schema`. */
+async function readGetUafRequest<T extends z.ZodType>(c: Context<AppEnv>, op: "Reg" | "Auth" | "Dereg", schema: T): Promise<z.output<T>> {
+  const body = parseWith(getUafRequestSchema, await readJsonBody(c), "GetUAFRequest");
+  if (body.op !== op) throw new UafError(UAF_STATUS.BAD_REQUEST, `op must be ${op} at this service`, `op ${body.op}`);
+  if (body.context === undefined) throw new UafError(UAF_STATUS.BAD_REQUEST, "context: the username is required", "context_missing");
+  return parseWith(schema, parseJsonString(body.context, "context"), "context");
+}
+
+export async function registrationRequest(c: Context<AppEnv>): Promise<Response> {
+  const context = await readGetUafRequest(c, "Reg", registrationContextSchema);
+  await requireSameUser(c, await authorizeUafRequest(c), context.username);
+  c.get("log").uaf_user = context.username;
+  return uafJson(c, await newRegistrationRequest(c, context.username));
+}
+
+export async function registrationResponse(c: Context<AppEnv>): Promise<Response> {
+  const body = parseWith(sendUafResponseSchema, await readJsonBody(c), "SendUAFResponse");
+  const done = await completeRegistration(c, body.uafResponse, body.context);
+  c.get("log").uaf_user = done.username;
+  c.get("log").uaf_registered = done.registered.map((authenticator) => authenticator.aaid).join(" ");
+  return uafJson(c, { statusCode: UAF_STATUS.OK });
+}
+
+export async function authenticationRequest(c: Context<AppEnv>): Promise<Response> {
+  const context = await readGetUafRequest(c, "Auth", authenticationContextSchema);
+  c.get("log").uaf_user = context.username;
+  if (!context.transaction) return uafJson(c, await newAuthenticationRequest(c, context.username));
+  // A transaction shown on the device is remembered server-side, so the response can be checked against it.
+  const now = c.get("now");
+  const user = await uafUserObject(c.env.UAF_USERS, context.username).read();
+  if (!user) throw new UafError(UAF_STATUS.UNKNOWN_KEY_ID, "No registered authenticator", "no_authenticator_registered");
+  const { id, stub } = newUafTransactionObject(c.env.UAF_TRANSACTIONS);
+  const request = await newAuthenticationRequest(c, context.username, { tx: id, transaction: context.transaction });
+  await stub.create({
+    id,
+    operation: "authentication",
+    username: user.username,
+    userId: user.userId,
+    token_hash: "",
+    status_token_hash: "",
+    status: "clientAuthenticating",
+    transaction: context.transaction,
+    authenticators: [],
+    dispatcher: "in-app",
+    created_at: now,
+    updated_at: now,
+    expires_at: now + c.get("config").uaf.request_ttl,
+  });
+  return uafJson(c, request);
+}
+
+export async function authenticationResponse(c: Context<AppEnv>): Promise<Response> {
+  const body = parseWith(sendUafResponseSchema, await readJsonBody(c), "SendUAFResponse");
+  const done = await completeAuthentication(c, body.uafResponse);
+  c.get("log").uaf_user = done.username;
+  c.get("log").uaf_aaid = done.authenticator.aaid;
+  return uafJson(c, { statusCode: UAF_STATUS.OK });
+}
+
+/**
+ * Deregistration: remove the named authenticator (or all of the user's, or all of one device's) now,
+ * and answer the DeregistrationRequest the device applies locally. A Device-Signature may only remove
+ * that device's authenticators.
+ */
+export async function deregistrationRequestService(c: Context<AppEnv>): Promise<Response> {
+  const context = await readGetUafRequest(c, "Dereg", deregistrationContextSchema);
+  const authorization = await authorizeUafRequest(c);
+  await requireSameUser(c, authorization, context.username);
+  const deviceId = authorization.via === "device-signature" ? authorization.deviceId : context.deviceId;
+  const removed = await uafUserObject(c.env.UAF_USERS, context.username).deregister(
+    { ...(context.aaid ? { aaid: context.aaid } : {}), ...(context.keyID ? { keyId: context.keyID } : {}), ...(deviceId ? { deviceId } : {}) },
+    c.get("now"),
+  );
+  c.get("log").uaf_user = context.username;
+  c.get("log").uaf_removed = removed.length;
+  return uafJson(c, deregistrationRequest(c.get("config"), removed));
+}

@@ -1,0 +1,65 @@
+/**
+ * The FIDO UAF services under both path families (docs/uaf.md): the Authentication Cloud style
+ * `/_app/...` and the Identity Suite style `/nevisfido/...` (authentication at `/auth/fidouaf`), each with
+ * and without a trailing slash; and the Authentication Cloud API under `/api/v1`. Off when `uaf.enabled`
+ * is false (404).
+ */
+import { Hono, type Context, type Handler } from "hono";
+import { createMiddleware } from "hono/factory";
+import { OAuthError } from "../../errors";
+import type { AppEnv } from "../context";
+import { requireAccessKey } from "./access-key";
+import { approval, cloudStatus, enroll } from "./cloud-api";
+import { changeDevice, deleteDevice, readDevice } from "./devices";
+import { authenticationRequest, authenticationResponse, deregistrationRequestService, facets, registrationRequest, registrationResponse } from "./in-app";
+import { dispatchToken, redeemToken, status } from "./oob-services";
+
+const FAMILIES = ["/_app", "/nevisfido"] as const;
+
+/** Paths whose errors are UAF ServerResponses. */
+export function isUafServicePath(path: string): boolean {
+  return /^\/(_app|nevisfido)\/(uaf\/1\.1|token\/redeem|devices)\//.test(path) || /^\/auth\/fidouaf(\/|$)/.test(path);
+}
+
+export function isUafPath(path: string): boolean {
+  return isUafServicePath(path) || /^\/(_app|nevisfido)\/(token\/dispatch|status)/.test(path) || path.startsWith("/api/v1/");
+}
+
+const enabled = createMiddleware<AppEnv>(async (c, next) => {
+  if (!c.get("config").uaf.enabled) throw new OAuthError("not_found", "no such endpoint", { reason: "uaf_disabled" });
+  await next();
+});
+
+const route = new Hono<AppEnv>();
+route.use("/_app/*", enabled).use("/nevisfido/*", enabled).use("/auth/fidouaf", enabled).use("/auth/fidouaf/*", enabled).use("/api/v1/*", enabled);
+
+/** `path` and `path/`. */
+function both(method: "get" | "post" | "patch" | "delete", path: string, ...handlers: Handler<AppEnv>[]): void {
+  for (const variant of [path, `${path}/`]) (route[method] as (path: string, ...handlers: Handler<AppEnv>[]) => unknown)(variant, ...handlers);
+}
+
+const wrap = (handler: (c: Context<AppEnv>) => Response | Promise<Response>): Handler<AppEnv> => (c) => handler(c);
+
+for (const family of FAMILIES) {
+  both("get", `${family}/uaf/1.1/facets`, wrap(facets));
+  both("post", `${family}/uaf/1.1/request/registration`, wrap(registrationRequest));
+  both("post", `${family}/uaf/1.1/registration`, wrap(registrationResponse));
+  both("post", `${family}/uaf/1.1/request/deregistration`, wrap(deregistrationRequestService));
+  both("post", `${family}/token/dispatch/:operation`, requireAccessKey, wrap(dispatchToken));
+  both("post", `${family}/token/redeem/:operation`, wrap(redeemToken));
+  both("post", `${family}/status`, wrap(status));
+  for (const devices of [`${family}/devices/:deviceId`, `${family}/devices/credentials/:deviceId`]) {
+    both("get", devices, wrap(readDevice));
+    both("patch", devices, wrap(changeDevice));
+    both("delete", devices, wrap(deleteDevice));
+  }
+}
+both("post", "/_app/uaf/1.1/request/authentication", wrap(authenticationRequest));
+both("post", "/_app/uaf/1.1/authentication", wrap(authenticationResponse));
+both("post", "/auth/fidouaf", wrap(authenticationRequest));
+both("post", "/auth/fidouaf/authenticationresponse", wrap(authenticationResponse));
+both("post", "/api/v1/users/enroll", requireAccessKey, wrap(enroll));
+both("post", "/api/v1/approval", requireAccessKey, wrap(approval));
+both("post", "/api/v1/status", requireAccessKey, wrap(cloudStatus));
+
+export const uafRoute = route;

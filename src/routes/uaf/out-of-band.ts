@@ -1,0 +1,144 @@
+/**
+ * Out-of-band UAF operations (docs/uaf.md): a dispatch creates a UafTransaction and its one-time token,
+ * and delivers the token as the SDK's payload
+ *   {"nma_data": {"token", "redeem_url"}, "nma_data_content_type": "application/json", "nma_data_version": "1"}
+ * by link (`<app link base>?dispatchTokenResponse=<base64url payload>`), PNG QR code, or FCM push (the
+ * payload encrypted to the device's encryption key, `application/jose`). The device redeems the token for
+ * the UAF request; its UAF response settles the transaction (ceremony.ts); the status service reports it.
+ *
+ * Tokens are `<transaction id>.<256 random bits>`; only their SHA-256 is stored.
+ */
+import type { Context } from "hono";
+import { base64url, CompactEncrypt, importJWK } from "jose";
+import type { Config } from "../../config/load";
+import { FcmError, parseServiceAccount, sendFcmMessage } from "../../dispatch/fcm";
+import { newUafTransactionObject, type UafOperation, type UafTransactionRecord } from "../../kv/uaf-transaction";
+import { uafUserObject, type UafDeviceRecord } from "../../kv/uaf-user";
+import { qrCodePng } from "../../qr/png";
+import { hashToken } from "../../tokens/grant-tokens";
+import type { AppEnv } from "../context";
+
+export const DISPATCHERS = ["link", "png-qr-code", "link-png-qr-code", "firebase-cloud-messaging"] as const;
+export type Dispatcher = (typeof DISPATCHERS)[number];
+
+export type DispatchResult = "dispatched" | "dispatchError" | "dispatchTargetExpired" | "dispatchTargetNotFound" | "dispatcherNotFound" | "userNotFound" | "internalError";
+
+export interface Dispatch {
+  readonly transactionId: string;
+  readonly token: string;
+  readonly statusToken: string;
+  readonly payload: string;
+  readonly appLinkUri: string;
+  readonly dispatchResult: DispatchResult;
+  readonly dispatcherInformation: { readonly name: Dispatcher; readonly response?: string };
+  readonly qrCode?: { readonly type: "image/png"; readonly size: number; readonly dataUri: string };
+}
+
+export function appLinkBase(config: Config): string {
+  return config.uaf.dispatch.app_link_base ?? `${config.issuer}/open`;
+}
+
+/** The SDK's out-of-band payload (base64url of its JSON) for a token. */
+export function outOfBandPayload(config: Config, operation: UafOperation, token: string, encrypted?: string): string {
+  const payload = encrypted
+    ? { nma_data: encrypted, nma_data_content_type: "application/jose", nma_data_version: "1" }
+    : { nma_data: { token, redeem_url: `${config.issuer}/_app/token/redeem/${operation}` }, nma_data_content_type: "application/json", nma_data_version: "1" };
+  return base64url.encode(JSON.stringify(payload));
+}
+
+/** The nma_data encrypted to the device's key (ECDH-ES+A256KW for EC keys, RSA-OAEP-256 for RSA). */
+async function encryptFor(device: UafDeviceRecord, nmaData: unknown): Promise<string> {
+  const jwk = device.encryptionKey!;
+  const alg = jwk.kty === "RSA" ? "RSA-OAEP-256" : "ECDH-ES+A256KW";
+  const key = await importJWK(jwk, alg);
+  return new CompactEncrypt(new TextEncoder().encode(JSON.stringify(nmaData))).setProtectedHeader({ alg, enc: "A256GCM", cty: "application/json" }).encrypt(key);
+}
+
+export interface DispatchRequest {
+  readonly operation: UafOperation;
+  readonly username: string;
+  readonly dispatcher: Dispatcher;
+  /** The device to push to (firebase-cloud-messaging); default: the user's only device with a token. */
+  readonly deviceId?: string;
+  readonly transaction?: UafTransactionRecord["transaction"];
+  /** Create the UAF user when unknown (enrollment); otherwise an unknown user is `userNotFound`. */
+  readonly createUser?: boolean;
+  readonly message?: { readonly title: string; readonly body: string };
+}
+
+/** Create the transaction and deliver its token. The transaction is kept only if the result is `dispatched`. */
+export async function dispatch(c: Context<AppEnv>, request: DispatchRequest): Promise<Dispatch | { readonly dispatchResult: Exclude<DispatchResult, "dispatched">; readonly reason: string }> {
+  const config = c.get("config");
+  const now = c.get("now");
+  const userStub = uafUserObject(c.env.UAF_USERS, request.username);
+  const user = request.createUser ? await userStub.ensure(request.username, now) : await userStub.read();
+  if (!user) return { dispatchResult: "userNotFound", reason: "uaf_user_unknown" };
+  if (request.operation !== "registration" && user.authenticators.length === 0) return { dispatchResult: "userNotFound", reason: "uaf_user_without_authenticator" };
+  let device: UafDeviceRecord | undefined;
+  if (request.dispatcher === "firebase-cloud-messaging") {
+    const pushable = user.devices.filter((candidate) => candidate.fcmRegistrationToken !== undefined);
+    device = request.deviceId ? user.devices.find((candidate) => candidate.deviceId === request.deviceId) : pushable.length === 1 ? pushable[0] : undefined;
+    if (!device?.fcmRegistrationToken) return { dispatchResult: "dispatchTargetNotFound", reason: request.deviceId ? "fcm_device_unknown" : `fcm_devices ${pushable.length}` };
+    // The Nevis dispatcher encrypts push payloads; a device without an encryption key cannot get one.
+    if (!device.encryptionKey) return { dispatchResult: "dispatchError", reason: "fcm_device_without_encryption_key" };
+  }
+
+  const { id, stub } = newUafTransactionObject(c.env.UAF_TRANSACTIONS);
+  const token = `${id}.${base64url.encode(crypto.getRandomValues(new Uint8Array(32)))}`;
+  const statusToken = `${id}.${base64url.encode(crypto.getRandomValues(new Uint8Array(32)))}`;
+  const payload = outOfBandPayload(config, request.operation, token);
+  const appLinkUri = `${appLinkBase(config)}?dispatchTokenResponse=${payload}`;
+  // Created before delivery: a pushed token can be redeemed at once.
+  await stub.create({
+    id,
+    operation: request.operation,
+    username: user.username,
+    userId: user.userId,
+    token_hash: await hashToken(token),
+    status_token_hash: await hashToken(statusToken),
+    status: "tokenCreated",
+    ...(request.transaction ? { transaction: request.transaction } : {}),
+    authenticators: [],
+    dispatcher: request.dispatcher,
+    created_at: now,
+    updated_at: now,
+    expires_at: now + config.uaf.dispatch.token_ttl,
+  });
+  const size = config.uaf.dispatch.qr_code_size;
+  let response: string | undefined;
+  let qrCode: Dispatch["qrCode"];
+  switch (request.dispatcher) {
+    case "link":
+      response = appLinkUri;
+      break;
+    case "png-qr-code":
+      qrCode = await qrCodePng(payload, size);
+      response = qrCode.dataUri;
+      break;
+    case "link-png-qr-code":
+      qrCode = await qrCodePng(appLinkUri, size);
+      response = qrCode.dataUri;
+      break;
+    case "firebase-cloud-messaging": {
+      const nmaData = { token, redeem_url: `${config.issuer}/_app/token/redeem/${request.operation}` };
+      try {
+        const encrypted = await encryptFor(device!, nmaData);
+        const push = JSON.parse(new TextDecoder().decode(base64url.decode(outOfBandPayload(config, request.operation, token, encrypted)))) as Record<string, string>;
+        const account = parseServiceAccount(c.env.FCM_SERVICE_ACCOUNT);
+        response = await sendFcmMessage(
+          account,
+          { endpoint: config.uaf.dispatch.fcm.endpoint, tokenUri: config.uaf.dispatch.fcm.token_uri },
+          { token: device!.fcmRegistrationToken!, data: push, ...(request.message ? { notification: request.message } : {}) },
+          now,
+        );
+      } catch (error) {
+        await stub.discard();
+        if (error instanceof FcmError) return { dispatchResult: error.reason === "fcm_target_expired" ? "dispatchTargetExpired" : "dispatchError", reason: error.reason };
+        if (error instanceof Error && /JWK|key/i.test(error.message)) return { dispatchResult: "dispatchError", reason: "fcm_encryption_key_unusable" };
+        throw error;
+      }
+      break;
+    }
+  }
+  return { transactionId: id, token, statusToken, payload, appLinkUri, dispatchResult: "dispatched", dispatcherInformation: { name: request.dispatcher, ...(response ? { response } : {}) }, ...(qrCode ? { qrCode } : {}) };
+}

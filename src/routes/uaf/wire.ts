@@ -1,0 +1,105 @@
+/**
+ * Reading the UAF services' request bodies at the edge (docs/uaf.md "Messages"): the content type, a
+ * size limit, JSON, then the shape (zod), with the `context` string parsed as JSON in turn. Anything
+ * wrong is a 1400 ServerResponse naming the member, never a 500.
+ */
+import type { Context } from "hono";
+import { z } from "zod";
+import { OAuthError } from "../../errors";
+import { readBodyLimited } from "../../http/form";
+import type { AppEnv } from "../context";
+import { UAF_STATUS, UafError } from "./uaf-error";
+
+export const UAF_CONTENT_TYPE = "application/fido+uaf;charset=UTF-8";
+const ACCEPTED_TYPES = new Set(["application/fido+uaf", "application/json"]);
+const USERNAME = /^[A-Za-z0-9._@+-]{1,100}$/;
+
+export const username = z.string().regex(USERNAME, "must be 1 to 100 of A-Z a-z 0-9 . _ @ + -");
+
+export const getUafRequestSchema = z.strictObject({
+  op: z.enum(["Reg", "Auth", "Dereg"]),
+  previousRequest: z.string().max(65_536).optional(),
+  context: z.string().max(16_384).optional(),
+});
+
+export const sendUafResponseSchema = z.strictObject({
+  uafResponse: z.string().min(2).max(262_144),
+  context: z.string().max(16_384).optional(),
+});
+
+const b64url = z.string().regex(/^[A-Za-z0-9_-]+$/, "must be base64url");
+
+/** A public EC P-256 JWK (the device's Device-Signature key); private members are refused. */
+export const publicEcJwk = z
+  .looseObject({ kty: z.literal("EC"), crv: z.literal("P-256"), x: b64url, y: b64url })
+  .refine((jwk) => !("d" in jwk), "must be a public key (no `d`)");
+
+export const transactionSchema = z.array(z.strictObject({ contentType: z.enum(["text/plain", "image/png"]), content: b64url.max(8192) })).min(1).max(1);
+
+export const registrationContextSchema = z.looseObject({ username });
+export const authenticationContextSchema = z.looseObject({ username, transaction: transactionSchema.optional() });
+export const deregistrationContextSchema = z.looseObject({
+  username,
+  aaid: z.string().regex(/^[0-9A-F]{4}#[0-9A-F]{4}$/).optional(),
+  keyID: b64url.max(400).optional(),
+  deviceId: z.string().min(1).max(200).optional(),
+});
+
+/** A public encryption JWK (EC for ECDH-ES, or RSA for RSA-OAEP-256); private members are refused. */
+export const encryptionJwk = z.looseObject({ kty: z.enum(["EC", "RSA"]) }).refine((jwk) => !("d" in jwk), "must be a public key (no `d`)");
+
+export const deviceInformationSchema = z.looseObject({
+  name: z.string().min(1).max(100),
+  fcmRegistrationToken: z.string().min(1).max(4096).optional(),
+  signatureKey: publicEcJwk.optional(),
+  encryptionKey: encryptionJwk.optional(),
+});
+
+export const registrationResponseContextSchema = z.looseObject({
+  deviceId: z.string().min(1).max(200),
+  deviceInformation: deviceInformationSchema.optional(),
+});
+
+function describe(error: z.ZodError): string {
+  const issue = error.issues[0]!;
+  const path = issue.path.length ? issue.path.join(".") : "body";
+  return `${path}: ${issue.message}`;
+}
+
+/** Validate `value` against `schema`; a 1400 naming the member otherwise. */
+export function parseWith<T extends z.ZodType>(schema: T, value: unknown, where: string): z.output<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const detail = describe(parsed.error);
+    throw new UafError(UAF_STATUS.BAD_REQUEST, `${where}: ${detail}`, `${where}_invalid ${detail}`);
+  }
+  return parsed.data;
+}
+
+/** A JSON string member (`context`, `uafResponse`) parsed, or a 1400. */
+export function parseJsonString(value: string, where: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw new UafError(UAF_STATUS.BAD_REQUEST, `${where} is not JSON`, `${where}_not_json`);
+  }
+}
+
+/** The request body as JSON, with a UAF or JSON content type. */
+export async function readJsonBody(c: Context<AppEnv>): Promise<unknown> {
+  const type = (c.req.header("Content-Type") ?? "").split(";")[0]!.trim().toLowerCase();
+  if (!ACCEPTED_TYPES.has(type)) throw new UafError(UAF_STATUS.BAD_REQUEST, "Content-Type must be application/fido+uaf or application/json", `content_type ${type.slice(0, 60)}`);
+  let text: string;
+  try {
+    text = await readBodyLimited(c.req.raw, Math.max(c.get("config").limits.max_body_bytes, 65_536));
+  } catch (error) {
+    if (error instanceof OAuthError) throw new UafError(UAF_STATUS.BAD_REQUEST, error.description, error.reason);
+    throw error;
+  }
+  return parseJsonString(text, "body");
+}
+
+/** A UAF JSON answer (ReturnUAFRequest, ServerResponse). */
+export function uafJson(c: Context<AppEnv>, body: unknown, status = 200): Response {
+  return c.body(JSON.stringify(body), status as 200, { "Content-Type": UAF_CONTENT_TYPE, "Cache-Control": "no-store" });
+}
