@@ -289,6 +289,9 @@ function loginProblems(config: ParsedConfig): string[] {
 function uafProblems(config: ParsedConfig): string[] {
   const problems: string[] = [];
   const uaf = config.uaf;
+  config.authenticators.forEach((authenticator, i) => {
+    if (authenticator.type.startsWith("uaf-") && !uaf.enabled) problems.push(`authenticators[${i}].type: ${authenticator.type} needs the UAF server (uaf.enabled is false)`);
+  });
   if (uaf.api_access_key !== undefined && uaf.api_access_key_hash !== undefined) problems.push("uaf.api_access_key_hash: give at most one of api_access_key or api_access_key_hash");
   if (uaf.api_access_key !== undefined && config.environment !== "development") {
     problems.push("uaf.api_access_key: plain-text keys are only accepted when environment is \"development\"; use api_access_key_hash (npm run hash-secret -- <key>)");

@@ -279,14 +279,14 @@ export const clientSchema = z
   })
   .describe("A statically configured OAuth client.");
 
-export const AUTHENTICATOR_TYPES = ["html-form", "approval-link"] as const;
+export const AUTHENTICATOR_TYPES = ["html-form", "approval-link", "uaf-mobile-approval", "uaf-device"] as const;
 
 const authenticator = z
   .strictObject({
     id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be lower-case letters, digits and dashes").describe("Identifier, used in the authenticator's URLs (/authn/authenticate/<id>)."),
     type: z
       .enum(AUTHENTICATOR_TYPES)
-      .describe("html-form: username and password (users in Durable Objects, PBKDF2). approval-link: out-of-band demonstration: the step polls until a one-time approval link is opened (development only; FIDO UAF mobile approval plugs in here)."),
+      .describe("html-form: username and password (users in Durable Objects, PBKDF2). approval-link: out-of-band demonstration: the step polls until a one-time approval link is opened (development only). uaf-mobile-approval: a FIDO UAF authentication is dispatched to the user's registered phone (push, or a QR code/app link shown in the step) and the step polls until the phone answers. uaf-device: the app itself authenticates with a registered UAF key (a client-operation step)."),
     title: z.string().min(1).max(100).optional().describe("Shown in the authenticator selector."),
     acr: z.string().min(1).optional().describe("The `acr` of a login with this authenticator. Default: urn:se:curity:authentication:<type>:<id>."),
   })

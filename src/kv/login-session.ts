@@ -44,7 +44,11 @@ export type FlowStep =
       readonly status: "pending" | "done" | "failed";
       /** Who is logging in: authenticated once the approval arrives. */
       readonly user: AuthenticatedUser;
+      /** The UafTransaction whose outcome is the approval (uaf-mobile-approval); absent for approval-link. */
+      readonly transaction?: string;
     }
+  /** uaf-device: a UAF authentication request is out with the app; its response must answer `transaction`. */
+  | { readonly kind: "uaf"; readonly authenticator: string; readonly transaction: string; readonly expires_at: number; readonly user: AuthenticatedUser }
   | { readonly kind: "done" };
 
 /** Who may continue a flow. The two kinds never mix: a HAAPI session refuses a browser, and the reverse. */

@@ -138,9 +138,11 @@ describe("parseConfig", () => {
     });
     expect([...client.scopes]).toEqual(["urn:se:curity:scopes:haapi", "openid", "profile", "email"]);
     expect(client.capabilities.haapi?.allow_without_attestation).toBe(true);
-    expect(client.authenticators).toBeUndefined();
-    // The login flow's development defaults: one form authenticator and the demo user.
-    expect(config.authenticators).toEqual([{ id: "html-form", type: "html-form" }]);
+    // Apps log in with the form; the browser client may also approve on a phone enrolled through the simulator.
+    expect(client.authenticators).toEqual(["html-form"]);
+    expect(config.authenticators).toEqual([{ id: "html-form", type: "html-form" }, { id: "mobile-approval", type: "uaf-mobile-approval", title: "Approve on your phone" }]);
+    expect(config.clientsById.get("web-client")!.authenticators).toEqual(["html-form", "mobile-approval"]);
+    expect(config.uaf.facets).toEqual(["android:apk-key-hash:yK1xYp+Qu1rpQtNFud4OJZBKXFg", "ios:bundle-id:io.haapiedge.simulator"]);
     expect(config.usersByName.get("demo")).toMatchObject({ username: "demo", password: "demo-password", claims: { email: "demo@example.com", email_verified: true } });
   });
 

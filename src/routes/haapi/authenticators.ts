@@ -4,10 +4,11 @@
  *
  *   GET  /authn/authenticate                     the selector
  *   GET  /authn/authenticate/{id}                choose an authenticator: its first step
- *   POST /authn/authenticate/{id}                html-form: userName + password; approval-link: userName
+ *   POST /authn/authenticate/{id}                html-form: userName + password; approval-link, uaf-*: userName
+ *   POST /authn/authenticate/{id}/uaf-response   uaf-device: the app's UAF response (uaf-authenticators.ts)
  *   GET  /authn/authenticate/{id}/forgot-password, POST: the reset request (html-form)
  *   GET  /authn/register/{id}, POST              create an account (html-form), then logged in
- *   GET  /authn/authenticate/{id}/poll           the polling step's status (approval-link)
+ *   GET  /authn/authenticate/{id}/poll           the polling step's status (approval-link, uaf-mobile-approval)
  *   POST /authn/authenticate/{id}/cancel         back to the first step
  *   POST /authn/authenticate/{id}/continue       after an approval: finish
  *   GET  /authn/approve/{session}/{secret}       the approval link, opened on another device (no HAAPI token,
@@ -17,12 +18,14 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AuthenticatorConfig } from "../../config/schema";
-import { loginSessionObject, type AuthenticatedUser } from "../../kv/login-session";
+import { loginSessionObject } from "../../kv/login-session";
 import { rateLimiter, rateLimitKey } from "../../kv/rate-limiter";
 import { userObject } from "../../kv/user-store";
 import { hashToken } from "../../tokens/grant-tokens";
 import { hashPassword, passwordProblem, verifyPassword } from "../../verifiers/password";
-import { findUser, registerUser, type User } from "../users";
+import { findUser, registerUser } from "../users";
+import { authenticated } from "./authenticated";
+import { finishDeviceAuthentication, mobileApprovalStep, startDeviceAuthentication, startMobileApproval } from "./uaf-authenticators";
 import { AUTHN_PATH, type HaapiEnv } from "./context";
 import { readForm, requireFields } from "./form-input";
 import { flowModeOf, haapiToken, loadSession, mismatch, negotiate } from "./guard";
@@ -35,18 +38,14 @@ import { firstStep, forgotPasswordStep, loginStep, pollingStep, registerStep, ur
 
 const USERNAME = /^[A-Za-z0-9._@+-]{1,100}$/;
 
-function acrOf(authenticator: AuthenticatorConfig): string {
-  return authenticator.acr ?? `urn:se:curity:authentication:${authenticator.type}:${authenticator.id}`;
-}
-
 /** The authenticator in the path, which this flow must offer. */
-function authenticatorOf(c: Context<HaapiEnv>, type?: AuthenticatorConfig["type"]): AuthenticatorConfig {
+function authenticatorOf(c: Context<HaapiEnv>, types?: AuthenticatorConfig["type"] | readonly AuthenticatorConfig["type"][]): AuthenticatorConfig {
   const id = c.req.param("id") ?? "";
   const authenticator = c.get("config").authenticatorsById.get(id);
   if (!authenticator || !c.get("session").authenticators.includes(id)) {
     throw new HaapiProblem("generic-user-error", "This authentication method is not available for this login", {}, { status: 404, reason: `authenticator_not_offered ${id.slice(0, 64)}` });
   }
-  if (type && authenticator.type !== type) throw new HaapiProblem("generic-user-error", "This step does not belong to this authentication method", {}, { status: 404, reason: "authenticator_type_mismatch" });
+  if (types && !(typeof types === "string" ? [types] : types).includes(authenticator.type)) throw new HaapiProblem("generic-user-error", "This step does not belong to this authentication method", {}, { status: 404, reason: "authenticator_type_mismatch" });
   return authenticator;
 }
 
@@ -59,10 +58,6 @@ function source(c: Context<HaapiEnv>): string {
 
 function tooManyAttempts(retryAfter: number, reason: string): HaapiProblem {
   return new HaapiProblem("too-many-attempts", "Too many failed attempts; try again later", { messages: [error("Too many failed attempts; try again later.")] }, { reason, headers: { "Retry-After": String(retryAfter) } });
-}
-
-function authenticated(user: User, authenticator: AuthenticatorConfig, amr: readonly string[], now: number): AuthenticatedUser {
-  return { sub: user.sub, username: user.username, acr: acrOf(authenticator), amr, auth_time: now };
 }
 
 /** Username and password, with lockout per user and per source (failures only). */
@@ -166,7 +161,16 @@ export const authenticatorRoutes = new Hono<HaapiEnv>()
   })
   .post(`${AUTHN_PATH}/authenticate/:id`, ...guard, async (c) => {
     const authenticator = authenticatorOf(c);
-    return authenticator.type === "html-form" ? passwordLogin(c, authenticator) : startApproval(c, authenticator);
+    switch (authenticator.type) {
+      case "html-form":
+        return passwordLogin(c, authenticator);
+      case "approval-link":
+        return startApproval(c, authenticator);
+      case "uaf-mobile-approval":
+        return startMobileApproval(c, authenticator);
+      case "uaf-device":
+        return startDeviceAuthentication(c, authenticator);
+    }
   })
   .get(`${AUTHN_PATH}/authenticate/:id/forgot-password`, ...guard, async (c) => represent(c, forgotPasswordStep(c.get("config"), authenticatorOf(c, "html-form"))))
   .post(`${AUTHN_PATH}/authenticate/:id/forgot-password`, ...guard, async (c) => {
@@ -183,11 +187,12 @@ export const authenticatorRoutes = new Hono<HaapiEnv>()
   })
   .post(`${AUTHN_PATH}/register/:id`, ...guard, async (c) => createAccount(c, authenticatorOf(c, "html-form")))
   .get(`${AUTHN_PATH}/authenticate/:id/poll`, ...guard, async (c) => {
-    const authenticator = authenticatorOf(c, "approval-link");
+    const authenticator = authenticatorOf(c, ["approval-link", "uaf-mobile-approval"]);
     const session = c.get("session");
     if (session.step.kind !== "poll" || session.step.authenticator !== authenticator.id) throw invalidInput([{ name: "step", reason: "invalidValue", detail: "no approval is pending" }], "Nothing to poll");
-    return represent(c, renderStep(c, session));
+    return represent(c, session.step.transaction ? await mobileApprovalStep(c, session) : renderStep(c, session));
   })
+  .post(`${AUTHN_PATH}/authenticate/:id/uaf-response`, ...guard, async (c) => finishDeviceAuthentication(c, authenticatorOf(c, ["uaf-device"])))
   .post(`${AUTHN_PATH}/authenticate/:id/cancel`, ...guard, async (c) => {
     authenticatorOf(c);
     const updated = await c.get("sessionStub").setStep(firstStep(c.get("session").authenticators));
@@ -195,7 +200,7 @@ export const authenticatorRoutes = new Hono<HaapiEnv>()
     return represent(c, renderStep(c, updated));
   })
   .post(`${AUTHN_PATH}/authenticate/:id/continue`, ...guard, async (c) => {
-    const authenticator = authenticatorOf(c, "approval-link");
+    const authenticator = authenticatorOf(c, ["approval-link", "uaf-mobile-approval"]);
     const session = c.get("session");
     const step = session.step;
     if (step.kind !== "poll" || step.authenticator !== authenticator.id || step.status !== "done") {
@@ -222,4 +227,5 @@ export const authenticatorRoutes = new Hono<HaapiEnv>()
   .all(`${AUTHN_PATH}/register/:id`, methodNotAllowed("GET, POST"))
   .all(`${AUTHN_PATH}/authenticate/:id/poll`, methodNotAllowed("GET"))
   .all(`${AUTHN_PATH}/authenticate/:id/cancel`, methodNotAllowed("POST"))
-  .all(`${AUTHN_PATH}/authenticate/:id/continue`, methodNotAllowed("POST"));
+  .all(`${AUTHN_PATH}/authenticate/:id/continue`, methodNotAllowed("POST"))
+  .all(`${AUTHN_PATH}/authenticate/:id/uaf-response`, methodNotAllowed("POST"));

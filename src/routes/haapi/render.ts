@@ -8,6 +8,7 @@ import type { HaapiEnv } from "./context";
 import { mismatch } from "./guard";
 import type { Representation } from "./representations";
 import { approvalStartStep, loginStep, pollingStep, selectorStep } from "./steps";
+import { uafStartStep } from "./uaf-steps";
 
 export function renderStep(c: Context<HaapiEnv>, session: SessionRecord): Representation {
   const config = c.get("config");
@@ -17,8 +18,12 @@ export function renderStep(c: Context<HaapiEnv>, session: SessionRecord): Repres
       return selectorStep(config, session);
     case "authenticate": {
       const authenticator = config.authenticatorsById.get(step.authenticator)!;
-      return authenticator.type === "html-form" ? loginStep(config, session, authenticator) : approvalStartStep(config, authenticator);
+      if (authenticator.type === "html-form") return loginStep(config, session, authenticator);
+      return authenticator.type === "approval-link" ? approvalStartStep(config, authenticator) : uafStartStep(config, authenticator);
     }
+    // A UAF request is out with the app; asking again starts over (the request is not kept).
+    case "uaf":
+      return uafStartStep(config, config.authenticatorsById.get(step.authenticator)!);
     case "poll": {
       const authenticator = config.authenticatorsById.get(step.authenticator)!;
       const now = c.get("now");

@@ -48,7 +48,20 @@ export interface SelectorAction {
   readonly model: { readonly options: readonly FormAction[] };
 }
 
-export type Action = FormAction | SelectorAction;
+/** An operation the client performs itself (protocols/haapi.md: client-operation), then continues with a form. */
+export interface ClientOperationAction {
+  readonly template: "client-operation";
+  readonly kind: string;
+  readonly title?: string;
+  readonly model: {
+    readonly name: string;
+    readonly arguments: Readonly<Record<string, unknown>>;
+    readonly continueActions: readonly FormAction[];
+    readonly errorActions?: readonly FormAction[];
+  };
+}
+
+export type Action = FormAction | SelectorAction | ClientOperationAction;
 
 export interface Link {
   readonly href: string;

@@ -20,7 +20,13 @@ export const urls = {
 } as const;
 
 export function authenticatorTitle(authenticator: AuthenticatorConfig): string {
-  return authenticator.title ?? (authenticator.type === "html-form" ? "Username and password" : "Approve with another device");
+  const titles: Record<AuthenticatorConfig["type"], string> = {
+    "html-form": "Username and password",
+    "approval-link": "Approve with another device",
+    "uaf-mobile-approval": "Approve on your phone",
+    "uaf-device": "This device (FIDO UAF)",
+  };
+  return authenticator.title ?? titles[authenticator.type];
 }
 
 /** The first step of a flow with these authenticators: the only one, or the selector. */

@@ -105,6 +105,10 @@ async function openResponse<T extends RegistrationResponse | AuthenticationRespo
 /** Tell the out-of-band transaction how it ended; rethrow failures. */
 async function settle<T>(c: Context<AppEnv>, tx: string | undefined, work: () => Promise<{ value: T; authenticators: UafTransactionRecord["authenticators"] }>): Promise<T> {
   const stub = tx ? uafTransactionObject(c.env.UAF_TRANSACTIONS, tx) : null;
+  // A finished transaction takes no further answer: its status is what the backend acts on, and a later
+  // success would register (or authenticate) behind a reported failure.
+  const record = stub ? await stub.read(c.get("now")) : null;
+  if (stub && (!record || record.status === "succeeded" || record.status === "failed")) throw new UafError(UAF_STATUS.REQUEST_INVALID, "The UAF request was already answered", `transaction_${record?.status ?? "gone"}`);
   try {
     const { value, authenticators } = await work();
     if (stub) await stub.finish({ succeeded: true, uafStatusCode: UAF_STATUS.OK, authenticators }, c.get("now"));
@@ -172,10 +176,12 @@ export interface CompletedAuthentication {
   readonly tx?: string;
 }
 
-export async function completeAuthentication(c: Context<AppEnv>, uafResponse: string): Promise<CompletedAuthentication> {
+/** `expectTransaction`: the response must answer that transaction's request (checked before anything is spent). */
+export async function completeAuthentication(c: Context<AppEnv>, uafResponse: string, options: { readonly expectTransaction?: string } = {}): Promise<CompletedAuthentication> {
   const config = c.get("config");
   const now = c.get("now");
   const { response, data } = await openResponse<AuthenticationResponse>(c, uafResponse, "Auth");
+  if (options.expectTransaction !== undefined && data.tx !== options.expectTransaction) throw new UafError(UAF_STATUS.REQUEST_INVALID, "The UAF response answers another request", "server_data_other_transaction");
   const username = data.username!;
   return settle(c, data.tx, async () => {
     const transaction = data.tx ? (await uafTransactionObject(c.env.UAF_TRANSACTIONS, data.tx)?.read(now))?.transaction : undefined;
@@ -183,7 +189,7 @@ export async function completeAuthentication(c: Context<AppEnv>, uafResponse: st
     const user = await userObject.read();
     const verified = await verifyAuthentication(
       response,
-      { appId: appIdOf(config), challenge: data.challenge, trustedFacetIds: config.uaf.facets, ...(transaction ? { transaction } : {}) },
+      { appId: appIdOf(config), challenge: data.challenge, trustedFacetIds: config.uaf.facets,  },
       user?.authenticators ?? [],
       new Date(now * 1000),
     );

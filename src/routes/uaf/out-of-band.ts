@@ -64,6 +64,8 @@ export interface DispatchRequest {
   /** Create the UAF user when unknown (enrollment); otherwise an unknown user is `userNotFound`. */
   readonly createUser?: boolean;
   readonly message?: { readonly title: string; readonly body: string };
+  /** The token's secret part for a transaction id (default: random). A login step that must show its link again derives it. */
+  readonly secretFor?: (transactionId: string) => Promise<string>;
 }
 
 /** Create the transaction and deliver its token. The transaction is kept only if the result is `dispatched`. */
@@ -84,7 +86,7 @@ export async function dispatch(c: Context<AppEnv>, request: DispatchRequest): Pr
   }
 
   const { id, stub } = newUafTransactionObject(c.env.UAF_TRANSACTIONS);
-  const token = `${id}.${base64url.encode(crypto.getRandomValues(new Uint8Array(32)))}`;
+  const token = `${id}.${request.secretFor ? await request.secretFor(id) : base64url.encode(crypto.getRandomValues(new Uint8Array(32)))}`;
   const statusToken = `${id}.${base64url.encode(crypto.getRandomValues(new Uint8Array(32)))}`;
   const payload = outOfBandPayload(config, request.operation, token);
   const appLinkUri = `${appLinkBase(config)}?dispatchTokenResponse=${payload}`;

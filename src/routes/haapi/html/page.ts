@@ -104,14 +104,19 @@ function actionsHtml(actions: readonly Action[], registration: boolean, options:
   return html`${actions.map((action, index) =>
     action.template === "selector"
       ? html`<nav aria-label="${action.title}" data-kind="${action.kind}"><ul class="options">${action.model.options.map((option, optionIndex) => html`<li>${formHtml(option, index * 100 + optionIndex, registration, options)}</li>`)}</ul></nav>`
-      : formHtml(action, index, registration, options),
+      : action.template === "client-operation"
+        ? // A browser cannot run a client operation (a UAF authenticator lives in the app): say so, offer the way back.
+          html`<p class="message info" data-kind="${action.kind}">This step continues in the app (${action.model.name}).</p>${(action.model.errorActions ?? []).map((errorAction, errorIndex) => formHtml(errorAction, index * 100 + errorIndex, registration, options))}`
+        : formHtml(action, index, registration, options),
   )}`;
 }
 
 function linksHtml(links: readonly Link[]): SafeHtml | null {
   if (!links.length) return null;
   return html`<div class="links">${links.map((link) =>
-    link.rel === "approval"
+    link.type === "image/png" && link.href.startsWith("data:image/png;base64,")
+      ? html`<p><img class="qr" alt="${link.title ?? "QR code"}" src="${link.href}" width="240" height="240"></p>`
+      : link.rel === "approval" || link.rel === "activation"
       ? html`<p>${link.title ?? "Approval link"}:<br><a class="approval" rel="${link.rel}" href="${link.href}">${link.href}</a></p>`
       : html`<p><a rel="${link.rel}" href="${link.href}">${link.title ?? link.rel}</a></p>`,
   )}</div>`;

@@ -32,7 +32,7 @@ export function htmlHeaders(config: Config, session: SessionRecord | undefined):
     "Content-Type": "text/html; charset=utf-8",
     "Cache-Control": "no-store",
     Pragma: "no-cache",
-    "Content-Security-Policy": `default-src 'none'; style-src 'unsafe-inline'; form-action ${formActionSources(config.issuer, session?.request.redirect_uri)}; frame-ancestors 'none'; base-uri 'none'`,
+    "Content-Security-Policy": `default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action ${formActionSources(config.issuer, session?.request.redirect_uri)}; frame-ancestors 'none'; base-uri 'none'`,
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",

@@ -1,0 +1,178 @@
+/**
+ * FIDO UAF inside the HAAPI login flow, driven as the app and the phone would drive it:
+ * - uaf-mobile-approval: the selector, userName, the polling step with the app link and its QR code, the
+ *   phone redeems the link and authenticates (seeing the transaction text), poll -> done, continue -> code,
+ *   tokens with the UAF acr/amr;
+ * - uaf-device: a client-operation carrying the UAF request, the app's uafResponse finishes the flow;
+ * - refusals: no registered phone, a refused phone, a response for another request, a counter regression.
+ */
+import { exports } from "cloudflare:workers";
+import { decodeJwt } from "jose";
+import { describe, expect, it } from "vitest";
+import { newDevice } from "../helpers/attestation";
+import { proof } from "../helpers/dpop";
+import { actionOf, authorizeUrl, FlowClient, haapiTokenFor, pkce } from "../helpers/flow";
+import { basic, jsonOf, tokenRequest } from "../helpers/server";
+import { BASE, newAccount, registeredPhone, workerFetch } from "../helpers/uaf";
+import { authenticationResponse, uafResponseString } from "../../tools/simulator/uaf-authenticator.mjs";
+import { redeemOutOfBand } from "../../tools/simulator/uaf-client.mjs";
+import type { UafPhone } from "../../tools/simulator/uaf-phone.mjs";
+
+const CLIENT = "uaf-flow-client";
+const SECRET = "uaf-flow-secret";
+type Json = Record<string, any>;
+
+async function startFlow() {
+  const key = await newDevice();
+  const flow = new FlowClient(await haapiTokenFor(CLIENT, SECRET, key), key);
+  const { verifier, challenge } = await pkce();
+  const selector = await jsonOf(await flow.request(authorizeUrl({ client_id: CLIENT, response_type: "code", redirect_uri: "app://haapi", scope: "openid", state: "s1", code_challenge: challenge, code_challenge_method: "S256" })));
+  expect(selector.actions[0].kind).toBe("authenticator-selector");
+  const option = (type: string) => (selector.actions[0].model.options as Json[]).find((candidate) => candidate.properties.authenticatorType === type)!;
+  return { flow, key, verifier, option };
+}
+
+async function redeemCode(code: string, verifier: string, key: Awaited<ReturnType<typeof newDevice>>): Promise<Json> {
+  const response = await tokenRequest({ body: { grant_type: "authorization_code", code, redirect_uri: "app://haapi", code_verifier: verifier }, headers: { Authorization: basic(CLIENT, SECRET), DPoP: await proof(key) } });
+  const body = await jsonOf(response);
+  expect(response.status, JSON.stringify(body)).toBe(200);
+  return body;
+}
+
+/** The mobile approval's polling step for `username`. */
+async function mobileApproval(username: string) {
+  const started = await startFlow();
+  const form = await jsonOf(await started.flow.request(started.option("uaf-mobile-approval").model.href));
+  expect(form.type).toBe("authentication-step");
+  const pending = await jsonOf(await started.flow.request(actionOf(form, "login").model.href, { form: { userName: username } }));
+  return { ...started, pending };
+}
+
+describe("uaf-mobile-approval in the HAAPI flow", () => {
+  it("approves on the phone through the polling step: link and QR code, transaction text, then the code and UAF amr", async () => {
+    const { username, phone } = await registeredPhone({ kinds: ["pin"] });
+    const { flow, key, verifier, pending } = await mobileApproval(username);
+    expect(pending).toMatchObject({ type: "polling-step", properties: { status: "pending" } });
+    const link = (pending.links as Json[]).find((candidate) => candidate.rel === "activation" && !candidate.type)!;
+    const qr = (pending.links as Json[]).find((candidate) => candidate.type === "image/png")!;
+    expect(link.href).toMatch(new RegExp(`^${BASE}/open\\?dispatchTokenResponse=[A-Za-z0-9_-]+$`));
+    expect(qr.href).toMatch(/^data:image\/png;base64,iVBORw0KGgo/);
+
+    // Polling before the phone answers: still pending, and the same link is shown again.
+    const stillPending = await jsonOf(await flow.request(actionOf(pending, "poll").model.href));
+    expect(stillPending.properties.status).toBe("pending");
+    expect((stillPending.links as Json[]).find((candidate) => candidate.rel === "activation" && !candidate.type)!.href).toBe(link.href);
+
+    const answered = await redeemOutOfBand({ payload: link.href, phone, fetch: workerFetch });
+    expect(answered.serverResponse).toMatchObject({ statusCode: 1200 });
+    expect(new TextDecoder().decode(Uint8Array.from(atob(answered.request.transaction[0].content.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0)))).toBe(`Log in to ${CLIENT}`);
+
+    const done = await jsonOf(await flow.request(actionOf(stillPending, "poll").model.href));
+    expect(done).toMatchObject({ type: "polling-step", properties: { status: "done" } });
+    const response = await jsonOf(await flow.request(actionOf(done, "continue").model.href, { form: {} }));
+    expect(response).toMatchObject({ type: "oauth-authorization-response", properties: { state: "s1" } });
+    const tokens = await redeemCode(response.properties.code, verifier, key);
+    const claims = decodeJwt(tokens.access_token);
+    expect(claims).toMatchObject({ acr: "urn:se:curity:authentication:uaf-mobile-approval:mobile", amr: ["hwk", "pin", "mfa", "mca"] });
+    expect(decodeJwt(tokens.id_token)).toMatchObject({ acr: "urn:se:curity:authentication:uaf-mobile-approval:mobile" });
+  });
+
+  it("fails the polling step when the phone's answer is refused, and offers to start again", async () => {
+    const { username, phone } = await registeredPhone({ kinds: ["pin"] });
+    const { flow, pending } = await mobileApproval(username);
+    const link = (pending.links as Json[]).find((candidate) => candidate.rel === "activation" && !candidate.type)!;
+    // The phone answers from another facet: the server refuses it (1491) and the transaction fails.
+    const refused = await redeemOutOfBand({ payload: link.href, phone, fetch: workerFetch, facetId: "android:apk-key-hash:AAAAAAAAAAAAAAAAAAAAAAAAAAA" }).catch((error: unknown) => error);
+    expect(refused).toMatchObject({ statusCode: 1491 });
+    const failed = await jsonOf(await flow.request(actionOf(pending, "poll").model.href));
+    expect(failed).toMatchObject({ type: "polling-step", properties: { status: "failed" } });
+    const notApproved = await flow.request(`${BASE}/authn/authenticate/mobile/continue`, { form: {} });
+    expect(notApproved.status).toBe(400);
+    expect((await jsonOf(notApproved)).type).toBe("https://curity.se/problems/authentication-failed");
+    expect(actionOf(failed, "cancel").model.href).toBe(`${BASE}/authn/authenticate/mobile/cancel`);
+  });
+
+  it("refuses a user without a registered phone with authentication-failed (and an unknown user the same way)", async () => {
+    const account = await newAccount();
+    for (const username of [account.username, "nobody-here"]) {
+      const started = await startFlow();
+      await started.flow.request(started.option("uaf-mobile-approval").model.href);
+      const response = await started.flow.request(`${BASE}/authn/authenticate/mobile`, { form: { userName: username } });
+      expect(response.status).toBe(400);
+      expect(await jsonOf(response)).toMatchObject({ type: "https://curity.se/problems/authentication-failed" });
+    }
+  });
+});
+
+describe("uaf-device in the HAAPI flow", () => {
+  async function operation(username: string) {
+    const started = await startFlow();
+    await started.flow.request(started.option("uaf-device").model.href);
+    const step = await jsonOf(await started.flow.request(`${BASE}/authn/authenticate/device`, { form: { userName: username } }));
+    expect(step.actions[0]).toMatchObject({ template: "client-operation", model: { name: "fido-uaf-authentication", arguments: { op: "Auth" } } });
+    const request = JSON.parse(step.actions[0].model.arguments.uafRequest)[0];
+    return { ...started, step, request };
+  }
+
+  async function answer(phone: UafPhone, request: Json, options: { signCounter?: number } = {}) {
+    const { response, credential } = await authenticationResponse(request, phone.credentials[0]!, options);
+    phone.credentials[0] = credential;
+    return uafResponseString([response]);
+  }
+
+  it("authenticates in-app with the registered key: client-operation, uafResponse, code, amr", async () => {
+    const { username, phone } = await registeredPhone({ platform: "ios", kinds: ["biometric"] });
+    const { flow, key, verifier, step, request } = await operation(username);
+    expect(request.policy.accepted).toEqual([[{ aaid: ["F1D0#1003"], keyIDs: [phone.credentials[0]!.keyId] }]]);
+    const continueAction = step.actions[0].model.continueActions[0];
+    expect(continueAction.model.fields).toEqual([{ name: "uafResponse", type: "hidden", required: true }]);
+    const done = await jsonOf(await flow.request(continueAction.model.href, { form: { uafResponse: await answer(phone, request) } }));
+    expect(done.type).toBe("oauth-authorization-response");
+    const tokens = await redeemCode(done.properties.code, verifier, key);
+    expect(decodeJwt(tokens.access_token)).toMatchObject({ acr: "urn:se:curity:authentication:uaf-device:device", amr: ["hwk", "face", "mfa"] });
+  });
+
+  it("refuses a counter regression, a replayed response and a response to another request, each as authentication-failed", async () => {
+    const { username, phone } = await registeredPhone({ kinds: ["pin"] });
+    // A counter that does not move forward (possibly a cloned authenticator): after a login at counter 1, 1 again.
+    const warmUp = await operation(username);
+    const counted = await warmUp.flow.request(`${BASE}/authn/authenticate/device/uaf-response`, { form: { uafResponse: await answer(phone, warmUp.request) } });
+    expect((await jsonOf(counted)).type).toBe("oauth-authorization-response");
+    const first = await operation(username);
+    const stale = await answer(phone, first.request, { signCounter: phone.credentials[0]!.signCounter });
+    const regressed = await first.flow.request(`${BASE}/authn/authenticate/device/uaf-response`, { form: { uafResponse: stale } });
+    expect(regressed.status).toBe(400);
+    expect((await jsonOf(regressed)).type).toBe("https://curity.se/problems/authentication-failed");
+
+    // A good answer finishes; the same answer again (another flow's request) is refused.
+    const second = await operation(username);
+    const good = await answer(phone, second.request);
+    const third = await operation(username);
+    const crossed = await third.flow.request(`${BASE}/authn/authenticate/device/uaf-response`, { form: { uafResponse: good } });
+    expect(crossed.status).toBe(400);
+    expect((await jsonOf(crossed)).type).toBe("https://curity.se/problems/authentication-failed");
+    const ok = await jsonOf(await second.flow.request(`${BASE}/authn/authenticate/device/uaf-response`, { form: { uafResponse: good } }));
+    expect(ok.type).toBe("oauth-authorization-response");
+  });
+
+  it("answers a malformed uafResponse with a problem, never a 500", async () => {
+    const { username } = await registeredPhone({ kinds: ["pin"] });
+    const { flow } = await operation(username);
+    for (const uafResponse of ["not json", "[]", '[{"header":{}}]', "x".repeat(70_000)]) {
+      const response = await flow.request(`${BASE}/authn/authenticate/device/uaf-response`, { form: { uafResponse } });
+      expect(response.status, uafResponse.slice(0, 20)).toBe(400);
+      expect(["https://curity.se/problems/authentication-failed", "https://curity.se/problems/invalid-input"]).toContain((await jsonOf(response)).type);
+    }
+  });
+});
+
+describe("uaf-mobile-approval in a browser", () => {
+  it("renders the polling page with the QR code image, and the CSP allows data: images only", async () => {
+    const response = await exports.default.fetch(`${BASE}/oauth/v2/oauth-authorize?${new URLSearchParams({ client_id: "uaf-browser-client", response_type: "code", redirect_uri: "https://app.example/cb", scope: "openid", code_challenge: (await pkce()).challenge, code_challenge_method: "S256" })}`, {
+      headers: { Accept: "text/html" },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Content-Security-Policy")).toContain("img-src data:");
+    expect(await response.text()).toContain('name="userName"');
+  });
+});
