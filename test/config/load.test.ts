@@ -571,4 +571,18 @@ describe("login configuration (authenticators, users, login)", () => {
     expect(problems({ issuer: ISSUER, login: { max_failed_attempts: 0 } })[0]).toMatch(/^login\.max_failed_attempts: /);
     expect(problems({ issuer: ISSUER, login: { consent: true } })).toEqual(["login.consent: unknown field"]);
   });
+
+  it("uaf: facet IDs, access keys, authorization and AAIDs, each naming its field", () => {
+    const production = { issuer: "https://as.example" };
+    expect(problems({ ...production, uaf: { facets: ["android:apk-key-hash:not-a-hash"] } })).toEqual(["uaf.facets[0]: not a facet ID (facet_android_hash_invalid)"]);
+    expect(problems({ ...production, uaf: { facets: ["ios:bundle-id:io.example.app", "ftp://x"] } })).toEqual(["uaf.facets[1]: not a facet ID (facet_scheme_unknown)"]);
+    expect(problems({ ...production, uaf: { api_access_key: "0123456789abcdef0123" } })[0]).toMatch(/^uaf\.api_access_key: plain-text keys are only accepted when environment is "development"/);
+    expect(problems({ ...production, uaf: { api_access_key_hash: "0123" } })[0]).toMatch(/^uaf\.api_access_key_hash: must be "sha256\$<salt>\$<digest>"/);
+    expect(problems({ ...production, uaf: { authorization: "none" } })[0]).toMatch(/^uaf\.authorization: "none" .* only allowed when environment is "development"/);
+    expect(problems({ ...production, uaf: { aaids: ["F1D0#0001", "F1D0#0001"] } })).toEqual(['uaf.aaids[1]: duplicate value "F1D0#0001" (also uaf.aaids[0])']);
+    expect(problems({ ...production, uaf: { aaids: ["f1d0-0001"] } })[0]).toMatch(/^uaf\.aaids\[0\]: must be an AAID/);
+    expect(problems({ ...production, uaf: { attestation: { metadata_roots: ["-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"] } } })[0]).toMatch(/^uaf\.attestation\.metadata_roots\[0\]: not a readable certificate/);
+    expect(problems({ ...production, uaf: { enabled: false }, authenticators: [{ id: "mobile", type: "uaf-mobile-approval" }] })).toEqual(["authenticators[0].type: uaf-mobile-approval needs the UAF server (uaf.enabled is false)"]);
+    expect(problems({ ...production, uaf: { counter_regression: "ignore" } })[0]).toMatch(/^uaf\.counter_regression: /);
+  });
 });
