@@ -15,6 +15,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import type { ClientAssuranceLevel } from "../tokens/access-token";
 import type { AuthenticatedUser } from "./login-session";
+import { objectByHexId } from "./object-id";
 
 export interface RefreshState {
   /** SHA-256 (base64url) of the current refresh token. */
@@ -127,18 +128,12 @@ export class Grant extends DurableObject<Env> {
   }
 }
 
-const OBJECT_ID = /^[0-9a-f]{64}$/;
-
 /** The grant a code or refresh token (`<grant id>.<secret>`) names, or null. */
 export function grantObjectOf(namespace: DurableObjectNamespace<Grant>, token: string): { grantId: string; stub: DurableObjectStub<Grant> } | null {
   const dot = token.indexOf(".");
   const grantId = dot < 0 ? token : token.slice(0, dot);
-  if (!OBJECT_ID.test(grantId)) return null;
-  try {
-    return { grantId, stub: namespace.get(namespace.idFromString(grantId)) };
-  } catch {
-    return null;
-  }
+  const stub = objectByHexId(namespace, grantId);
+  return stub ? { grantId, stub } : null;
 }
 
 export function newGrantObject(namespace: DurableObjectNamespace<Grant>): { grantId: string; stub: DurableObjectStub<Grant> } {

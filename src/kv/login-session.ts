@@ -9,6 +9,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import type { ClientAssuranceLevel } from "../tokens/access-token";
+import { objectByHexId } from "./object-id";
 
 /** The validated authorization request (RFC 6749 §4.1.1, RFC 7636, RFC 9449 §10). */
 export interface AuthorizationRequest {
@@ -125,16 +126,9 @@ export class LoginSession extends DurableObject<Env> {
   }
 }
 
-const OBJECT_ID = /^[0-9a-f]{64}$/;
-
 /** The session a `Session-Id` names, or null when it cannot be one this namespace minted. */
 export function loginSessionObject(namespace: DurableObjectNamespace<LoginSession>, sessionId: string): DurableObjectStub<LoginSession> | null {
-  if (!OBJECT_ID.test(sessionId)) return null;
-  try {
-    return namespace.get(namespace.idFromString(sessionId));
-  } catch {
-    return null;
-  }
+  return objectByHexId(namespace, sessionId);
 }
 
 export function newLoginSessionObject(namespace: DurableObjectNamespace<LoginSession>): { sessionId: string; stub: DurableObjectStub<LoginSession> } {

@@ -11,6 +11,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
+import { objectByHexId } from "./object-id";
 
 export type UafOperation = "registration" | "authentication" | "deregistration";
 export type UafTransactionStatus = "tokenCreated" | "clientRegistering" | "clientAuthenticating" | "clientDeregistering" | "succeeded" | "failed";
@@ -102,16 +103,9 @@ export class UafTransaction extends DurableObject<Env> {
   }
 }
 
-const OBJECT_ID = /^[0-9a-f]{64}$/;
-
 /** The transaction a session id / transaction id names, or null when it cannot be one. */
 export function uafTransactionObject(namespace: DurableObjectNamespace<UafTransaction>, id: string): DurableObjectStub<UafTransaction> | null {
-  if (!OBJECT_ID.test(id)) return null;
-  try {
-    return namespace.get(namespace.idFromString(id));
-  } catch {
-    return null;
-  }
+  return objectByHexId(namespace, id);
 }
 
 export function newUafTransactionObject(namespace: DurableObjectNamespace<UafTransaction>): { id: string; stub: DurableObjectStub<UafTransaction> } {

@@ -11,6 +11,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { JWK } from "jose";
 import type { Env } from "../env";
+import { objectByHexId } from "./object-id";
 
 export interface UafPublicKey {
   /** UAF public key encoding (0x100 ECC X9.62 raw, 0x101 SPKI DER, ...). */
@@ -215,14 +216,7 @@ export function uafUserObject(namespace: DurableObjectNamespace<UafUser>, userna
   return namespace.get(namespace.idFromName(`uaf:${username.toLowerCase()}`));
 }
 
-const OBJECT_ID = /^[0-9a-f]{64}$/;
-
 /** The user's object by `userId` (its id), or null when it cannot be one. Existence is up to `read()`. */
 export function uafUserById(namespace: DurableObjectNamespace<UafUser>, userId: string): DurableObjectStub<UafUser> | null {
-  if (!OBJECT_ID.test(userId)) return null;
-  try {
-    return namespace.get(namespace.idFromString(userId));
-  } catch {
-    return null;
-  }
+  return objectByHexId(namespace, userId);
 }

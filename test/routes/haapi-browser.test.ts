@@ -113,7 +113,7 @@ async function expectPage(response: Response, status: number): Promise<Page> {
   expect(response.headers.get("Content-Type")).toBe("text/html; charset=utf-8");
   expect(response.headers.get("Cache-Control")).toBe("no-store");
   expect(response.headers.get("X-Frame-Options")).toBe("DENY");
-  expect(response.headers.get("Content-Security-Policy")).toMatch(/^default-src 'none'; style-src 'unsafe-inline'; form-action 'self' .*; frame-ancestors 'none'/);
+  expect(response.headers.get("Content-Security-Policy")).toMatch(/^default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self' .*; frame-ancestors 'none'/);
   return page;
 }
 

@@ -21,12 +21,13 @@ import type { UafPhone } from "../../tools/simulator/uaf-phone.mjs";
 const CLIENT = "uaf-flow-client";
 const SECRET = "uaf-flow-secret";
 type Json = Record<string, any>;
+const json = async (response: Response): Promise<Json> => (await jsonOf(response)) as Json;
 
 async function startFlow() {
   const key = await newDevice();
   const flow = new FlowClient(await haapiTokenFor(CLIENT, SECRET, key), key);
   const { verifier, challenge } = await pkce();
-  const selector = await jsonOf(await flow.request(authorizeUrl({ client_id: CLIENT, response_type: "code", redirect_uri: "app://haapi", scope: "openid", state: "s1", code_challenge: challenge, code_challenge_method: "S256" })));
+  const selector = await json(await flow.request(authorizeUrl({ client_id: CLIENT, response_type: "code", redirect_uri: "app://haapi", scope: "openid", state: "s1", code_challenge: challenge, code_challenge_method: "S256" })));
   expect(selector.actions[0].kind).toBe("authenticator-selector");
   const option = (type: string) => (selector.actions[0].model.options as Json[]).find((candidate) => candidate.properties.authenticatorType === type)!;
   return { flow, key, verifier, option };
@@ -34,7 +35,7 @@ async function startFlow() {
 
 async function redeemCode(code: string, verifier: string, key: Awaited<ReturnType<typeof newDevice>>): Promise<Json> {
   const response = await tokenRequest({ body: { grant_type: "authorization_code", code, redirect_uri: "app://haapi", code_verifier: verifier }, headers: { Authorization: basic(CLIENT, SECRET), DPoP: await proof(key) } });
-  const body = await jsonOf(response);
+  const body = await json(response);
   expect(response.status, JSON.stringify(body)).toBe(200);
   return body;
 }
@@ -42,9 +43,9 @@ async function redeemCode(code: string, verifier: string, key: Awaited<ReturnTyp
 /** The mobile approval's polling step for `username`. */
 async function mobileApproval(username: string) {
   const started = await startFlow();
-  const form = await jsonOf(await started.flow.request(started.option("uaf-mobile-approval").model.href));
+  const form = await json(await started.flow.request(started.option("uaf-mobile-approval").model.href));
   expect(form.type).toBe("authentication-step");
-  const pending = await jsonOf(await started.flow.request(actionOf(form, "login").model.href, { form: { userName: username } }));
+  const pending = await json(await started.flow.request(actionOf(form, "login").model.href, { form: { userName: username } }));
   return { ...started, pending };
 }
 
@@ -59,7 +60,7 @@ describe("uaf-mobile-approval in the HAAPI flow", () => {
     expect(qr.href).toMatch(/^data:image\/png;base64,iVBORw0KGgo/);
 
     // Polling before the phone answers: still pending, and the same link is shown again.
-    const stillPending = await jsonOf(await flow.request(actionOf(pending, "poll").model.href));
+    const stillPending = await json(await flow.request(actionOf(pending, "poll").model.href));
     expect(stillPending.properties.status).toBe("pending");
     expect((stillPending.links as Json[]).find((candidate) => candidate.rel === "activation" && !candidate.type)!.href).toBe(link.href);
 
@@ -67,9 +68,9 @@ describe("uaf-mobile-approval in the HAAPI flow", () => {
     expect(answered.serverResponse).toMatchObject({ statusCode: 1200 });
     expect(new TextDecoder().decode(Uint8Array.from(atob(answered.request.transaction[0].content.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0)))).toBe(`Log in to ${CLIENT}`);
 
-    const done = await jsonOf(await flow.request(actionOf(stillPending, "poll").model.href));
+    const done = await json(await flow.request(actionOf(stillPending, "poll").model.href));
     expect(done).toMatchObject({ type: "polling-step", properties: { status: "done" } });
-    const response = await jsonOf(await flow.request(actionOf(done, "continue").model.href, { form: {} }));
+    const response = await json(await flow.request(actionOf(done, "continue").model.href, { form: {} }));
     expect(response).toMatchObject({ type: "oauth-authorization-response", properties: { state: "s1" } });
     const tokens = await redeemCode(response.properties.code, verifier, key);
     const claims = decodeJwt(tokens.access_token);
@@ -84,11 +85,11 @@ describe("uaf-mobile-approval in the HAAPI flow", () => {
     // The phone answers from another facet: the server refuses it (1491) and the transaction fails.
     const refused = await redeemOutOfBand({ payload: link.href, phone, fetch: workerFetch, facetId: "android:apk-key-hash:AAAAAAAAAAAAAAAAAAAAAAAAAAA" }).catch((error: unknown) => error);
     expect(refused).toMatchObject({ statusCode: 1491 });
-    const failed = await jsonOf(await flow.request(actionOf(pending, "poll").model.href));
+    const failed = await json(await flow.request(actionOf(pending, "poll").model.href));
     expect(failed).toMatchObject({ type: "polling-step", properties: { status: "failed" } });
     const notApproved = await flow.request(`${BASE}/authn/authenticate/mobile/continue`, { form: {} });
     expect(notApproved.status).toBe(400);
-    expect((await jsonOf(notApproved)).type).toBe("https://curity.se/problems/authentication-failed");
+    expect((await json(notApproved)).type).toBe("https://curity.se/problems/authentication-failed");
     expect(actionOf(failed, "cancel").model.href).toBe(`${BASE}/authn/authenticate/mobile/cancel`);
   });
 
@@ -99,7 +100,7 @@ describe("uaf-mobile-approval in the HAAPI flow", () => {
       await started.flow.request(started.option("uaf-mobile-approval").model.href);
       const response = await started.flow.request(`${BASE}/authn/authenticate/mobile`, { form: { userName: username } });
       expect(response.status).toBe(400);
-      expect(await jsonOf(response)).toMatchObject({ type: "https://curity.se/problems/authentication-failed" });
+      expect(await json(response)).toMatchObject({ type: "https://curity.se/problems/authentication-failed" });
     }
   });
 });
@@ -108,7 +109,7 @@ describe("uaf-device in the HAAPI flow", () => {
   async function operation(username: string) {
     const started = await startFlow();
     await started.flow.request(started.option("uaf-device").model.href);
-    const step = await jsonOf(await started.flow.request(`${BASE}/authn/authenticate/device`, { form: { userName: username } }));
+    const step = await json(await started.flow.request(`${BASE}/authn/authenticate/device`, { form: { userName: username } }));
     expect(step.actions[0]).toMatchObject({ template: "client-operation", model: { name: "fido-uaf-authentication", arguments: { op: "Auth" } } });
     const request = JSON.parse(step.actions[0].model.arguments.uafRequest)[0];
     return { ...started, step, request };
@@ -126,7 +127,7 @@ describe("uaf-device in the HAAPI flow", () => {
     expect(request.policy.accepted).toEqual([[{ aaid: ["F1D0#1003"], keyIDs: [phone.credentials[0]!.keyId] }]]);
     const continueAction = step.actions[0].model.continueActions[0];
     expect(continueAction.model.fields).toEqual([{ name: "uafResponse", type: "hidden", required: true }]);
-    const done = await jsonOf(await flow.request(continueAction.model.href, { form: { uafResponse: await answer(phone, request) } }));
+    const done = await json(await flow.request(continueAction.model.href, { form: { uafResponse: await answer(phone, request) } }));
     expect(done.type).toBe("oauth-authorization-response");
     const tokens = await redeemCode(done.properties.code, verifier, key);
     expect(decodeJwt(tokens.access_token)).toMatchObject({ acr: "urn:se:curity:authentication:uaf-device:device", amr: ["hwk", "face", "mfa"] });
@@ -137,12 +138,12 @@ describe("uaf-device in the HAAPI flow", () => {
     // A counter that does not move forward (possibly a cloned authenticator): after a login at counter 1, 1 again.
     const warmUp = await operation(username);
     const counted = await warmUp.flow.request(`${BASE}/authn/authenticate/device/uaf-response`, { form: { uafResponse: await answer(phone, warmUp.request) } });
-    expect((await jsonOf(counted)).type).toBe("oauth-authorization-response");
+    expect((await json(counted)).type).toBe("oauth-authorization-response");
     const first = await operation(username);
     const stale = await answer(phone, first.request, { signCounter: phone.credentials[0]!.signCounter });
     const regressed = await first.flow.request(`${BASE}/authn/authenticate/device/uaf-response`, { form: { uafResponse: stale } });
     expect(regressed.status).toBe(400);
-    expect((await jsonOf(regressed)).type).toBe("https://curity.se/problems/authentication-failed");
+    expect((await json(regressed)).type).toBe("https://curity.se/problems/authentication-failed");
 
     // A good answer finishes; the same answer again (another flow's request) is refused.
     const second = await operation(username);
@@ -150,8 +151,8 @@ describe("uaf-device in the HAAPI flow", () => {
     const third = await operation(username);
     const crossed = await third.flow.request(`${BASE}/authn/authenticate/device/uaf-response`, { form: { uafResponse: good } });
     expect(crossed.status).toBe(400);
-    expect((await jsonOf(crossed)).type).toBe("https://curity.se/problems/authentication-failed");
-    const ok = await jsonOf(await second.flow.request(`${BASE}/authn/authenticate/device/uaf-response`, { form: { uafResponse: good } }));
+    expect((await json(crossed)).type).toBe("https://curity.se/problems/authentication-failed");
+    const ok = await json(await second.flow.request(`${BASE}/authn/authenticate/device/uaf-response`, { form: { uafResponse: good } }));
     expect(ok.type).toBe("oauth-authorization-response");
   });
 
@@ -161,7 +162,7 @@ describe("uaf-device in the HAAPI flow", () => {
     for (const uafResponse of ["not json", "[]", '[{"header":{}}]', "x".repeat(70_000)]) {
       const response = await flow.request(`${BASE}/authn/authenticate/device/uaf-response`, { form: { uafResponse } });
       expect(response.status, uafResponse.slice(0, 20)).toBe(400);
-      expect(["https://curity.se/problems/authentication-failed", "https://curity.se/problems/invalid-input"]).toContain((await jsonOf(response)).type);
+      expect(["https://curity.se/problems/authentication-failed", "https://curity.se/problems/invalid-input"]).toContain((await json(response)).type);
     }
   });
 });

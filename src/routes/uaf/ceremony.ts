@@ -189,7 +189,7 @@ export async function completeAuthentication(c: Context<AppEnv>, uafResponse: st
     const user = await userObject.read();
     const verified = await verifyAuthentication(
       response,
-      { appId: appIdOf(config), challenge: data.challenge, trustedFacetIds: config.uaf.facets,  },
+      { appId: appIdOf(config), challenge: data.challenge, trustedFacetIds: config.uaf.facets, ...(transaction ? { transaction } : {}) },
       user?.authenticators ?? [],
       new Date(now * 1000),
     );

@@ -64,11 +64,17 @@ function userView(user: UafUserRecord) {
   };
 }
 
+/** What the backend can do about a push that cannot be sent (the log keeps the reason itself). */
+const UNDELIVERABLE: Record<string, string> = {
+  "fcm_devices 0": ": no device of the user has an FCM registration token; use channel app",
+  fcm_device_without_encryption_key: ": the user's device registered no encryption key for push payloads; use channel app",
+};
+
 async function started(c: Context<AppEnv>, request: DispatchRequest) {
   const result = await dispatch(c, request);
   if (result.dispatchResult !== "dispatched") {
     const reason = (result as { reason: string }).reason;
-    throw new OAuthError("invalid_request", result.dispatchResult === "userNotFound" ? "the user has no registered authenticator" : `the request could not be delivered (${result.dispatchResult})`, { reason });
+    throw new OAuthError("invalid_request", result.dispatchResult === "userNotFound" ? "the user has no registered authenticator" : `the request could not be delivered (${result.dispatchResult})${UNDELIVERABLE[reason] ?? ""}`, { reason });
   }
   return result as Extract<typeof result, { token: string }>;
 }

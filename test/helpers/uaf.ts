@@ -1,0 +1,248 @@
+/**
+ * Test-side FIDO UAF: the Worker's UAF services driven over HTTP the way a Nevis-style app and its
+ * relying party's backend drive them (docs/uaf.md), with real Durable Objects. A fresh user logs in
+ * through the HAAPI flow (user-register) to get the tokens the JWT authorization provider sends; QR codes
+ * are read back from their PNG data URIs with a real decoder (jsQR), not by trusting our own encoder.
+ */
+import { env, exports } from "cloudflare:workers";
+import jsQR from "jsqr";
+import { expect } from "vitest";
+import { uafUserObject, type UafUserRecord } from "../../src/kv/uaf-user";
+import type { AuthenticatorKind, UafCredential } from "../../tools/simulator/uaf-authenticator.mjs";
+import { registerInApp } from "../../tools/simulator/uaf-client.mjs";
+import { newPhone, type UafPhone } from "../../tools/simulator/uaf-phone.mjs";
+import testConfig from "../fixtures/test-config.json" with { type: "json" };
+import { newDevice, type Device } from "./attestation";
+import { proof } from "./dpop";
+import { actionOf, authorizeUrl, FlowClient, haapiTokenFor, pkce } from "./flow";
+import { basic, BASE, tokenRequest } from "./server";
+
+export { BASE };
+export const ACCESS_KEY = testConfig.uaf.api_access_key;
+export const UAF_TYPE = "application/fido+uaf;charset=UTF-8";
+
+/** The Worker itself, as the simulator's injectable `fetch`. */
+export const workerFetch = (url: string, init?: RequestInit): Promise<Response> => exports.default.fetch(url, init);
+
+type Json = Record<string, any>;
+
+export function newUsername(prefix = "uaf"): string {
+  return `${prefix}-${crypto.randomUUID().slice(0, 13)}`;
+}
+
+/** A user who logged in through the HAAPI flow: a DPoP-bound access token (bound to `key`) and an ID token. */
+export interface Account {
+  readonly username: string;
+  readonly accessToken: string;
+  readonly idToken: string;
+  readonly key: Device;
+}
+
+async function json(response: Response, status: number): Promise<Json> {
+  const text = await response.text();
+  expect(response.status, text).toBe(status);
+  return JSON.parse(text) as Json;
+}
+
+/** A new account, created in the HAAPI flow of flow-client (user-register), and its tokens. */
+export async function newAccount(username = newUsername()): Promise<Account> {
+  const key = await newDevice();
+  const flow = new FlowClient(await haapiTokenFor("flow-client", "flow-secret", key), key);
+  const { verifier, challenge } = await pkce();
+  const login = await json(await flow.request(authorizeUrl({ client_id: "flow-client", response_type: "code", redirect_uri: "app://haapi", scope: "openid profile", code_challenge: challenge, code_challenge_method: "S256" })), 200);
+  const form = await json(await flow.request(actionOf(login, "user-register").model.href), 200);
+  const done = await json(await flow.request(actionOf(form, "user-register").model.href, { form: { userName: username, password: "uaf-test-password-9" } }), 200);
+  expect(done.type).toBe("oauth-authorization-response");
+  const tokens = await json(
+    await tokenRequest({
+      body: { grant_type: "authorization_code", code: done.properties.code, redirect_uri: "app://haapi", code_verifier: verifier },
+      headers: { Authorization: basic("flow-client", "flow-secret"), DPoP: await proof(key) },
+    }),
+    200,
+  );
+  return { username, accessToken: tokens.access_token as string, idToken: tokens.id_token as string, key };
+}
+
+/** `Authorization: DPoP <access token>` and a proof for `url`. */
+export async function dpopHeaders(account: Account, url: string, options: { method?: string; nonce?: string } = {}): Promise<Record<string, string>> {
+  return {
+    authorization: `DPoP ${account.accessToken}`,
+    dpop: await proof(account.key, { htm: options.method ?? "POST", htu: url, accessToken: account.accessToken, ...(options.nonce ? { nonce: options.nonce } : {}) }),
+  };
+}
+
+/**
+ * The simulator's `fetch`, adding the account's DPoP authorization to the registration and
+ * deregistration request services (the simulator itself only knows Bearer JWTs).
+ */
+export function fetchWithDpop(account: Account): (url: string, init: RequestInit) => Promise<Response> {
+  return async (url, init) => {
+    if (!/\/uaf\/1\.1\/request\/(registration|deregistration)\/?$/.test(new URL(url).pathname)) return workerFetch(url, init);
+    return workerFetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), ...(await dpopHeaders(account, url)) } });
+  };
+}
+
+/** A new account with a new phone on which `kinds` are registered in-app (DPoP access token). */
+export async function registeredPhone(options: { platform?: "android" | "ios"; kinds?: readonly AuthenticatorKind[]; name?: string } = {}): Promise<{ account: Account; username: string; phone: UafPhone }> {
+  const account = await newAccount();
+  const phone = await newPhone({ platform: options.platform ?? "android", ...(options.name ? { name: options.name } : {}) });
+  for (const kind of options.kinds ?? ["pin"]) await registerInApp({ baseUrl: BASE, username: account.username, kind, phone, fetch: fetchWithDpop(account) });
+  return { account, username: account.username, phone };
+}
+
+/** The credential a redeemed out-of-band registration or authentication left on the phone. */
+export function credentialOf(result: { op: string } & ({ credential: UafCredential } | { removed: unknown })): UafCredential {
+  if (!("credential" in result)) throw new Error(`a ${result.op} leaves no credential`);
+  return result.credential;
+}
+
+export interface Answer {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: Json;
+}
+
+/** POST a JSON body (as `application/fido+uaf` unless `contentType` says otherwise). */
+export async function post(path: string, body: unknown, headers: Record<string, string> = {}, contentType = UAF_TYPE): Promise<Answer> {
+  const response = await workerFetch(`${BASE}${path}`, { method: "POST", headers: { "content-type": contentType, accept: "application/fido+uaf", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+  const text = new TextDecoder().decode(await response.arrayBuffer()); // UTF-8, whatever the type (application/fido+uaf)
+  let parsed: Json;
+  try {
+    parsed = JSON.parse(text) as Json;
+  } catch {
+    throw new Error(`${path}: HTTP ${response.status}, not JSON: ${text.slice(0, 200)}`);
+  }
+  return { status: response.status, headers: response.headers, body: parsed };
+}
+
+/** A UAF ServerResponse refusal: its HTTP status, UAF status code and content type. */
+export function expectRefused(answer: Answer, statusCode: number, httpStatus = statusCode === 1401 ? 401 : statusCode === 1403 ? 403 : statusCode === 1404 ? 404 : 400): void {
+  expect({ status: answer.status, statusCode: answer.body.statusCode }, JSON.stringify(answer.body)).toEqual({ status: httpStatus, statusCode });
+  expect(answer.headers.get("content-type")).toBe(UAF_TYPE);
+  expect(typeof answer.body.description).toBe("string");
+}
+
+/** The user's stored UAF record (null before the first contact). */
+export function readUafUser(username: string): Promise<UafUserRecord | null> {
+  return uafUserObject(env.UAF_USERS, username).read() as Promise<UafUserRecord | null>;
+}
+
+/** A dispatch token request of the relying party's backend (access key). */
+export function dispatchToken(operation: string, body: Json, options: { family?: "_app" | "nevisfido"; accessKey?: string | null } = {}): Promise<Answer> {
+  const accessKey = options.accessKey === undefined ? ACCESS_KEY : options.accessKey;
+  return post(`/${options.family ?? "nevisfido"}/token/dispatch/${operation}`, body, accessKey === null ? {} : { authorization: `Bearer ${accessKey}` }, "application/json");
+}
+
+/** A GetUAFRequest of `op` for a context. */
+export function getUafRequest(op: string, context: Json): Json {
+  return { op, context: JSON.stringify(context) };
+}
+
+/** The status service's view of an out-of-band session. */
+export async function sessionStatus(sessionId: string, family: "_app" | "nevisfido" = "nevisfido"): Promise<Json> {
+  const answer = await post(`/${family}/status`, { sessionId }, {}, "application/json");
+  expect(answer.status).toBe(200);
+  return answer.body;
+}
+
+/** An Authentication Cloud API call with the access key. */
+export function cloudApi(path: "users/enroll" | "approval" | "status", body: Json, accessKey: string | null = ACCESS_KEY): Promise<Answer> {
+  return post(`/api/v1/${path}`, body, accessKey === null ? {} : { authorization: `Bearer ${accessKey}` }, "application/json");
+}
+
+/** The base64url text of a JSON value (an out-of-band payload as it sits in a QR code). */
+export function decodeBase64UrlJson(text: string): Json {
+  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  return JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)))) as Json;
+}
+
+// ---- PNG data URI -> QR text (PNG: https://www.w3.org/TR/png-3/) ----
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 4: 2, 6: 4 };
+
+async function inflate(bytes: Uint8Array): Promise<Uint8Array> {
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+function paeth(a: number, b: number, c: number): number {
+  const p = a + b - c;
+  const pa = Math.abs(p - a);
+  const pb = Math.abs(p - b);
+  const pc = Math.abs(p - c);
+  return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+}
+
+/** Undo the per-scanline filters (types 0-4). */
+function unfilter(data: Uint8Array, lineBytes: number, height: number, bpp: number): Uint8Array[] {
+  const lines: Uint8Array[] = [];
+  let previous = new Uint8Array(lineBytes);
+  for (let y = 0; y < height; y++) {
+    const start = y * (lineBytes + 1);
+    const type = data[start]!;
+    const line = data.slice(start + 1, start + 1 + lineBytes);
+    for (let i = 0; i < lineBytes; i++) {
+      const left = i >= bpp ? line[i - bpp]! : 0;
+      const up = previous[i]!;
+      const upLeft = i >= bpp ? previous[i - bpp]! : 0;
+      const add = type === 0 ? 0 : type === 1 ? left : type === 2 ? up : type === 3 ? (left + up) >> 1 : type === 4 ? paeth(left, up, upLeft) : NaN;
+      if (Number.isNaN(add)) throw new Error(`PNG filter type ${type}`);
+      line[i] = (line[i]! + add) & 0xff;
+    }
+    lines.push(line);
+    previous = line;
+  }
+  return lines;
+}
+
+/** A non-interlaced greyscale (any bit depth), RGB, grey+alpha or RGBA (8-bit) PNG as RGBA pixels. */
+export async function pngToRgba(png: Uint8Array): Promise<{ width: number; height: number; rgba: Uint8ClampedArray }> {
+  if (!PNG_SIGNATURE.every((byte, i) => png[i] === byte)) throw new Error("not a PNG");
+  const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
+  let at = 8;
+  let header: { width: number; height: number; depth: number; color: number; interlace: number } | undefined;
+  const idat: Uint8Array[] = [];
+  while (at < png.length) {
+    const length = view.getUint32(at);
+    const type = String.fromCharCode(...png.subarray(at + 4, at + 8));
+    const data = png.subarray(at + 8, at + 8 + length);
+    if (type === "IHDR") header = { width: view.getUint32(at + 8), height: view.getUint32(at + 12), depth: data[8]!, color: data[9]!, interlace: data[12]! };
+    if (type === "IDAT") idat.push(data);
+    if (type === "IEND") break;
+    at += 12 + length;
+  }
+  if (!header || header.interlace !== 0 || CHANNELS[header.color] === undefined || (header.color !== 0 && header.depth !== 8)) throw new Error(`unsupported PNG ${JSON.stringify(header)}`);
+  const { width, height, depth, color } = header;
+  const channels = CHANNELS[color]!;
+  const bitsPerPixel = depth * channels;
+  const lines = unfilter(await inflate(new Uint8Array(await new Blob(idat).arrayBuffer())), Math.ceil((width * bitsPerPixel) / 8), height, Math.max(1, bitsPerPixel >> 3));
+  const rgba = new Uint8ClampedArray(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    const line = lines[y]!;
+    for (let x = 0; x < width; x++) {
+      const o = (y * width + x) * 4;
+      if (color === 0) {
+        const bit = x * depth;
+        const sample = (line[bit >> 3]! >> (8 - depth - (bit & 7))) & ((1 << depth) - 1);
+        const grey = Math.round((sample * 255) / ((1 << depth) - 1));
+        rgba.set([grey, grey, grey, 255], o);
+      } else {
+        const p = x * channels;
+        const [r, g, b, a] = color === 2 ? [line[p]!, line[p + 1]!, line[p + 2]!, 255] : color === 4 ? [line[p]!, line[p]!, line[p]!, line[p + 1]!] : [line[p]!, line[p + 1]!, line[p + 2]!, line[p + 3]!];
+        rgba.set([r, g, b, a], o);
+      }
+    }
+  }
+  return { width, height, rgba };
+}
+
+/** The text of the QR code in a `data:image/png;base64,...` URI. */
+export async function readQrDataUri(dataUri: string): Promise<{ text: string; width: number; height: number }> {
+  const match = /^data:image\/png;base64,([A-Za-z0-9+/]+={0,2})$/.exec(dataUri);
+  if (!match) throw new Error(`not a PNG data URI: ${dataUri.slice(0, 40)}`);
+  const { width, height, rgba } = await pngToRgba(Uint8Array.from(atob(match[1]!), (c) => c.charCodeAt(0)));
+  const code = jsQR(rgba, width, height);
+  if (!code) throw new Error("no QR code found in the PNG");
+  return { text: code.data, width, height };
+}
