@@ -58,6 +58,7 @@ ${
     (name = "USERS", durableObjectNamespace = "UserStore"),
     (name = "UAF_USERS", durableObjectNamespace = "UafUser"),
     (name = "UAF_TRANSACTIONS", durableObjectNamespace = "UafTransaction"),
+    (name = "WEB_SESSIONS", durableObjectNamespace = "WebSession"),
   ],
   durableObjectNamespaces = [
     (className = "ReplayGuard", uniqueKey = "haapi-edge-replay-guard", enableSql = true),
@@ -69,6 +70,7 @@ ${
     (className = "UserStore", uniqueKey = "haapi-edge-users", enableSql = true),
     (className = "UafUser", uniqueKey = "haapi-edge-uaf-users", enableSql = true),
     (className = "UafTransaction", uniqueKey = "haapi-edge-uaf-transactions", enableSql = true),
+    (className = "WebSession", uniqueKey = "haapi-edge-web-sessions", enableSql = true),
   ],`
   }
   durableObjectStorage = (localDisk = "storage"),

@@ -8,6 +8,7 @@ import type { LoginSession } from "./kv/login-session";
 import type { UserStore } from "./kv/user-store";
 import type { UafTransaction } from "./kv/uaf-transaction";
 import type { UafUser } from "./kv/uaf-user";
+import type { WebSession } from "./kv/web-session";
 import type { RateLimiter } from "./kv/rate-limiter";
 import type { ReplayGuard } from "./kv/replay-guard";
 
@@ -33,6 +34,8 @@ export interface Env {
   UAF_USERS: DurableObjectNamespace<UafUser>;
   /** One object per out-of-band UAF operation (its id is the `sessionId` / `transactionId`). */
   UAF_TRANSACTIONS: DurableObjectNamespace<UafTransaction>;
+  /** One object per browser session (the `haapi-session` cookie names it). */
+  WEB_SESSIONS: DurableObjectNamespace<WebSession>;
   /** Firebase service account JSON (project_id, client_email, private_key) for push dispatch. Secret. */
   FCM_SERVICE_ACCOUNT?: string;
   CACHE: KVNamespace;

@@ -18,6 +18,7 @@ export { LoginSession } from "./kv/login-session";
 export { UserStore } from "./kv/user-store";
 export { UafTransaction } from "./kv/uaf-transaction";
 export { UafUser } from "./kv/uaf-user";
+export { WebSession } from "./kv/web-session";
 export { RateLimiter } from "./kv/rate-limiter";
 export { ReplayGuard } from "./kv/replay-guard";
 

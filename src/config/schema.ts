@@ -524,6 +524,13 @@ export const configSchema = z
           .describe("Failed logins per source address (CF-Connecting-IP) before it gets too-many-attempts."),
         allow_user_registration: z.boolean().default(true).describe("Offer the user-register action on the login form."),
         approval_link_ttl: seconds(30, 900).default(300).describe("approval-link authenticator: how long the link may be opened."),
+        web_session_ttl: z
+          .number()
+          .int()
+          .min(0)
+          .max(30 * 86_400)
+          .default(3600)
+          .describe("A browser login starts a session (the `haapi-session` cookie) of this many seconds, which the FIDO UAF services accept as cookie authorization. 0: no session."),
       })
       .prefault({})
       .describe("The HAAPI login flow: sessions, codes, lockout."),

@@ -464,6 +464,7 @@ describe("login configuration (authenticators, users, login)", () => {
       per_source: { requests: 30, window: 900 },
       allow_user_registration: true,
       approval_link_ttl: 300,
+      web_session_ttl: 3600,
     });
     expect(config.authenticators).toEqual([{ id: "html-form", type: "html-form" }]);
     expect([...config.authenticatorsById.keys()]).toEqual(["html-form"]);

@@ -165,8 +165,11 @@ describe("logging in from a browser", () => {
     const params = redirected(done);
     expect(params.get("state")).toBe("st-1");
     expect(params.get("iss")).toBe(BASE);
-    expect(done.headers.get("Set-Cookie")).toBe("haapi-login=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax");
-    expect(browser.cookies.size).toBe(0);
+    // The login cookie is cleared; the browser session (haapi-session, for FIDO UAF cookie authorization) starts.
+    const [cleared, session] = done.headers.getSetCookie();
+    expect(cleared).toBe("haapi-login=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax");
+    expect(session).toMatch(/^haapi-session=[0-9a-f]{64}\.[A-Za-z0-9_-]{43}; Path=\/; Max-Age=3600; HttpOnly; SameSite=Lax$/);
+    expect([...browser.cookies.keys()]).toEqual(["haapi-session"]);
 
     const tokens = await redeem(params.get("code")!, verifier);
     const body = await jsonOf(tokens);

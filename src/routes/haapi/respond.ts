@@ -13,6 +13,8 @@ import type { HaapiEnv } from "./context";
 import { mismatch } from "./guard";
 import { htmlPage } from "./html/respond";
 import { HAAPI_MEDIA_TYPE, VIEWS, type Representation } from "./representations";
+import { startWebSession } from "../web-session";
+import type { AppEnv } from "../context";
 
 export function represent(c: Context<HaapiEnv>, representation: Representation, status = 200): Response {
   if (c.get("flowMode") === "browser") return htmlPage(c, representation, status);
@@ -56,6 +58,8 @@ export async function finishFlow(c: Context<HaapiEnv>, session: SessionRecord, u
   const params = { code: code.token, state: request.state, iss: config.issuer };
   if (c.get("flowMode") === "browser") {
     c.header("Set-Cookie", loginCookie(config.issuer, "", 0));
+    const sessionCookie = await startWebSession(c as unknown as Context<AppEnv>, user);
+    if (sessionCookie) c.header("Set-Cookie", sessionCookie, { append: true });
     return c.body(null, 303, { Location: authorizationResponseUri(request.redirect_uri, params), "Cache-Control": "no-store", "Referrer-Policy": "same-origin" });
   }
   return represent(c, {

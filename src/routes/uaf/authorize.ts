@@ -6,8 +6,8 @@
  * - JwsAuthorizationProvider: `Device-Signature: <JWS>` by the device's registered signature key;
  * - EmptyAuthorizationProvider: nothing, when `uaf.authorization` is "none" (development only).
  *
- * The CookieAuthorizationProvider needs a server-side web session, which haapi-edge does not keep: a
- * cookie alone is refused (401), and the README says so.
+ * - CookieAuthorizationProvider: the `haapi-session` cookie of a browser login (src/routes/web-session.ts),
+ *   e.g. from a web view the app logged its user in with;
  * The UAF context's username must be the authorized user's (403 otherwise).
  */
 import type { Context } from "hono";
@@ -20,9 +20,10 @@ import { authenticateAccessToken, serverKeySet } from "../access-token-auth";
 import type { AppEnv } from "../context";
 import { findClient } from "../dynamic-clients";
 import { findUser } from "../users";
+import { hasSessionCookie, webSessionOf } from "../web-session";
 import { UAF_STATUS, UafError } from "./uaf-error";
 
-export type Authorization = { readonly via: "jwt"; readonly sub: string } | { readonly via: "device-signature"; readonly username: string; readonly deviceId: string } | { readonly via: "none" };
+export type Authorization = { readonly via: "jwt" | "cookie"; readonly sub: string } | { readonly via: "device-signature"; readonly username: string; readonly deviceId: string } | { readonly via: "none" };
 
 const DEVICE_SIGNATURE_MAX_AGE = 300;
 
@@ -64,8 +65,14 @@ export async function authorizeUafRequest(c: Context<AppEnv>): Promise<Authoriza
   if (signature !== undefined) return { via: "device-signature", ...(await deviceSignatureOf(c, signature)) };
   const authorization = c.req.header("Authorization");
   if (authorization === undefined) {
+    const cookie = c.req.header("Cookie");
+    if (hasSessionCookie(cookie, config.issuer)) {
+      const session = await webSessionOf(c, cookie);
+      if (!session) throw unauthorized("session_cookie_invalid_or_expired", "The session has expired; log in again");
+      return { via: "cookie", sub: session.sub };
+    }
     if (config.uaf.authorization === "none") return { via: "none" };
-    throw unauthorized(c.req.header("Cookie") ? "cookie_authorization_not_supported" : "authorization_missing");
+    throw unauthorized(cookie ? "cookie_without_session" : "authorization_missing");
   }
   const bearer = /^Bearer +([\x21-\x7e]+)$/i.exec(authorization);
   if (bearer) {
@@ -92,7 +99,8 @@ export async function requireSameUser(c: Context<AppEnv>, authorization: Authori
     case "device-signature":
       if (authorization.username.toLowerCase() !== username.toLowerCase()) throw new UafError(UAF_STATUS.FORBIDDEN, "Not authorized for this user", "device_signature_other_user");
       return;
-    case "jwt": {
+    case "jwt":
+    case "cookie": {
       const user = await findUser(c.env, c.get("config"), username);
       if (!user || user.sub !== authorization.sub) throw new UafError(UAF_STATUS.FORBIDDEN, "Not authorized for this user", "jwt_other_user");
       return;

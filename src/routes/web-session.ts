@@ -1,0 +1,50 @@
+/**
+ * The browser session cookie (`haapi-session`, `__Host-haapi-session` on https): `<session id>.<secret>`,
+ * `HttpOnly`, `SameSite=Lax`, `Path=/`. Set when a browser login finishes; read by the FIDO UAF services'
+ * cookie authorization. Storage is the WebSession Durable Object (src/kv/web-session.ts).
+ */
+import type { Context } from "hono";
+import { base64url } from "jose";
+import type { AuthenticatedUser } from "../kv/login-session";
+import { newWebSessionObject, webSessionObject, type WebSessionRecord } from "../kv/web-session";
+import { hashToken } from "../tokens/grant-tokens";
+import type { AppEnv } from "./context";
+
+const COOKIE = "haapi-session";
+const COOKIE_VALUE = /^([0-9a-f]{64})\.([A-Za-z0-9_-]{43})$/;
+
+const secure = (issuer: string) => issuer.startsWith("https://");
+
+export function sessionCookieName(issuer: string): string {
+  return secure(issuer) ? `__Host-${COOKIE}` : COOKIE;
+}
+
+/** Start a browser session for `user`; returns the Set-Cookie value, or null when sessions are off. */
+export async function startWebSession(c: Context<AppEnv>, user: AuthenticatedUser): Promise<string | null> {
+  const config = c.get("config");
+  const ttl = config.login.web_session_ttl;
+  if (ttl === 0) return null;
+  const now = c.get("now");
+  const secret = base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
+  const { id, stub } = newWebSessionObject(c.env.WEB_SESSIONS);
+  await stub.create({ id, secret_hash: await hashToken(secret), sub: user.sub, username: user.username, acr: user.acr, amr: user.amr, auth_time: user.auth_time, created_at: now, expires_at: now + ttl });
+  return `${sessionCookieName(config.issuer)}=${id}.${secret}; Path=/; Max-Age=${ttl}; HttpOnly; SameSite=Lax${secure(config.issuer) ? "; Secure" : ""}`;
+}
+
+/** Whether the Cookie header carries a session cookie at all (well-formed or not). */
+export function hasSessionCookie(cookieHeader: string | undefined, issuer: string): boolean {
+  return (cookieHeader ?? "").split(";").some((part) => part.trim().startsWith(`${sessionCookieName(issuer)}=`));
+}
+
+/** The live session the Cookie header names, or null. */
+export async function webSessionOf(c: Context<AppEnv>, cookieHeader: string | undefined): Promise<WebSessionRecord | null> {
+  const name = `${sessionCookieName(c.get("config").issuer)}=`;
+  const value = (cookieHeader ?? "")
+    .split(";")
+    .map((part) => part.trim())
+    .find((part) => part.startsWith(name))
+    ?.slice(name.length);
+  const match = value ? COOKIE_VALUE.exec(value) : null;
+  if (!match) return null;
+  return (await webSessionObject(c.env.WEB_SESSIONS, match[1]!)?.read(await hashToken(match[2]!), c.get("now"))) ?? null;
+}

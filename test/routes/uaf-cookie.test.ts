@@ -1,0 +1,63 @@
+/**
+ * The Nevis SDK's CookieAuthorizationProvider: a user logged in through the browser login (the HTML
+ * rendering of the flow, e.g. in the app's web view) gets the `haapi-session` cookie, and the UAF
+ * registration and deregistration request services accept it for that user only.
+ */
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { pkce } from "../helpers/flow";
+import { BASE, expectRefused, post, readUafUser, workerFetch } from "../helpers/uaf";
+import { deregister, registerInApp, UafRefusedError } from "../../tools/simulator/uaf-client.mjs";
+import { newPhone } from "../../tools/simulator/uaf-phone.mjs";
+
+/** Log `username` in through browser-client's HTML pages; the `haapi-session` cookie it ends with. */
+async function browserLogin(username: string, password: string): Promise<string> {
+  const { challenge } = await pkce();
+  const query = new URLSearchParams({ client_id: "browser-client", response_type: "code", redirect_uri: "https://app.example/cb", scope: "openid", code_challenge: challenge, code_challenge_method: "S256" });
+  const page = await exports.default.fetch(`${BASE}/oauth/v2/oauth-authorize?${query}`, { headers: { Accept: "text/html" } });
+  expect(page.status).toBe(200);
+  const loginCookie = page.headers.getSetCookie()[0]!.split(";")[0]!;
+  const html = await page.text();
+  const csrf = /name="csrf_token" value="([^"]+)"/.exec(html)![1]!;
+  const done = await exports.default.fetch(`${BASE}/authn/authenticate/html-form`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { Accept: "text/html", Cookie: loginCookie, Origin: BASE, "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ userName: username, password, csrf_token: csrf }).toString(),
+  });
+  expect(done.status).toBe(303);
+  const session = done.headers.getSetCookie().find((cookie) => cookie.startsWith("haapi-session="));
+  expect(session).toBeDefined();
+  return session!.split(";")[0]!;
+}
+
+describe("cookie authorization of in-app registration and deregistration", () => {
+  it("registers and deregisters with the browser session cookie of the same user", async () => {
+    const cookie = await browserLogin("demo", "demo-password");
+    const phone = await newPhone({ platform: "android" });
+    const registered = await registerInApp({ baseUrl: BASE, username: "demo", kind: "password", phone, authorization: { type: "cookie", cookie }, fetch: workerFetch });
+    expect(registered.serverResponse).toMatchObject({ statusCode: 1200 });
+    expect((await readUafUser("demo"))!.authenticators.some((authenticator) => authenticator.keyId === phone.credentials[0]!.keyId)).toBe(true);
+    await deregister({ baseUrl: BASE, username: "demo", kind: "password", phone, authorization: { type: "cookie", cookie }, fetch: workerFetch });
+    expect((await readUafUser("demo"))!.authenticators.some((authenticator) => authenticator.keyId === registered.credential.keyId)).toBe(false);
+  });
+
+  it("refuses the cookie for another user (403), and a forged, malformed or unknown session cookie (401)", async () => {
+    const cookie = await browserLogin("demo", "demo-password");
+    const phone = await newPhone({ platform: "ios" });
+    const other = await registerInApp({ baseUrl: BASE, username: "locked-demo", kind: "pin", phone, authorization: { type: "cookie", cookie }, fetch: workerFetch }).catch((error: unknown) => error);
+    expect(other).toBeInstanceOf(UafRefusedError);
+    expect(other).toMatchObject({ statusCode: 1403, httpStatus: 403 });
+
+    const [name, value] = cookie.split("=") as [string, string];
+    const [id, secret] = value.split(".") as [string, string];
+    const forgedSecret = `${name}=${id}.${secret.slice(0, -1)}${secret.endsWith("A") ? "B" : "A"}`;
+    const unknownSession = `${name}=${"0".repeat(64)}.${secret}`;
+    for (const bad of [forgedSecret, unknownSession, `${name}=not-a-session`, `${name}=`]) {
+      const answer = await post("/_app/uaf/1.1/request/registration", { op: "Reg", context: JSON.stringify({ username: "demo" }) }, { cookie: bad });
+      expectRefused(answer, 1401);
+    }
+    // A cookie that is not the session cookie is no authorization at all.
+    expectRefused(await post("/_app/uaf/1.1/request/registration", { op: "Reg", context: JSON.stringify({ username: "demo" }) }, { cookie: "theme=dark" }), 1401);
+  });
+});
