@@ -74,10 +74,10 @@ export interface QrCodeImage {
   readonly dataUri: string;
 }
 
-/** `text` as a QR code PNG (error correction M, 4-module quiet zone) about `size` pixels wide. */
+/** `text` as a QR code PNG (error correction M, 4-module quiet zone), the whole-pixel module size nearest `size` pixels wide. */
 export async function qrCodePng(text: string, size: number): Promise<QrCodeImage> {
   const { data } = encode(text, { ecc: "M", border: 4 });
-  const scale = Math.max(1, Math.floor(size / data.length));
+  const scale = Math.max(1, Math.round(size / data.length));
   const png = await pngOfModules(data, scale);
   let binary = "";
   for (const byte of png) binary += String.fromCharCode(byte);

@@ -7,16 +7,15 @@ import type { Context } from "hono";
 import { base64url } from "jose";
 import type { AuthenticatedUser } from "../kv/login-session";
 import { newWebSessionObject, webSessionObject, type WebSessionRecord } from "../kv/web-session";
+import { cookieName, readCookie, setCookie } from "../http/cookie";
 import { hashToken } from "../tokens/grant-tokens";
 import type { AppEnv } from "./context";
 
 const COOKIE = "haapi-session";
 const COOKIE_VALUE = /^([0-9a-f]{64})\.([A-Za-z0-9_-]{43})$/;
 
-const secure = (issuer: string) => issuer.startsWith("https://");
-
 export function sessionCookieName(issuer: string): string {
-  return secure(issuer) ? `__Host-${COOKIE}` : COOKIE;
+  return cookieName(COOKIE, issuer);
 }
 
 /** Start a browser session for `user`; returns the Set-Cookie value, or null when sessions are off. */
@@ -28,22 +27,17 @@ export async function startWebSession(c: Context<AppEnv>, user: AuthenticatedUse
   const secret = base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
   const { id, stub } = newWebSessionObject(c.env.WEB_SESSIONS);
   await stub.create({ id, secret_hash: await hashToken(secret), sub: user.sub, username: user.username, acr: user.acr, amr: user.amr, auth_time: user.auth_time, created_at: now, expires_at: now + ttl });
-  return `${sessionCookieName(config.issuer)}=${id}.${secret}; Path=/; Max-Age=${ttl}; HttpOnly; SameSite=Lax${secure(config.issuer) ? "; Secure" : ""}`;
+  return setCookie(COOKIE, config.issuer, `${id}.${secret}`, ttl);
 }
 
 /** Whether the Cookie header carries a session cookie at all (well-formed or not). */
 export function hasSessionCookie(cookieHeader: string | undefined, issuer: string): boolean {
-  return (cookieHeader ?? "").split(";").some((part) => part.trim().startsWith(`${sessionCookieName(issuer)}=`));
+  return readCookie(cookieHeader, sessionCookieName(issuer)) !== undefined;
 }
 
 /** The live session the Cookie header names, or null. */
 export async function webSessionOf(c: Context<AppEnv>, cookieHeader: string | undefined): Promise<WebSessionRecord | null> {
-  const name = `${sessionCookieName(c.get("config").issuer)}=`;
-  const value = (cookieHeader ?? "")
-    .split(";")
-    .map((part) => part.trim())
-    .find((part) => part.startsWith(name))
-    ?.slice(name.length);
+  const value = readCookie(cookieHeader, sessionCookieName(c.get("config").issuer));
   const match = value ? COOKIE_VALUE.exec(value) : null;
   if (!match) return null;
   return (await webSessionObject(c.env.WEB_SESSIONS, match[1]!)?.read(await hashToken(match[2]!), c.get("now"))) ?? null;

@@ -14,6 +14,7 @@
 import type { Context } from "hono";
 import { base64url } from "jose";
 import { loginSessionObject, type LoginSession, type SessionBinding, type SessionRecord } from "../../kv/login-session";
+import { cookieName, readCookie, setCookie } from "../../http/cookie";
 import { hashToken } from "../../tokens/grant-tokens";
 import { constantTimeEqual } from "../../verifiers/constant-time";
 import type { HaapiEnv } from "./context";
@@ -25,26 +26,19 @@ const COOKIE = "haapi-login";
 const COOKIE_VALUE = /^([0-9a-f]{64})\.([A-Za-z0-9_-]{43})$/;
 const CSRF_LABEL = "haapi-edge login form";
 
-const secure = (issuer: string) => issuer.startsWith("https://");
-
 /** `__Host-haapi-login` when the issuer is https, `haapi-login` otherwise. */
 export function loginCookieName(issuer: string): string {
-  return secure(issuer) ? `__Host-${COOKIE}` : COOKIE;
+  return cookieName(COOKIE, issuer);
 }
 
 /** The Set-Cookie value; Max-Age 0 clears it. */
 export function loginCookie(issuer: string, value: string, maxAge: number): string {
-  return `${loginCookieName(issuer)}=${value}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${secure(issuer) ? "; Secure" : ""}`;
+  return setCookie(COOKIE, issuer, value, maxAge);
 }
 
 /** The session id and secret in a Cookie header, or null (absent, or not a value this server sets). */
 export function parseLoginCookie(cookieHeader: string | undefined, issuer: string): { sessionId: string; secret: string } | null {
-  const name = `${loginCookieName(issuer)}=`;
-  const value = (cookieHeader ?? "")
-    .split(";")
-    .map((part) => part.trim())
-    .find((part) => part.startsWith(name))
-    ?.slice(name.length);
+  const value = readCookie(cookieHeader, loginCookieName(issuer));
   const match = value ? COOKIE_VALUE.exec(value) : null;
   return match ? { sessionId: match[1]!, secret: match[2]! } : null;
 }
