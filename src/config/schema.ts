@@ -292,9 +292,13 @@ const authenticator = z
   })
   .describe("An authenticator of the login flow.");
 
+/** User names, everywhere (configuration, login forms, UAF contexts): case-insensitive. */
+export const USERNAME_PATTERN = /^[A-Za-z0-9._@+-]{1,100}$/;
+export const USERNAME_RULE = "must be 1 to 100 of A-Z a-z 0-9 . _ @ + -";
+
 const seededUser = z
   .strictObject({
-    username: z.string().regex(/^[A-Za-z0-9._@+-]{1,100}$/, "must be 1 to 100 of A-Z a-z 0-9 . _ @ + -").describe("The login name (case-insensitive)."),
+    username: z.string().regex(USERNAME_PATTERN, USERNAME_RULE).describe("The login name (case-insensitive)."),
     password: z.string().min(1).optional().describe("Plain-text password; development only. Use `password_hash` otherwise."),
     password_hash: z
       .string()

@@ -27,7 +27,7 @@ import { findUser, registerUser } from "../users";
 import { authenticated } from "./authenticated";
 import { finishDeviceAuthentication, mobileApprovalStep, startDeviceAuthentication, startMobileApproval } from "./uaf-authenticators";
 import { AUTHN_PATH, type HaapiEnv } from "./context";
-import { readForm, requireFields } from "./form-input";
+import { readForm, requireFields, username } from "./form-input";
 import { flowModeOf, haapiToken, loadSession, mismatch, negotiate } from "./guard";
 import { renderMessagePage } from "./html/page";
 import { htmlHeaders } from "./html/respond";
@@ -35,8 +35,6 @@ import { renderStep } from "./render";
 import { finishFlow, represent } from "./respond";
 import { error, HaapiProblem, info, invalidInput, type InvalidField } from "./representations";
 import { firstStep, forgotPasswordStep, loginStep, pollingStep, registerStep, urls } from "./steps";
-
-const USERNAME = /^[A-Za-z0-9._@+-]{1,100}$/;
 
 /** The authenticator in the path, which this flow must offer. */
 function authenticatorOf(c: Context<HaapiEnv>, types?: AuthenticatorConfig["type"] | readonly AuthenticatorConfig["type"][]): AuthenticatorConfig {
@@ -49,7 +47,6 @@ function authenticatorOf(c: Context<HaapiEnv>, types?: AuthenticatorConfig["type
   return authenticator;
 }
 
-const username = (value: string) => (USERNAME.test(value) ? null : "must be 1 to 100 of A-Z a-z 0-9 . _ @ + -");
 const anyPassword = (value: string) => (value.length <= 256 ? null : "too long");
 
 function source(c: Context<HaapiEnv>): string {

@@ -5,6 +5,7 @@
  * shown again with what was typed.
  */
 import type { Context } from "hono";
+import { USERNAME_PATTERN, USERNAME_RULE } from "../../config/schema";
 import { OAuthError } from "../../errors";
 import { isFormContentType, parseForm, readBodyLimited, type FormParams } from "../../http/form";
 import type { HaapiEnv } from "./context";
@@ -27,6 +28,9 @@ export async function readForm(c: Context<HaapiEnv>, wrongType: () => HaapiProbl
   c.set("submitted", form);
   return form;
 }
+
+/** A field check: a user name (the configuration's rule). */
+export const username = (value: string): string | null => (USERNAME_PATTERN.test(value) ? null : USERNAME_RULE);
 
 /** Required, well-formed fields; every problem at once. */
 export function requireFields(form: FormParams, checks: Record<string, (value: string) => string | null>): Record<string, string> {

@@ -7,8 +7,7 @@ import type { SessionRecord } from "../../kv/login-session";
 import type { HaapiEnv } from "./context";
 import { mismatch } from "./guard";
 import type { Representation } from "./representations";
-import { approvalStartStep, loginStep, pollingStep, selectorStep } from "./steps";
-import { uafStartStep } from "./uaf-steps";
+import { loginStep, pollingStep, selectorStep, usernameStep } from "./steps";
 
 export function renderStep(c: Context<HaapiEnv>, session: SessionRecord): Representation {
   const config = c.get("config");
@@ -18,12 +17,13 @@ export function renderStep(c: Context<HaapiEnv>, session: SessionRecord): Repres
       return selectorStep(config, session);
     case "authenticate": {
       const authenticator = config.authenticatorsById.get(step.authenticator)!;
-      if (authenticator.type === "html-form") return loginStep(config, session, authenticator);
-      return authenticator.type === "approval-link" ? approvalStartStep(config, authenticator) : uafStartStep(config, authenticator);
+      return authenticator.type === "html-form" ? loginStep(config, session, authenticator) : usernameStep(config, { ...authenticator, type: authenticator.type });
     }
     // A UAF request is out with the app; asking again starts over (the request is not kept).
-    case "uaf":
-      return uafStartStep(config, config.authenticatorsById.get(step.authenticator)!);
+    case "uaf": {
+      const authenticator = config.authenticatorsById.get(step.authenticator)!;
+      return usernameStep(config, { ...authenticator, type: "uaf-device" });
+    }
     case "poll": {
       const authenticator = config.authenticatorsById.get(step.authenticator)!;
       const now = c.get("now");

@@ -16,6 +16,7 @@ export const urls = {
   poll: (config: Config, id: string) => `${config.issuer}${AUTHN_PATH}/authenticate/${id}/poll`,
   cancel: (config: Config, id: string) => `${config.issuer}${AUTHN_PATH}/authenticate/${id}/cancel`,
   resume: (config: Config, id: string) => `${config.issuer}${AUTHN_PATH}/authenticate/${id}/continue`,
+  uafResponse: (config: Config, id: string) => `${config.issuer}${AUTHN_PATH}/authenticate/${id}/uaf-response`,
   approve: (config: Config, sessionId: string, secret: string) => `${config.issuer}${AUTHN_PATH}/approve/${sessionId}/${secret}`,
 } as const;
 
@@ -106,13 +107,20 @@ export function forgotPasswordStep(config: Config, authenticator: AuthenticatorC
   };
 }
 
-/** The approval-link authenticator's first step: who wants to log in. */
-export function approvalStartStep(config: Config, authenticator: AuthenticatorConfig): Representation {
+const START_TEXT: Record<Exclude<AuthenticatorConfig["type"], "html-form">, { actionTitle: string; message: string }> = {
+  "approval-link": { actionTitle: "Send approval request", message: "Approve the login from another device." },
+  "uaf-mobile-approval": { actionTitle: "Send approval request", message: "Approve the login on your registered phone." },
+  "uaf-device": { actionTitle: "Continue", message: "Log in with the authenticator you registered in this app." },
+};
+
+/** The first step of an authenticator that only needs to know who is logging in (approval-link, FIDO UAF). */
+export function usernameStep(config: Config, authenticator: AuthenticatorConfig & { type: keyof typeof START_TEXT }): Representation {
+  const text = START_TEXT[authenticator.type];
   return {
     type: "authentication-step",
-    metadata: { viewName: "authenticator/approval-link/authenticate/get", templateArea: "html1" },
-    actions: [form("login", urls.authenticate(config, authenticator.id), { title: authenticatorTitle(authenticator), actionTitle: "Send approval request", fields: [usernameField] })],
-    messages: [info("Approve the login from another device.")],
+    metadata: { viewName: `authenticator/${authenticator.type}/authenticate/get`, templateArea: "html1" },
+    actions: [form("login", urls.authenticate(config, authenticator.id), { title: authenticatorTitle(authenticator), actionTitle: text.actionTitle, fields: [usernameField] })],
+    messages: [info(text.message)],
   };
 }
 

@@ -26,7 +26,7 @@ import { UafError } from "../uaf/uaf-error";
 import { authenticated, uafAmr } from "./authenticated";
 import type { AppEnv } from "../context";
 import type { HaapiEnv } from "./context";
-import { readForm, requireFields } from "./form-input";
+import { readForm, requireFields, username } from "./form-input";
 import { mismatch } from "./guard";
 import { finishFlow, represent } from "./respond";
 import { error, HaapiProblem, info, type Link, type Message, type Representation } from "./representations";
@@ -35,9 +35,6 @@ import { uafOperationStep } from "./uaf-steps";
 
 /** The UAF services' context view of a flow request (HaapiEnv only adds variables to AppEnv). */
 const asApp = (c: Context<HaapiEnv>) => c as unknown as Context<AppEnv>;
-
-const USERNAME = /^[A-Za-z0-9._@+-]{1,100}$/;
-const username = (value: string) => (USERNAME.test(value) ? null : "must be 1 to 100 of A-Z a-z 0-9 . _ @ + -");
 
 function refused(reason: string, text = "The login could not be completed with this authenticator."): HaapiProblem {
   return new HaapiProblem("authentication-failed", "Authentication failed", { messages: [error(text)] }, { reason });

@@ -5,6 +5,7 @@
  */
 import type { Context } from "hono";
 import { z } from "zod";
+import { USERNAME_PATTERN, USERNAME_RULE } from "../../config/schema";
 import { OAuthError } from "../../errors";
 import { readBodyLimited } from "../../http/form";
 import type { AppEnv } from "../context";
@@ -12,9 +13,7 @@ import { UAF_STATUS, UafError } from "./uaf-error";
 
 export const UAF_CONTENT_TYPE = "application/fido+uaf;charset=UTF-8";
 const ACCEPTED_TYPES = new Set(["application/fido+uaf", "application/json"]);
-const USERNAME = /^[A-Za-z0-9._@+-]{1,100}$/;
-
-export const username = z.string().regex(USERNAME, "must be 1 to 100 of A-Z a-z 0-9 . _ @ + -");
+export const username = z.string().regex(USERNAME_PATTERN, USERNAME_RULE);
 
 export const getUafRequestSchema = z.strictObject({
   op: z.enum(["Reg", "Auth", "Dereg"]),
