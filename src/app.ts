@@ -34,7 +34,7 @@ const ALLOWED_METHODS: Record<string, string> = {
 };
 
 /** The one place an error becomes a response; the precise reason goes to the request's log line. */
-function respondWithError(c: Context<AppEnv>, error: unknown): Response {
+async function respondWithError(c: Context<AppEnv>, error: unknown): Promise<Response> {
   // The UAF services answer ServerResponses: their own errors, and any other one at their paths.
   if (error instanceof UafError || (isUafServicePath(c.req.path) && !(error instanceof HaapiProblem))) {
     const uaf = error instanceof UafError ? error : uafErrorOf(error);

@@ -340,6 +340,9 @@ const uaf = z
       .prefault({})
       .describe("Registration attestation policy."),
     request_ttl: seconds(30, 900).default(240).describe("How long a UAF request (its challenge and serverData) may be answered, seconds (`lifetimeMillis`). The SDK's user interaction timeout is 240 s."),
+    id_token_max_age: seconds(30, 3600)
+      .default(300)
+      .describe("An ID token authorizes in-app registration or deregistration (as a Bearer JWT) only this many seconds after it was issued: ID tokens are not sender-constrained."),
     counter_regression: z
       .enum(["reject", "allow"])
       .default("reject")
@@ -356,6 +359,13 @@ const uaf = z
           .optional()
           .describe("Base of app links (`<base>?dispatchTokenResponse=<payload>`). Default: <issuer>/open."),
         qr_code_size: z.number().int().min(100).max(1000).default(300).describe("Approximate QR code width in pixels."),
+        rate_limit: z
+          .strictObject({
+            per_user: rateLimit.default({ requests: 5, window: 300 }).describe("Mobile-approval requests of the login flow per user (each may prompt the phone)."),
+            per_source: rateLimit.default({ requests: 30, window: 900 }).describe("Mobile-approval requests per source address (CF-Connecting-IP)."),
+          })
+          .prefault({})
+          .describe("Limits on the login flow's mobile-approval requests: nobody may flood a user's phone with prompts."),
         fcm: z
           .strictObject({
             endpoint: z.url({ protocol: /^https?$/ }).default("https://fcm.googleapis.com").describe("FCM HTTP v1 base URL (messages:send)."),

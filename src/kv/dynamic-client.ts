@@ -14,6 +14,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import type { ClientAssuranceLevel } from "../tokens/access-token";
+import { newObject, objectByHexId } from "./object-id";
 
 /** A public JWK as registered (JSON values only, so it crosses the RPC boundary). */
 export type RegisteredJwk = Readonly<Record<string, string | number | boolean | readonly string[]>>;
@@ -123,22 +124,13 @@ export class DynamicClientStore extends DurableObject<Env> {
   }
 }
 
-const DYNAMIC_CLIENT_ID = /^[0-9a-f]{64}$/;
-
 /** The object of a dynamic client_id, or null when the id cannot be one (wrong shape, or not minted by this namespace). */
 export function dynamicClientObject(namespace: DurableObjectNamespace<DynamicClientStore>, clientId: string): DurableObjectStub<DynamicClientStore> | null {
-  if (!DYNAMIC_CLIENT_ID.test(clientId)) return null;
-  let id: DurableObjectId;
-  try {
-    id = namespace.idFromString(clientId);
-  } catch {
-    return null;
-  }
-  return namespace.get(id);
+  return objectByHexId(namespace, clientId);
 }
 
 /** A new client's object, created where this request runs; its id is the client_id. */
 export function newDynamicClientObject(namespace: DurableObjectNamespace<DynamicClientStore>): { clientId: string; stub: DurableObjectStub<DynamicClientStore> } {
-  const id = namespace.newUniqueId();
-  return { clientId: id.toString(), stub: namespace.get(id) };
+  const { id, stub } = newObject(namespace);
+  return { clientId: id, stub };
 }

@@ -15,7 +15,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import type { ClientAssuranceLevel } from "../tokens/access-token";
 import type { AuthenticatedUser } from "./login-session";
-import { objectByHexId } from "./object-id";
+import { newObject, objectByHexId } from "./object-id";
 
 export interface RefreshState {
   /** SHA-256 (base64url) of the current refresh token. */
@@ -137,6 +137,6 @@ export function grantObjectOf(namespace: DurableObjectNamespace<Grant>, token: s
 }
 
 export function newGrantObject(namespace: DurableObjectNamespace<Grant>): { grantId: string; stub: DurableObjectStub<Grant> } {
-  const id = namespace.newUniqueId();
-  return { grantId: id.toString(), stub: namespace.get(id) };
+  const { id, stub } = newObject(namespace);
+  return { grantId: id, stub };
 }

@@ -9,7 +9,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import type { ClientAssuranceLevel } from "../tokens/access-token";
-import { objectByHexId } from "./object-id";
+import { newObject, objectByHexId } from "./object-id";
 
 /** The validated authorization request (RFC 6749 §4.1.1, RFC 7636, RFC 9449 §10). */
 export interface AuthorizationRequest {
@@ -32,6 +32,12 @@ export interface AuthenticatedUser {
   readonly auth_time: number;
 }
 
+/**
+ * What approves a polling step: opening a one-time link (approval-link; SHA-256 of its secret), or the
+ * outcome of a FIDO UAF transaction on the user's phone (uaf-mobile-approval).
+ */
+export type PollApproval = { readonly via: "link"; readonly hash: string } | { readonly via: "uaf"; readonly transaction: string };
+
 /** Where the flow is. `poll`: waiting for an out-of-band approval (the polling step). */
 export type FlowStep =
   | { readonly kind: "select" }
@@ -39,14 +45,11 @@ export type FlowStep =
   | {
       readonly kind: "poll";
       readonly authenticator: string;
-      /** SHA-256 (base64url) of the one-time approval secret. */
-      readonly approval_hash: string;
+      readonly approval: PollApproval;
       readonly expires_at: number;
       readonly status: "pending" | "done" | "failed";
       /** Who is logging in: authenticated once the approval arrives. */
       readonly user: AuthenticatedUser;
-      /** The UafTransaction whose outcome is the approval (uaf-mobile-approval); absent for approval-link. */
-      readonly transaction?: string;
     }
   /** uaf-device: a UAF authentication request is out with the app; its response must answer `transaction`. */
   | { readonly kind: "uaf"; readonly authenticator: string; readonly transaction: string; readonly expires_at: number; readonly user: AuthenticatedUser }
@@ -103,9 +106,24 @@ export class LoginSession extends DurableObject<Env> {
   async approve(approvalHash: string, now: number): Promise<boolean> {
     const record = await this.read();
     const step = record?.step;
-    if (!record || step?.kind !== "poll" || step.status !== "pending" || step.approval_hash !== approvalHash || step.expires_at <= now) return false;
+    if (!record || step?.kind !== "poll" || step.status !== "pending" || step.approval.via !== "link" || step.approval.hash !== approvalHash || step.expires_at <= now) return false;
     this.ctx.storage.kv.put(RECORD, { ...record, step: { ...step, status: "done" } });
     return true;
+  }
+
+  /**
+   * The outcome of the UAF transaction a pending poll waits for: done (with the authentication's `amr`) or
+   * failed. Only that very poll, still pending, changes: a cancelled or restarted flow stays as it is.
+   * Returns the session as it now is (null when gone).
+   */
+  async settleTransaction(transaction: string, outcome: { readonly approved: true; readonly amr: readonly string[] } | { readonly approved: false }): Promise<SessionRecord | null> {
+    const record = await this.read();
+    const step = record?.step;
+    if (!record || step?.kind !== "poll" || step.status !== "pending" || step.approval.via !== "uaf" || step.approval.transaction !== transaction) return record;
+    const settled: FlowStep = outcome.approved ? { ...step, status: "done", user: { ...step.user, amr: outcome.amr } } : { ...step, status: "failed" };
+    const updated = { ...record, step: settled };
+    this.ctx.storage.kv.put(RECORD, updated);
+    return updated;
   }
 
   /** Finish the flow, once: true for the first caller, false afterwards (or when the session is gone). */
@@ -132,6 +150,6 @@ export function loginSessionObject(namespace: DurableObjectNamespace<LoginSessio
 }
 
 export function newLoginSessionObject(namespace: DurableObjectNamespace<LoginSession>): { sessionId: string; stub: DurableObjectStub<LoginSession> } {
-  const id = namespace.newUniqueId();
-  return { sessionId: id.toString(), stub: namespace.get(id) };
+  const { id, stub } = newObject(namespace);
+  return { sessionId: id, stub };
 }

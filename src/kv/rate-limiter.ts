@@ -69,6 +69,9 @@ export const rateLimitKey = {
   registrationBySource: (address: string) => `registration:source:${address}`,
   /** Failed logins per source address (the login flow's per-source lockout). */
   loginFailuresBySource: (address: string) => `login-failures:source:${address}`,
+  /** Mobile-approval requests (each may prompt the phone), per user and per source address. */
+  approvalsByUser: (username: string) => `approvals:user:${username}`,
+  approvalsBySource: (address: string) => `approvals:source:${address}`,
 } as const;
 
 export function rateLimiter(namespace: DurableObjectNamespace<RateLimiter>, key: string): DurableObjectStub<RateLimiter> {

@@ -11,14 +11,11 @@
 import { DurableObject } from "cloudflare:workers";
 import type { JWK } from "jose";
 import type { Env } from "../env";
+import type { StoredUafPublicKey } from "../uaf/algorithms";
 import { objectByHexId } from "./object-id";
 
-export interface UafPublicKey {
-  /** UAF public key encoding (0x100 ECC X9.62 raw, 0x101 SPKI DER, ...). */
-  readonly alg: number;
-  /** base64url of the PUB_KEY bytes. */
-  readonly key: string;
-}
+/** UAF public key encoding (0x100 ECC X9.62 raw, 0x101 SPKI DER, ...) and the PUB_KEY bytes (base64url). */
+export type UafPublicKey = StoredUafPublicKey;
 
 export interface UafAuthenticatorRecord {
   readonly aaid: string;
@@ -61,7 +58,8 @@ export type NewUafAuthenticator = Omit<UafAuthenticatorRecord, "deviceId" | "reg
 export type RegisterRefusal = "challenge_spent" | "key_already_registered" | "authenticator_type_already_registered" | "device_information_required" | "device_name_taken";
 export type AuthenticateRefusal = "challenge_spent" | "unknown_key" | "counter_regressed";
 
-export type Outcome<T, R extends string> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: R };
+/** A store's answer. (Not verifiers/result.ts's Result: its optional `detail` does not narrow across the RPC boundary.) */
+type Outcome<T, R extends string> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: R };
 
 const USER = "user";
 const CHALLENGE = "challenge:";
@@ -85,12 +83,14 @@ export class UafUser extends DurableObject<Env> {
     return record;
   }
 
-  /** Spend a challenge (single use until `expiresAt`); false when it was spent before. */
-  private spend(challenge: string, expiresAt: number): boolean {
-    const key = `${CHALLENGE}${challenge}`;
-    if (this.ctx.storage.kv.get(key) !== undefined) return false;
-    this.ctx.storage.kv.put(key, expiresAt);
-    return true;
+  /** Whether a challenge was answered already. Checked first, spent (`spend`) with the change it allows, in one call. */
+  private spent(challenge: string): boolean {
+    return this.ctx.storage.kv.get(`${CHALLENGE}${challenge}`) !== undefined;
+  }
+
+  /** Spend a challenge: single use until `expiresAt`, when the alarm forgets it. */
+  private spend(challenge: string, expiresAt: number): void {
+    this.ctx.storage.kv.put(`${CHALLENGE}${challenge}`, expiresAt);
   }
 
   private async scheduleCleanup(at: number): Promise<void> {
@@ -107,7 +107,7 @@ export class UafUser extends DurableObject<Env> {
     now: number,
   ): Promise<Outcome<UafUserRecord, RegisterRefusal>> {
     const user = this.user() ?? { userId: this.ctx.id.toString(), username: input.username, created_at: now, updated_at: now, authenticators: [], devices: [] };
-    if (this.ctx.storage.kv.get(`${CHALLENGE}${input.challenge}`) !== undefined) return { ok: false, reason: "challenge_spent" };
+    if (this.spent(input.challenge)) return { ok: false, reason: "challenge_spent" };
     const existingDevice = user.devices.find((device) => device.deviceId === input.deviceId);
     if (!existingDevice && !input.device) return { ok: false, reason: "device_information_required" };
     if (!existingDevice && user.devices.some((device) => device.name === input.device!.name)) return { ok: false, reason: "device_name_taken" };
@@ -147,7 +147,7 @@ export class UafUser extends DurableObject<Env> {
     const user = this.user();
     const index = user?.authenticators.findIndex((stored) => stored.aaid === input.aaid && stored.keyId === input.keyId) ?? -1;
     if (!user || index < 0) return { ok: false, reason: "unknown_key" };
-    if (this.ctx.storage.kv.get(`${CHALLENGE}${input.challenge}`) !== undefined) return { ok: false, reason: "challenge_spent" };
+    if (this.spent(input.challenge)) return { ok: false, reason: "challenge_spent" };
     const stored = user.authenticators[index]!;
     const regressed = input.signCounter !== 0 && stored.signCounter !== 0 && input.signCounter <= stored.signCounter;
     if (regressed && !input.allowCounterRegression) return { ok: false, reason: "counter_regressed" };
@@ -177,7 +177,7 @@ export class UafUser extends DurableObject<Env> {
   }
 
   /** Change a device's name or FCM registration token ("change device information"). */
-  async changeDevice(deviceId: string, change: { readonly name?: string; readonly fcmRegistrationToken?: string | null; readonly encryptionKey?: JWK }, now: number): Promise<Outcome<UafDeviceRecord, "unknown_device" | "device_name_taken">> {
+  async changeDevice(deviceId: string, change: { readonly name?: string; readonly fcmRegistrationToken?: string | null; readonly encryptionKey?: JWK }, now: number): Promise<Outcome<UafDeviceRecord & { readonly user: UafUserRecord }, "unknown_device" | "device_name_taken">> {
     const user = this.user();
     const device = user?.devices.find((candidate) => candidate.deviceId === deviceId);
     if (!user || !device) return { ok: false, reason: "unknown_device" };
@@ -191,8 +191,9 @@ export class UafUser extends DurableObject<Env> {
       ...(change.encryptionKey ? { encryptionKey: change.encryptionKey } : {}),
       updated_at: now,
     };
-    this.ctx.storage.kv.put(USER, { ...user, devices: user.devices.map((candidate) => (candidate.deviceId === deviceId ? updated : candidate)), updated_at: now });
-    return { ok: true, value: updated };
+    const changedUser = { ...user, devices: user.devices.map((candidate) => (candidate.deviceId === deviceId ? updated : candidate)), updated_at: now };
+    this.ctx.storage.kv.put(USER, changedUser);
+    return { ok: true, value: { ...updated, user: changedUser } };
   }
 
   /** Forget spent challenges once they could no longer be answered anyway. */

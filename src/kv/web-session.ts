@@ -8,7 +8,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { constantTimeEqual } from "../verifiers/constant-time";
-import { objectByHexId } from "./object-id";
+import { newObject, objectByHexId } from "./object-id";
 
 export interface WebSessionRecord {
   readonly id: string;
@@ -55,6 +55,5 @@ export function webSessionObject(namespace: DurableObjectNamespace<WebSession>, 
 }
 
 export function newWebSessionObject(namespace: DurableObjectNamespace<WebSession>): { id: string; stub: DurableObjectStub<WebSession> } {
-  const id = namespace.newUniqueId();
-  return { id: id.toString(), stub: namespace.get(id) };
+  return newObject(namespace);
 }

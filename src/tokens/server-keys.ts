@@ -1,6 +1,6 @@
 /**
- * The server's keys as one isolate sees them: the signing key, the published JWK set and the nonce
- * MAC key. Loaded from the SIGNING_KEYS / SERVER_SECRET secrets when set, otherwise from the
+ * The server's keys as one isolate sees them: the signing key, the published JWK set and the MAC keys
+ * (one per purpose, each derived from the server secret with HKDF). Loaded from the SIGNING_KEYS / SERVER_SECRET secrets when set, otherwise from the
  * KeyManager Durable Object, and cached per isolate for at most ISOLATE_CACHE_SECONDS.
  */
 import { importJWK, type JWK } from "jose";
@@ -18,8 +18,10 @@ export interface ServerKeys {
   readonly nonceKey: CryptoKey;
   /** HMAC-SHA-256 key for CAT challenges (a separate key: a nonce is never a valid challenge). */
   readonly challengeKey: CryptoKey;
-  /** The server secret itself, for modules that derive their own MAC key from it (UAF serverData). Never log it. */
-  readonly serverSecret: string;
+  /** HMAC-SHA-256 key for UAF `serverData` (src/uaf/server-data.ts). */
+  readonly uafServerDataKey: CryptoKey;
+  /** HMAC-SHA-256 key deriving the login flow's approval secrets (approval links, mobile-approval tokens). */
+  readonly approvalKey: CryptoKey;
   /** Epoch seconds after which this set must be reloaded. */
   readonly validUntil: number;
 }
@@ -52,9 +54,14 @@ async function load(sources: KeySources, now: number): Promise<ServerKeys> {
   const published = fixed ? fixed.map((key) => key.publicJwk) : snapshot!.published;
   const signingKey = (await importJWK(signer.privateJwk, "ES256")) as CryptoKey;
   const secret = sources.serverSecret ?? snapshot!.serverSecret;
-  const [nonceKey, challengeKey] = await Promise.all([deriveMacKey(secret, "dpop-nonce"), deriveMacKey(secret, "cat-challenge")]);
+  const [nonceKey, challengeKey, uafServerDataKey, approvalKey] = await Promise.all([
+    deriveMacKey(secret, "dpop-nonce"),
+    deriveMacKey(secret, "cat-challenge"),
+    deriveMacKey(secret, "uaf-server-data"),
+    deriveMacKey(secret, "approval-secret"),
+  ]);
   const validUntil = Math.min(now + ISOLATE_CACHE_SECONDS, fixed ? Infinity : snapshot!.validUntil);
-  return { kid: signer.kid, signingKey, jwks: { keys: published }, nonceKey, challengeKey, serverSecret: secret, validUntil };
+  return { kid: signer.kid, signingKey, jwks: { keys: published }, nonceKey, challengeKey, uafServerDataKey, approvalKey, validUntil };
 }
 
 let cached: { sources: string; until: number; keys: Promise<ServerKeys> } | undefined;

@@ -17,6 +17,7 @@
 import { ecdsaDerToRaw, readChildren, readTlv, spkiAlgorithm } from "../x509/chain";
 import { fail, ok, type Result } from "../verifiers/result";
 import { encodeBase64url } from "./base64url";
+import { equalBytes } from "../verifiers/constant-time";
 
 export const UAF_ALG = {
   SIGN_SECP256R1_ECDSA_SHA256_RAW: 0x01,
@@ -96,7 +97,6 @@ function ecdsaRawToDer(raw: Uint8Array): Uint8Array {
   return derElement(0x30, new Uint8Array([...r, ...s]));
 }
 
-const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((byte, i) => byte === b[i]);
 
 /** r||s of a DER ECDSA P-256 signature, only if it is the one canonical DER encoding. */
 function strictEcdsaDer(signature: Uint8Array): Uint8Array | null {

@@ -11,16 +11,16 @@
  * - BASIC_SURROGATE: self-signed by the new key (the KRD's PUB_KEY), iff `acceptSurrogate`.
  * - ECDAA: not supported.
  *
- * Pure: `now` passed in; a per-isolate cache of parsed roots keyed by the roots array.
+ * Pure: the roots and `now` are passed in.
  */
-import { importTrustAnchors, parseDerCertificate, verifyChain, X509Error, type ParsedCertificate, type TrustAnchor } from "../x509/chain";
+import { parseDerCertificate, verifyChain, X509Error, type ParsedCertificate, type TrustAnchor } from "../x509/chain";
 import { fail, ok, type Result } from "../verifiers/result";
 import { algorithmsMatch, importUafPublicKey, keyAlgOfSpki, verifyUafSignature } from "./algorithms";
 import type { RegAssertion } from "./assertion";
 
 export interface RegistrationTrust {
-  /** DER metadata attestation roots. */
-  readonly roots: readonly Uint8Array[];
+  /** Metadata attestation roots, imported once by the caller (src/x509/chain.ts importTrustAnchors). */
+  readonly roots: readonly TrustAnchor[];
   readonly acceptBasicFullWithoutChain: boolean;
   readonly acceptSurrogate: boolean;
 }
@@ -43,17 +43,6 @@ export interface VerifiedAttestation {
 }
 
 type Out<T> = Result<T, AttestationReason>;
-
-const anchorCache = new WeakMap<readonly Uint8Array[], TrustAnchor[]>();
-
-function anchorsOf(roots: readonly Uint8Array[]): TrustAnchor[] {
-  let anchors = anchorCache.get(roots);
-  if (!anchors) {
-    anchors = importTrustAnchors(roots); // throws on a malformed configured root: a configuration error
-    anchorCache.set(roots, anchors);
-  }
-  return anchors;
-}
 
 async function checkSignature(signAlg: number, key: CryptoKey, signature: Uint8Array, krd: Uint8Array): Promise<Out<null>> {
   const verified = await verifyUafSignature(signAlg, key, signature, krd);
@@ -102,7 +91,7 @@ async function verifyBasicFull(assertion: RegAssertion, signature: Uint8Array, c
   if (!dates.ok) return dates;
 
   if (trust.roots.length > 0) {
-    const verified = await verifyChain(chain, anchorsOf(trust.roots), { now });
+    const verified = await verifyChain(chain, trust.roots, { now });
     if (verified.ok) return ok({ attestation: "basic_full", attestationChainVerified: true });
     if (!trust.acceptBasicFullWithoutChain) {
       return verified.reason === "untrusted_root"

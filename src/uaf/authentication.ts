@@ -27,6 +27,7 @@ import { ASSERTION_SCHEME, MODE_TRANSACTION_CONFIRMED, MODE_USER_VERIFIED, readA
 import { decodeBase64url, encodeBase64url } from "./base64url";
 import { checkResponseEnvelope, type FinalChallengeReason } from "./final-challenge";
 import type { AuthenticationResponse } from "./messages";
+import { equalBytes } from "../verifiers/constant-time";
 
 export interface StoredUafAuthenticator {
   aaid: string;
@@ -43,6 +44,11 @@ export interface ExpectedAuthentication {
   readonly trustedFacetIds: readonly string[];
   /** The transactions sent in the request, content base64url as sent. */
   readonly transaction?: readonly { contentType: string; content: string }[];
+  /**
+   * Or, where the request's state travels sealed in serverData: the base64url SHA-256 of each shown
+   * content (transactionContentHash of each).
+   */
+  readonly transactionHashes?: readonly string[];
 }
 
 export interface VerifiedAuthentication {
@@ -73,12 +79,17 @@ export type AuthenticationReason =
 
 type Out<T> = Result<T, AuthenticationReason>;
 
-const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((byte, i) => byte === b[i]);
 
 function findAuthenticator(assertion: AuthAssertion, authenticators: readonly StoredUafAuthenticator[]): Out<StoredUafAuthenticator> {
   const keyId = encodeBase64url(assertion.keyId);
   const found = authenticators.find((candidate) => candidate.keyId === keyId && candidate.aaid.toUpperCase() === assertion.aaid);
   return found ? ok(found) : fail("unknown_key_id", { aaid: assertion.aaid, keyId });
+}
+
+/** The base64url SHA-256 of a transaction's decoded content (what TRANSACTION_CONTENT_HASH must be), or null. */
+export async function transactionContentHash(content: string): Promise<string | null> {
+  const bytes = decodeBase64url(content);
+  return bytes ? encodeBase64url(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))) : null;
 }
 
 /** SHA-256 of each transaction's decoded content; a content that is not base64url hashes nothing. */
@@ -91,15 +102,15 @@ async function transactionHashes(transactions: readonly { content: string }[]): 
   return hashes;
 }
 
-async function checkTransaction(assertion: AuthAssertion, transactions: readonly { content: string }[] | undefined): Promise<Out<boolean>> {
+async function checkTransaction(assertion: AuthAssertion, transactions: readonly { content: string }[] | undefined, sealed: readonly string[] | undefined): Promise<Out<boolean>> {
   const { authenticationMode: mode, transactionContentHash: hash } = assertion;
-  if (!transactions || transactions.length === 0) {
+  if ((!transactions || transactions.length === 0) && (!sealed || sealed.length === 0)) {
     if (mode !== MODE_USER_VERIFIED) return fail("authentication_mode_invalid", { mode, transaction: false });
     return hash.length === 0 ? ok(false) : fail("transaction_hash_mismatch", { why: "a transaction hash without a transaction" });
   }
   if (hash.length === 0) return fail("transaction_not_confirmed", { mode });
   if (mode !== MODE_TRANSACTION_CONFIRMED) return fail("authentication_mode_invalid", { mode, transaction: true });
-  const expected = await transactionHashes(transactions);
+  const expected = [...(await transactionHashes(transactions ?? [])), ...(sealed ?? []).flatMap((value) => decodeBase64url(value) ?? [])];
   return expected.some((candidate) => equalBytes(candidate, hash)) ? ok(true) : fail("transaction_hash_mismatch");
 }
 
@@ -137,7 +148,7 @@ export async function verifyAuthentication(
   if (assertion.signAlg !== stored.value.signAlg) {
     return fail("signature_algorithm_mismatch", { registered: stored.value.signAlg, actual: assertion.signAlg });
   }
-  const transaction = await checkTransaction(assertion, expected.transaction);
+  const transaction = await checkTransaction(assertion, expected.transaction, expected.transactionHashes);
   if (!transaction.ok) return transaction;
   const signature = await checkSignature(assertion, stored.value);
   if (!signature.ok) return signature;

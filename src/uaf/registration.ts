@@ -23,6 +23,7 @@ import { encodeBase64url } from "./base64url";
 import { checkResponseEnvelope, type FinalChallengeReason } from "./final-challenge";
 import type { Policy, RegistrationResponse } from "./messages";
 import { matchesPolicy, policyKnowsAaid } from "./policy";
+import { equalBytes } from "../verifiers/constant-time";
 
 export type { RegistrationTrust } from "./attestation";
 
@@ -65,7 +66,6 @@ export type RegistrationReason =
 
 type Out<T> = Result<T, RegistrationReason>;
 
-const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((byte, i) => byte === b[i]);
 
 function checkFinalChallengeHash(assertion: RegAssertion, expectedHash: Uint8Array): Out<null> {
   return equalBytes(assertion.finalChallengeHash, expectedHash) ? ok(null) : fail("final_challenge_hash_mismatch");

@@ -4,14 +4,14 @@
  * response except the spent challenges.
  *
  *   serverData = base64url(payload) "." base64url(HMAC-SHA-256(key, payload))
- *   payload    = JSON {"op","username"?,"challenge","exp","tx"?}   (exp: epoch seconds)
- *   key        = HKDF-SHA-256(secret, salt = "", info = "haapi-edge uaf serverData")
+ *   payload    = JSON {"op","username"?,"challenge","exp","tx"?,"txh"?}   (exp: epoch seconds)
+ *   key        = the server's serverData key (src/tokens/server-keys.ts: HKDF of the server secret)
  *
  * The MAC is over the payload's UTF-8 JSON bytes. Opening checks, in order: shape (malformed), MAC
  * (forged, compared in constant time), payload fields (malformed), expiry (expired). This does NOT
  * check that the challenge is unspent: the user's store does that atomically.
  *
- * Pure apart from a small per-isolate cache of derived keys; `now` is passed in.
+ * Pure: the key and `now` are passed in.
  */
 import { z } from "zod";
 import { constantTimeEqual } from "../verifiers/constant-time";
@@ -24,15 +24,16 @@ export interface ServerData {
   challenge: string;
   /** Epoch seconds; the serverData is refused from this second on. */
   exp: number;
-  /** The out-of-band transaction or login session this message belongs to. */
+  /** The out-of-band transaction (its id), or the login session (`session:<id>`), this message belongs to. */
   tx?: string;
+  /** base64url SHA-256 of the transaction content shown (authentication with a transaction text). */
+  txh?: string;
 }
 
 export type ServerDataReason = "server_data_malformed" | "server_data_forged" | "server_data_expired";
 
 /** Longest serverData accepted (the header schema allows 1536 characters). */
 const MAX_SERVER_DATA_CHARS = 1536;
-const HKDF_INFO = "haapi-edge uaf serverData";
 
 const Payload = z.strictObject({
   op: z.enum(["Reg", "Auth", "Dereg"]),
@@ -40,54 +41,26 @@ const Payload = z.strictObject({
   challenge: z.string().min(1).max(128),
   exp: z.number().int().min(0),
   tx: z.string().min(1).max(256).optional(),
+  txh: z.string().regex(/^[A-Za-z0-9_-]{43}$/).optional(),
 });
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
-const KEY_CACHE_LIMIT = 4;
-const keyCache = new Map<string, Promise<CryptoKey>>();
-
-/** The HMAC key for `secret`, derived once per isolate (a handful of secrets at most: rotation). */
-function macKey(secret: string): Promise<CryptoKey> {
-  const cached = keyCache.get(secret);
-  if (cached) return cached;
-  const promise = (async () => {
-    const ikm = await crypto.subtle.importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveKey"]);
-    return crypto.subtle.deriveKey(
-      { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: encoder.encode(HKDF_INFO) },
-      ikm,
-      { name: "HMAC", hash: "SHA-256", length: 256 },
-      false,
-      ["sign"],
-    );
-  })();
-  promise.catch(() => keyCache.delete(secret));
-  if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.delete(keyCache.keys().next().value!);
-  keyCache.set(secret, promise);
-  return promise;
-}
-
-async function mac(secret: string, payload: Uint8Array): Promise<string> {
-  return encodeBase64url(new Uint8Array(await crypto.subtle.sign("HMAC", await macKey(secret), payload)));
-}
-
-function requireSecret(secret: string): void {
-  if (typeof secret !== "string" || secret.length === 0) throw new TypeError("serverData secret must be a non-empty string");
+async function mac(key: CryptoKey, payload: Uint8Array): Promise<string> {
+  return encodeBase64url(new Uint8Array(await crypto.subtle.sign("HMAC", key, payload)));
 }
 
 /** Seal `data` into a serverData string. */
-export async function sealServerData(secret: string, data: ServerData): Promise<string> {
-  requireSecret(secret);
+export async function sealServerData(key: CryptoKey, data: ServerData): Promise<string> {
   const checked = Payload.safeParse(data);
   if (!checked.success) throw new TypeError(`serverData payload: ${checked.error.issues[0]!.message}`);
   const payload = encoder.encode(JSON.stringify(checked.data));
-  return `${encodeBase64url(payload)}.${await mac(secret, payload)}`;
+  return `${encodeBase64url(payload)}.${await mac(key, payload)}`;
 }
 
-/** Open a serverData string sealed with `secret`, at `now` (epoch seconds). */
-export async function openServerData(secret: string, serverData: string, now: number): Promise<Result<ServerData, ServerDataReason>> {
-  requireSecret(secret);
+/** Open a serverData string sealed with `key`, at `now` (epoch seconds). */
+export async function openServerData(key: CryptoKey, serverData: string, now: number): Promise<Result<ServerData, ServerDataReason>> {
   if (typeof serverData !== "string" || serverData.length > MAX_SERVER_DATA_CHARS) return fail("server_data_malformed", { why: "missing or too long" });
   const parts = serverData.split(".");
   if (parts.length !== 2) return fail("server_data_malformed", { why: "not two dot-separated parts" });
@@ -95,7 +68,7 @@ export async function openServerData(secret: string, serverData: string, now: nu
   const payload = decodeBase64url(payloadPart);
   if (!payload || payload.length === 0 || !/^[A-Za-z0-9_-]{43}$/.test(macPart)) return fail("server_data_malformed", { why: "parts are not base64url" });
 
-  if (!constantTimeEqual(macPart, await mac(secret, payload))) return fail("server_data_forged");
+  if (!constantTimeEqual(macPart, await mac(key, payload))) return fail("server_data_forged");
 
   let json: unknown;
   try {

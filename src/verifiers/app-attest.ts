@@ -17,6 +17,7 @@ import { decodeFirst } from "cborg";
 import { base64url } from "jose";
 import { ecdsaDerToRaw, parseDerCertificate, readChildren, readTlv, spkiAlgorithm, verifyChain, type ChainFailure, type ParsedCertificate, type TrustAnchor } from "../x509/chain";
 import { fail, ok, type Result } from "./result";
+import { equalBytes } from "./constant-time";
 
 export type AppAttestFailure =
   | "malformed"
@@ -89,7 +90,6 @@ const AAGUID_PRODUCTION = Uint8Array.from([...new TextEncoder().encode("appattes
 const FLAG_AT = 0x40;
 const CBOR_OPTIONS = { useMaps: true, rejectDuplicateMapKeys: true } as const;
 
-const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((byte, i) => byte === b[i]);
 const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
   const out = new Uint8Array(a.length + b.length);
   out.set(a);

@@ -44,7 +44,7 @@ export async function verifyDeviceSignature(
     ({ payload } = await jwtVerify(jws, publicKey, { algorithms: ["ES256"], currentDate: new Date(now * 1000), clockTolerance: expected.clockSkew, maxTokenAge: expected.maxAge, requiredClaims: ["iat", "jti"] }));
   } catch (error) {
     const code = (error as { code?: string }).code;
-    if (code === "ERR_JWT_EXPIRED" || (code === "ERR_JWT_CLAIM_VALIDATION_FAILED" && /iat|age/i.test((error as Error).message))) return fail("device_signature_stale");
+    if (code === "ERR_JWT_EXPIRED" || (code === "ERR_JWT_CLAIM_VALIDATION_FAILED" && (error as { claim?: string }).claim === "iat")) return fail("device_signature_stale");
     if (code === "ERR_JWS_SIGNATURE_VERIFICATION_FAILED") return fail("device_signature_invalid");
     return fail("device_signature_malformed", { code });
   }
@@ -54,4 +54,34 @@ export async function verifyDeviceSignature(
   if (typeof payload.jti !== "string" || payload.jti.length > 200) return fail("device_signature_malformed");
   const iat = payload.iat as number;
   return ok({ deviceId: expected.deviceId, username, jti: payload.jti, expiresAt: Math.max(iat + expected.maxAge, typeof payload.exp === "number" ? payload.exp : 0) + expected.clockSkew });
+}
+
+export type DeviceKeyFailure = "signature_key_unusable" | "encryption_key_unusable";
+
+/**
+ * The keys a device registers with its DeviceInformation, checked once when they arrive: the
+ * signature key must verify ES256 (Device-Signature), the encryption key must take ECDH-ES+A256KW (EC)
+ * or RSA-OAEP-256 (RSA) push payloads. A key that fails later would lock the device out for good.
+ */
+export async function checkDeviceKeys(keys: { readonly signatureKey?: JWK | undefined; readonly encryptionKey?: JWK | undefined }): Promise<Result<true, DeviceKeyFailure>> {
+  if (keys.signatureKey) {
+    try {
+      await importJWK({ kty: keys.signatureKey.kty, crv: keys.signatureKey.crv, x: keys.signatureKey.x, y: keys.signatureKey.y }, "ES256");
+    } catch {
+      return fail("signature_key_unusable");
+    }
+  }
+  if (keys.encryptionKey) {
+    try {
+      await importJWK(keys.encryptionKey, encryptionAlgorithmOf(keys.encryptionKey));
+    } catch {
+      return fail("encryption_key_unusable");
+    }
+  }
+  return ok(true);
+}
+
+/** The JWE key management algorithm for a device's encryption key. */
+export function encryptionAlgorithmOf(key: JWK): "RSA-OAEP-256" | "ECDH-ES+A256KW" {
+  return key.kty === "RSA" ? "RSA-OAEP-256" : "ECDH-ES+A256KW";
 }

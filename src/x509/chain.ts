@@ -14,6 +14,7 @@ import { AsnConvert } from "@peculiar/asn1-schema";
 import { Certificate, type Name } from "@peculiar/asn1-x509";
 import { RsaSaPssParams } from "@peculiar/asn1-rsa";
 import { fail, ok, type Result } from "../verifiers/result";
+import { equalBytes } from "../verifiers/constant-time";
 
 export type X509ErrorCode = "malformed_certificate" | "malformed_pem";
 
@@ -491,7 +492,6 @@ export interface VerifiedChain {
   readonly length: number;
 }
 
-const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((byte, i) => byte === b[i]);
 
 /**
  * Verify a chain, leaf first, up to one of `anchors`. Order of checks: linkage and signatures,

@@ -20,6 +20,27 @@ export async function haapiTokenFor(clientId: string, secret: string, device: De
   return json.access_token as string;
 }
 
+/** How a client redeems its authorization code: the PKCE verifier, the redirect URI, its credentials. */
+export interface CodeRedemption {
+  readonly verifier: string;
+  readonly redirectUri: string;
+  readonly clientId: string;
+  readonly secret: string;
+  /** Added to the token request's headers, e.g. a DPoP proof. */
+  readonly headers?: Record<string, string>;
+}
+
+/**
+ * The authorization-code grant at the token endpoint (RFC 6749 §4.1.3, with the PKCE verifier of RFC
+ * 7636 §4.5), the client authenticated with client_secret_basic. Returns the response unread.
+ */
+export function redeemCode(code: string, o: CodeRedemption): Promise<Response> {
+  return tokenRequest({
+    body: { grant_type: "authorization_code", code, redirect_uri: o.redirectUri, code_verifier: o.verifier },
+    headers: { Authorization: basic(o.clientId, o.secret), ...o.headers },
+  });
+}
+
 export interface Pkce {
   readonly verifier: string;
   readonly challenge: string;

@@ -9,17 +9,16 @@ import jsQR from "jsqr";
 import { expect } from "vitest";
 import { uafUserObject, type UafUserRecord } from "../../src/kv/uaf-user";
 import type { AuthenticatorKind, UafCredential } from "../../tools/simulator/uaf-authenticator.mjs";
-import { registerInApp } from "../../tools/simulator/uaf-client.mjs";
+import { registerInApp, UAF_CONTENT_TYPE, UAF_MEDIA_TYPE } from "../../tools/simulator/uaf-client.mjs";
 import { newPhone, type UafPhone } from "../../tools/simulator/uaf-phone.mjs";
 import testConfig from "../fixtures/test-config.json" with { type: "json" };
 import { newDevice, type Device } from "./attestation";
 import { proof } from "./dpop";
-import { actionOf, authorizeUrl, FlowClient, haapiTokenFor, pkce } from "./flow";
-import { basic, BASE, tokenRequest } from "./server";
+import { actionOf, authorizeUrl, FlowClient, haapiTokenFor, pkce, redeemCode } from "./flow";
+import { BASE } from "./server";
 
-export { BASE };
-export const ACCESS_KEY = testConfig.uaf.api_access_key;
-export const UAF_TYPE = "application/fido+uaf;charset=UTF-8";
+export { BASE, UAF_CONTENT_TYPE };
+const ACCESS_KEY = testConfig.uaf.api_access_key;
 
 /** The Worker itself, as the simulator's injectable `fetch`. */
 export const workerFetch = (url: string, init?: RequestInit): Promise<Response> => exports.default.fetch(url, init);
@@ -53,13 +52,8 @@ export async function newAccount(username = newUsername()): Promise<Account> {
   const form = await json(await flow.request(actionOf(login, "user-register").model.href), 200);
   const done = await json(await flow.request(actionOf(form, "user-register").model.href, { form: { userName: username, password: "uaf-test-password-9" } }), 200);
   expect(done.type).toBe("oauth-authorization-response");
-  const tokens = await json(
-    await tokenRequest({
-      body: { grant_type: "authorization_code", code: done.properties.code, redirect_uri: "app://haapi", code_verifier: verifier },
-      headers: { Authorization: basic("flow-client", "flow-secret"), DPoP: await proof(key) },
-    }),
-    200,
-  );
+  const redeemed = await redeemCode(done.properties.code, { verifier, redirectUri: "app://haapi", clientId: "flow-client", secret: "flow-secret", headers: { DPoP: await proof(key) } });
+  const tokens = await json(redeemed, 200);
   return { username, accessToken: tokens.access_token as string, idToken: tokens.id_token as string, key };
 }
 
@@ -102,9 +96,9 @@ export interface Answer {
   readonly body: Json;
 }
 
-/** POST a JSON body (as `application/fido+uaf` unless `contentType` says otherwise). */
-export async function post(path: string, body: unknown, headers: Record<string, string> = {}, contentType = UAF_TYPE): Promise<Answer> {
-  const response = await workerFetch(`${BASE}${path}`, { method: "POST", headers: { "content-type": contentType, accept: "application/fido+uaf", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+/** POST a JSON body (as `application/fido+uaf;charset=UTF-8` unless `contentType` says otherwise). */
+export async function post(path: string, body: unknown, headers: Record<string, string> = {}, contentType = UAF_CONTENT_TYPE): Promise<Answer> {
+  const response = await workerFetch(`${BASE}${path}`, { method: "POST", headers: { "content-type": contentType, accept: UAF_MEDIA_TYPE, ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
   const text = new TextDecoder().decode(await response.arrayBuffer()); // UTF-8, whatever the type (application/fido+uaf)
   let parsed: Json;
   try {
@@ -118,7 +112,7 @@ export async function post(path: string, body: unknown, headers: Record<string, 
 /** A UAF ServerResponse refusal: its HTTP status, UAF status code and content type. */
 export function expectRefused(answer: Answer, statusCode: number, httpStatus = statusCode === 1401 ? 401 : statusCode === 1403 ? 403 : statusCode === 1404 ? 404 : 400): void {
   expect({ status: answer.status, statusCode: answer.body.statusCode }, JSON.stringify(answer.body)).toEqual({ status: httpStatus, statusCode });
-  expect(answer.headers.get("content-type")).toBe(UAF_TYPE);
+  expect(answer.headers.get("content-type")).toBe(UAF_CONTENT_TYPE);
   expect(typeof answer.body.description).toBe("string");
 }
 
@@ -148,12 +142,6 @@ export async function sessionStatus(sessionId: string, family: "_app" | "nevisfi
 /** An Authentication Cloud API call with the access key. */
 export function cloudApi(path: "users/enroll" | "approval" | "status", body: Json, accessKey: string | null = ACCESS_KEY): Promise<Answer> {
   return post(`/api/v1/${path}`, body, accessKey === null ? {} : { authorization: `Bearer ${accessKey}` }, "application/json");
-}
-
-/** The base64url text of a JSON value (an out-of-band payload as it sits in a QR code). */
-export function decodeBase64UrlJson(text: string): Json {
-  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  return JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)))) as Json;
 }
 
 // ---- PNG data URI -> QR text (PNG: https://www.w3.org/TR/png-3/) ----
@@ -197,7 +185,7 @@ function unfilter(data: Uint8Array, lineBytes: number, height: number, bpp: numb
 }
 
 /** A non-interlaced greyscale (any bit depth), RGB, grey+alpha or RGBA (8-bit) PNG as RGBA pixels. */
-export async function pngToRgba(png: Uint8Array): Promise<{ width: number; height: number; rgba: Uint8ClampedArray }> {
+async function pngToRgba(png: Uint8Array): Promise<{ width: number; height: number; rgba: Uint8ClampedArray }> {
   if (!PNG_SIGNATURE.every((byte, i) => png[i] === byte)) throw new Error("not a PNG");
   const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
   let at = 8;

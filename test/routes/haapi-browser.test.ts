@@ -1,11 +1,10 @@
 /**
  * The login flow in a browser (`Accept: text/html`): the same state machine as the HAAPI flow, rendered as
  * HTML pages, bound to a cookie with CSRF tokens, ending in a 303 to the redirect URI. Driven as a browser
- * would: a cookie jar, forms and links found in the pages with workerd's HTMLRewriter, Origin and
- * Sec-Fetch-Site on POSTs.
+ * would (test/helpers/browser.ts): a cookie jar, forms and links found in the pages with workerd's
+ * HTMLRewriter, Origin and Sec-Fetch-Site on POSTs.
  */
 import { env, runInDurableObject } from "cloudflare:test";
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { LoginSession, SessionRecord } from "../../src/kv/login-session";
 import { loginCookie, loginCookieName, parseLoginCookie } from "../../src/routes/haapi/browser-session";
@@ -13,99 +12,13 @@ import { flowModeOf } from "../../src/routes/haapi/guard";
 import { escapeHtml } from "../../src/routes/haapi/html/escape";
 import { renderPage } from "../../src/routes/haapi/html/page";
 import { claimsOf, newDevice } from "../helpers/attestation";
+import { Browser, BROWSER_ACCEPT, formOf, linkOf, LOGIN_COOKIE, parse, type Page } from "../helpers/browser";
 import { proof } from "../helpers/dpop";
-import { authorizeUrl, FlowClient, haapiTokenFor, pkce } from "../helpers/flow";
-import { basic, BASE, jsonOf, tokenRequest } from "../helpers/server";
+import { authorizeUrl, FlowClient, haapiTokenFor, pkce, redeemCode } from "../helpers/flow";
+import { BASE, jsonOf, tokenRequest } from "../helpers/server";
 
-const BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 const REDIRECT = "https://app.example/cb";
-const COOKIE = "haapi-login";
 const SECRETS: Record<string, string> = { "browser-client": "browser-secret", "browser-multi-client": "browser-multi-secret" };
-
-interface Form {
-  readonly kind: string;
-  readonly action: string;
-  readonly method: string;
-  readonly fields: Map<string, { type: string; value: string | null; invalid: boolean }>;
-}
-
-interface Page {
-  readonly response: Response;
-  readonly html: string;
-  readonly body: { type: string; view: string; problem: string };
-  readonly forms: Form[];
-  readonly links: { kind: string | null; rel: string | null; href: string }[];
-  readonly refresh: string | null;
-  readonly messages: string[];
-}
-
-/** The page's forms, links and messages, read with HTMLRewriter. */
-async function parse(response: Response): Promise<Page> {
-  const html = await response.text();
-  const forms: Form[] = [];
-  const links: Page["links"] = [];
-  const messages: string[] = [];
-  const body = { type: "", view: "", problem: "" };
-  let refresh: string | null = null;
-  await new HTMLRewriter()
-    .on("body", { element: (e) => void Object.assign(body, { type: e.getAttribute("data-type") ?? "", view: e.getAttribute("data-view") ?? "", problem: e.getAttribute("data-problem") ?? "" }) })
-    .on("meta[http-equiv=refresh]", { element: (e) => void (refresh = e.getAttribute("content")) })
-    .on("form", { element: (e) => void forms.push({ kind: e.getAttribute("data-kind") ?? "", action: e.getAttribute("action") ?? "", method: e.getAttribute("method") ?? "", fields: new Map() }) })
-    .on("form input", {
-      element: (e) => void forms.at(-1)!.fields.set(e.getAttribute("name")!, { type: e.getAttribute("type")!, value: e.getAttribute("value"), invalid: e.getAttribute("aria-invalid") === "true" }),
-    })
-    .on("a", { element: (e) => void links.push({ kind: e.getAttribute("data-kind"), rel: e.getAttribute("rel"), href: e.getAttribute("href")! }) })
-    .on("p.message", { element: () => void messages.push(""), text: (t) => void (messages[messages.length - 1] += t.text) })
-    .transform(new Response(html))
-    .text();
-  return { response, html, body, forms, links, refresh, messages };
-}
-
-function formOf(page: Page, kind: string): Form {
-  const form = page.forms.find((candidate) => candidate.kind === kind);
-  if (!form) throw new Error(`no ${kind} form in ${page.html}`);
-  return form;
-}
-
-function linkOf(page: Page, kind: string): string {
-  const link = page.links.find((candidate) => candidate.kind === kind || candidate.rel === kind);
-  if (!link) throw new Error(`no ${kind} link in ${page.html}`);
-  return link.href;
-}
-
-/** A browser: a cookie jar; POSTs carry what a browser sends for a same-origin form. */
-class Browser {
-  readonly cookies = new Map<string, string>();
-
-  async fetch(url: string, init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<Response> {
-    const method = init.method ?? (init.form ? "POST" : "GET");
-    const cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; ");
-    const headers: Record<string, string> = {
-      Accept: BROWSER_ACCEPT,
-      ...(cookie ? { Cookie: cookie } : {}),
-      ...(method === "POST" ? { "Content-Type": "application/x-www-form-urlencoded", Origin: BASE, "Sec-Fetch-Site": "same-origin" } : {}),
-      ...init.headers,
-    };
-    const response = await exports.default.fetch(url, { method, headers, redirect: "manual", ...(init.form ? { body: new URLSearchParams(init.form).toString() } : {}) });
-    for (const set of response.headers.getSetCookie()) {
-      const [pair, ...attributes] = set.split(";").map((part) => part.trim());
-      const [name, value] = [pair!.slice(0, pair!.indexOf("=")), pair!.slice(pair!.indexOf("=") + 1)];
-      if (attributes.includes("Max-Age=0")) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-    return response;
-  }
-
-  /** Submit a form of the page, with its hidden fields (the CSRF token) and `values`. */
-  submit(form: Form, values: Record<string, string> = {}, overrides: { headers?: Record<string, string> } = {}): Promise<Response> {
-    const hidden = Object.fromEntries([...form.fields].filter(([, field]) => field.type === "hidden").map(([name, field]) => [name, field.value ?? ""]));
-    return this.fetch(form.action, { method: form.method.toUpperCase(), form: { ...hidden, ...values }, ...overrides });
-  }
-
-  get sessionId(): string {
-    return this.cookies.get(COOKIE)!.split(".")[0]!;
-  }
-}
 
 async function expectPage(response: Response, status: number): Promise<Page> {
   const page = await parse(response);
@@ -134,7 +47,7 @@ function redirected(response: Response): URLSearchParams {
 }
 
 function redeem(code: string, verifier: string, clientId = "browser-client", headers: Record<string, string> = {}) {
-  return tokenRequest({ body: { grant_type: "authorization_code", code, redirect_uri: REDIRECT, code_verifier: verifier }, headers: { Authorization: basic(clientId, SECRETS[clientId]!), ...headers } });
+  return redeemCode(code, { verifier, redirectUri: REDIRECT, clientId, secret: SECRETS[clientId]!, headers });
 }
 
 async function loginPage(clientId = "browser-client", params: Record<string, string | undefined> = {}) {
@@ -253,7 +166,7 @@ describe("refused submissions re-render the page they came from", () => {
     const invalid = await expectPage(await browser.submit(formOf(page, "login"), { userName: hostile }), 400);
     expect(invalid.body.problem).toBe("invalid-input");
     const form = formOf(invalid, "login");
-    expect(form.fields.get("userName")).toMatchObject({ invalid: true, value: escapeHtml(hostile) });
+    expect(form.fields.get("userName")).toMatchObject({ invalid: true, value: "&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;" });
     expect(form.fields.get("password")!.invalid).toBe(true);
     expect(invalid.html).toContain("This field is required");
     expect(invalid.html).not.toContain("<script>");
@@ -344,7 +257,7 @@ describe("CSRF and the session cookie", () => {
     const credentials = { userName: "demo", password: "demo-password" };
     const mismatch = async (cookie: string | null) => {
       const stranger = new Browser();
-      if (cookie !== null) stranger.cookies.set(COOKIE, cookie);
+      if (cookie !== null) stranger.cookies.set(LOGIN_COOKIE, cookie);
       const answer = await expectPage(await stranger.submit(login, credentials), 400);
       expect(answer.body.problem).toBe("mismatch-between-session-and-access-token");
       expect(answer.forms).toEqual([]);
@@ -354,9 +267,9 @@ describe("CSRF and the session cookie", () => {
     await mismatch("not-a-cookie");
     await mismatch(`${browser.sessionId}.${"A".repeat(43)}`);
     const other = await loginPage();
-    await mismatch(`${browser.sessionId}.${other.browser.cookies.get(COOKIE)!.split(".")[1]}`);
+    await mismatch(`${browser.sessionId}.${other.browser.cookies.get(LOGIN_COOKIE)!.split(".")[1]}`);
 
-    const cookie = browser.cookies.get(COOKIE)!;
+    const cookie = browser.cookies.get(LOGIN_COOKIE)!;
     redirected(await browser.submit(login, credentials));
     await mismatch(cookie);
   });
@@ -370,7 +283,7 @@ describe("CSRF and the session cookie", () => {
     await started.body?.cancel();
 
     const intruder = new Browser();
-    intruder.cookies.set(COOKIE, `${flow.sessionId}.${"A".repeat(43)}`);
+    intruder.cookies.set(LOGIN_COOKIE, `${flow.sessionId}.${"A".repeat(43)}`);
     expect((await expectPage(await intruder.fetch(`${BASE}/authn/authenticate/html-form`), 400)).body.problem).toBe("mismatch-between-session-and-access-token");
     const byHeader = await expectPage(await new Browser().fetch(`${BASE}/authn/authenticate/html-form`, { headers: { "Session-Id": flow.sessionId! } }), 400);
     expect(byHeader.body.problem).toBe("mismatch-between-session-and-access-token");
@@ -479,7 +392,8 @@ describe("pure parts", () => {
 
   it("escapeHtml and renderPage: hostile text in every slot stays text", () => {
     const evil = `<img src=x onerror=alert(1)>"'&`;
-    expect(escapeHtml(evil)).toBe("&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&amp;");
+    const escaped = "&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&amp;";
+    expect(escapeHtml(evil)).toBe(escaped);
     const page = renderPage(
       {
         type: "authentication-step",
@@ -495,6 +409,10 @@ describe("pure parts", () => {
     );
     expect(page).not.toContain("<img");
     expect(page).not.toMatch(/"[^"=<>]*'/); // no attribute broken out of its quotes
-    expect(page.split(escapeHtml(evil)).length - 1).toBeGreaterThanOrEqual(12);
+    // Every slot, escaped: title, data-view, data-problem, h1; the problem's title and field detail; a
+    // message's class and text; the form's action, data-kind, label for and text, input id, name,
+    // placeholder and value, the CSRF token, the button; the selector's label, option href and title;
+    // the link's rel, href and title.
+    expect(page.split(escaped).length - 1).toBe(24);
   });
 });

@@ -7,13 +7,13 @@
  * - refusals: no registered phone, a refused phone, a response for another request, a counter regression.
  */
 import { exports } from "cloudflare:workers";
-import { decodeJwt } from "jose";
+import { base64url, decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { newDevice } from "../helpers/attestation";
 import { proof } from "../helpers/dpop";
 import { actionOf, authorizeUrl, FlowClient, haapiTokenFor, pkce } from "../helpers/flow";
 import { basic, jsonOf, tokenRequest } from "../helpers/server";
-import { BASE, newAccount, registeredPhone, workerFetch } from "../helpers/uaf";
+import { BASE, newAccount, readQrDataUri, registeredPhone, workerFetch } from "../helpers/uaf";
 import { authenticationResponse, uafResponseString } from "../../tools/simulator/uaf-authenticator.mjs";
 import { redeemOutOfBand } from "../../tools/simulator/uaf-client.mjs";
 import type { UafPhone } from "../../tools/simulator/uaf-phone.mjs";
@@ -57,7 +57,7 @@ describe("uaf-mobile-approval in the HAAPI flow", () => {
     const link = (pending.links as Json[]).find((candidate) => candidate.rel === "activation" && !candidate.type)!;
     const qr = (pending.links as Json[]).find((candidate) => candidate.type === "image/png")!;
     expect(link.href).toMatch(new RegExp(`^${BASE}/open\\?dispatchTokenResponse=[A-Za-z0-9_-]+$`));
-    expect(qr.href).toMatch(/^data:image\/png;base64,iVBORw0KGgo/);
+    expect((await readQrDataUri(qr.href)).text).toBe(link.href);
 
     // Polling before the phone answers: still pending, and the same link is shown again.
     const stillPending = await json(await flow.request(actionOf(pending, "poll").model.href));
@@ -66,7 +66,7 @@ describe("uaf-mobile-approval in the HAAPI flow", () => {
 
     const answered = await redeemOutOfBand({ payload: link.href, phone, fetch: workerFetch });
     expect(answered.serverResponse).toMatchObject({ statusCode: 1200 });
-    expect(new TextDecoder().decode(Uint8Array.from(atob(answered.request.transaction[0].content.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0)))).toBe(`Log in to ${CLIENT}`);
+    expect(new TextDecoder().decode(base64url.decode(answered.request.transaction[0].content))).toBe(`Log in to ${CLIENT}`);
 
     const done = await json(await flow.request(actionOf(stillPending, "poll").model.href));
     expect(done).toMatchObject({ type: "polling-step", properties: { status: "done" } });
@@ -102,6 +102,39 @@ describe("uaf-mobile-approval in the HAAPI flow", () => {
       expect(response.status).toBe(400);
       expect(await json(response)).toMatchObject({ type: "https://curity.se/problems/authentication-failed" });
     }
+  });
+});
+
+describe("uaf-mobile-approval: the session's state stays consistent", () => {
+  it("a poll racing a cancel never revives the cancelled approval: no code without a new approval", async () => {
+    const { username, phone } = await registeredPhone({ kinds: ["pin"] });
+    for (let round = 0; round < 4; round++) {
+      const { flow, pending } = await mobileApproval(username);
+      const link = (pending.links as Json[]).find((candidate) => candidate.rel === "activation" && !candidate.type)!;
+      await redeemOutOfBand({ payload: link.href, phone, fetch: workerFetch });
+      // The phone has approved; the app cancels while a poll (which would settle the approval) is in flight.
+      const [, cancelled] = await Promise.all([flow.request(actionOf(pending, "poll").model.href), flow.request(actionOf(pending, "cancel").model.href, { form: {} })]);
+      expect((await json(cancelled)).actions[0].kind).toBe("authenticator-selector");
+      const resumed = await flow.request(`${BASE}/authn/authenticate/mobile/continue`, { form: {} });
+      expect(resumed.status).toBe(400);
+      expect((await json(resumed)).type).toBe("https://curity.se/problems/authentication-failed");
+    }
+  });
+
+  it("limits approval requests per user: too-many-attempts with Retry-After (nobody floods a phone with prompts)", async () => {
+    const { username } = await registeredPhone({ kinds: ["pin"] });
+    const started = await startFlow();
+    await started.flow.request(started.option("uaf-mobile-approval").model.href);
+    const statuses: number[] = [];
+    let last: Response | undefined;
+    for (let i = 0; i < 6; i++) {
+      last = await started.flow.request(`${BASE}/authn/authenticate/mobile`, { form: { userName: username } });
+      statuses.push(last.status);
+    }
+    // uaf.dispatch.rate_limit.per_user defaults to 5 per 300 s.
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+    expect((await json(last!)).type).toBe("https://curity.se/problems/too-many-attempts");
+    expect(Number(last!.headers.get("Retry-After"))).toBeGreaterThan(0);
   });
 });
 
@@ -154,15 +187,28 @@ describe("uaf-device in the HAAPI flow", () => {
     expect((await json(crossed)).type).toBe("https://curity.se/problems/authentication-failed");
     const ok = await json(await second.flow.request(`${BASE}/authn/authenticate/device/uaf-response`, { form: { uafResponse: good } }));
     expect(ok.type).toBe("oauth-authorization-response");
+
+    // The same answer once more, to a fresh request of the same shape: a replay (its challenge is spent).
+    const fourth = await operation(username);
+    const replayed = await fourth.flow.request(`${BASE}/authn/authenticate/device/uaf-response`, { form: { uafResponse: good } });
+    expect(replayed.status).toBe(400);
+    expect((await json(replayed)).type).toBe("https://curity.se/problems/authentication-failed");
   });
 
   it("answers a malformed uafResponse with a problem, never a 500", async () => {
     const { username } = await registeredPhone({ kinds: ["pin"] });
     const { flow } = await operation(username);
-    for (const uafResponse of ["not json", "[]", '[{"header":{}}]', "x".repeat(70_000)]) {
+    const cases: [string, string][] = [
+      ["not json", "authentication-failed"],
+      ["[]", "authentication-failed"],
+      ['[{"header":{}}]', "authentication-failed"],
+      // Longer than the form allows (limits.max_body_bytes): the form itself is refused.
+      ["x".repeat(70_000), "invalid-input"],
+    ];
+    for (const [uafResponse, problem] of cases) {
       const response = await flow.request(`${BASE}/authn/authenticate/device/uaf-response`, { form: { uafResponse } });
       expect(response.status, uafResponse.slice(0, 20)).toBe(400);
-      expect(["https://curity.se/problems/authentication-failed", "https://curity.se/problems/invalid-input"]).toContain((await json(response)).type);
+      expect((await json(response)).type, uafResponse.slice(0, 20)).toBe(`https://curity.se/problems/${problem}`);
     }
   });
 });

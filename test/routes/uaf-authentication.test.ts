@@ -5,8 +5,9 @@
  * hash), single-use challenges, unknown keys, and that a request issued for one user cannot be answered
  * with another user's key.
  */
+import { base64url } from "jose";
 import { describe, expect, it } from "vitest";
-import { authenticationResponse, registrationResponse, toBase64Url, uafResponseString, type UafCredential } from "../../tools/simulator/uaf-authenticator.mjs";
+import { authenticationResponse, registrationResponse, uafResponseString, type UafCredential } from "../../tools/simulator/uaf-authenticator.mjs";
 import { authenticate } from "../../tools/simulator/uaf-client.mjs";
 import { BASE, expectRefused, getUafRequest, post, readUafUser, registeredPhone, workerFetch } from "../helpers/uaf";
 
@@ -14,7 +15,7 @@ const AUTH = { _app: { request: "/_app/uaf/1.1/request/authentication", response
 
 /** An AuthenticationRequest for `username` (with a transaction text to show). */
 async function authenticationRequest(username: string, options: { transaction?: string; family?: keyof typeof AUTH } = {}): Promise<any> {
-  const transaction = options.transaction === undefined ? {} : { transaction: [{ contentType: "text/plain", content: toBase64Url(new TextEncoder().encode(options.transaction)) }] };
+  const transaction = options.transaction === undefined ? {} : { transaction: [{ contentType: "text/plain", content: base64url.encode(options.transaction) }] };
   const answer = await post(AUTH[options.family ?? "_app"].request, getUafRequest("Auth", { username, ...transaction }));
   expect(answer.status, JSON.stringify(answer.body)).toBe(200);
   expect(answer.body).toMatchObject({ statusCode: 1200, op: "Auth" });
@@ -48,21 +49,21 @@ describe("in-app authentication", { timeout: 30_000 }, () => {
     const { username, phone } = await registeredPhone();
     const credential = phone.credentials[0]!;
     const request = await authenticationRequest(username, { transaction: "Pay 100 EUR to Bob" });
-    expect(request.transaction).toEqual([{ contentType: "text/plain", content: toBase64Url(new TextEncoder().encode("Pay 100 EUR to Bob")) }]);
+    expect(request.transaction).toEqual([{ contentType: "text/plain", content: base64url.encode("Pay 100 EUR to Bob") }]);
 
     // The phone showed (and hashed) another text than the server asked for.
-    const tampered = { ...request, transaction: [{ contentType: "text/plain", content: toBase64Url(new TextEncoder().encode("Pay 9999 EUR to Eve")) }] };
+    const tampered = { ...request, transaction: [{ contentType: "text/plain", content: base64url.encode("Pay 9999 EUR to Eve") }] };
     expectRefused(await sendResponse((await authenticationResponse(tampered, credential)).response), 1498);
-    // That request is over: not even the honest answer completes it now.
-    expectRefused(await sendResponse((await authenticationResponse(request, credential)).response), 1491);
     // The phone did not show the text at all (mode 1, no content hash).
     const { transaction: _shown, ...unshown } = await authenticationRequest(username, { transaction: "Pay 100 EUR to Bob" });
     expectRefused(await sendResponse((await authenticationResponse(unshown, credential)).response), 1498);
     expect(await storedCounter(username, credential.keyId)).toBe(0);
 
-    const honest = await authenticationResponse(await authenticationRequest(username, { transaction: "Pay 100 EUR to Bob" }), credential);
+    // A refusal spends nothing: the honest answer to the first request still completes it, once.
+    const honest = await authenticationResponse(request, credential);
     expect((await sendResponse(honest.response)).body).toEqual({ statusCode: 1200 });
     expect(await storedCounter(username, credential.keyId)).toBe(1);
+    expectRefused(await sendResponse(honest.response), 1491);
 
     // And in-app through the simulator, under the other family (the phone's counter moved on).
     phone.credentials[0] = honest.credential;

@@ -1,9 +1,15 @@
 /**
  * Who may ask for a registration (or deregistration) request (src/routes/uaf/authorize.ts), through
- * HTTP: nothing, a cookie alone, a client's own token or a broken token is 401/1401 with a challenge; a
- * valid token of another user is 403/1403. Nothing is stored for the user in any of these cases.
+ * HTTP: nothing, a cookie that is not the browser session's, a client's own token or a broken token is
+ * 401/1401 with a challenge; a valid token of another user is 403/1403. Nothing is stored for the user in
+ * any of these cases. (The browser session cookie itself: uaf-cookie.test.ts.)
  */
+import { env } from "cloudflare:workers";
+import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
+import { configFor } from "../../src/config/load";
+import { keysFor } from "../../src/routes/services";
+import { signIdToken } from "../../src/tokens/grant-tokens";
 import { newDevice } from "../helpers/attestation";
 import { proof } from "../helpers/dpop";
 import { haapiTokenFor } from "../helpers/flow";
@@ -28,9 +34,23 @@ describe("authorization of the registration and deregistration request services"
     expect(await readUafUser(username)).toBeNull();
   });
 
-  it("a cookie alone: 401/1401 (no server-side web session to trust)", async () => {
+  it("a cookie that is not the browser session cookie: 401/1401 (only haapi-session authorizes, for its own user)", async () => {
     const account = await newAccount();
     expectRefused(await registrationRequest(account.username, { cookie: "session=anything" }), 1401);
+    expect(await readUafUser(account.username)).toBeNull();
+  });
+
+  it("an ID token of the user, but older than uaf.id_token_max_age (300 s): 401/1401; a fresh one is accepted", async () => {
+    const account = await newAccount();
+    const config = configFor(env.CONFIG);
+    const now = Math.floor(Date.now() / 1000);
+    const keys = await keysFor(env, config, now);
+    const { sub } = decodeJwt(account.idToken) as { sub: string };
+    const claims = { issuer: config.issuer, clientId: "flow-client", subject: sub, ttl: 3600, authTime: now - 400, acr: "urn:test", amr: ["pwd"], cal: "none" as const };
+    const stale = await signIdToken(keys, claims, now - 301);
+    expectRefused(await registrationRequest(account.username, { authorization: `Bearer ${stale}` }), 1401);
+    const fresh = await signIdToken(keys, claims, now - 5);
+    expect((await registrationRequest(account.username, { authorization: `Bearer ${fresh}` })).body).toMatchObject({ statusCode: 1200, op: "Reg" });
   });
 
   it("a valid token of another user: 403/1403, the ID token and the DPoP access token alike", async () => {

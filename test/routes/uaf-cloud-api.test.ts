@@ -4,8 +4,8 @@
  * redeem the app link, poll the status with the statusToken (pending -> succeeded), then approve a login
  * on the enrolled phone. Users may be named by username or by userId.
  */
+import { base64url } from "jose";
 import { describe, expect, it } from "vitest";
-import { fromBase64Url } from "../../tools/simulator/uaf-authenticator.mjs";
 import { redeemOutOfBand } from "../../tools/simulator/uaf-client.mjs";
 import { newPhone } from "../../tools/simulator/uaf-phone.mjs";
 import { cloudApi, credentialOf, newUsername, readQrDataUri, readUafUser, registeredPhone, workerFetch } from "../helpers/uaf";
@@ -65,7 +65,7 @@ describe("Authentication Cloud API", { timeout: 30_000 }, () => {
 
     const done = await redeemOutOfBand({ payload: approval.appLinkUri, phone, fetch: workerFetch });
     expect(done.serverResponse).toEqual({ statusCode: 1200 });
-    expect(new TextDecoder().decode(fromBase64Url(done.request.transaction[0].content))).toBe("Log in to Example Bank?");
+    expect(new TextDecoder().decode(base64url.decode(done.request.transaction[0].content))).toBe("Log in to Example Bank?");
     expect(await status(approval.statusToken)).toMatchObject({ status: "succeeded", userId, username });
   });
 

@@ -3,32 +3,24 @@
  * rendering of the flow, e.g. in the app's web view) gets the `haapi-session` cookie, and the UAF
  * registration and deregistration request services accept it for that user only.
  */
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { pkce } from "../helpers/flow";
+import { Browser, formOf, parse, SESSION_COOKIE } from "../helpers/browser";
+import { authorizeUrl, pkce } from "../helpers/flow";
 import { BASE, expectRefused, post, readUafUser, workerFetch } from "../helpers/uaf";
 import { deregister, registerInApp, UafRefusedError } from "../../tools/simulator/uaf-client.mjs";
 import { newPhone } from "../../tools/simulator/uaf-phone.mjs";
 
-/** Log `username` in through browser-client's HTML pages; the `haapi-session` cookie it ends with. */
+/** Log `username` in through browser-client's HTML pages; the `haapi-session` cookie it ends with ("name=value"). */
 async function browserLogin(username: string, password: string): Promise<string> {
+  const browser = new Browser();
   const { challenge } = await pkce();
-  const query = new URLSearchParams({ client_id: "browser-client", response_type: "code", redirect_uri: "https://app.example/cb", scope: "openid", code_challenge: challenge, code_challenge_method: "S256" });
-  const page = await exports.default.fetch(`${BASE}/oauth/v2/oauth-authorize?${query}`, { headers: { Accept: "text/html" } });
-  expect(page.status).toBe(200);
-  const loginCookie = page.headers.getSetCookie()[0]!.split(";")[0]!;
-  const html = await page.text();
-  const csrf = /name="csrf_token" value="([^"]+)"/.exec(html)![1]!;
-  const done = await exports.default.fetch(`${BASE}/authn/authenticate/html-form`, {
-    method: "POST",
-    redirect: "manual",
-    headers: { Accept: "text/html", Cookie: loginCookie, Origin: BASE, "Content-Type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ userName: username, password, csrf_token: csrf }).toString(),
-  });
+  const login = await parse(await browser.fetch(authorizeUrl({ client_id: "browser-client", response_type: "code", redirect_uri: "https://app.example/cb", scope: "openid", code_challenge: challenge, code_challenge_method: "S256" })));
+  expect(login.response.status, login.html).toBe(200);
+  const done = await browser.submit(formOf(login, "login"), { userName: username, password });
   expect(done.status).toBe(303);
-  const session = done.headers.getSetCookie().find((cookie) => cookie.startsWith("haapi-session="));
+  const session = browser.cookies.get(SESSION_COOKIE);
   expect(session).toBeDefined();
-  return session!.split(";")[0]!;
+  return `${SESSION_COOKIE}=${session}`;
 }
 
 describe("cookie authorization of in-app registration and deregistration", () => {

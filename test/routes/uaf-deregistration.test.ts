@@ -55,7 +55,6 @@ describe("deregistration", { timeout: 30_000 }, () => {
     expectRefused(await post(DEREG_REQUEST, getUafRequest("Dereg", { username, aaid: "F1D0#0003" }), { "device-signature": jws }), 1401);
     // A new JWS reusing the jti is the same replay.
     const again = await deviceSignature(phone, username, { jti: "the-one-jti" });
-    expect(again).not.toBe(jws);
     expectRefused(await post("/nevisfido/uaf/1.1/request/deregistration", getUafRequest("Dereg", { username, aaid: "F1D0#0003" }), { "device-signature": again }), 1401);
     expect(await storedAaids(username)).toEqual(["F1D0#0003"]);
   });

@@ -6,11 +6,12 @@
  * registered half of anything.
  */
 import { env } from "cloudflare:workers";
+import { base64url } from "jose";
 import { describe, expect, it } from "vitest";
 import { configFor } from "../../src/config/load";
 import { keysFor } from "../../src/routes/services";
 import { sealServerData } from "../../src/uaf/server-data";
-import { authenticationResponse, fromBase64Url, registrationResponse, toBase64Url, uafResponseString } from "../../tools/simulator/uaf-authenticator.mjs";
+import { authenticationResponse, registrationResponse, uafResponseString } from "../../tools/simulator/uaf-authenticator.mjs";
 import { deviceContext } from "../../tools/simulator/uaf-phone.mjs";
 import { BASE, dpopHeaders, expectRefused, getUafRequest, post, readUafUser, registeredPhone, type Answer } from "../helpers/uaf";
 
@@ -33,15 +34,15 @@ function withMember(value: Json, path: string, replacement: unknown): Json {
 
 /** The assertion's TLV bytes changed by `edit`, re-encoded. */
 function withAssertion(response: Json, edit: (bytes: Uint8Array) => Uint8Array | string): Json {
-  const edited = edit(fromBase64Url(response.assertions[0].assertion));
-  return withMember(response, "assertions.0.assertion", typeof edited === "string" ? edited : toBase64Url(edited));
+  const edited = edit(base64url.decode(response.assertions[0].assertion));
+  return withMember(response, "assertions.0.assertion", typeof edited === "string" ? edited : base64url.encode(edited));
 }
 
 /** serverData sealed with the server's own secret: to test expiry without waiting for it. */
 async function sealedServerData(data: { op: "Reg" | "Auth"; username: string; challenge: string; exp: number }): Promise<string> {
   const config = configFor(env.CONFIG);
-  const { serverSecret } = await keysFor(env, config, Math.floor(Date.now() / 1000));
-  return sealServerData(serverSecret, data);
+  const { uafServerDataKey } = await keysFor(env, config, Math.floor(Date.now() / 1000));
+  return sealServerData(uafServerDataKey, data);
 }
 
 function flipLast(text: string): string {
@@ -73,7 +74,7 @@ describe("malformed registration responses", { timeout: 60_000 }, () => {
 
     const [head, mac] = (response.header.serverData as string).split(".");
     const expired = await sealedServerData({ op: "Reg", username, challenge: request.challenge, exp: Math.floor(Date.now() / 1000) - 10 });
-    const otherChallenge = (await registrationResponse({ ...request, challenge: toBase64Url(crypto.getRandomValues(new Uint8Array(32))) }, { aaid: "F1D0#0003" })).response;
+    const otherChallenge = (await registrationResponse({ ...request, challenge: base64url.encode(crypto.getRandomValues(new Uint8Array(32))) }, { aaid: "F1D0#0003" })).response;
     const untrustedFacet = (await registrationResponse(request, { aaid: "F1D0#0003", facetId: "android:apk-key-hash:AAAAAAAAAAAAAAAAAAAAAAAAAAA" })).response;
 
     await expectAllRefused(username, [

@@ -6,13 +6,18 @@
  * the device's first registration and left alone afterwards. A second PIN on one device is refused by
  * the server even when the phone's own policy check is bypassed.
  */
+import { base64url } from "jose";
 import { describe, expect, it } from "vitest";
 import testConfig from "../fixtures/test-config.json" with { type: "json" };
 import { registrationResponse, uafResponseString } from "../../tools/simulator/uaf-authenticator.mjs";
 import { registerInApp, type Family } from "../../tools/simulator/uaf-client.mjs";
 import { deviceContext, newPhone } from "../../tools/simulator/uaf-phone.mjs";
 import { policyRefusal } from "../../tools/simulator/uaf-policy.mjs";
-import { BASE, dpopHeaders, expectRefused, fetchWithDpop, getUafRequest, newAccount, post, readUafUser, UAF_TYPE, workerFetch, type Account } from "../helpers/uaf";
+import { concat } from "../../tools/simulator/x509.mjs";
+import { BASE, dpopHeaders, expectRefused, fetchWithDpop, getUafRequest, newAccount, post, readUafUser, UAF_CONTENT_TYPE, workerFetch, type Account } from "../helpers/uaf";
+
+/** The PUB_KEY a raw-key (0x100) registration stores: base64url of the X9.62 point 0x04 || x || y of the key. */
+const rawPoint = (jwk: JsonWebKey): string => base64url.encode(concat(Uint8Array.of(0x04), base64url.decode(jwk.x!), base64url.decode(jwk.y!)));
 
 const APP_ID = `${BASE}/_app/uaf/1.1/facets`;
 
@@ -56,7 +61,7 @@ describe("in-app registration with JWT authorization", { timeout: 30_000 }, () =
     expect(done.request).toMatchObject({ header: { upv: { major: 1, minor: 1 }, op: "Reg", appID: APP_ID }, username: account.username });
     const user = (await readUafUser(account.username))!;
     expect(user.authenticators).toEqual([
-      expect.objectContaining({ aaid, keyId: done.credential.keyId, deviceId: phone.deviceId, signAlg: 0x01, publicKey: expect.objectContaining({ alg: 0x100 }), signCounter: 0, attestation: "basic_surrogate" }),
+      expect.objectContaining({ aaid, keyId: done.credential.keyId, deviceId: phone.deviceId, signAlg: 0x01, publicKey: { alg: 0x100, key: rawPoint(done.credential.publicJwk) }, signCounter: 0, attestation: "basic_surrogate" }),
     ]);
     expect(user.devices).toEqual([expect.objectContaining({ deviceId: phone.deviceId, name: phone.name, signatureKey: phone.signatureKey.publicJwk, encryptionKey: phone.encryptionKey!.publicJwk })]);
   });
@@ -105,9 +110,9 @@ describe("in-app registration with JWT authorization", { timeout: 30_000 }, () =
   it("answers with the UAF content type and no-store", async () => {
     const account = await newAccount();
     const url = `${BASE}/nevisfido/uaf/1.1/request/registration/`;
-    const response = await workerFetch(url, { method: "POST", headers: { "content-type": UAF_TYPE, ...(await dpopHeaders(account, url)) }, body: JSON.stringify(getUafRequest("Reg", { username: account.username })) });
+    const response = await workerFetch(url, { method: "POST", headers: { "content-type": UAF_CONTENT_TYPE, ...(await dpopHeaders(account, url)) }, body: JSON.stringify(getUafRequest("Reg", { username: account.username })) });
     expect(response.status).toBe(200);
-    expect(response.headers.get("content-type")).toBe(UAF_TYPE);
+    expect(response.headers.get("content-type")).toBe(UAF_CONTENT_TYPE);
     expect(response.headers.get("cache-control")).toBe("no-store");
     expect(await response.json()).toMatchObject({ statusCode: 1200, op: "Reg", lifetimeMillis: expect.any(Number) });
   });

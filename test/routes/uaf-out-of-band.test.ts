@@ -6,12 +6,14 @@
  * Tokens are single use, expire, and only redeem at their own operation's path.
  */
 import { env, runInDurableObject } from "cloudflare:test";
+import { base64url } from "jose";
 import { describe, expect, it } from "vitest";
 import type { UafTransaction, UafTransactionRecord } from "../../src/kv/uaf-transaction";
-import { authenticationResponse, registrationResponse, toBase64Url, uafResponseString } from "../../tools/simulator/uaf-authenticator.mjs";
+import { authenticationResponse, registrationResponse, uafResponseString } from "../../tools/simulator/uaf-authenticator.mjs";
 import { redeemOutOfBand } from "../../tools/simulator/uaf-client.mjs";
+import { decodeBase64UrlJson } from "../../tools/simulator/uaf-out-of-band.mjs";
 import { deviceContext, newPhone } from "../../tools/simulator/uaf-phone.mjs";
-import { BASE, credentialOf, decodeBase64UrlJson, dispatchToken, expectRefused, getUafRequest, post, readQrDataUri, readUafUser, registeredPhone, sessionStatus, workerFetch } from "../helpers/uaf";
+import { BASE, credentialOf, dispatchToken, expectRefused, getUafRequest, post, readQrDataUri, readUafUser, registeredPhone, sessionStatus, workerFetch } from "../helpers/uaf";
 
 type Json = Record<string, any>;
 
@@ -104,12 +106,51 @@ describe("out-of-band registration", { timeout: 30_000 }, () => {
     expect(await sessionStatus(sessionId)).toMatchObject({ status: "failed", tokenInformation: { tokenResult: "tokenTimedOut" } });
   });
 
-  it("a token redeemed at another operation's path: refused, and the session fails; an unknown operation is 404", async () => {
+  it("a token redeemed at another operation's path: refused before anything changes, so it still redeems at its own; an unknown operation is 404", async () => {
     const dispatched = await dispatchToken("registration", registrationDispatch(`oob-${crypto.randomUUID().slice(0, 12)}`, "link"));
     expectRefused(await redeem(dispatched.body.token, "authentication"), 1400);
-    expect(await sessionStatus(dispatched.body.sessionId)).toMatchObject({ status: "failed", uafStatusCode: 1400 });
-    expectRefused(await redeem(dispatched.body.token), 1400);
+    expect(await sessionStatus(dispatched.body.sessionId)).toMatchObject({ status: "tokenCreated" });
     expectRefused(await redeem(dispatched.body.token, "enrollment"), 1404, 404);
+    expect((await redeem(dispatched.body.token)).body).toMatchObject({ statusCode: 1200, op: "Reg" });
+    expect(await sessionStatus(dispatched.body.sessionId)).toMatchObject({ status: "clientRegistering" });
+    expectRefused(await redeem(dispatched.body.token), 1400);
+  });
+
+  it("two answers racing for one session: one is taken, and the status says what happened to the record", async () => {
+    for (let round = 0; round < 4; round++) {
+      const username = `oob-${crypto.randomUUID().slice(0, 12)}`;
+      const dispatched = await dispatchToken("registration", registrationDispatch(username, "link"));
+      const [request] = JSON.parse((await redeem(dispatched.body.token)).body.uafRequest as string);
+      const { response } = await registrationResponse(request, { aaid: "F1D0#0001" });
+      const good = { uafResponse: uafResponseString([response]), context: JSON.stringify(deviceContext(await newPhone({ platform: "android" }))) };
+      const answers = await Promise.all([post("/_app/uaf/1.1/registration", good), post("/_app/uaf/1.1/registration", { uafResponse: good.uafResponse })]);
+      const stored = (await readUafUser(username))?.authenticators ?? [];
+      const status = await sessionStatus(dispatched.body.sessionId);
+      // Exactly one answer was processed; the other was refused as the request was taken (1491).
+      expect(answers.filter((answer) => answer.body.statusCode === 1491)).toHaveLength(1);
+      if (answers[0]!.body.statusCode === 1200) {
+        expect(stored).toHaveLength(1);
+        expect(status).toMatchObject({ status: "succeeded" });
+      } else {
+        expect(stored).toEqual([]);
+        expect(status).toMatchObject({ status: "failed" });
+      }
+    }
+  });
+
+  it("a redeemed operation the device never answers: failed with 1408 once the answer deadline passes, and a late answer is refused", async () => {
+    const username = `oob-${crypto.randomUUID().slice(0, 12)}`;
+    const dispatched = await dispatchToken("registration", registrationDispatch(username, "link"));
+    const [request] = JSON.parse((await redeem(dispatched.body.token)).body.uafRequest as string);
+    const stub = env.UAF_TRANSACTIONS.get(env.UAF_TRANSACTIONS.idFromString(dispatched.body.sessionId as string));
+    await runInDurableObject(stub, async (_instance, state) => {
+      const record = state.storage.kv.get<Record<string, number>>("transaction")!;
+      state.storage.kv.put("transaction", { ...record, answer_by: Math.floor(Date.now() / 1000) - 1 });
+    });
+    expect(await sessionStatus(dispatched.body.sessionId)).toMatchObject({ status: "failed", uafStatusCode: 1408 });
+    const { response } = await registrationResponse(request, { aaid: "F1D0#0001" });
+    expectRefused(await post("/_app/uaf/1.1/registration", { uafResponse: uafResponseString([response]), context: JSON.stringify(deviceContext(await newPhone({ platform: "android" }))) }), 1491);
+    expect((await readUafUser(username))?.authenticators ?? []).toEqual([]);
   });
 
   it("once the session failed, a later answer to its request is refused: nothing is registered behind a failed status", async () => {
@@ -160,7 +201,7 @@ describe("out-of-band authentication and deregistration", { timeout: 30_000 }, (
   it("dispatch with a transaction text -> QR -> redeem -> the phone signs the text -> status succeeded", async () => {
     const { username, phone } = await registeredPhone();
     const text = "Approve the login at Example Bank";
-    const dispatched = await dispatchToken("authentication", { dispatcher: "png-qr-code", getUafRequest: getUafRequest("Auth", { username, transaction: [{ contentType: "text/plain", content: toBase64Url(new TextEncoder().encode(text)) }] }) });
+    const dispatched = await dispatchToken("authentication", { dispatcher: "png-qr-code", getUafRequest: getUafRequest("Auth", { username, transaction: [{ contentType: "text/plain", content: base64url.encode(text) }] }) });
     expect(dispatched.body.dispatchResult).toBe("dispatched");
     const { sessionId } = dispatched.body;
     const qr = await readQrDataUri(dispatched.body.dispatcherInformation.response as string);
@@ -168,7 +209,7 @@ describe("out-of-band authentication and deregistration", { timeout: 30_000 }, (
     const seen: Json[] = [];
     const done = await redeemOutOfBand({ payload: qr.text, phone, fetch: watchingRedeem(sessionId, seen) });
     expect(seen).toEqual([expect.objectContaining({ status: "clientAuthenticating" })]);
-    expect(done.request.transaction).toEqual([{ contentType: "text/plain", content: toBase64Url(new TextEncoder().encode(text)) }]);
+    expect(done.request.transaction).toEqual([{ contentType: "text/plain", content: base64url.encode(text) }]);
     expect(done.serverResponse).toEqual({ statusCode: 1200 });
     expect(await sessionStatus(sessionId)).toEqual({ status: "succeeded", uafStatusCode: 1200, authenticators: [{ aaid: "F1D0#0001", keyId: phone.credentials[0]!.keyId }], tokenInformation: { tokenResult: "tokenRedeemed" } });
     expect((await readUafUser(username))!.authenticators[0]!.signCounter).toBe(1);
@@ -177,11 +218,11 @@ describe("out-of-band authentication and deregistration", { timeout: 30_000 }, (
   it("the device's answer refused (a tampered transaction, then a regressed counter): status failed with the UAF code", async () => {
     const { username, phone } = await registeredPhone();
     const credential = phone.credentials[0]!;
-    const transaction = [{ contentType: "text/plain", content: toBase64Url(new TextEncoder().encode("Pay 10 EUR")) }];
+    const transaction = [{ contentType: "text/plain", content: base64url.encode("Pay 10 EUR") }];
     const dispatched = await dispatchToken("authentication", { dispatcher: "link", getUafRequest: getUafRequest("Auth", { username, transaction }) });
     const returned = await redeem(dispatched.body.token, "authentication", "nevisfido");
     const [request] = JSON.parse(returned.body.uafRequest as string);
-    const tampered = { ...request, transaction: [{ contentType: "text/plain", content: toBase64Url(new TextEncoder().encode("Pay 10000 EUR")) }] };
+    const tampered = { ...request, transaction: [{ contentType: "text/plain", content: base64url.encode("Pay 10000 EUR") }] };
     const { response } = await authenticationResponse(tampered, credential);
     expectRefused(await post("/auth/fidouaf/authenticationresponse", { uafResponse: uafResponseString([response]) }), 1498);
     expect(await sessionStatus(dispatched.body.sessionId)).toMatchObject({ status: "failed", uafStatusCode: 1498 });

@@ -4,28 +4,24 @@
  * out of band (Authentication Cloud API → app link → redeem) reads, renames and deletes its device
  * record, and deregisters with a Device-Signature instead of a user's token.
  */
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { uafUserObject } from "../../src/kv/uaf-user";
-import testConfig from "../fixtures/test-config.json" with { type: "json" };
-import { deregister, redeemOutOfBand, UafRefusedError } from "../../tools/simulator/uaf-client.mjs";
+import { deregister, redeemOutOfBand, UafRefusedError, type Family } from "../../tools/simulator/uaf-client.mjs";
 import { changeDevice, deleteDevice, readDevice } from "../../tools/simulator/uaf-devices.mjs";
 import { newPhone, type UafPhone } from "../../tools/simulator/uaf-phone.mjs";
-
-const BASE = "http://127.0.0.1:8787";
-const fetch = (url: string, init: RequestInit) => exports.default.fetch(url, init);
+import { BASE, cloudApi, newUsername, workerFetch } from "../helpers/uaf";
 
 /** A new user, enrolled on a new phone with `kinds` (out of band: one enrollment per authenticator). */
-async function enrolled(kinds: ("pin" | "fingerprint")[], family: "_app" | "nevisfido" = "_app"): Promise<{ phone: UafPhone; username: string; o: { baseUrl: string; family: "_app" | "nevisfido"; phone: UafPhone; username: string; fetch: typeof fetch } }> {
-  const username = `dev-${crypto.randomUUID().slice(0, 8)}`;
+async function enrolled(kinds: ("pin" | "fingerprint")[], family: Family = "_app"): Promise<{ phone: UafPhone; username: string; o: { baseUrl: string; family: Family; phone: UafPhone; username: string; fetch: typeof workerFetch } }> {
+  const username = newUsername("dev");
   const phone = await newPhone({ platform: "android", name: "Simulated Pixel" });
   for (const kind of kinds) {
-    const res = await fetch(`${BASE}/api/v1/users/enroll`, { method: "POST", headers: { authorization: `Bearer ${testConfig.uaf.api_access_key}`, "content-type": "application/json" }, body: JSON.stringify({ username, channel: "app" }) });
-    expect(res.status).toBe(200);
-    const { enrollment } = (await res.json()) as { enrollment: { appLinkUri: string } };
-    await redeemOutOfBand({ payload: enrollment.appLinkUri, phone, kind, fetch });
+    const answer = await cloudApi("users/enroll", { username, channel: "app" });
+    expect(answer.status).toBe(200);
+    await redeemOutOfBand({ payload: answer.body.enrollment.appLinkUri as string, phone, kind, fetch: workerFetch });
   }
-  return { phone, username, o: { baseUrl: BASE, family, phone, username, fetch } };
+  return { phone, username, o: { baseUrl: BASE, family, phone, username, fetch: workerFetch } };
 }
 
 // A first enrollment warms the Worker up (QR code, Durable Objects): more than the default 5 s budget.

@@ -9,6 +9,7 @@ import { base64url, CompactEncrypt, decodeProtectedHeader, importJWK, jwtVerify,
 import { describe, expect, it } from "vitest";
 import { verifyDeviceSignature } from "../../src/verifiers/device-signature";
 import { DEVICE_SIGNATURE_LIFETIME, deviceSignature } from "../../tools/simulator/uaf-device-signature.mjs";
+import { UafClientError } from "../../tools/simulator/uaf-errors.mjs";
 import { openOutOfBandPayload, parseOutOfBandPayload } from "../../tools/simulator/uaf-out-of-band.mjs";
 import { deviceContext, ensureEncryptionKey, newPhone, phoneView, type UafPhone } from "../../tools/simulator/uaf-phone.mjs";
 
@@ -111,10 +112,12 @@ describe("encrypted out-of-band payload", () => {
     await expect(openOutOfBandPayload(pushData(jwe), JSON.parse(JSON.stringify(phone)))).resolves.toMatchObject({ token: NMA_DATA.token });
   });
 
-  it("is refused by the synchronous parser, which cannot decrypt", async () => {
+  it("is refused by the synchronous parser, which cannot decrypt, and opened by the asynchronous one", async () => {
     const phone = await newPhone({ platform: "android" });
-    expect(() => parseOutOfBandPayload(pushData("a.b.c.d.e"))).toThrow(/encrypted \(application\/jose\).*openOutOfBandPayload/);
-    expect(phone.encryptionKey).toBeDefined();
+    const message = pushData(await encryptTo(phone.encryptionKey!.publicJwk));
+    expect(() => parseOutOfBandPayload(message)).toThrow(UafClientError);
+    expect(() => parseOutOfBandPayload(message)).toThrow(/encrypted \(application\/jose\).*openOutOfBandPayload/);
+    await expect(openOutOfBandPayload(message, phone)).resolves.toMatchObject({ token: NMA_DATA.token });
   });
 
   it("fails clearly for a payload encrypted to another phone", async () => {
@@ -134,7 +137,9 @@ describe("encrypted out-of-band payload", () => {
     ["decrypted data that is not JSON", async (phone: UafPhone) => pushData(await new CompactEncrypt(new TextEncoder().encode("hello")).setProtectedHeader({ alg: "ECDH-ES+A256KW", enc: "A256GCM" }).encrypt(await importJWK(phone.encryptionKey!.publicJwk as JWK, "ECDH-ES+A256KW"))), /decrypted nma_data\) is not JSON/],
   ])("refuses %s", async (_what, make, message) => {
     const phone = await newPhone({ platform: "android" });
-    await expect(openOutOfBandPayload(await make(phone), phone)).rejects.toThrow(message);
+    const error = await openOutOfBandPayload(await make(phone), phone).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UafClientError);
+    expect((error as Error).message).toMatch(message);
   });
 
   it("reads plain payloads too, including FCM's string-valued nma_data", async () => {

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { importUafPublicKey } from "../../src/uaf/algorithms";
-import { readRegAssertion } from "../../src/uaf/assertion";
+import { readAuthAssertion, readRegAssertion } from "../../src/uaf/assertion";
 import { verifyAttestation } from "../../src/uaf/attestation";
 import { verifyAuthentication, type StoredUafAuthenticator } from "../../src/uaf/authentication";
 import { parseUafResponse, type RegistrationResponse } from "../../src/uaf/messages";
@@ -14,6 +14,7 @@ import { registrationPolicy } from "../../src/uaf/policy";
 import { verifyRegistration, type ExpectedRegistration, type RegistrationTrust } from "../../src/uaf/registration";
 import vectors from "../vectors/fido-uaf/ebay-uaf-vectors.json";
 import { b64u, expectRefused, fromB64u, T } from "./helpers";
+import { importTrustAnchors } from "../../src/x509/chain";
 
 /** Each vector's response through the same parser the routes use (uafResponse is a JSON array). */
 function parsed(response: unknown, op: "Reg" | "Auth"): RegistrationResponse {
@@ -81,23 +82,23 @@ describe("registration_spec_example (BASIC_FULL, raw ECDSA, raw key, upv 1.0)", 
 
   it("is refused without roots when BASIC_FULL needs a chain", async () => {
     const result = await verifyRegistration(SPEC, specExpected("ABCD#ABCD"), { ...withoutChain, acceptBasicFullWithoutChain: false }, SPEC_NOW);
-    expectRefused(result, "attestation_untrusted", 1496);
+    expectRefused(result, "attestation_untrusted");
   });
 
   it("is refused when the configured roots do not include its issuer", async () => {
-    const trust = { roots: [synapticsCertificate()], acceptBasicFullWithoutChain: false, acceptSurrogate: false };
+    const trust = { roots: importTrustAnchors([synapticsCertificate()]), acceptBasicFullWithoutChain: false, acceptSurrogate: false };
     const result = await verifyRegistration(SPEC, specExpected("ABCD#ABCD"), trust, SPEC_NOW);
-    expectRefused(result, "attestation_untrusted", 1496);
+    expectRefused(result, "attestation_untrusted");
     expect(result).toMatchObject({ detail: { chain: "untrusted_root" } });
   });
 
   it("is refused once its attestation certificate has expired (2017-05-24)", async () => {
     const result = await verifyRegistration(SPEC, specExpected("ABCD#ABCD"), withoutChain, new Date("2017-05-25T00:00:00Z"));
-    expectRefused(result, "attestation_certificate_expired", 1496);
+    expectRefused(result, "attestation_certificate_expired");
   });
 
   it("is refused by a policy that does not list its AAID", async () => {
-    expectRefused(await verifyRegistration(SPEC, specExpected("F1D0#0001"), withoutChain, SPEC_NOW), "aaid_unknown", 1480);
+    expectRefused(await verifyRegistration(SPEC, specExpected("F1D0#0001"), withoutChain, SPEC_NOW), "aaid_unknown");
   });
 });
 
@@ -124,18 +125,18 @@ describe("authentication_spec_example (the same authenticator, signCounter 2)", 
     const stored = await registeredSpecAuthenticator();
     for (const [previous, regressed] of [[1, false], [2, true], [7, true]] as const) {
       const result = await verifyAuthentication(SPEC_AUTH, expected, [{ ...stored, signCounter: previous }], SPEC_NOW);
-      expect(result.ok && result.value.counterRegressed, `stored ${previous}`).toBe(regressed);
+      expect(result, `stored ${previous}`).toMatchObject({ ok: true, value: { counterRegressed: regressed } });
     }
   });
 
   it("is refused with 1481 when the key is not registered", async () => {
     const stored = await registeredSpecAuthenticator();
-    expectRefused(await verifyAuthentication(SPEC_AUTH, expected, [{ ...stored, keyId: "AAAA" }], SPEC_NOW), "unknown_key_id", 1481);
+    expectRefused(await verifyAuthentication(SPEC_AUTH, expected, [{ ...stored, keyId: "AAAA" }], SPEC_NOW), "unknown_key_id");
   });
 
   it("is refused for another challenge", async () => {
     const stored = await registeredSpecAuthenticator();
-    expectRefused(await verifyAuthentication(SPEC_AUTH, { ...expected, challenge: "H9iW9yA9aAXF_lelQoi_DhUk514Ad8Tqv0zCnCqKDpo" }, [stored], SPEC_NOW), "challenge_mismatch", 1491);
+    expectRefused(await verifyAuthentication(SPEC_AUTH, { ...expected, challenge: "H9iW9yA9aAXF_lelQoi_DhUk514Ad8Tqv0zCnCqKDpo" }, [stored], SPEC_NOW), "challenge_mismatch");
   });
 });
 
@@ -162,22 +163,22 @@ describe("authentication_der (DER ECDSA, SPKI key, Android facet as appID, padde
   it("hashes fcParams exactly as received: the same value without its '==' is another final challenge", async () => {
     expect(DER_AUTH.fcParams.endsWith("==")).toBe(true);
     const unpadded = { ...DER_AUTH, fcParams: DER_AUTH.fcParams.replace(/=+$/, "") };
-    expectRefused(await verifyAuthentication(unpadded, expected, [stored], DER_NOW), "final_challenge_hash_mismatch", 1491);
+    expectRefused(await verifyAuthentication(unpadded, expected, [stored], DER_NOW), "final_challenge_hash_mismatch");
   });
 
   it("is refused when the registered signature algorithm differs", async () => {
-    expectRefused(await verifyAuthentication(DER_AUTH, expected, [{ ...stored, signAlg: 0x01 }], DER_NOW), "signature_algorithm_mismatch", 1495);
+    expectRefused(await verifyAuthentication(DER_AUTH, expected, [{ ...stored, signAlg: 0x01 }], DER_NOW), "signature_algorithm_mismatch");
   });
 
   it("is refused for another appID", async () => {
-    expectRefused(await verifyAuthentication(DER_AUTH, { ...expected, appId: "https://other.example/facets" }, [stored], DER_NOW), "app_id_mismatch", 1491);
+    expectRefused(await verifyAuthentication(DER_AUTH, { ...expected, appId: "https://other.example/facets" }, [stored], DER_NOW), "app_id_mismatch");
   });
 
   it("is refused with signature_invalid under another registered key", async () => {
     const other = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign"])) as CryptoKeyPair;
     const spki = new Uint8Array((await crypto.subtle.exportKey("spki", other.publicKey)) as ArrayBuffer);
     const result = await verifyAuthentication(DER_AUTH, expected, [{ ...stored, publicKey: { alg: 0x101, key: b64u(spki) } }], DER_NOW);
-    expectRefused(result, "signature_invalid", 1498);
+    expectRefused(result, "signature_invalid");
   });
 });
 
@@ -185,9 +186,9 @@ describe("registration_bad_fcparams_hash (NEGATIVE)", () => {
   const now = new Date("2016-01-01T00:00:00Z"); // certificate valid 2014-09-16..2019-09-16
 
   it("is refused because FINAL_CHALLENGE_HASH != SHA-256(fcParams)", async () => {
-    const trust = { roots: [synapticsCertificate()], acceptBasicFullWithoutChain: false, acceptSurrogate: false };
+    const trust = { roots: importTrustAnchors([synapticsCertificate()]), acceptBasicFullWithoutChain: false, acceptSurrogate: false };
     const result = await verifyRegistration(BAD_FCH, specExpected("138A#4202"), trust, now);
-    expectRefused(result, "final_challenge_hash_mismatch", 1491);
+    expectRefused(result, "final_challenge_hash_mismatch");
     expect(result).toMatchObject({ detail: { assertion: 0 } });
   });
 
@@ -197,17 +198,24 @@ describe("registration_bad_fcparams_hash (NEGATIVE)", () => {
     expect(read.value).toMatchObject({ aaid: "138A#4202", signAlg: 0x02, pubKeyAlg: 0x101, attestationTag: T.ATTESTATION_BASIC_FULL });
     const key = await importUafPublicKey(read.value.pubKeyAlg, read.value.publicKey);
     if (!key.ok) throw new Error(key.reason);
-    const trust = { roots: [synapticsCertificate()], acceptBasicFullWithoutChain: false, acceptSurrogate: false };
+    const trust = { roots: importTrustAnchors([synapticsCertificate()]), acceptBasicFullWithoutChain: false, acceptSurrogate: false };
     expect(await verifyAttestation(read.value, key.value, trust, now)).toEqual({ ok: true, value: { attestation: "basic_full", attestationChainVerified: true } });
     // ... and a flipped KRD byte breaks it, so the check above is not vacuous.
     const krd = new Uint8Array(read.value.krd);
     krd[krd.length - 1]! ^= 1;
     expect(await verifyAttestation({ ...read.value, krd }, key.value, trust, now)).toMatchObject({ ok: false, reason: "attestation_signature_invalid" });
   });
+});
 
-  it("decodes completely (the vector is not truncated)", () => {
-    for (const vector of [SPEC, SPEC_AUTH, DER_AUTH, BAD_FCH]) {
-      expect(JSON.parse(new TextDecoder().decode(fromB64u(vector.fcParams)))).toHaveProperty("channelBinding");
-    }
+describe("every vector", () => {
+  it.each([
+    ["registration_spec_example", SPEC, readRegAssertion],
+    ["authentication_spec_example", SPEC_AUTH, readAuthAssertion],
+    ["authentication_der", DER_AUTH, readAuthAssertion],
+    ["registration_bad_fcparams_hash", BAD_FCH, readRegAssertion],
+  ] as const)("%s decodes completely: whole FinalChallengeParams, an assertion read to its last byte", (_name, vector, read) => {
+    expect(Object.keys(JSON.parse(new TextDecoder().decode(fromB64u(vector.fcParams)))).sort()).toEqual(["appID", "challenge", "channelBinding", "facetID"]);
+    expect(vector.assertions).toHaveLength(1);
+    expect(read(vector.assertions[0]!.assertion)).toMatchObject({ ok: true });
   });
 });

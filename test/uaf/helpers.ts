@@ -1,38 +1,17 @@
 /**
  * Test-side UAF authenticator: builds real registration and authentication assertions with
- * WebCrypto keys and its own TLV encoder (written from the UAF Registry's tag table, independent of
- * src/uaf/tlv.ts), so the production parser is checked against bytes it did not produce.
- * Every field can be overridden or corrupted to build the broken variants.
+ * WebCrypto keys on the simulator's TLV encoder (tools/simulator/uaf-tlv.mjs, written from the UAF
+ * Registry's tag table independently of src/uaf/tlv.ts), so the production parser is checked against
+ * bytes it did not produce. Every field can be overridden or corrupted to build the broken variants.
  */
 import { base64url } from "jose";
 import { expect } from "vitest";
-import { ecdsaRawToDer } from "../../tools/simulator/x509.mjs";
-import { uafStatusFor, type UafReason } from "../../src/uaf/status";
+import { TAG as T, tlv as encodeTlv, uintLE } from "../../tools/simulator/uaf-tlv.mjs";
+import { concat, ecdsaRawToDer, sha256 } from "../../tools/simulator/x509.mjs";
+import type { UafReason } from "../../src/uaf/status";
 
-/** Tags (FIDO UAF Registry v1.1 §3.1), spelled out here on purpose. */
-export const T = {
-  REG_ASSERTION: 0x3e01,
-  AUTH_ASSERTION: 0x3e02,
-  KRD: 0x3e03,
-  SIGNED_DATA: 0x3e04,
-  ATTESTATION_CERT: 0x2e05,
-  SIGNATURE: 0x2e06,
-  ATTESTATION_BASIC_FULL: 0x3e07,
-  ATTESTATION_BASIC_SURROGATE: 0x3e08,
-  ATTESTATION_ECDAA: 0x3e09,
-  KEYID: 0x2e09,
-  FINAL_CHALLENGE_HASH: 0x2e0a,
-  AAID: 0x2e0b,
-  PUB_KEY: 0x2e0c,
-  COUNTERS: 0x2e0d,
-  ASSERTION_INFO: 0x2e0e,
-  AUTHENTICATOR_NONCE: 0x2e0f,
-  TRANSACTION_CONTENT_HASH: 0x2e10,
-  EXTENSION: 0x3e11,
-  EXTENSION_NON_CRITICAL: 0x3e12,
-  EXTENSION_ID: 0x2e13,
-  EXTENSION_DATA: 0x2e14,
-} as const;
+/** `T`: the tags (FIDO UAF Registry v1.1 §3.1), as the simulator names them. */
+export { concat, sha256, T };
 
 export const APP_ID = "https://login.example.com/_app/uaf/1.1/facets";
 export const FACET = "android:apk-key-hash:bE0f1WtRJrZv/C0y9CM73bAUqiI";
@@ -42,32 +21,18 @@ export const NOW = new Date("2026-03-01T12:00:00Z");
 
 const encoder = new TextEncoder();
 
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
-export const u16 = (n: number): Uint8Array => new Uint8Array([n & 0xff, (n >> 8) & 0xff]);
-export const u32 = (n: number): Uint8Array => new Uint8Array([n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff]);
+export const u16 = (n: number): Uint8Array => uintLE(n, 2);
+export const u32 = (n: number): Uint8Array => uintLE(n, 4);
 export const ascii = (text: string): Uint8Array => encoder.encode(text);
 export const b64u = (bytes: Uint8Array): string => base64url.encode(bytes);
 export const fromB64u = (text: string): Uint8Array => base64url.decode(text.replace(/=+$/, ""));
 
 /** One TLV: tag, length (both UINT16 little-endian), then the value parts. `length` overrides the real one. */
 export function tlv(tag: number, value: Uint8Array | Uint8Array[], length?: number): Uint8Array {
-  const body = Array.isArray(value) ? concat(...value) : value;
-  return concat(u16(tag), u16(length ?? body.length), body);
+  return encodeTlv(tag, Array.isArray(value) ? concat(...value) : value, length);
 }
 
-export async function sha256(data: Uint8Array | string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", typeof data === "string" ? encoder.encode(data) : data));
-}
-
+/** A copy of `bytes` with the lowest bit of one byte flipped (a negative index counts from the end). */
 export function flipBit(bytes: Uint8Array, index: number): Uint8Array {
   const copy = new Uint8Array(bytes);
   copy[index < 0 ? copy.length + index : index]! ^= 0x01;
@@ -189,7 +154,7 @@ export async function regAssertion(options: RegOptions): Promise<BuiltReg> {
     tlv(T.PUB_KEY, publicKey),
   ];
   if (options.krdFields) fields = options.krdFields(fields);
-  const krd = tlv(T.KRD, fields);
+  const krd = tlv(T.UAFV1_KRD, fields);
   const corrupt = options.corruptSignature ?? ((signature: Uint8Array) => signature);
   const attestation = options.attestation ?? { type: "surrogate" };
   let attestationTlv: Uint8Array;
@@ -201,7 +166,7 @@ export async function regAssertion(options: RegOptions): Promise<BuiltReg> {
   } else {
     attestationTlv = await attestation.tlv(krd);
   }
-  return { assertion: tlv(T.REG_ASSERTION, [krd, attestationTlv]), krd, keyId, publicKey };
+  return { assertion: tlv(T.UAFV1_REG_ASSERTION, [krd, attestationTlv]), krd, keyId, publicKey };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -233,16 +198,15 @@ export async function authAssertion(options: AuthOptions): Promise<{ assertion: 
     tlv(T.COUNTERS, u32(options.signCounter ?? 0)),
   ];
   if (options.signedDataFields) fields = options.signedDataFields(fields);
-  const signedData = tlv(T.SIGNED_DATA, fields);
+  const signedData = tlv(T.UAFV1_SIGNED_DATA, fields);
   const signature = (options.corruptSignature ?? ((s: Uint8Array) => s))(await sign(options.key, signAlg, signedData));
-  return { assertion: tlv(T.AUTH_ASSERTION, [signedData, tlv(T.SIGNATURE, signature)]), signedData };
+  return { assertion: tlv(T.UAFV1_AUTH_ASSERTION, [signedData, tlv(T.SIGNATURE, signature)]), signedData };
 }
 
 // ---------------------------------------------------------------------------------------------
 
-/** A refusal with exactly this reason, mapped to exactly this UAF status code. */
-export function expectRefused(result: { ok: boolean; reason?: string; detail?: unknown }, reason: UafReason, status: number): void {
+/** A refusal with exactly this reason (its UAF status code is status.test.ts's table). */
+export function expectRefused(result: { ok: boolean; reason?: string; detail?: unknown }, reason: UafReason): void {
   expect(result.ok, `expected refusal ${reason}, got ${JSON.stringify(result)}`).toBe(false);
   expect(result.reason).toBe(reason);
-  expect(uafStatusFor(reason)).toBe(status);
 }

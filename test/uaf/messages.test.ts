@@ -3,8 +3,7 @@
  * with the path of the first bad member on refusal.
  */
 import { describe, expect, it } from "vitest";
-import { MAX_UAF_RESPONSE_CHARS, parseUafResponse, UAF_MEDIA_TYPE } from "../../src/uaf/messages";
-import { uafStatusFor } from "../../src/uaf/status";
+import { MAX_UAF_RESPONSE_CHARS, parseUafResponse } from "../../src/uaf/messages";
 import vectors from "../vectors/fido-uaf/ebay-uaf-vectors.json";
 
 const reg = vectors.registration_spec_example.response;
@@ -15,7 +14,6 @@ describe("parseUafResponse", () => {
     const parsed = parseUafResponse(JSON.stringify([{ ...reg, extra: true }]), "Reg");
     expect(parsed).toEqual({ ok: true, value: [reg] });
     expect(parseUafResponse(JSON.stringify([auth]), "Auth")).toEqual({ ok: true, value: [auth] });
-    expect(UAF_MEDIA_TYPE).toBe("application/fido+uaf");
   });
 
   it.each([
@@ -31,7 +29,6 @@ describe("parseUafResponse", () => {
   ])("refuses %s, naming the member", (_, text, path) => {
     const parsed = parseUafResponse(text, "Reg");
     expect(parsed).toMatchObject({ ok: false, reason: "uaf_response_malformed", detail: { path } });
-    expect(uafStatusFor("uaf_response_malformed")).toBe(1400);
   });
 
   it("refuses an oversized string before parsing it", () => {

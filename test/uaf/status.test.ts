@@ -1,6 +1,6 @@
 /**
  * The reason -> UAF status mapping, as a table: a change to it shows up here as a reviewed diff.
- * (The per-check tests assert the code of each refusal they provoke; this covers the rest.)
+ * The per-check tests assert only the reason of each refusal they provoke; its code is this table's.
  */
 import { describe, expect, it } from "vitest";
 import { uafStatusFor, type UafReason } from "../../src/uaf/status";

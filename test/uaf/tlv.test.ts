@@ -8,8 +8,8 @@ import { concat, T, tlv, u16, u32 } from "./helpers";
 
 const leafA = tlv(T.AAID, new TextEncoder().encode("F1D0#0001"));
 const leafB = tlv(T.KEYID, new Uint8Array([1, 2, 3]));
-const krd = tlv(T.KRD, [leafA, leafB]);
-const root = tlv(T.REG_ASSERTION, [krd, tlv(T.ATTESTATION_BASIC_SURROGATE, tlv(T.SIGNATURE, new Uint8Array(64).fill(7)))]);
+const krd = tlv(T.UAFV1_KRD, [leafA, leafB]);
+const root = tlv(T.UAFV1_REG_ASSERTION, [krd, tlv(T.ATTESTATION_BASIC_SURROGATE, tlv(T.SIGNATURE, new Uint8Array(64).fill(7)))]);
 
 describe("parseTlv", () => {
   it("parses nested composites and keeps each element's raw bytes, header included", () => {
@@ -22,14 +22,14 @@ describe("parseTlv", () => {
     expect(top.children.map((child) => child.tag)).toEqual([TAG.KRD, TAG.ATTESTATION_BASIC_SURROGATE]);
     const krdElement = top.children[0]!;
     expect(krdElement.raw).toEqual(krd);
-    expect(krdElement.raw.subarray(0, 4)).toEqual(concat(u16(T.KRD), u16(krd.length - 4)));
+    expect(krdElement.raw.subarray(0, 4)).toEqual(concat(u16(T.UAFV1_KRD), u16(krd.length - 4)));
     expect(krdElement.children[0]!.value).toEqual(new TextEncoder().encode("F1D0#0001"));
     expect(krdElement.children[1]!.value).toEqual(new Uint8Array([1, 2, 3]));
     expect(krdElement.children[1]!.children).toEqual([]);
   });
 
   it("accepts a zero-length primitive and an empty composite", () => {
-    const parsed = parseTlv(tlv(T.SIGNED_DATA, [tlv(T.TRANSACTION_CONTENT_HASH, new Uint8Array(0)), tlv(T.EXTENSION_NON_CRITICAL, [])]));
+    const parsed = parseTlv(tlv(T.UAFV1_SIGNED_DATA, [tlv(T.TRANSACTION_CONTENT_HASH, new Uint8Array(0)), tlv(T.EXTENSION_NON_CRITICAL, [])]));
     expect(parsed.ok && parsed.value.children.map((c) => c.value.length)).toEqual([0, 0]);
   });
 
@@ -41,13 +41,13 @@ describe("parseTlv", () => {
   });
 
   it("refuses a child whose length runs past its parent (bounded by the enclosing buffer)", () => {
-    const lying = tlv(T.KRD, [leafA, tlv(T.KEYID, new Uint8Array([1, 2, 3]), 4)]);
+    const lying = tlv(T.UAFV1_KRD, [leafA, tlv(T.KEYID, new Uint8Array([1, 2, 3]), 4)]);
     expect(parseTlv(lying)).toMatchObject({ ok: false, reason: "tlv_truncated", detail: { tag: "0x2e09", length: 4, available: 3 } });
   });
 
   it("refuses a child header cut short inside its parent", () => {
     const inner = concat(leafA, new Uint8Array([0x09, 0x2e]));
-    expect(parseTlv(tlv(T.KRD, inner))).toMatchObject({ ok: false, reason: "tlv_truncated" });
+    expect(parseTlv(tlv(T.UAFV1_KRD, inner))).toMatchObject({ ok: false, reason: "tlv_truncated" });
   });
 
   it("refuses bytes after the root with tlv_trailing_bytes", () => {
@@ -76,7 +76,7 @@ describe("parseTlv", () => {
 describe("readFields", () => {
   const layout = [{ tag: TAG.AAID }, { tag: TAG.KEYID }, { tag: TAG.ATTESTATION_CERT, min: 0, max: 3 }];
   const parent = (...children: Uint8Array[]) => {
-    const parsed = parseTlv(tlv(T.KRD, children));
+    const parsed = parseTlv(tlv(T.UAFV1_KRD, children));
     if (!parsed.ok) throw new Error(parsed.reason);
     return parsed.value;
   };

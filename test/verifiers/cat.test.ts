@@ -24,7 +24,7 @@ beforeAll(async () => {
   const pair = await generateKeyPair("ES256", { extractable: true });
   const hmac = () => crypto.subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]) as Promise<CryptoKey>;
   const publicJwk = { ...(await exportJWK(pair.publicKey)), kid: KID, alg: "ES256", use: "sig" };
-  server = { kid: KID, signingKey: pair.privateKey, jwks: { keys: [publicJwk] }, nonceKey: await hmac(), challengeKey: await hmac(), serverSecret: "test-server-secret-0123456789abcdef", validUntil: NOW + 3600 };
+  server = { kid: KID, signingKey: pair.privateKey, jwks: { keys: [publicJwk] }, nonceKey: await hmac(), challengeKey: await hmac(), uafServerDataKey: await hmac(), approvalKey: await hmac(), validUntil: NOW + 3600 };
   keySet = createLocalJWKSet({ keys: [publicJwk] });
   otherServer = (await generateKeyPair("ES256")).privateKey;
   device = await deviceKey();

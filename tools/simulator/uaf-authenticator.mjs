@@ -4,18 +4,22 @@
 // AuthenticationRequest with real UAFV1TLV assertions signed by WebCrypto ECDSA P-256 keys, and
 // surrogate (self-signed) attestation, which is what these software authenticators use.
 // UAF Protocol v1.1 §3.4 (messages), UAF Authenticator Commands v1.1 §4 (TLV structures).
-// Plain ESM on WebCrypto: runs in Node 22 and workerd (the flow tests import it).
+// What it cannot answer (a malformed request, an authenticator the policy refuses) is a UafClientError;
+// a caller's mistake (an unknown kind or algorithm) is a TypeError.
+// Plain ESM on WebCrypto and jose: runs in Node 22 and workerd (the flow tests import it).
 
+import { base64url } from "jose";
 import { DEFAULT_UAF_ANDROID_FACET, DEFAULT_UAF_IOS_FACET } from "./defaults.mjs";
+import { UafClientError } from "./uaf-errors.mjs";
 import { PUB_KEY_ALG, SIG_ALG, TAG, composite, tlv, uintLE } from "./uaf-tlv.mjs";
 import { policyRefusal } from "./uaf-policy.mjs";
-import { concat, ecdsaRawToDer, fromBase64, sha256, toBase64 } from "./x509.mjs";
+import { concat, ecdsaRawToDer, sha256 } from "./x509.mjs";
 
 /** @typedef {"android" | "ios"} Platform */
 /** @typedef {"pin" | "fingerprint" | "biometric" | "passcode" | "password"} AuthenticatorKind */
 
 /** The SDK's AAIDs. On iOS, fingerprint is Touch ID and biometric is Face ID. */
-export const AAIDS = Object.freeze({
+const AAIDS = Object.freeze({
   android: Object.freeze({ pin: "F1D0#0001", fingerprint: "F1D0#0002", biometric: "F1D0#0003", passcode: "F1D0#0004", password: "F1D0#0005" }),
   ios: Object.freeze({ pin: "F1D0#1001", fingerprint: "F1D0#1002", biometric: "F1D0#1003", passcode: "F1D0#1004", password: "F1D0#1005" }),
 });
@@ -61,16 +65,6 @@ export function describeAaid(aaid) {
     if (kind) return { platform, kind };
   }
   return undefined;
-}
-
-/** @param {Uint8Array} bytes @returns {string} base64url without padding */
-export function toBase64Url(bytes) {
-  return toBase64(bytes).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
-}
-
-/** @param {string} text base64url (or base64) @returns {Uint8Array<ArrayBuffer>} */
-export function fromBase64Url(text) {
-  return fromBase64(text);
 }
 
 /**
@@ -127,8 +121,18 @@ function responseHeader(header) {
  * @param {Record<string, string>} [channelBinding]
  */
 async function finalChallenge(header, challenge, facetId, channelBinding = {}) {
-  const fcParams = toBase64Url(new TextEncoder().encode(JSON.stringify({ appID: header.appID, challenge, facetID: facetId, channelBinding })));
+  const fcParams = base64url.encode(JSON.stringify({ appID: header.appID, challenge, facetID: facetId, channelBinding }));
   return { fcParams, hash: await sha256(fcParams) };
+}
+
+/**
+ * The bytes a transaction shows: its `content`, base64url (UAF Protocol v1.1 §3.1.8).
+ * @param {unknown} content
+ * @returns {Uint8Array}
+ */
+function transactionContent(content) {
+  if (typeof content !== "string" || !/^[A-Za-z0-9_-]*={0,2}$/.test(content)) throw new UafClientError("the Auth request's transaction content is not base64url");
+  return base64url.decode(content);
 }
 
 /**
@@ -138,9 +142,9 @@ async function finalChallenge(header, challenge, facetId, channelBinding = {}) {
  */
 function assertRequest(request, op) {
   const r = /** @type {any} */ (request);
-  if (r?.header?.op !== op) throw new TypeError(`not a UAF ${op} request (header.op is ${JSON.stringify(r?.header?.op)})`);
-  if (typeof r.header.appID !== "string" || !r.header.appID) throw new TypeError(`the ${op} request has no header.appID`);
-  if (typeof r.challenge !== "string" || !r.challenge) throw new TypeError(`the ${op} request has no challenge`);
+  if (r?.header?.op !== op) throw new UafClientError(`not a UAF ${op} request (header.op is ${JSON.stringify(r?.header?.op)})`);
+  if (typeof r.header.appID !== "string" || !r.header.appID) throw new UafClientError(`the ${op} request has no header.appID`);
+  if (typeof r.challenge !== "string" || !r.challenge) throw new UafClientError(`the ${op} request has no challenge`);
 }
 
 /** @param {CryptoKey} key @param {Uint8Array<ArrayBuffer>} data @param {number} signAlg */
@@ -167,7 +171,8 @@ async function sign(key, data, signAlg) {
  * @param {unknown} request one element of the uafRequest array (op "Reg")
  * @param {RegistrationOptions} options
  * @returns {Promise<{ response: UafResponse, credential: UafCredential }>}
- * @throws {TypeError} when the request is not a registration request, or its policy does not accept the AAID
+ * @throws {UafClientError} when the request is not a registration request, or its policy does not accept the AAID
+ * @throws {TypeError} for an unsupported signAlg or pubKeyAlg
  *
  * @example
  * const [request] = JSON.parse(returnUafRequest.uafRequest);
@@ -176,14 +181,14 @@ async function sign(key, data, signAlg) {
  */
 export async function registrationResponse(request, options) {
   assertRequest(request, "Reg");
-  if (typeof request.username !== "string" || !request.username) throw new TypeError("the Reg request has no username");
+  if (typeof request.username !== "string" || !request.username) throw new UafClientError("the Reg request has no username");
   const aaid = options.aaid;
   const signAlg = options.signAlg ?? SIG_ALG.SECP256R1_ECDSA_SHA256_RAW;
   const pubKeyAlg = options.pubKeyAlg ?? PUB_KEY_ALG.ECC_X962_RAW;
   if (!Object.values(SIG_ALG).includes(signAlg)) throw new TypeError(`unsupported signAlg 0x${signAlg.toString(16)} (0x01 raw or 0x02 DER)`);
   if (!Object.values(PUB_KEY_ALG).includes(pubKeyAlg)) throw new TypeError(`unsupported pubKeyAlg 0x${pubKeyAlg.toString(16)} (0x100 raw or 0x101 SPKI)`);
   const refusal = policyRefusal(request.policy, { aaid, keyIds: options.registeredKeyIds ?? [], signAlg });
-  if (refusal) throw new TypeError(`cannot register: ${refusal}`);
+  if (refusal) throw new UafClientError(`cannot register: ${refusal}`);
   const facetId = options.facetId ?? FACET_IDS[describeAaid(aaid)?.platform ?? "android"];
 
   const keyPair = /** @type {CryptoKeyPair} */ (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]));
@@ -206,10 +211,10 @@ export async function registrationResponse(request, options) {
   const assertion = composite(TAG.UAFV1_REG_ASSERTION, krd, attestation);
 
   return {
-    response: { header: responseHeader(request.header), fcParams, assertions: [{ assertionScheme: "UAFV1TLV", assertion: toBase64Url(assertion) }] },
+    response: { header: responseHeader(request.header), fcParams, assertions: [{ assertionScheme: "UAFV1TLV", assertion: base64url.encode(assertion) }] },
     credential: {
       aaid,
-      keyId: toBase64Url(keyId),
+      keyId: base64url.encode(keyId),
       privateJwk: await crypto.subtle.exportKey("jwk", keyPair.privateKey),
       publicJwk: { kty, crv, x, y },
       signAlg,
@@ -237,13 +242,13 @@ export async function registrationResponse(request, options) {
  * @param {UafCredential} credential from registrationResponse (or a JSON copy of it); not modified
  * @param {AuthenticationOptions} [options]
  * @returns {Promise<{ response: UafResponse, credential: UafCredential }>} the credential with the new counter
- * @throws {TypeError} when the request is not an authentication request for this credential
+ * @throws {UafClientError} when the request is not an authentication request this credential can answer
  */
 export async function authenticationResponse(request, credential, options = {}) {
   assertRequest(request, "Auth");
-  if (request.header.appID !== credential.appID) throw new TypeError(`the credential was registered for ${credential.appID}, not ${request.header.appID}`);
+  if (request.header.appID !== credential.appID) throw new UafClientError(`the credential was registered for ${credential.appID}, not ${request.header.appID}`);
   const refusal = policyRefusal(request.policy, { aaid: credential.aaid, keyIds: [credential.keyId], signAlg: credential.signAlg });
-  if (refusal) throw new TypeError(`cannot authenticate: ${refusal}`);
+  if (refusal) throw new UafClientError(`cannot authenticate: ${refusal}`);
   const facetId = options.facetId ?? FACET_IDS[describeAaid(credential.aaid)?.platform ?? "android"];
   const signCounter = options.signCounter ?? credential.signCounter + 1;
   const transaction = request.transaction?.[0];
@@ -256,14 +261,14 @@ export async function authenticationResponse(request, credential, options = {}) 
     tlv(TAG.ASSERTION_INFO, concat(uintLE(credential.authenticatorVersion ?? AUTHENTICATOR_VERSION, 2), uintLE(transaction ? MODE_TRANSACTION_SHOWN : MODE_USER_VERIFIED, 1), uintLE(credential.signAlg, 2))),
     tlv(TAG.AUTHENTICATOR_NONCE, crypto.getRandomValues(new Uint8Array(8))),
     tlv(TAG.FINAL_CHALLENGE_HASH, hash),
-    tlv(TAG.TRANSACTION_CONTENT_HASH, transaction ? await sha256(fromBase64Url(transaction.content)) : new Uint8Array(0)),
-    tlv(TAG.KEYID, fromBase64Url(credential.keyId)),
+    tlv(TAG.TRANSACTION_CONTENT_HASH, transaction ? await sha256(transactionContent(transaction.content)) : new Uint8Array(0)),
+    tlv(TAG.KEYID, base64url.decode(credential.keyId)),
     tlv(TAG.COUNTERS, uintLE(signCounter, 4)),
   );
   const assertion = composite(TAG.UAFV1_AUTH_ASSERTION, signedData, tlv(TAG.SIGNATURE, await sign(key, signedData, credential.signAlg)));
 
   return {
-    response: { header: responseHeader(request.header), fcParams, assertions: [{ assertionScheme: "UAFV1TLV", assertion: toBase64Url(assertion) }] },
+    response: { header: responseHeader(request.header), fcParams, assertions: [{ assertionScheme: "UAFV1TLV", assertion: base64url.encode(assertion) }] },
     credential: { ...credential, signCounter },
   };
 }

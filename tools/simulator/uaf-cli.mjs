@@ -191,7 +191,7 @@ export async function runUafCli(args) {
       else result = await deleteDevice(device);
     }
   } catch (e) {
-    if (e instanceof UafClientError || e instanceof TypeError) throw new CliError(e.message);
+    if (e instanceof UafClientError) throw new CliError(e.message);
     throw e;
   } finally {
     // An authenticator's counter moves even when the server then refuses: keep what changed.

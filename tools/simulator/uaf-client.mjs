@@ -8,8 +8,10 @@
 // `fetch` is injectable so the flow tests can drive the Worker itself (`exports.default.fetch`).
 // Plain ESM: Node 22 and workerd.
 
-import { aaidFor, authenticationResponse, KINDS, registrationResponse, toBase64Url, uafResponseString } from "./uaf-authenticator.mjs";
+import { base64url } from "jose";
+import { aaidFor, authenticationResponse, KINDS, registrationResponse, uafResponseString } from "./uaf-authenticator.mjs";
 import { deviceSignature } from "./uaf-device-signature.mjs";
+import { UafClientError } from "./uaf-errors.mjs";
 import { openOutOfBandPayload, responseServiceUrl } from "./uaf-out-of-band.mjs";
 import { deviceContext, ensureEncryptionKey, putCredential, removeCredentials } from "./uaf-phone.mjs";
 import { policyRefusal } from "./uaf-policy.mjs";
@@ -25,13 +27,15 @@ import { policyRefusal } from "./uaf-policy.mjs";
 /** @typedef {(url: string, init: RequestInit) => Promise<Response>} FetchFn */
 
 /** Request and response services per path family (docs/uaf.md). */
-export const SERVICE_PATHS = Object.freeze({
+const SERVICE_PATHS = Object.freeze({
   _app: { regRequest: "/_app/uaf/1.1/request/registration", regResponse: "/_app/uaf/1.1/registration", authRequest: "/_app/uaf/1.1/request/authentication", authResponse: "/_app/uaf/1.1/authentication", deregRequest: "/_app/uaf/1.1/request/deregistration", devices: "/_app/devices" },
   nevisfido: { regRequest: "/nevisfido/uaf/1.1/request/registration", regResponse: "/nevisfido/uaf/1.1/registration", authRequest: "/auth/fidouaf", authResponse: "/auth/fidouaf/authenticationresponse", deregRequest: "/nevisfido/uaf/1.1/request/deregistration", devices: "/nevisfido/devices" },
 });
 
-export const UAF_TYPE = "application/fido+uaf";
-export const UAF_BODY_TYPE = "application/fido+uaf;charset=UTF-8";
+/** The FIDO UAF media type, as an Accept value. */
+export const UAF_MEDIA_TYPE = "application/fido+uaf";
+/** The Content-Type of a UAF message body: the media type with its charset, as the SDK sends it. */
+export const UAF_CONTENT_TYPE = "application/fido+uaf;charset=UTF-8";
 const STATUS_NAMES = /** @type {Record<number, string>} */ ({
   1200: "OK", 1400: "bad request", 1401: "unauthorized", 1403: "forbidden", 1480: "unknown AAID", 1481: "unknown KeyID",
   1490: "channel binding refused", 1491: "request invalid", 1492: "unacceptable authenticator", 1493: "revoked authenticator",
@@ -39,8 +43,8 @@ const STATUS_NAMES = /** @type {Record<number, string>} */ ({
   1498: "unacceptable content", 1500: "internal server error",
 });
 
-/** A flow that could not complete on the client side (unreachable server, nothing to answer with). */
-export class UafClientError extends Error {}
+/** A flow that could not complete on the client side (uaf-errors.mjs), re-exported for callers of the flows. */
+export { UafClientError };
 
 /** The server refused: the HTTP status, the UAF statusCode (when the body has one) and the body. */
 export class UafRefusedError extends UafClientError {
@@ -95,7 +99,7 @@ function post(fetchFn, label, url, body, headers) {
  * @param {Authorization | undefined} authorization @param {UafPhone} phone @param {string | undefined} username
  * @returns {Promise<Record<string, string>>}
  */
-export async function authorizationHeaders(authorization, phone, username) {
+async function authorizationHeaders(authorization, phone, username) {
   switch (authorization?.type) {
     case "jwt":
       return { authorization: `Bearer ${authorization.token}` };
@@ -131,7 +135,7 @@ export function firstRequest(returned, label) {
  */
 async function getUafRequest(fetchFn, url, op, context, authorization = {}) {
   const label = `GetUAFRequest ${op}`;
-  const returned = await post(fetchFn, label, url, { op, context: JSON.stringify(context) }, { "content-type": UAF_BODY_TYPE, accept: UAF_TYPE, ...authorization });
+  const returned = await post(fetchFn, label, url, { op, context: JSON.stringify(context) }, { "content-type": UAF_CONTENT_TYPE, accept: UAF_MEDIA_TYPE, ...authorization });
   return firstRequest(returned, label);
 }
 
@@ -164,7 +168,7 @@ async function completeRegistration(request, url, o) {
   if (!aaid) throw new UafClientError(`no ${phone.platform} authenticator is accepted by the registration policy ${JSON.stringify(request.policy)}`);
   const { response, credential } = await registrationResponse(request, { aaid, registeredKeyIds: registered(aaid), facetId: o.facetId, signAlg: o.signAlg, pubKeyAlg: o.pubKeyAlg });
   await ensureEncryptionKey(phone);
-  const serverResponse = await post(o.fetch ?? fetch, "registration response", url, { uafResponse: uafResponseString([response]), context: JSON.stringify(deviceContext(phone)) }, { "content-type": UAF_BODY_TYPE, accept: UAF_TYPE });
+  const serverResponse = await post(o.fetch ?? fetch, "registration response", url, { uafResponse: uafResponseString([response]), context: JSON.stringify(deviceContext(phone)) }, { "content-type": UAF_CONTENT_TYPE, accept: UAF_MEDIA_TYPE });
   putCredential(phone, credential);
   return { op: "Reg", request, response, serverResponse, credential };
 }
@@ -182,7 +186,7 @@ async function completeAuthentication(request, url, o) {
   }
   const { response, credential } = await authenticationResponse(request, candidate, { facetId: o.facetId, signCounter: o.signCounter });
   putCredential(phone, credential); // the authenticator's counter moved, whatever the server answers
-  const serverResponse = await post(o.fetch ?? fetch, "authentication response", url, { uafResponse: uafResponseString([response]) }, { "content-type": UAF_BODY_TYPE, accept: UAF_TYPE });
+  const serverResponse = await post(o.fetch ?? fetch, "authentication response", url, { uafResponse: uafResponseString([response]) }, { "content-type": UAF_CONTENT_TYPE, accept: UAF_MEDIA_TYPE });
   return { op: "Auth", request, response, serverResponse, credential };
 }
 
@@ -223,7 +227,7 @@ export async function authenticate(o) {
   const p = paths(o.baseUrl, o.family);
   const context = {
     ...(o.username !== undefined ? { username: o.username } : {}),
-    ...(o.transaction !== undefined ? { transaction: [{ contentType: "text/plain", content: toBase64Url(new TextEncoder().encode(o.transaction)) }] } : {}),
+    ...(o.transaction !== undefined ? { transaction: [{ contentType: "text/plain", content: base64url.encode(o.transaction) }] } : {}),
   };
   const request = await getUafRequest(o.fetch ?? fetch, p.authRequest, "Auth", context);
   return completeAuthentication(request, p.authResponse, o);
@@ -250,7 +254,7 @@ export async function deregister(o) {
  */
 export async function redeemOutOfBand(o) {
   const { token, redeemUrl } = await openOutOfBandPayload(o.payload, o.phone);
-  const returned = await post(o.fetch ?? fetch, "token redeem", redeemUrl, { token }, { "content-type": "application/json", accept: UAF_TYPE });
+  const returned = await post(o.fetch ?? fetch, "token redeem", redeemUrl, { token }, { "content-type": "application/json", accept: UAF_MEDIA_TYPE });
   const request = firstRequest(returned, "token redeem");
   const op = request.header.op;
   if (op === "Reg") return completeRegistration(request, responseServiceUrl(redeemUrl, "Reg"), o);

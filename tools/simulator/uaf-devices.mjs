@@ -5,7 +5,7 @@
 // the phone applies as it does after `deregister`. `fetch` is injectable, as in uaf-client.mjs.
 // Plain ESM: Node 22 and workerd.
 
-import { applyDeregistration, callService, firstRequest, paths, UAF_TYPE } from "./uaf-client.mjs";
+import { applyDeregistration, callService, firstRequest, paths, UAF_MEDIA_TYPE } from "./uaf-client.mjs";
 import { deviceSignature } from "./uaf-device-signature.mjs";
 
 /** @typedef {import("./uaf-phone.mjs").UafPhone} UafPhone */
@@ -25,7 +25,7 @@ import { deviceSignature } from "./uaf-device-signature.mjs";
  */
 async function signedCall(o) {
   const url = `${paths(o.baseUrl, o.family).devices}/${encodeURIComponent(o.phone.deviceId)}`;
-  return { url, headers: { accept: `${UAF_TYPE}, application/json`, "device-signature": await deviceSignature(o.phone, o.username) } };
+  return { url, headers: { accept: `${UAF_MEDIA_TYPE}, application/json`, "device-signature": await deviceSignature(o.phone, o.username) } };
 }
 
 /**

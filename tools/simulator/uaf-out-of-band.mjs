@@ -3,13 +3,14 @@
 // `.../open?dispatchTokenResponse=<base64url>`; or, in a push message (FCM data, string values), `nma_data`
 // as a compact JWE encrypted to the phone's encryption key (`nma_data_content_type: "application/jose"`,
 // ECDH-ES+A256KW / A256GCM, src/routes/uaf/out-of-band.ts); and where the phone sends its answer to the
-// UAF request it redeemed. Plain ESM on WebCrypto and jose: Node 22 and workerd.
+// UAF request it redeemed. A payload it cannot read is a UafClientError naming what is wrong.
+// Plain ESM on WebCrypto and jose: Node 22 and workerd.
 
-import { compactDecrypt } from "jose";
-import { fromBase64Url } from "./uaf-authenticator.mjs";
+import { base64url, compactDecrypt } from "jose";
+import { UafClientError } from "./uaf-errors.mjs";
 
 /** What the server encrypts push payloads with; the phone accepts nothing else. */
-export const PAYLOAD_ENCRYPTION = Object.freeze({ alg: "ECDH-ES+A256KW", enc: "A256GCM" });
+const PAYLOAD_ENCRYPTION = Object.freeze({ alg: "ECDH-ES+A256KW", enc: "A256GCM" });
 
 /**
  * @typedef {object} OutOfBandPayload
@@ -23,14 +24,27 @@ function parseJson(text, what) {
   try {
     return JSON.parse(text);
   } catch {
-    throw new TypeError(`the out-of-band payload ${what} is not JSON`);
+    throw new UafClientError(`the out-of-band payload ${what} is not JSON`);
   }
 }
 
-/** @param {string} b64url @param {string} what @returns {any} */
-function decodeBase64UrlJson(b64url, what) {
-  if (!/^[A-Za-z0-9_-]+={0,2}$/.test(b64url)) throw new TypeError(`the out-of-band payload ${what} is not base64url`);
-  return parseJson(new TextDecoder("utf-8", { fatal: true }).decode(fromBase64Url(b64url)), what);
+/**
+ * The JSON value whose UTF-8 text is base64url-encoded in `text` (an out-of-band payload as a QR code
+ * or a link's `dispatchTokenResponse` holds it).
+ * @param {string} text
+ * @param {string} [what] where the text came from, for the error message
+ * @returns {any}
+ * @throws {UafClientError} when it is not base64url, not UTF-8 or not JSON
+ */
+export function decodeBase64UrlJson(text, what = "(base64url)") {
+  if (!/^[A-Za-z0-9_-]+={0,2}$/.test(text)) throw new UafClientError(`the out-of-band payload ${what} is not base64url`);
+  let json;
+  try {
+    json = new TextDecoder("utf-8", { fatal: true }).decode(base64url.decode(text));
+  } catch {
+    throw new UafClientError(`the out-of-band payload ${what} is not base64url of UTF-8 text`);
+  }
+  return parseJson(json, what);
 }
 
 /**
@@ -49,12 +63,12 @@ function decodePayload(input) {
       try {
         param = new URL(text).searchParams.get("dispatchTokenResponse");
       } catch {
-        throw new TypeError("the out-of-band link is not a URL");
+        throw new UafClientError("the out-of-band link is not a URL");
       }
       payload = decodeBase64UrlJson(param ?? "", "in the link's dispatchTokenResponse");
-    } else payload = decodeBase64UrlJson(text, "(base64url)");
+    } else payload = decodeBase64UrlJson(text);
   }
-  if (typeof payload !== "object" || payload === null || Array.isArray(payload)) throw new TypeError("the out-of-band payload is not a JSON object");
+  if (typeof payload !== "object" || payload === null || Array.isArray(payload)) throw new UafClientError("the out-of-band payload is not a JSON object");
   return payload;
 }
 
@@ -69,8 +83,8 @@ const isEncrypted = (payload) => payload.nma_data_content_type === "application/
  */
 function readNmaData(data, payload) {
   if (typeof data === "string") data = parseJson(data, "nma_data");
-  if (typeof data?.token !== "string" || !data.token) throw new TypeError("the out-of-band payload has no nma_data.token");
-  if (typeof data.redeem_url !== "string" || !URL.canParse(data.redeem_url)) throw new TypeError("the out-of-band payload has no nma_data.redeem_url URL");
+  if (typeof data?.token !== "string" || !data.token) throw new UafClientError("the out-of-band payload has no nma_data.token");
+  if (typeof data.redeem_url !== "string" || !URL.canParse(data.redeem_url)) throw new UafClientError("the out-of-band payload has no nma_data.redeem_url URL");
   return { token: data.token, redeemUrl: data.redeem_url, payload };
 }
 
@@ -80,13 +94,13 @@ function readNmaData(data, payload) {
  * @param {string | Record<string, any>} input the JSON object (an FCM data message's too); its JSON text;
  *   its base64url (QR code); or a link with a `dispatchTokenResponse` query parameter
  * @returns {OutOfBandPayload}
- * @throws {TypeError} naming what is wrong with it
+ * @throws {UafClientError} naming what is wrong with it
  *
  * @example parseOutOfBandPayload("https://demo-app.mauth.nevis.cloud/open?dispatchTokenResponse=eyJubWFfZGF0YSI6...")
  */
 export function parseOutOfBandPayload(input) {
   const payload = decodePayload(input);
-  if (isEncrypted(payload)) throw new TypeError("the out-of-band payload is encrypted (application/jose): open it with the phone's key (openOutOfBandPayload)");
+  if (isEncrypted(payload)) throw new UafClientError("the out-of-band payload is encrypted (application/jose): open it with the phone's key (openOutOfBandPayload)");
   return readNmaData(payload.nma_data, payload);
 }
 
@@ -98,21 +112,21 @@ export function parseOutOfBandPayload(input) {
  *   `{nma_data: "<JWE>", nma_data_content_type: "application/jose", nma_data_version: "1"}`
  * @param {import("./uaf-phone.mjs").UafPhone} phone
  * @returns {Promise<OutOfBandPayload>}
- * @throws {TypeError} naming what is wrong: not a JWE, another algorithm, encrypted to another key, ...
+ * @throws {UafClientError} naming what is wrong: not a JWE, another algorithm, encrypted to another key, ...
  *
  * @example const { token, redeemUrl } = await openOutOfBandPayload(fcmMessage.data, phone);
  */
 export async function openOutOfBandPayload(input, phone) {
   const payload = decodePayload(input);
   if (!isEncrypted(payload)) return readNmaData(payload.nma_data, payload);
-  if (typeof payload.nma_data !== "string" || payload.nma_data.split(".").length !== 5) throw new TypeError("the encrypted out-of-band payload's nma_data is not a compact JWE");
-  if (!phone.encryptionKey) throw new TypeError("the out-of-band payload is encrypted, and this phone has no encryption key: it was encrypted to another device");
+  if (typeof payload.nma_data !== "string" || payload.nma_data.split(".").length !== 5) throw new UafClientError("the encrypted out-of-band payload's nma_data is not a compact JWE");
+  if (!phone.encryptionKey) throw new UafClientError("the out-of-band payload is encrypted, and this phone has no encryption key: it was encrypted to another device");
   const key = await crypto.subtle.importKey("jwk", phone.encryptionKey.privateJwk, { name: "ECDH", namedCurve: "P-256" }, false, ["deriveBits"]);
   let plaintext;
   try {
     ({ plaintext } = await compactDecrypt(payload.nma_data, key, { keyManagementAlgorithms: [PAYLOAD_ENCRYPTION.alg], contentEncryptionAlgorithms: [PAYLOAD_ENCRYPTION.enc] }));
   } catch (e) {
-    throw new TypeError(decryptionFailure(/** @type {any} */ (e)));
+    throw new UafClientError(decryptionFailure(/** @type {any} */ (e)));
   }
   return readNmaData(parseJson(new TextDecoder().decode(plaintext), "(decrypted nma_data)"), payload);
 }
@@ -137,11 +151,12 @@ function decryptionFailure(e) {
  * @param {string} redeemUrl
  * @param {"Reg" | "Auth"} op the op of the redeemed request
  * @returns {string}
+ * @throws {UafClientError} when the redeem URL is in neither path family
  */
 export function responseServiceUrl(redeemUrl, op) {
   const url = new URL(redeemUrl);
   const m = /^(.*)\/(_app|nevisfido)\/token\/redeem\/[a-z]+\/?$/.exec(url.pathname);
-  if (!m) throw new TypeError(`redeem_url ${redeemUrl} is not a …/_app/token/redeem/… or …/nevisfido/token/redeem/… URL`);
+  if (!m) throw new UafClientError(`redeem_url ${redeemUrl} is not a …/_app/token/redeem/… or …/nevisfido/token/redeem/… URL`);
   const [, prefix, family] = m;
   if (op === "Reg") url.pathname = `${prefix}/${family}/uaf/1.1/registration`;
   else if (op === "Auth") url.pathname = family === "_app" ? `${prefix}/_app/uaf/1.1/authentication` : `${prefix}/auth/fidouaf/authenticationresponse`;

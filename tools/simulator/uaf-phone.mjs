@@ -23,7 +23,7 @@
  */
 
 /** Default device names per platform. */
-export const DEFAULT_DEVICE_NAMES = Object.freeze({ android: "Simulated Pixel", ios: "Simulated iPhone" });
+const DEFAULT_DEVICE_NAMES = Object.freeze({ android: "Simulated Pixel", ios: "Simulated iPhone" });
 
 /** @param {"ECDSA" | "ECDH"} name @returns {Promise<{ privateJwk: JsonWebKey, publicJwk: JsonWebKey }>} */
 async function newKeyPair(name) {
@@ -81,17 +81,6 @@ export function deviceContext(phone) {
       encryptionKey: phone.encryptionKey.publicJwk,
     },
   };
-}
-
-/**
- * The phone's credential for a user and AAID.
- * @param {UafPhone} phone
- * @param {string} username
- * @param {string} aaid
- * @returns {UafCredential | undefined}
- */
-export function findCredential(phone, username, aaid) {
-  return phone.credentials.find((c) => c.username === username && c.aaid === aaid);
 }
 
 /**

@@ -43,7 +43,7 @@ const SURROGATE_ATTESTATION = 0x3e08;
  * @param {Candidate} candidate
  * @returns {boolean}
  */
-export function matchesCriteria(criteria, candidate) {
+function matchesCriteria(criteria, candidate) {
   if (criteria.aaid !== undefined && !criteria.aaid.includes(candidate.aaid)) return false;
   if (criteria.keyIDs !== undefined && !candidate.keyIds.some((k) => /** @type {string[]} */ (criteria.keyIDs).includes(k))) return false;
   if (criteria.authenticationAlgorithms !== undefined && !criteria.authenticationAlgorithms.includes(candidate.signAlg)) return false;

@@ -1,6 +1,7 @@
 // FIDO UAF TLV encoding for the UAF client simulator: UINT16 tag, UINT16 length, both little-endian,
 // then the value; a composite element's value is its children's TLVs back to back (tag bit 0x1000).
-// An encoder only, written independently of the server's parser (src/uaf/) so that each tests the other.
+// An encoder only, written independently of the server's parser (src/uaf/) so that each tests the other;
+// the server's unit tests (test/uaf/helpers.ts) build their assertions, broken ones included, on it.
 // UAF Authenticator Commands v1.1 §3 (TLV tags) and UAF Registry v1.1 §3 (algorithms).
 // Plain ESM, no dependencies: runs in Node 22 and workerd.
 
@@ -14,6 +15,7 @@ export const TAG = Object.freeze({
   SIGNATURE: 0x2e06,
   ATTESTATION_BASIC_FULL: 0x3e07,
   ATTESTATION_BASIC_SURROGATE: 0x3e08,
+  ATTESTATION_ECDAA: 0x3e09,
   KEYID: 0x2e09,
   FINAL_CHALLENGE_HASH: 0x2e0a,
   AAID: 0x2e0b,
@@ -22,6 +24,10 @@ export const TAG = Object.freeze({
   ASSERTION_INFO: 0x2e0e,
   AUTHENTICATOR_NONCE: 0x2e0f,
   TRANSACTION_CONTENT_HASH: 0x2e10,
+  EXTENSION: 0x3e11,
+  EXTENSION_NON_CRITICAL: 0x3e12,
+  EXTENSION_ID: 0x2e13,
+  EXTENSION_DATA: 0x2e14,
 });
 
 /** The composite bit of a tag. */
@@ -60,15 +66,17 @@ export function uintLE(value, size) {
  * One TLV element: tag, length, value.
  * @param {number} tag
  * @param {Uint8Array} value
+ * @param {number} [length] the length field to write, default the value's; another one makes a
+ *   malformed element on purpose (the server tests' broken assertions)
  * @returns {Uint8Array<ArrayBuffer>}
  *
  * @example tlv(TAG.AAID, new TextEncoder().encode("F1D0#0001")) // 0b 2e 09 00 46 31 44 30 23 30 30 30 31
  */
-export function tlv(tag, value) {
+export function tlv(tag, value, length = value.length) {
   if (value.length > 0xffff) throw new RangeError(`TLV 0x${tag.toString(16)}: value of ${value.length} bytes exceeds the UINT16 length`);
   const out = new Uint8Array(4 + value.length);
   out.set(uintLE(tag, 2), 0);
-  out.set(uintLE(value.length, 2), 2);
+  out.set(uintLE(length, 2), 2);
   out.set(value, 4);
   return out;
 }

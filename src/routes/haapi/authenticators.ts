@@ -25,7 +25,8 @@ import { hashToken } from "../../tokens/grant-tokens";
 import { hashPassword, passwordProblem, verifyPassword } from "../../verifiers/password";
 import { findUser, registerUser } from "../users";
 import { authenticated } from "./authenticated";
-import { finishDeviceAuthentication, mobileApprovalStep, startDeviceAuthentication, startMobileApproval } from "./uaf-authenticators";
+import { approvalLabel, approvalSecret, settled } from "./approval";
+import { finishDeviceAuthentication, startDeviceAuthentication, startMobileApproval } from "./uaf-authenticators";
 import { AUTHN_PATH, type HaapiEnv } from "./context";
 import { readForm, requireFields, username } from "./form-input";
 import { flowModeOf, haapiToken, loadSession, mismatch, negotiate } from "./guard";
@@ -114,26 +115,19 @@ async function startApproval(c: Context<HaapiEnv>, authenticator: AuthenticatorC
   const fields = requireFields(await readForm(c), { userName: username });
   const user = await findUser(c.env, config, fields.userName!);
   if (!user) throw new HaapiProblem("authentication-failed", "The login could not be approved", { messages: [error("No approval can be requested for this user.")] }, { reason: "approval_unknown_user" });
-  const secret = crypto.randomUUID();
   const session = c.get("session");
   const expiresAt = now + config.login.approval_link_ttl;
+  const secret = await approvalSecret(c, approvalLabel.link(session.id, expiresAt));
   const updated = await c.get("sessionStub").setStep({
     kind: "poll",
     authenticator: authenticator.id,
-    approval_hash: await hashToken(secret),
+    approval: { via: "link", hash: await hashToken(secret) },
     expires_at: expiresAt,
     status: "pending",
     user: authenticated(user, authenticator, ["mca"], now),
   });
   if (!updated) throw mismatch("session_already_completed");
-  return represent(
-    c,
-    pollingStep(config, authenticator, "pending", {
-      remaining: expiresAt - now,
-      links: [{ href: urls.approve(config, session.id, secret), rel: "approval", title: "Open on the approving device" }],
-      messages: [info("Open the approval link on another device.")],
-    }),
-  );
+  return represent(c, await renderStep(c, updated));
 }
 
 const guard = [negotiate, haapiToken, loadSession] as const;
@@ -148,13 +142,13 @@ export const authenticatorRoutes = new Hono<HaapiEnv>()
     const session = c.get("session");
     const updated = await c.get("sessionStub").setStep(firstStep(session.authenticators));
     if (!updated) throw mismatch("session_already_completed");
-    return represent(c, renderStep(c, updated));
+    return represent(c, await renderStep(c, updated));
   })
   .get(`${AUTHN_PATH}/authenticate/:id`, ...guard, async (c) => {
     const authenticator = authenticatorOf(c);
     const updated = await c.get("sessionStub").setStep({ kind: "authenticate", authenticator: authenticator.id });
     if (!updated) throw mismatch("session_already_completed");
-    return represent(c, renderStep(c, updated));
+    return represent(c, await renderStep(c, updated));
   })
   .post(`${AUTHN_PATH}/authenticate/:id`, ...guard, async (c) => {
     const authenticator = authenticatorOf(c);
@@ -187,18 +181,18 @@ export const authenticatorRoutes = new Hono<HaapiEnv>()
     const authenticator = authenticatorOf(c, ["approval-link", "uaf-mobile-approval"]);
     const session = c.get("session");
     if (session.step.kind !== "poll" || session.step.authenticator !== authenticator.id) throw invalidInput([{ name: "step", reason: "invalidValue", detail: "no approval is pending" }], "Nothing to poll");
-    return represent(c, session.step.transaction ? await mobileApprovalStep(c, session) : renderStep(c, session));
+    return represent(c, await renderStep(c, session));
   })
   .post(`${AUTHN_PATH}/authenticate/:id/uaf-response`, ...guard, async (c) => finishDeviceAuthentication(c, authenticatorOf(c, ["uaf-device"])))
   .post(`${AUTHN_PATH}/authenticate/:id/cancel`, ...guard, async (c) => {
     authenticatorOf(c);
     const updated = await c.get("sessionStub").setStep(firstStep(c.get("session").authenticators));
     if (!updated) throw mismatch("session_already_completed");
-    return represent(c, renderStep(c, updated));
+    return represent(c, await renderStep(c, updated));
   })
   .post(`${AUTHN_PATH}/authenticate/:id/continue`, ...guard, async (c) => {
     const authenticator = authenticatorOf(c, ["approval-link", "uaf-mobile-approval"]);
-    const session = c.get("session");
+    const session = await settled(c, c.get("session"));
     const step = session.step;
     if (step.kind !== "poll" || step.authenticator !== authenticator.id || step.status !== "done") {
       throw new HaapiProblem("authentication-failed", "The login was not approved", { messages: [error("The login was not approved.")] }, { reason: "continue_without_approval" });

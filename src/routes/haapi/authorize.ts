@@ -152,7 +152,10 @@ export const startFlow = createMiddleware<HaapiEnv>(async (c) => {
     client = c.get("flowClient");
     request = parseAuthorizationRequest(query, client, config, { kind: "haapi", clientId: token.clientId, jkt: token.jkt! });
   }
-  const authenticators = client.authenticators ?? [...config.authenticatorsById.keys()];
+  // A browser cannot run a UAF client operation: uaf-device is an app's authenticator.
+  const offered = client.authenticators ?? [...config.authenticatorsById.keys()];
+  const authenticators = c.get("flowMode") === "browser" ? offered.filter((id) => config.authenticatorsById.get(id)!.type !== "uaf-device") : offered;
+  if (authenticators.length === 0) throw invalidInput([{ name: "client_id", reason: "invalidValue", detail: "the client offers no authenticator a browser can use" }]);
   const { sessionId, stub } = newLoginSessionObject(c.env.LOGIN_SESSIONS);
   const { binding, cal } = await bindSession(c, sessionId);
   const session: SessionRecord = {
@@ -169,5 +172,5 @@ export const startFlow = createMiddleware<HaapiEnv>(async (c) => {
   c.set("session", session);
   c.set("sessionStub", stub);
   c.get("log").session = sessionId;
-  return represent(c, renderStep(c, session));
+  return represent(c, await renderStep(c, session));
 });

@@ -7,9 +7,10 @@ import type { SessionRecord } from "../../kv/login-session";
 import type { HaapiEnv } from "./context";
 import { mismatch } from "./guard";
 import type { Representation } from "./representations";
-import { loginStep, pollingStep, selectorStep, usernameStep } from "./steps";
+import { pollStep } from "./approval";
+import { loginStep, selectorStep, usernameStep } from "./steps";
 
-export function renderStep(c: Context<HaapiEnv>, session: SessionRecord): Representation {
+export async function renderStep(c: Context<HaapiEnv>, session: SessionRecord): Promise<Representation> {
   const config = c.get("config");
   const step = session.step;
   switch (step.kind) {
@@ -24,12 +25,8 @@ export function renderStep(c: Context<HaapiEnv>, session: SessionRecord): Repres
       const authenticator = config.authenticatorsById.get(step.authenticator)!;
       return usernameStep(config, { ...authenticator, type: "uaf-device" });
     }
-    case "poll": {
-      const authenticator = config.authenticatorsById.get(step.authenticator)!;
-      const now = c.get("now");
-      const status = step.status === "pending" && step.expires_at <= now ? "failed" : step.status;
-      return pollingStep(config, authenticator, status, { remaining: Math.max(0, step.expires_at - now) });
-    }
+    case "poll":
+      return pollStep(c, session);
     case "done":
       throw mismatch("session_already_completed");
   }

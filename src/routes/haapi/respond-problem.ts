@@ -13,7 +13,7 @@
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../context";
-import type { HaapiEnv } from "./context";
+import { AUTHN_PATH, type HaapiEnv } from "./context";
 import { htmlHeaders } from "./html/respond";
 import { renderMessagePage, renderPage, type PageProblem } from "./html/page";
 import { renderStep } from "./render";
@@ -22,8 +22,12 @@ import { forgotPasswordStep, registerStep, urls } from "./steps";
 
 const RE_RENDERED = new Set<HaapiProblem["type"]>(["invalid-input", "incorrect-credentials", "authentication-failed", "too-many-attempts", "generic-user-error"]);
 
+// The two pages that are not the session's current step (authenticators.ts serves them).
+const REGISTER_PAGE = new RegExp(`^${AUTHN_PATH}/register/([^/]+)$`);
+const FORGOT_PASSWORD_PAGE = new RegExp(`^${AUTHN_PATH}/authenticate/([^/]+)/forgot-password$`);
+
 /** The page a refused request came from: the form it posted, or the session's current step. */
-function pageOf(c: Context<HaapiEnv>): Representation | null {
+async function pageOf(c: Context<HaapiEnv>): Promise<Representation | null> {
   const config = c.get("config");
   const session = c.get("session");
   if (!session || session.step.kind === "done") return null;
@@ -32,9 +36,9 @@ function pageOf(c: Context<HaapiEnv>): Representation | null {
     return authenticator?.type === "html-form" ? authenticator : undefined;
   };
   const path = c.req.path;
-  const register = offered(/^\/authn\/register\/([^/]+)$/.exec(path)?.[1]);
+  const register = offered(REGISTER_PAGE.exec(path)?.[1]);
   if (register) return registerStep(config, register);
-  const forgot = offered(/^\/authn\/authenticate\/([^/]+)\/forgot-password$/.exec(path)?.[1]);
+  const forgot = offered(FORGOT_PASSWORD_PAGE.exec(path)?.[1]);
   if (forgot) return forgotPasswordStep(config, forgot);
   return renderStep(c, session);
 }
@@ -52,7 +56,7 @@ const BROWSER_TITLES: Partial<Record<HaapiProblem["type"], string>> = {
   "mismatch-between-session-and-access-token": "This login has expired, or was started in another browser",
 };
 
-function browserProblemResponse(c: Context<HaapiEnv>, problem: HaapiProblem): Response {
+async function browserProblemResponse(c: Context<HaapiEnv>, problem: HaapiProblem): Promise<Response> {
   const config = c.get("config");
   const session = c.get("session");
   const headers = new Headers(htmlHeaders(config, session));
@@ -67,9 +71,11 @@ function browserProblemResponse(c: Context<HaapiEnv>, problem: HaapiProblem): Re
   let page: Representation | null = null;
   if (RE_RENDERED.has(problem.type) && problem.status !== 403) {
     try {
-      page = pageOf(c);
-    } catch {
-      page = null; // the step itself cannot be shown: the plain problem page
+      page = await pageOf(c);
+    } catch (cause) {
+      // The step itself cannot be shown (its session ended meanwhile): the plain problem page; a bug is logged.
+      c.get("log").page_error = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+      page = null;
     }
   }
   const csrf = c.get("csrf");
@@ -86,7 +92,7 @@ function browserProblemResponse(c: Context<HaapiEnv>, problem: HaapiProblem): Re
 }
 
 /** Whether this request runs the browser rendering of the flow. */
-export function isBrowserFlow(c: Context<AppEnv>): boolean {
+function isBrowserFlow(c: Context<AppEnv>): boolean {
   return (c as unknown as Context<HaapiEnv>).get("flowMode") === "browser";
 }
 
@@ -94,6 +100,6 @@ export function isBrowserFlow(c: Context<AppEnv>): boolean {
  * The response for a problem of the flow, in the request's mode. Called by the app's one error handler,
  * which has the app's context: the flow's variables are read from it as the flow set them.
  */
-export function flowProblemResponse(c: Context<AppEnv>, problem: HaapiProblem): Response {
+export async function flowProblemResponse(c: Context<AppEnv>, problem: HaapiProblem): Promise<Response> {
   return isBrowserFlow(c) ? browserProblemResponse(c as unknown as Context<HaapiEnv>, problem) : problemResponse(problem);
 }

@@ -2,7 +2,8 @@
  * Who may register or deregister authenticators for a user (the Nevis SDK's authorization providers):
  *
  * - JwtAuthorizationProvider: `Authorization: DPoP <access token>` + proof (the login flow's token,
- *   DPoP-bound as all our user tokens are), or `Authorization: Bearer <ID token>` issued by this server;
+ *   DPoP-bound as all our user tokens are), or `Authorization: Bearer <ID token>` issued by this server
+ *   at most `uaf.id_token_max_age` seconds ago;
  * - JwsAuthorizationProvider: `Device-Signature: <JWS>` by the device's registered signature key;
  * - EmptyAuthorizationProvider: nothing, when `uaf.authorization` is "none" (development only).
  *
@@ -11,11 +12,11 @@
  * The UAF context's username must be the authorized user's (403 otherwise).
  */
 import type { Context } from "hono";
-import { jwtVerify } from "jose";
 import { OAuthError } from "../../errors";
 import { replayRecorder, replayScope } from "../../kv/replay-guard";
-import { uafUserObject } from "../../kv/uaf-user";
+import { uafUserObject, type UafUserRecord } from "../../kv/uaf-user";
 import { deviceSignatureSubject, verifyDeviceSignature } from "../../verifiers/device-signature";
+import { verifyIdToken } from "../../verifiers/id-token";
 import { authenticateAccessToken, serverKeySet } from "../access-token-auth";
 import type { AppEnv } from "../context";
 import { findClient } from "../dynamic-clients";
@@ -32,7 +33,7 @@ function unauthorized(reason: string, description = "Authorization is required")
 }
 
 /** The Device-Signature of a device of `username`, verified and spent. */
-export async function deviceSignatureOf(c: Context<AppEnv>, jws: string): Promise<{ username: string; deviceId: string }> {
+export async function deviceSignatureOf(c: Context<AppEnv>, jws: string): Promise<{ username: string; deviceId: string; user: UafUserRecord }> {
   const config = c.get("config");
   const now = c.get("now");
   if (jws.length > config.limits.max_header_bytes) throw unauthorized("device_signature_too_large");
@@ -45,24 +46,26 @@ export async function deviceSignatureOf(c: Context<AppEnv>, jws: string): Promis
   if (!verified.ok) throw unauthorized(verified.reason, "The Device-Signature is not valid");
   const fresh = await replayRecorder(c.env.REPLAY_GUARD, replayScope.deviceSignature(subject.deviceId))(verified.value.jti, verified.value.expiresAt);
   if (!fresh) throw unauthorized("device_signature_replayed", "The Device-Signature is not valid");
-  return { username: user!.username, deviceId: subject.deviceId };
+  return { username: user!.username, deviceId: subject.deviceId, user: user! };
 }
 
+/** The subject of a fresh ID token of this server, or why not; null when the value is not an ID token at all. */
 async function idTokenSubject(c: Context<AppEnv>, token: string): Promise<string | null> {
   const config = c.get("config");
-  try {
-    const { payload } = await jwtVerify(token, await serverKeySet(c), { algorithms: ["ES256"], typ: "JWT", issuer: config.issuer, currentDate: new Date(c.get("now") * 1000), requiredClaims: ["sub", "aud", "exp"] });
-    return typeof payload.sub === "string" ? payload.sub : null;
-  } catch {
-    return null;
-  }
+  const verified = await verifyIdToken(token, await serverKeySet(c), { issuer: config.issuer, maxAge: config.uaf.id_token_max_age }, c.get("now"));
+  if (verified.ok) return verified.value.sub;
+  if (verified.reason === "id_token_stale") throw unauthorized("id_token_stale", "The ID token is too old; log in again");
+  return null;
 }
 
 /** How this request is authorized for a user's registrations, or a 401. */
 export async function authorizeUafRequest(c: Context<AppEnv>): Promise<Authorization> {
   const config = c.get("config");
   const signature = c.req.header("Device-Signature");
-  if (signature !== undefined) return { via: "device-signature", ...(await deviceSignatureOf(c, signature)) };
+  if (signature !== undefined) {
+    const { username, deviceId } = await deviceSignatureOf(c, signature);
+    return { via: "device-signature", username, deviceId };
+  }
   const authorization = c.req.header("Authorization");
   if (authorization === undefined) {
     const cookie = c.req.header("Cookie");

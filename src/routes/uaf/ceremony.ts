@@ -9,12 +9,14 @@ import { base64url } from "jose";
 import type { Config } from "../../config/load";
 import { uafTransactionObject, type UafTransactionRecord } from "../../kv/uaf-transaction";
 import { uafUserObject, type UafAuthenticatorRecord, type UafUserRecord } from "../../kv/uaf-user";
-import { verifyAuthentication, type VerifiedAuthentication } from "../../uaf/authentication";
+import { transactionContentHash, verifyAuthentication, type VerifiedAuthentication } from "../../uaf/authentication";
 import { parseUafResponse, type AuthenticationResponse, type RegistrationResponse } from "../../uaf/messages";
 import { authenticationPolicy, registrationPolicy } from "../../uaf/policy";
 import { verifyRegistration, type RegistrationTrust } from "../../uaf/registration";
 import { openServerData, sealServerData, type ServerData } from "../../uaf/server-data";
 import { uafStatusFor } from "../../uaf/status";
+import { importTrustAnchors, type TrustAnchor } from "../../x509/chain";
+import { checkDeviceKeys } from "../../verifiers/device-signature";
 import type { AppEnv } from "../context";
 import { keysFor } from "../services";
 import { UAF_STATUS, UafError } from "./uaf-error";
@@ -33,8 +35,8 @@ export interface ReturnUafRequest {
   readonly lifetimeMillis: number;
 }
 
-async function serverSecret(c: Context<AppEnv>): Promise<string> {
-  return (await keysFor(c.env, c.get("config"), c.get("now"))).serverSecret;
+async function serverDataKey(c: Context<AppEnv>): Promise<CryptoKey> {
+  return (await keysFor(c.env, c.get("config"), c.get("now"))).uafServerDataKey;
 }
 
 function newChallenge(): string {
@@ -50,7 +52,7 @@ export async function newRegistrationRequest(c: Context<AppEnv>, username: strin
   const now = c.get("now");
   const user = await uafUserObject(c.env.UAF_USERS, username).read();
   const challenge = newChallenge();
-  const serverData = await sealServerData(await serverSecret(c), { op: "Reg", username, challenge, exp: now + config.uaf.request_ttl, ...(tx ? { tx } : {}) });
+  const serverData = await sealServerData(await serverDataKey(c), { op: "Reg", username, challenge, exp: now + config.uaf.request_ttl, ...(tx ? { tx } : {}) });
   const request = [{ header: header(config, "Reg", serverData), challenge, username, policy: registrationPolicy(config.uaf.aaids, user?.authenticators ?? []) }];
   return { statusCode: UAF_STATUS.OK, uafRequest: JSON.stringify(request), op: "Reg", lifetimeMillis: config.uaf.request_ttl * 1000 };
 }
@@ -59,15 +61,17 @@ export async function newRegistrationRequest(c: Context<AppEnv>, username: strin
 export async function newAuthenticationRequest(
   c: Context<AppEnv>,
   username: string,
-  options: { readonly tx?: string; readonly transaction?: UafTransactionRecord["transaction"]; readonly aaids?: readonly string[] } = {},
+  options: { readonly tx?: string; readonly transaction?: UafTransactionRecord["transaction"] } = {},
 ): Promise<ReturnUafRequest> {
   const config = c.get("config");
   const now = c.get("now");
-  const user = await uafUserObject(c.env.UAF_USERS, username).read();
-  const usable = (user?.authenticators ?? []).filter((authenticator) => !options.aaids || options.aaids.includes(authenticator.aaid));
+  const usable = (await uafUserObject(c.env.UAF_USERS, username).read())?.authenticators ?? [];
   if (usable.length === 0) throw new UafError(UAF_STATUS.UNKNOWN_KEY_ID, "No registered authenticator", "no_authenticator_registered");
   const challenge = newChallenge();
-  const serverData = await sealServerData(await serverSecret(c), { op: "Auth", username, challenge, exp: now + config.uaf.request_ttl, ...(options.tx ? { tx: options.tx } : {}) });
+  // A transaction text shown travels sealed as its hash: nothing is stored for it.
+  const txh = options.transaction ? await transactionContentHash(options.transaction[0]!.content) : null;
+  if (options.transaction && !txh) throw new UafError(UAF_STATUS.BAD_REQUEST, "transaction content must be base64url", "transaction_content_not_base64url");
+  const serverData = await sealServerData(await serverDataKey(c), { op: "Auth", username, challenge, exp: now + config.uaf.request_ttl, ...(options.tx ? { tx: options.tx } : {}), ...(txh ? { txh } : {}) });
   const policy = authenticationPolicy(usable);
   const request = [{ header: header(config, "Auth", serverData), challenge, ...(options.transaction ? { transaction: options.transaction } : {}), policy }];
   return { statusCode: UAF_STATUS.OK, uafRequest: JSON.stringify(request), op: "Auth", lifetimeMillis: config.uaf.request_ttl * 1000 };
@@ -79,13 +83,14 @@ export function deregistrationRequest(config: Config, removed: readonly Pick<Uaf
   return { statusCode: UAF_STATUS.OK, uafRequest: JSON.stringify(request), op: "Dereg", lifetimeMillis: config.uaf.request_ttl * 1000 };
 }
 
-const rootsCache = new WeakMap<object, Uint8Array[]>();
+const anchorsCache = new WeakMap<object, TrustAnchor[]>();
 
+/** The attestation policy, its roots imported once per configuration (validated when it was loaded). */
 function trustOf(config: Config): RegistrationTrust {
-  let roots = rootsCache.get(config.uaf);
+  let roots = anchorsCache.get(config.uaf);
   if (!roots) {
-    roots = config.uaf.attestation.metadata_roots.map((pem) => base64url.decode(pem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, "").replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")));
-    rootsCache.set(config.uaf, roots);
+    roots = importTrustAnchors(config.uaf.attestation.metadata_roots);
+    anchorsCache.set(config.uaf, roots);
   }
   return { roots, acceptBasicFullWithoutChain: config.uaf.attestation.accept_basic_full_without_chain, acceptSurrogate: config.uaf.attestation.accept_surrogate };
 }
@@ -96,7 +101,7 @@ async function openResponse<T extends RegistrationResponse | AuthenticationRespo
   if (!parsed.ok) throw new UafError(uafStatusFor(parsed.reason), "The UAF response is malformed", `${parsed.reason} ${JSON.stringify(parsed.detail ?? {})}`);
   // parseUafResponse accepts exactly one response: a batch would commit some and refuse others.
   const response = parsed.value[0] as T;
-  const opened = await openServerData(await serverSecret(c), response.header.serverData ?? "", c.get("now"));
+  const opened = await openServerData(await serverDataKey(c), response.header.serverData ?? "", c.get("now"));
   if (!opened.ok) throw new UafError(uafStatusFor(opened.reason), "The UAF response does not answer a valid request", opened.reason);
   if (opened.value.op !== op || response.header.op !== op) throw new UafError(UAF_STATUS.REQUEST_INVALID, "The UAF response answers another operation", `server_data_op ${opened.value.op}`);
   return { response, data: opened.value };
@@ -105,10 +110,9 @@ async function openResponse<T extends RegistrationResponse | AuthenticationRespo
 /** Tell the out-of-band transaction how it ended; rethrow failures. */
 async function settle<T>(c: Context<AppEnv>, tx: string | undefined, work: () => Promise<{ value: T; authenticators: UafTransactionRecord["authenticators"] }>): Promise<T> {
   const stub = tx ? uafTransactionObject(c.env.UAF_TRANSACTIONS, tx) : null;
-  // A finished transaction takes no further answer: its status is what the backend acts on, and a later
-  // success would register (or authenticate) behind a reported failure.
-  const record = stub ? await stub.read(c.get("now")) : null;
-  if (stub && (!record || record.status === "succeeded" || record.status === "failed")) throw new UafError(UAF_STATUS.REQUEST_INVALID, "The UAF request was already answered", `transaction_${record?.status ?? "gone"}`);
+  // An out-of-band transaction takes one answer, claimed atomically: its status is what the backend acts
+  // on, and a second answer must not register (or authenticate) behind a reported outcome.
+  if (stub && !(await stub.claim(c.get("now")))) throw new UafError(UAF_STATUS.REQUEST_INVALID, "The UAF request was already answered, or has expired", "transaction_not_open");
   try {
     const { value, authenticators } = await work();
     if (stub) await stub.finish({ succeeded: true, uafStatusCode: UAF_STATUS.OK, authenticators }, c.get("now"));
@@ -134,6 +138,8 @@ export async function completeRegistration(c: Context<AppEnv>, uafResponse: stri
   return settle(c, data.tx, async () => {
     if (contextString === undefined) throw new UafError(UAF_STATUS.BAD_REQUEST, "context: the device (deviceId, deviceInformation) is required", "registration_context_missing");
     const context = parseWith(registrationResponseContextSchema, parseJsonString(contextString, "context"), "context");
+    const keys = await checkDeviceKeys(context.deviceInformation ?? {});
+    if (!keys.ok) throw new UafError(UAF_STATUS.BAD_REQUEST, `context.deviceInformation: the ${keys.reason === "signature_key_unusable" ? "signatureKey (EC P-256, ES256)" : "encryptionKey (EC for ECDH-ES, or RSA)"} is not usable`, keys.reason);
     const verified = await verifyRegistration(
       response,
       { appId: appIdOf(config), challenge: data.challenge, username, trustedFacetIds: config.uaf.facets, policy: registrationPolicy(config.uaf.aaids) },
@@ -184,12 +190,11 @@ export async function completeAuthentication(c: Context<AppEnv>, uafResponse: st
   if (options.expectTransaction !== undefined && data.tx !== options.expectTransaction) throw new UafError(UAF_STATUS.REQUEST_INVALID, "The UAF response answers another request", "server_data_other_transaction");
   const username = data.username!;
   return settle(c, data.tx, async () => {
-    const transaction = data.tx ? (await uafTransactionObject(c.env.UAF_TRANSACTIONS, data.tx)?.read(now))?.transaction : undefined;
     const userObject = uafUserObject(c.env.UAF_USERS, username);
     const user = await userObject.read();
     const verified = await verifyAuthentication(
       response,
-      { appId: appIdOf(config), challenge: data.challenge, trustedFacetIds: config.uaf.facets, ...(transaction ? { transaction } : {}) },
+      { appId: appIdOf(config), challenge: data.challenge, trustedFacetIds: config.uaf.facets, ...(data.txh ? { transactionHashes: [data.txh] } : {}) },
       user?.authenticators ?? [],
       new Date(now * 1000),
     );

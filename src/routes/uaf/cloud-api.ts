@@ -14,7 +14,7 @@ import { hashToken } from "../../tokens/grant-tokens";
 import { constantTimeEqual } from "../../verifiers/constant-time";
 import type { AppEnv } from "../context";
 import { dispatch, type DispatchRequest } from "./out-of-band";
-import { username } from "./wire";
+import { parseWith, readJsonBody, username } from "./wire";
 
 const iso = (epoch: number) => new Date(epoch * 1000).toISOString();
 
@@ -24,19 +24,7 @@ const approvalSchema = z.strictObject({ ...who, channel: z.enum(["app", "push", 
 const statusSchema = z.strictObject({ statusToken: z.string().min(1).max(300) });
 
 async function readBody<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Promise<z.output<T>> {
-  if (!(c.req.header("Content-Type") ?? "").toLowerCase().startsWith("application/json")) throw new OAuthError("invalid_request", "Content-Type must be application/json");
-  let json: unknown;
-  try {
-    json = await c.req.json();
-  } catch {
-    throw new OAuthError("invalid_request", "the body is not JSON");
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new OAuthError("invalid_request", `${issue.path.join(".") || "body"}: ${issue.message}`);
-  }
-  return parsed.data;
+  return parseWith(schema, await readJsonBody(c), "body");
 }
 
 /** The user a request names by username or userId (exactly one). */
@@ -73,10 +61,10 @@ const UNDELIVERABLE: Record<string, string> = {
 async function started(c: Context<AppEnv>, request: DispatchRequest) {
   const result = await dispatch(c, request);
   if (result.dispatchResult !== "dispatched") {
-    const reason = (result as { reason: string }).reason;
+    const reason = result.reason;
     throw new OAuthError("invalid_request", result.dispatchResult === "userNotFound" ? "the user has no registered authenticator" : `the request could not be delivered (${result.dispatchResult})${UNDELIVERABLE[reason] ?? ""}`, { reason });
   }
-  return result as Extract<typeof result, { token: string }>;
+  return result;
 }
 
 export async function enroll(c: Context<AppEnv>): Promise<Response> {

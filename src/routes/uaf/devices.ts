@@ -8,6 +8,7 @@ import type { Context } from "hono";
 import { z } from "zod";
 import { uafUserObject, type UafDeviceRecord, type UafUserRecord } from "../../kv/uaf-user";
 import type { AppEnv } from "../context";
+import { checkDeviceKeys } from "../../verifiers/device-signature";
 import { deviceSignatureOf } from "./authorize";
 import { deregistrationRequest } from "./ceremony";
 import { UAF_STATUS, UafError } from "./uaf-error";
@@ -18,7 +19,7 @@ const changeSchema = z
   .refine((change) => change.name !== undefined || change.fcmRegistrationToken !== undefined || change.encryptionKey !== undefined, "give name, fcmRegistrationToken or encryptionKey");
 
 /** The device in the path, signed for by that very device. */
-async function signedDevice(c: Context<AppEnv>): Promise<{ username: string; deviceId: string }> {
+async function signedDevice(c: Context<AppEnv>): Promise<{ username: string; deviceId: string; user: UafUserRecord }> {
   const signature = c.req.header("Device-Signature");
   if (signature === undefined) throw new UafError(UAF_STATUS.UNAUTHORIZED, "A Device-Signature is required", "device_signature_missing");
   const signed = await deviceSignatureOf(c, signature);
@@ -38,8 +39,8 @@ function deviceView(user: UafUserRecord, device: UafDeviceRecord) {
 }
 
 export async function readDevice(c: Context<AppEnv>): Promise<Response> {
-  const { username, deviceId } = await signedDevice(c);
-  const user = (await uafUserObject(c.env.UAF_USERS, username).read())!;
+  const { deviceId, user } = await signedDevice(c);
+  // The signature was verified with this device's key, read in the same call: the device is in `user`.
   const device = user.devices.find((candidate) => candidate.deviceId === deviceId)!;
   c.header("Cache-Control", "no-store");
   return c.json(deviceView(user, device));
@@ -48,11 +49,12 @@ export async function readDevice(c: Context<AppEnv>): Promise<Response> {
 export async function changeDevice(c: Context<AppEnv>): Promise<Response> {
   const { username, deviceId } = await signedDevice(c);
   const change = parseWith(changeSchema, await readJsonBody(c), "DeviceInformationChange");
+  if (change.encryptionKey && !(await checkDeviceKeys({ encryptionKey: change.encryptionKey })).ok) throw new UafError(UAF_STATUS.BAD_REQUEST, "DeviceInformationChange: the encryptionKey (EC for ECDH-ES, or RSA) is not usable", "encryption_key_unusable");
   const stub = uafUserObject(c.env.UAF_USERS, username);
   const changed = await stub.changeDevice(deviceId, { ...(change.name !== undefined ? { name: change.name } : {}), ...(change.fcmRegistrationToken !== undefined ? { fcmRegistrationToken: change.fcmRegistrationToken } : {}), ...(change.encryptionKey ? { encryptionKey: change.encryptionKey } : {}) }, c.get("now"));
   if (!changed.ok) throw new UafError(changed.reason === "unknown_device" ? UAF_STATUS.NOT_FOUND : UAF_STATUS.BAD_REQUEST, changed.reason === "unknown_device" ? "No such device" : "Another device of this user has that name", changed.reason);
   c.header("Cache-Control", "no-store");
-  return c.json(deviceView((await stub.read())!, changed.value));
+  return c.json(deviceView(changed.value.user, changed.value));
 }
 
 export async function deleteDevice(c: Context<AppEnv>): Promise<Response> {

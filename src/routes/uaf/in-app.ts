@@ -5,9 +5,8 @@
  */
 import type { Context } from "hono";
 import type { z } from "zod";
-import { newUafTransactionObject } from "../../kv/uaf-transaction";
 import { uafUserObject } from "../../kv/uaf-user";
-import { trustedFacets } from "../../uaf/facets";
+import { TRUSTED_FACETS_MEDIA_TYPE, trustedFacets } from "../../uaf/facets";
 import type { AppEnv } from "../context";
 import { authorizeUafRequest, requireSameUser } from "./authorize";
 import { completeAuthentication, completeRegistration, deregistrationRequest, newAuthenticationRequest, newRegistrationRequest } from "./ceremony";
@@ -25,7 +24,7 @@ import {
 } from "./wire";
 
 export function facets(c: Context<AppEnv>): Response {
-  return c.body(JSON.stringify(trustedFacets(c.get("config").uaf.facets)), 200, { "Content-Type": "application/fido.trusted-apps+json", "Cache-Control": "public, max-age=300" });
+  return c.body(JSON.stringify(trustedFacets(c.get("config").uaf.facets)), 200, { "Content-Type": TRUSTED_FACETS_MEDIA_TYPE, "Cache-Control": "public, max-age=300" });
 }
 
 /** GetUAFRequest for `op`, with its context parsed by `schema`. */
@@ -54,29 +53,7 @@ export async function registrationResponse(c: Context<AppEnv>): Promise<Response
 export async function authenticationRequest(c: Context<AppEnv>): Promise<Response> {
   const context = await readGetUafRequest(c, "Auth", authenticationContextSchema);
   c.get("log").uaf_user = context.username;
-  if (!context.transaction) return uafJson(c, await newAuthenticationRequest(c, context.username));
-  // A transaction shown on the device is remembered server-side, so the response can be checked against it.
-  const now = c.get("now");
-  const user = await uafUserObject(c.env.UAF_USERS, context.username).read();
-  if (!user) throw new UafError(UAF_STATUS.UNKNOWN_KEY_ID, "No registered authenticator", "no_authenticator_registered");
-  const { id, stub } = newUafTransactionObject(c.env.UAF_TRANSACTIONS);
-  const request = await newAuthenticationRequest(c, context.username, { tx: id, transaction: context.transaction });
-  await stub.create({
-    id,
-    operation: "authentication",
-    username: user.username,
-    userId: user.userId,
-    token_hash: "",
-    status_token_hash: "",
-    status: "clientAuthenticating",
-    transaction: context.transaction,
-    authenticators: [],
-    dispatcher: "in-app",
-    created_at: now,
-    updated_at: now,
-    expires_at: now + c.get("config").uaf.request_ttl,
-  });
-  return uafJson(c, request);
+  return uafJson(c, await newAuthenticationRequest(c, context.username, context.transaction ? { transaction: context.transaction } : {}));
 }
 
 export async function authenticationResponse(c: Context<AppEnv>): Promise<Response> {

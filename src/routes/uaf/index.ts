@@ -21,10 +21,6 @@ export function isUafServicePath(path: string): boolean {
   return /^\/(_app|nevisfido)\/(uaf\/1\.1|token\/redeem|devices)\//.test(path) || /^\/auth\/fidouaf(\/|$)/.test(path);
 }
 
-export function isUafPath(path: string): boolean {
-  return isUafServicePath(path) || /^\/(_app|nevisfido)\/(token\/dispatch|status)/.test(path) || path.startsWith("/api/v1/");
-}
-
 const enabled = createMiddleware<AppEnv>(async (c, next) => {
   if (!c.get("config").uaf.enabled) throw new OAuthError("not_found", "no such endpoint", { reason: "uaf_disabled" });
   await next();
@@ -38,28 +34,26 @@ function both(method: "get" | "post" | "patch" | "delete", path: string, ...hand
   for (const variant of [path, `${path}/`]) (route[method] as (path: string, ...handlers: Handler<AppEnv>[]) => unknown)(variant, ...handlers);
 }
 
-const wrap = (handler: (c: Context<AppEnv>) => Response | Promise<Response>): Handler<AppEnv> => (c) => handler(c);
-
 for (const family of FAMILIES) {
-  both("get", `${family}/uaf/1.1/facets`, wrap(facets));
-  both("post", `${family}/uaf/1.1/request/registration`, wrap(registrationRequest));
-  both("post", `${family}/uaf/1.1/registration`, wrap(registrationResponse));
-  both("post", `${family}/uaf/1.1/request/deregistration`, wrap(deregistrationRequestService));
-  both("post", `${family}/token/dispatch/:operation`, requireAccessKey, wrap(dispatchToken));
-  both("post", `${family}/token/redeem/:operation`, wrap(redeemToken));
-  both("post", `${family}/status`, wrap(status));
+  both("get", `${family}/uaf/1.1/facets`, facets);
+  both("post", `${family}/uaf/1.1/request/registration`, registrationRequest);
+  both("post", `${family}/uaf/1.1/registration`, registrationResponse);
+  both("post", `${family}/uaf/1.1/request/deregistration`, deregistrationRequestService);
+  both("post", `${family}/token/dispatch/:operation`, requireAccessKey, dispatchToken);
+  both("post", `${family}/token/redeem/:operation`, redeemToken);
+  both("post", `${family}/status`, status);
   for (const devices of [`${family}/devices/:deviceId`, `${family}/devices/credentials/:deviceId`]) {
-    both("get", devices, wrap(readDevice));
-    both("patch", devices, wrap(changeDevice));
-    both("delete", devices, wrap(deleteDevice));
+    both("get", devices, readDevice);
+    both("patch", devices, changeDevice);
+    both("delete", devices, deleteDevice);
   }
 }
-both("post", "/_app/uaf/1.1/request/authentication", wrap(authenticationRequest));
-both("post", "/_app/uaf/1.1/authentication", wrap(authenticationResponse));
-both("post", "/auth/fidouaf", wrap(authenticationRequest));
-both("post", "/auth/fidouaf/authenticationresponse", wrap(authenticationResponse));
-both("post", "/api/v1/users/enroll", requireAccessKey, wrap(enroll));
-both("post", "/api/v1/approval", requireAccessKey, wrap(approval));
-both("post", "/api/v1/status", requireAccessKey, wrap(cloudStatus));
+both("post", "/_app/uaf/1.1/request/authentication", authenticationRequest);
+both("post", "/_app/uaf/1.1/authentication", authenticationResponse);
+both("post", "/auth/fidouaf", authenticationRequest);
+both("post", "/auth/fidouaf/authenticationresponse", authenticationResponse);
+both("post", "/api/v1/users/enroll", requireAccessKey, enroll);
+both("post", "/api/v1/approval", requireAccessKey, approval);
+both("post", "/api/v1/status", requireAccessKey, cloudStatus);
 
 export const uafRoute = route;

@@ -14,7 +14,7 @@ import type { AppEnv } from "../context";
 import { deregistrationRequest, newAuthenticationRequest, newRegistrationRequest } from "./ceremony";
 import { DISPATCHERS, dispatch } from "./out-of-band";
 import { UAF_STATUS, UafError } from "./uaf-error";
-import { authenticationContextSchema, deregistrationContextSchema, getUafRequestSchema, readJsonBody, registrationContextSchema, uafJson } from "./wire";
+import { authenticationContextSchema, deregistrationContextSchema, getUafRequestSchema, parseJsonString, parseWith, readJsonBody, registrationContextSchema, uafJson } from "./wire";
 
 export const OPERATIONS = ["registration", "authentication", "deregistration"] as const;
 const OP_OF: Record<UafOperation, "Reg" | "Auth" | "Dereg"> = { registration: "Reg", authentication: "Auth", deregistration: "Dereg" };
@@ -25,19 +25,8 @@ function operationOf(c: Context<AppEnv>): UafOperation {
   return operation as UafOperation;
 }
 
-function invalid(where: string, error: z.ZodError): OAuthError {
-  const issue = error.issues[0]!;
-  return new OAuthError("invalid_request", `${where}${issue.path.length ? `.${issue.path.join(".")}` : ""}: ${issue.message}`);
-}
-
-async function readJson(c: Context<AppEnv>): Promise<unknown> {
-  try {
-    return await readJsonBody(c);
-  } catch (error) {
-    if (error instanceof UafError) throw new OAuthError("invalid_request", error.description, { reason: error.reason });
-    throw error;
-  }
-}
+const statusSchema = z.strictObject({ sessionId: z.string().min(1).max(200) });
+const redeemSchema = z.strictObject({ token: z.string().min(1).max(200) });
 
 const dispatchSchema = z.strictObject({
   dispatcher: z.enum(DISPATCHERS).default("png-qr-code"),
@@ -48,23 +37,15 @@ const dispatchSchema = z.strictObject({
 
 export async function dispatchToken(c: Context<AppEnv>): Promise<Response> {
   const operation = operationOf(c);
-  const parsed = dispatchSchema.safeParse(await readJson(c));
-  if (!parsed.success) throw invalid("body", parsed.error);
-  const body = parsed.data;
+  const body = parseWith(dispatchSchema, await readJsonBody(c), "body");
   if (body.getUafRequest.op !== OP_OF[operation]) throw new OAuthError("invalid_request", `getUafRequest.op must be ${OP_OF[operation]}`);
-  let context: unknown;
-  try {
-    context = JSON.parse(body.getUafRequest.context ?? "");
-  } catch {
-    throw new OAuthError("invalid_request", "getUafRequest.context must be a JSON string");
-  }
+  if (body.getUafRequest.context === undefined) throw new OAuthError("invalid_request", "getUafRequest.context: the username is required");
   const schema = operation === "registration" ? registrationContextSchema : operation === "authentication" ? authenticationContextSchema : deregistrationContextSchema;
-  const contextParsed = schema.safeParse(context);
-  if (!contextParsed.success) throw invalid("getUafRequest.context", contextParsed.error);
-  const transaction = (contextParsed.data as { transaction?: UafTransactionRecord["transaction"] }).transaction;
+  const context = parseWith(schema, parseJsonString(body.getUafRequest.context, "getUafRequest.context"), "getUafRequest.context");
+  const transaction = (context as { transaction?: UafTransactionRecord["transaction"] }).transaction;
   const result = await dispatch(c, {
     operation,
-    username: contextParsed.data.username,
+    username: context.username,
     dispatcher: body.dispatcher,
     ...(body.dispatchTargetId ? { deviceId: body.dispatchTargetId } : {}),
     ...(transaction ? { transaction } : {}),
@@ -74,43 +55,39 @@ export async function dispatchToken(c: Context<AppEnv>): Promise<Response> {
   c.get("log").uaf_dispatch = result.dispatchResult;
   c.header("Cache-Control", "no-store");
   if (result.dispatchResult !== "dispatched") {
-    c.get("log").reason = (result as { reason: string }).reason;
+    c.get("log").reason = result.reason;
     return c.json({ dispatchResult: result.dispatchResult, dispatcherInformation: { name: body.dispatcher } });
   }
-  const ok = result as Extract<typeof result, { token: string }>;
-  return c.json({ token: ok.token, sessionId: ok.transactionId, dispatcherInformation: ok.dispatcherInformation, dispatchResult: ok.dispatchResult });
+  return c.json({ token: result.token, sessionId: result.transactionId, dispatcherInformation: result.dispatcherInformation, dispatchResult: result.dispatchResult });
 }
 
 export async function redeemToken(c: Context<AppEnv>): Promise<Response> {
   const operation = operationOf(c);
-  const body = (await readJsonBody(c)) as { token?: unknown };
-  const token = typeof body === "object" && body !== null && typeof body.token === "string" ? body.token : undefined;
-  if (!token || token.length > 200) throw new UafError(UAF_STATUS.BAD_REQUEST, "token: required", "redeem_token_missing");
+  const { token } = parseWith(redeemSchema, await readJsonBody(c), "body");
+  const now = c.get("now");
   const stub = uafTransactionObject(c.env.UAF_TRANSACTIONS, token.split(".")[0] ?? "");
-  const redeemed = stub ? await stub.redeem(await hashToken(token), c.get("now")) : ({ ok: false, reason: "unknown_token" } as const);
+  const redeemed = stub ? await stub.redeem(await hashToken(token), operation, now, now + c.get("config").uaf.request_ttl) : ({ ok: false, reason: "unknown_token" } as const);
   if (!redeemed.ok) throw new UafError(UAF_STATUS.BAD_REQUEST, "The token is not valid, was already used, or has expired", redeemed.reason);
   const tx = redeemed.value;
-  if (tx.operation !== operation) {
-    await stub!.finish({ succeeded: false, uafStatusCode: UAF_STATUS.BAD_REQUEST }, c.get("now"));
-    throw new UafError(UAF_STATUS.BAD_REQUEST, `The token is for ${tx.operation}`, `redeem_operation_mismatch ${operation}`);
-  }
   c.get("log").uaf_user = tx.username;
   c.get("log").session = tx.id;
-  switch (tx.operation) {
-    case "registration":
-      return uafJson(c, await newRegistrationRequest(c, tx.username, tx.id));
-    case "authentication":
-      try {
+  try {
+    switch (tx.operation) {
+      case "registration":
+        return uafJson(c, await newRegistrationRequest(c, tx.username, tx.id));
+      case "authentication":
         return uafJson(c, await newAuthenticationRequest(c, tx.username, { tx: tx.id, ...(tx.transaction ? { transaction: tx.transaction } : {}) }));
-      } catch (error) {
-        if (error instanceof UafError) await stub!.finish({ succeeded: false, uafStatusCode: error.statusCode }, c.get("now"));
-        throw error;
+      case "deregistration": {
+        // Nothing for the device to answer: the server removes the keys now, the request tells the device.
+        const removed = await uafUserObject(c.env.UAF_USERS, tx.username).deregister({}, now);
+        await stub!.end({ succeeded: true, uafStatusCode: UAF_STATUS.OK, authenticators: removed.map(({ aaid, keyId }) => ({ aaid, keyId })) }, now);
+        return uafJson(c, deregistrationRequest(c.get("config"), removed));
       }
-    case "deregistration": {
-      const removed = await uafUserObject(c.env.UAF_USERS, tx.username).deregister({}, c.get("now"));
-      await stub!.finish({ succeeded: true, uafStatusCode: UAF_STATUS.OK, authenticators: removed.map(({ aaid, keyId }) => ({ aaid, keyId })) }, c.get("now"));
-      return uafJson(c, deregistrationRequest(c.get("config"), removed));
     }
+  } catch (error) {
+    // The request could not be made (e.g. the user's last authenticator went meanwhile): the operation ends here.
+    if (error instanceof UafError) await stub!.end({ succeeded: false, uafStatusCode: error.statusCode }, now);
+    throw error;
   }
 }
 
@@ -126,9 +103,7 @@ export function statusView(tx: UafTransactionRecord | null) {
 }
 
 export async function status(c: Context<AppEnv>): Promise<Response> {
-  const body = (await readJson(c)) as { sessionId?: unknown };
-  const sessionId = typeof body === "object" && body !== null && typeof body.sessionId === "string" ? body.sessionId : undefined;
-  if (!sessionId) throw new OAuthError("invalid_request", "sessionId: required");
+  const { sessionId } = parseWith(statusSchema, await readJsonBody(c), "body");
   const tx = await uafTransactionObject(c.env.UAF_TRANSACTIONS, sessionId)?.read(c.get("now"));
   c.header("Cache-Control", "no-store");
   return c.json(statusView(tx ?? null));

@@ -15,7 +15,8 @@ import { FcmError, parseServiceAccount, sendFcmMessage } from "../../dispatch/fc
 import { newUafTransactionObject, type UafOperation, type UafTransactionRecord } from "../../kv/uaf-transaction";
 import { uafUserObject, type UafDeviceRecord } from "../../kv/uaf-user";
 import { qrCodePng } from "../../qr/png";
-import { hashToken } from "../../tokens/grant-tokens";
+import { hashToken, newGrantSecret } from "../../tokens/grant-tokens";
+import { encryptionAlgorithmOf } from "../../verifiers/device-signature";
 import type { AppEnv } from "../context";
 
 export const DISPATCHERS = ["link", "png-qr-code", "link-png-qr-code", "firebase-cloud-messaging"] as const;
@@ -27,9 +28,8 @@ export interface Dispatch {
   readonly transactionId: string;
   readonly token: string;
   readonly statusToken: string;
-  readonly payload: string;
   readonly appLinkUri: string;
-  readonly dispatchResult: DispatchResult;
+  readonly dispatchResult: "dispatched";
   readonly dispatcherInformation: { readonly name: Dispatcher; readonly response?: string };
   readonly qrCode?: { readonly type: "image/png"; readonly size: number; readonly dataUri: string };
 }
@@ -38,20 +38,22 @@ export function appLinkBase(config: Config): string {
   return config.uaf.dispatch.app_link_base ?? `${config.issuer}/open`;
 }
 
-/** The SDK's out-of-band payload (base64url of its JSON) for a token. */
-export function outOfBandPayload(config: Config, operation: UafOperation, token: string, encrypted?: string): string {
-  const payload = encrypted
-    ? { nma_data: encrypted, nma_data_content_type: "application/jose", nma_data_version: "1" }
-    : { nma_data: { token, redeem_url: `${config.issuer}/_app/token/redeem/${operation}` }, nma_data_content_type: "application/json", nma_data_version: "1" };
-  return base64url.encode(JSON.stringify(payload));
+/** The SDK's `nma_data`: the token and where to redeem it. */
+function nmaData(config: Config, operation: UafOperation, token: string) {
+  return { token, redeem_url: `${config.issuer}/_app/token/redeem/${operation}` };
 }
 
-/** The nma_data encrypted to the device's key (ECDH-ES+A256KW for EC keys, RSA-OAEP-256 for RSA). */
-async function encryptFor(device: UafDeviceRecord, nmaData: unknown): Promise<string> {
+/** The SDK's out-of-band payload for links and QR codes: base64url of its JSON. */
+export function outOfBandPayload(config: Config, operation: UafOperation, token: string): string {
+  return base64url.encode(JSON.stringify({ nma_data: nmaData(config, operation, token), nma_data_content_type: "application/json", nma_data_version: "1" }));
+}
+
+/** The nma_data encrypted to the device's key (checked when it was registered: verifiers/device-signature.ts). */
+async function encryptFor(device: UafDeviceRecord, data: ReturnType<typeof nmaData>): Promise<string> {
   const jwk = device.encryptionKey!;
-  const alg = jwk.kty === "RSA" ? "RSA-OAEP-256" : "ECDH-ES+A256KW";
+  const alg = encryptionAlgorithmOf(jwk);
   const key = await importJWK(jwk, alg);
-  return new CompactEncrypt(new TextEncoder().encode(JSON.stringify(nmaData))).setProtectedHeader({ alg, enc: "A256GCM", cty: "application/json" }).encrypt(key);
+  return new CompactEncrypt(new TextEncoder().encode(JSON.stringify(data))).setProtectedHeader({ alg, enc: "A256GCM", cty: "application/json" }).encrypt(key);
 }
 
 export interface DispatchRequest {
@@ -86,8 +88,8 @@ export async function dispatch(c: Context<AppEnv>, request: DispatchRequest): Pr
   }
 
   const { id, stub } = newUafTransactionObject(c.env.UAF_TRANSACTIONS);
-  const token = `${id}.${request.secretFor ? await request.secretFor(id) : base64url.encode(crypto.getRandomValues(new Uint8Array(32)))}`;
-  const statusToken = `${id}.${base64url.encode(crypto.getRandomValues(new Uint8Array(32)))}`;
+  const token = request.secretFor ? `${id}.${await request.secretFor(id)}` : (await newGrantSecret(id)).token;
+  const statusToken = await newGrantSecret(id);
   const payload = outOfBandPayload(config, request.operation, token);
   const appLinkUri = `${appLinkBase(config)}?dispatchTokenResponse=${payload}`;
   // Created before delivery: a pushed token can be redeemed at once.
@@ -97,7 +99,7 @@ export async function dispatch(c: Context<AppEnv>, request: DispatchRequest): Pr
     username: user.username,
     userId: user.userId,
     token_hash: await hashToken(token),
-    status_token_hash: await hashToken(statusToken),
+    status_token_hash: statusToken.hash,
     status: "tokenCreated",
     ...(request.transaction ? { transaction: request.transaction } : {}),
     authenticators: [],
@@ -122,10 +124,16 @@ export async function dispatch(c: Context<AppEnv>, request: DispatchRequest): Pr
       response = qrCode.dataUri;
       break;
     case "firebase-cloud-messaging": {
-      const nmaData = { token, redeem_url: `${config.issuer}/_app/token/redeem/${request.operation}` };
+      let encrypted: string;
       try {
-        const encrypted = await encryptFor(device!, nmaData);
-        const push = JSON.parse(new TextDecoder().decode(base64url.decode(outOfBandPayload(config, request.operation, token, encrypted)))) as Record<string, string>;
+        encrypted = await encryptFor(device!, nmaData(config, request.operation, token));
+      } catch {
+        await stub.discard();
+        return { dispatchResult: "dispatchError", reason: "fcm_encryption_key_unusable" };
+      }
+      // The push carries the payload as is (FCM data values are strings), its nma_data encrypted.
+      const push = { nma_data: encrypted, nma_data_content_type: "application/jose", nma_data_version: "1" };
+      try {
         const account = parseServiceAccount(c.env.FCM_SERVICE_ACCOUNT);
         response = await sendFcmMessage(
           account,
@@ -136,11 +144,10 @@ export async function dispatch(c: Context<AppEnv>, request: DispatchRequest): Pr
       } catch (error) {
         await stub.discard();
         if (error instanceof FcmError) return { dispatchResult: error.reason === "fcm_target_expired" ? "dispatchTargetExpired" : "dispatchError", reason: error.reason };
-        if (error instanceof Error && /JWK|key/i.test(error.message)) return { dispatchResult: "dispatchError", reason: "fcm_encryption_key_unusable" };
         throw error;
       }
       break;
     }
   }
-  return { transactionId: id, token, statusToken, payload, appLinkUri, dispatchResult: "dispatched", dispatcherInformation: { name: request.dispatcher, ...(response ? { response } : {}) }, ...(qrCode ? { qrCode } : {}) };
+  return { transactionId: id, token, statusToken: statusToken.token, appLinkUri, dispatchResult: "dispatched", dispatcherInformation: { name: request.dispatcher, ...(response ? { response } : {}) }, ...(qrCode ? { qrCode } : {}) };
 }

@@ -1,7 +1,9 @@
 /**
- * Reading the UAF services' request bodies at the edge (docs/uaf.md "Messages"): the content type, a
- * size limit, JSON, then the shape (zod), with the `context` string parsed as JSON in turn. Anything
- * wrong is a 1400 ServerResponse naming the member, never a 500.
+ * Reading the JSON request bodies of the UAF services and the Authentication Cloud API at the edge
+ * (docs/uaf.md "Messages"): the content type, a size limit (`limits.max_attestation_bytes`: UAF
+ * responses carry attestations), JSON, then the shape (zod), with `context` strings parsed in turn.
+ * Anything wrong is `invalid_request` naming the member, which the UAF services answer as a 1400
+ * ServerResponse (app.ts), never a 500.
  */
 import type { Context } from "hono";
 import { z } from "zod";
@@ -9,7 +11,6 @@ import { USERNAME_PATTERN, USERNAME_RULE } from "../../config/schema";
 import { OAuthError } from "../../errors";
 import { readBodyLimited } from "../../http/form";
 import type { AppEnv } from "../context";
-import { UAF_STATUS, UafError } from "./uaf-error";
 
 export const UAF_CONTENT_TYPE = "application/fido+uaf;charset=UTF-8";
 const ACCEPTED_TYPES = new Set(["application/fido+uaf", "application/json"]);
@@ -22,7 +23,7 @@ export const getUafRequestSchema = z.strictObject({
 });
 
 export const sendUafResponseSchema = z.strictObject({
-  uafResponse: z.string().min(2).max(262_144),
+  uafResponse: z.string().min(2),
   context: z.string().max(16_384).optional(),
 });
 
@@ -65,37 +66,30 @@ function describe(error: z.ZodError): string {
   return `${path}: ${issue.message}`;
 }
 
-/** Validate `value` against `schema`; a 1400 naming the member otherwise. */
+/** Validate `value` against `schema`; `invalid_request` naming the member otherwise. */
 export function parseWith<T extends z.ZodType>(schema: T, value: unknown, where: string): z.output<T> {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const detail = describe(parsed.error);
-    throw new UafError(UAF_STATUS.BAD_REQUEST, `${where}: ${detail}`, `${where}_invalid ${detail}`);
+    throw new OAuthError("invalid_request", `${where}: ${detail}`, { reason: `${where}_invalid ${detail}` });
   }
   return parsed.data;
 }
 
-/** A JSON string member (`context`, `uafResponse`) parsed, or a 1400. */
+/** A JSON string member (`context`, `uafResponse`) parsed, or `invalid_request`. */
 export function parseJsonString(value: string, where: string): unknown {
   try {
     return JSON.parse(value);
   } catch {
-    throw new UafError(UAF_STATUS.BAD_REQUEST, `${where} is not JSON`, `${where}_not_json`);
+    throw new OAuthError("invalid_request", `${where} is not JSON`, { reason: `${where}_not_json` });
   }
 }
 
 /** The request body as JSON, with a UAF or JSON content type. */
 export async function readJsonBody(c: Context<AppEnv>): Promise<unknown> {
   const type = (c.req.header("Content-Type") ?? "").split(";")[0]!.trim().toLowerCase();
-  if (!ACCEPTED_TYPES.has(type)) throw new UafError(UAF_STATUS.BAD_REQUEST, "Content-Type must be application/fido+uaf or application/json", `content_type ${type.slice(0, 60)}`);
-  let text: string;
-  try {
-    text = await readBodyLimited(c.req.raw, Math.max(c.get("config").limits.max_body_bytes, 65_536));
-  } catch (error) {
-    if (error instanceof OAuthError) throw new UafError(UAF_STATUS.BAD_REQUEST, error.description, error.reason);
-    throw error;
-  }
-  return parseJsonString(text, "body");
+  if (!ACCEPTED_TYPES.has(type)) throw new OAuthError("invalid_request", "Content-Type must be application/fido+uaf or application/json", { reason: `content_type ${type.slice(0, 60)}` });
+  return parseJsonString(await readBodyLimited(c.req.raw, c.get("config").limits.max_attestation_bytes), "body");
 }
 
 /** A UAF JSON answer (ReturnUAFRequest, ServerResponse). */
