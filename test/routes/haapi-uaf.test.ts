@@ -13,6 +13,7 @@ import { newDevice } from "../helpers/attestation";
 import { proof } from "../helpers/dpop";
 import { actionOf, authorizeUrl, FlowClient, haapiTokenFor, pkce } from "../helpers/flow";
 import { basic, jsonOf, tokenRequest } from "../helpers/server";
+import { Browser, formOf, linkOf, parse } from "../helpers/browser";
 import { BASE, newAccount, readQrDataUri, registeredPhone, workerFetch } from "../helpers/uaf";
 import { authenticationResponse, uafResponseString } from "../../tools/simulator/uaf-authenticator.mjs";
 import { redeemOutOfBand } from "../../tools/simulator/uaf-client.mjs";
@@ -214,12 +215,48 @@ describe("uaf-device in the HAAPI flow", () => {
 });
 
 describe("uaf-mobile-approval in a browser", () => {
-  it("renders the polling page with the QR code image, and the CSP allows data: images only", async () => {
-    const response = await exports.default.fetch(`${BASE}/oauth/v2/oauth-authorize?${new URLSearchParams({ client_id: "uaf-browser-client", response_type: "code", redirect_uri: "https://app.example/cb", scope: "openid", code_challenge: (await pkce()).challenge, code_challenge_method: "S256" })}`, {
-      headers: { Accept: "text/html" },
-    });
-    expect(response.status).toBe(200);
-    expect(response.headers.get("Content-Security-Policy")).toContain("img-src data:");
-    expect(await response.text()).toContain('name="userName"');
+  /** The QR image and the app link of a polling page. */
+  function approvalOf(page: Awaited<ReturnType<typeof parse>>) {
+    const img = /<img class="qr" alt="[^"]*" src="(data:image\/png;base64,[A-Za-z0-9+/=]+)"/.exec(page.html);
+    expect(img, page.html).not.toBeNull();
+    return { qr: img![1]!, link: linkOf(page, "activation") };
+  }
+
+  it("the polling page shows the QR code of the app link and keeps showing it while it refreshes; the approval ends in a 303 with a code", async () => {
+    const { username, phone } = await registeredPhone({ kinds: ["pin"] });
+    const browser = new Browser();
+    const query = new URLSearchParams({ client_id: "uaf-browser-client", response_type: "code", redirect_uri: "https://app.example/cb", scope: "openid", state: "b1", code_challenge: (await pkce()).challenge, code_challenge_method: "S256" });
+    const first = await parse(await browser.fetch(`${BASE}/oauth/v2/oauth-authorize?${query}`));
+    expect(first.response.headers.get("Content-Security-Policy")).toMatch(/^default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action /);
+    const polling = await parse(await browser.submit(formOf(first, "login"), { userName: username }));
+    expect(polling.response.status).toBe(200);
+    expect(polling.refresh).toBe(`2;url=${BASE}/authn/authenticate/mobile/poll`);
+    const shown = approvalOf(polling);
+    expect((await readQrDataUri(shown.qr)).text).toBe(shown.link);
+
+    // The refresh re-renders the same link and code (derived, not stored), still pending.
+    const refreshed = await parse(await browser.fetch(`${BASE}/authn/authenticate/mobile/poll`));
+    expect(approvalOf(refreshed)).toEqual(shown);
+
+    await redeemOutOfBand({ payload: shown.link, phone, fetch: workerFetch });
+    const done = await parse(await browser.fetch(`${BASE}/authn/authenticate/mobile/poll`));
+    expect(done.refresh).toBeNull();
+    const finished = await browser.submit(formOf(done, "continue"));
+    expect(finished.status).toBe(303);
+    const location = new URL(finished.headers.get("Location")!);
+    expect(`${location.origin}${location.pathname}`).toBe("https://app.example/cb");
+    expect(location.searchParams.get("state")).toBe("b1");
+    expect(location.searchParams.get("code")).toMatch(/^[0-9a-f]{64}\./);
+  });
+
+  it("a browser is not offered uaf-device (a client operation it cannot run): mobile approval alone, or a 400 page when nothing is left", async () => {
+    const query = (clientId: string) => new URLSearchParams({ client_id: clientId, response_type: "code", redirect_uri: "https://app.example/cb", scope: "openid", code_challenge: "x".repeat(43), code_challenge_method: "S256" });
+    // uaf-browser-client offers mobile and device: the browser gets mobile's first step, not a selector.
+    const offered = await parse(await new Browser().fetch(`${BASE}/oauth/v2/oauth-authorize?${query("uaf-browser-client")}`));
+    expect(offered.response.status).toBe(200);
+    expect(offered.forms.map((form) => form.action)).toEqual([`${BASE}/authn/authenticate/mobile`]);
+    const nothing = await parse(await new Browser().fetch(`${BASE}/oauth/v2/oauth-authorize?${query("uaf-device-browser-client")}`));
+    expect(nothing.response.status).toBe(400);
+    expect(nothing.response.headers.get("Location")).toBeNull();
   });
 });
