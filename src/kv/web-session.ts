@@ -40,6 +40,12 @@ export class WebSession extends DurableObject<Env> {
     return record;
   }
 
+  /** Whether the session is still live: for a session id the server sealed itself (a UAF request's serverData). */
+  async isLive(now: number): Promise<boolean> {
+    const record = this.ctx.storage.kv.get<WebSessionRecord>(RECORD);
+    return record !== undefined && record.expires_at > now;
+  }
+
   override async alarm(): Promise<void> {
     const record = this.ctx.storage.kv.get<WebSessionRecord>(RECORD);
     if (record && record.expires_at * 1000 > Date.now()) {

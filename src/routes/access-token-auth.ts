@@ -1,14 +1,24 @@
 /**
- * Where this server is its own resource server (the HAAPI flow, userinfo): read the access token from
- * `Authorization` (RFC 6750 Bearer, or RFC 9449 DPoP with a proof bound to it), and verify it.
+ * Where this server is its own resource server: the one decision on an access token, for every endpoint
+ * that accepts one (the HAAPI flow, userinfo, the UAF registration and deregistration request services,
+ * the registration endpoint's initial access tokens). In order:
+ *   1. `Authorization` is `Bearer <token>` (RFC 6750) or `DPoP <token>` (RFC 9449 §7.1);
+ *   2. signature, `typ`, issuer, audience and expiry (src/verifiers/access-token.ts);
+ *   3. the client it was issued to still exists;
+ *   4. a DPoP-bound token comes with the DPoP scheme and a proof of its key with `ath` (§7.2, no
+ *      downgrade to Bearer); an unbound one with Bearer;
+ *   5. a token of a login (`gid`) has a live grant for the same client and user: revoking the grant, or
+ *      replaying its code, kills the token here at once, not when it expires.
  * Failures are 401 with a `WWW-Authenticate` challenge of the scheme in use (RFC 6750 §3, RFC 9449 §7.1).
  */
 import type { Context } from "hono";
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
 import type { Client } from "../config/load";
 import { OAuthError } from "../errors";
+import type { GrantRecord } from "../kv/grant";
 import { verifyAccessToken, type VerifiedAccessToken } from "../verifiers/access-token";
 import type { AppEnv } from "./context";
+import { liveGrant } from "./live-grant";
 import { keysFor } from "./services";
 import { nonceRequired, requireDpopProof } from "./token/verify-dpop";
 
@@ -58,11 +68,21 @@ export interface ResourceTokenOptions {
   readonly url: string;
   /** Only DPoP-bound tokens are accepted (the HAAPI flow). */
   readonly requireDpop: boolean;
-  /** The client the token was issued to, to decide whether its proofs need a nonce. */
+  /** The client the token was issued to (unknown: refused), to decide whether its proofs need a nonce. */
   readonly clientOf: (clientId: string) => Promise<Client | undefined>;
+  /** Only a user's token, from a login (it names its grant): not a client's own client_credentials token. */
+  readonly requireUser?: boolean;
 }
 
-export async function authenticateAccessToken<E extends AppEnv>(c: Context<E>, options: ResourceTokenOptions): Promise<{ token: VerifiedAccessToken; raw: string; client: Client }> {
+export interface AcceptedAccessToken {
+  readonly token: VerifiedAccessToken;
+  readonly raw: string;
+  readonly client: Client;
+  /** The live grant of a login's token; null for a client_credentials token. */
+  readonly grant: GrantRecord | null;
+}
+
+export async function authenticateAccessToken<E extends AppEnv>(c: Context<E>, options: ResourceTokenOptions): Promise<AcceptedAccessToken> {
   const config = c.get("config");
   const authorization = c.req.header("Authorization") ?? "";
   const scheme = options.requireDpop ? "DPoP" : "Bearer";
@@ -83,5 +103,12 @@ export async function authenticateAccessToken<E extends AppEnv>(c: Context<E>, o
   } else if (options.requireDpop || used === "DPoP") {
     throw resourceTokenError(options.requireDpop ? "DPoP" : "Bearer", "access_token_not_dpop_bound", options.requireDpop ? "a DPoP-bound access token is required" : "the token is not DPoP-bound; use the Bearer scheme");
   }
-  return { token, raw, client };
+  if (token.grantId === undefined) {
+    if (options.requireUser) throw resourceTokenError(used, "access_token_without_user", "the token does not belong to a user");
+    return { token, raw, client, grant: null };
+  }
+  const grant = await liveGrant(c, token.grantId, { clientId: token.clientId, subject: token.subject });
+  if (!grant.ok) throw resourceTokenError(used, grant.reason, "the access token is not valid");
+  c.get("log").grant = token.grantId;
+  return { token, raw, client, grant: grant.value };
 }

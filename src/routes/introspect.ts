@@ -15,11 +15,12 @@ import { Hono, type Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { OAuthError } from "../errors";
 import { isFormContentType, parseForm, readBodyLimited } from "../http/form";
-import { grantObjectOf, type Grant, type GrantRecord } from "../kv/grant";
 import { hashToken } from "../tokens/grant-tokens";
 import { verifyAccessToken, type VerifiedAccessToken } from "../verifiers/access-token";
+import { checkGrantLive } from "../verifiers/grant-liveness";
 import { serverKeySet } from "./access-token-auth";
 import type { AppEnv } from "./context";
+import { findGrant, type FoundGrant } from "./live-grant";
 import { noStore } from "./no-store";
 import { authenticateClientRequest } from "./token/authenticate-client";
 
@@ -63,20 +64,8 @@ export type FoundToken =
   | { readonly kind: "access"; readonly token: VerifiedAccessToken; readonly grant: FoundGrant | null }
   | { readonly kind: "refresh"; readonly grant: FoundGrant; readonly current: boolean };
 
-export interface FoundGrant {
-  readonly record: GrantRecord;
-  readonly stub: DurableObjectStub<Grant>;
-}
-
 /** `<grant id hex>.<secret>`: one dot, base64url secret. */
 const REFRESH_SHAPE = /^[0-9a-f]{64}\.[A-Za-z0-9_-]{1,100}$/;
-
-async function grantOf(c: Context<AppEnv>, grantId: string): Promise<FoundGrant | null> {
-  const found = grantObjectOf(c.env.GRANTS, grantId);
-  if (!found) return null;
-  const record = await found.stub.read();
-  return record ? { record, stub: found.stub } : null;
-}
 
 /**
  * Which token `value` is: a refresh token whose hash is the grant's current one (or a rotated-away one:
@@ -87,7 +76,7 @@ async function grantOf(c: Context<AppEnv>, grantId: string): Promise<FoundGrant 
 export async function findToken(c: Context<AppEnv>, value: string): Promise<FoundToken | null> {
   if (value.length > c.get("config").limits.max_header_bytes) return null;
   if (REFRESH_SHAPE.test(value)) {
-    const grant = await grantOf(c, value.slice(0, value.indexOf(".")));
+    const grant = await findGrant(c, value.slice(0, value.indexOf(".")));
     if (!grant) return null;
     const hash = await hashToken(value);
     if (grant.record.refresh?.hash === hash) return { kind: "refresh", grant, current: true };
@@ -101,7 +90,7 @@ export async function findToken(c: Context<AppEnv>, value: string): Promise<Foun
     return null;
   }
   const token = result.value;
-  return { kind: "access", token, grant: token.grantId === undefined ? null : await grantOf(c, token.grantId) };
+  return { kind: "access", token, grant: token.grantId === undefined ? null : await findGrant(c, token.grantId) };
 }
 
 const INACTIVE = { active: false } as const;
@@ -111,9 +100,9 @@ const ACCESS_CLAIMS = ["scope", "client_id", "sub", "exp", "iat", "iss", "aud", 
 
 function introspectAccessToken(token: VerifiedAccessToken, grant: FoundGrant | null): Record<string, unknown> | string {
   if (token.grantId !== undefined) {
-    if (!grant) return "grant_unknown";
-    if (grant.record.revoked_at !== null) return "grant_revoked";
-    if (grant.record.client_id !== token.clientId) return "grant_of_another_client";
+    // The same judgment as every endpoint that accepts the token (authenticateAccessToken).
+    const live = checkGrantLive(grant?.record ?? null, { clientId: token.clientId, subject: token.subject });
+    if (!live.ok) return live.reason;
   }
   const out: Record<string, unknown> = { active: true };
   for (const name of ACCESS_CLAIMS) if (token.claims[name] !== undefined) out[name] = token.claims[name];

@@ -4,12 +4,12 @@
  * The access token comes in `Authorization` (RFC 6750 Bearer for unbound tokens, RFC 9449 DPoP with a
  * proof and `ath` for bound ones; a bound token sent as Bearer is refused). It must carry `openid`
  * (else 403 insufficient_scope, RFC 6750 §3.1) and belong to a grant that is still live: a revoked grant
- * revokes its access tokens here at once, not when they expire. The claims are the user's current ones,
- * for the token's scopes (§5.4).
+ * revokes its access tokens here at once, not when they expire (authenticateAccessToken decides, as for
+ * every endpoint that accepts access tokens). The claims are the user's current ones, for the token's
+ * scopes (§5.4).
  */
 import { Hono, type Context } from "hono";
 import { OAuthError } from "../errors";
-import { grantObjectOf } from "../kv/grant";
 import { authenticateAccessToken, resourceTokenError } from "./access-token-auth";
 import type { AppEnv } from "./context";
 import { findClient } from "./dynamic-clients";
@@ -21,7 +21,7 @@ export const USERINFO_PATH = "/oauth/v2/oauth-userinfo";
 async function userinfo(c: Context<AppEnv>): Promise<Response> {
   const config = c.get("config");
   const log = c.get("log");
-  const { token } = await authenticateAccessToken(c, {
+  const { token, grant } = await authenticateAccessToken(c, {
     url: config.endpoints.userinfo,
     requireDpop: false,
     clientOf: (clientId) => findClient(c.env, config, clientId, true),
@@ -35,18 +35,12 @@ async function userinfo(c: Context<AppEnv>): Promise<Response> {
       headers: { "WWW-Authenticate": `${scheme} error="insufficient_scope", error_description="${description}", scope="openid"` },
     });
   }
-  // Tokens of a login name their grant; client_credentials tokens (no gid) have no user behind them.
-  if (token.grantId === undefined) throw resourceTokenError(scheme, "access_token_without_grant", "the access token is not valid");
-  const found = grantObjectOf(c.env.GRANTS, token.grantId);
-  const record = found ? await found.stub.read() : null;
-  if (!record) throw resourceTokenError(scheme, "grant_unknown", "the access token is not valid");
-  if (record.revoked_at !== null) throw resourceTokenError(scheme, "grant_revoked", "the access token is not valid");
-  if (record.client_id !== token.clientId || record.user.sub !== token.subject) throw resourceTokenError(scheme, "grant_mismatch", "the access token is not valid");
-  log.grant = record.id;
-  const user = await findUser(c.env, config, record.user.username);
+  // A login's token comes with its live grant; a client_credentials token has no user behind it.
+  if (grant === null) throw resourceTokenError(scheme, "access_token_without_grant", "the access token is not valid");
+  const user = await findUser(c.env, config, grant.user.username);
   if (!user) throw resourceTokenError(scheme, "user_gone", "the access token is not valid");
-  log.sub = record.user.sub;
-  return c.json({ ...claimsForScopes(user, token.scopes), sub: record.user.sub });
+  log.sub = grant.user.sub;
+  return c.json({ ...claimsForScopes(user, token.scopes), sub: grant.user.sub });
 }
 
 export const userinfoRoute = new Hono<AppEnv>().get(USERINFO_PATH, noStore, userinfo).post(USERINFO_PATH, noStore, userinfo);

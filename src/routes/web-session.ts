@@ -42,3 +42,8 @@ export async function webSessionOf(c: Context<AppEnv>, cookieHeader: string | un
   if (!match) return null;
   return (await webSessionObject(c.env.WEB_SESSIONS, match[1]!)?.read(await hashToken(match[2]!), c.get("now"))) ?? null;
 }
+
+/** Whether the session `id` (from the server's own sealed data, never from a cookie) is still live. */
+export async function isWebSessionLive(c: Context<AppEnv>, id: string): Promise<boolean> {
+  return (await webSessionObject(c.env.WEB_SESSIONS, id)?.isLive(c.get("now"))) ?? false;
+}

@@ -28,6 +28,8 @@ export interface IdTokenClaims {
   readonly acr: string;
   readonly amr: readonly string[];
   readonly cal: ClientAssuranceLevel;
+  /** The grant (src/kv/grant.ts) it is issued from, as `gid`: revoking the grant ends its use as UAF authorization. */
+  readonly grantId: string;
   readonly nonce?: string | undefined;
   /** Claims of the granted scopes (profile, email...). */
   readonly userClaims?: Readonly<Record<string, unknown>>;
@@ -42,6 +44,7 @@ export async function signIdToken(keys: ServerKeys, claims: IdTokenClaims, now: 
     amr: [...claims.amr],
     cal: claims.cal,
     azp: claims.clientId,
+    gid: claims.grantId,
     ...(claims.nonce !== undefined ? { nonce: claims.nonce } : {}),
   })
     .setProtectedHeader({ alg: "ES256", typ: "JWT", kid: keys.kid })

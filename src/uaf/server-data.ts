@@ -4,7 +4,7 @@
  * response except the spent challenges.
  *
  *   serverData = base64url(payload) "." base64url(HMAC-SHA-256(key, payload))
- *   payload    = JSON {"op","username"?,"challenge","exp","tx"?,"txh"?}   (exp: epoch seconds)
+ *   payload    = JSON {"op","username"?,"challenge","exp","tx"?,"txh"?,"authority"?}   (exp: epoch seconds)
  *   key        = the server's serverData key (src/tokens/server-keys.ts: HKDF of the server secret)
  *
  * The MAC is over the payload's UTF-8 JSON bytes. Opening checks, in order: shape (malformed), MAC
@@ -28,6 +28,11 @@ export interface ServerData {
   tx?: string;
   /** base64url SHA-256 of the transaction content shown (authentication with a transaction text). */
   txh?: string;
+  /**
+   * What authorized an in-app registration request, re-checked at the response: `grant:<grant id>`,
+   * `web-session:<browser session id>` or `device:<base64url SHA-256 of the device id>`.
+   */
+  authority?: string;
 }
 
 export type ServerDataReason = "server_data_malformed" | "server_data_forged" | "server_data_expired";
@@ -42,6 +47,10 @@ const Payload = z.strictObject({
   exp: z.number().int().min(0),
   tx: z.string().min(1).max(256).optional(),
   txh: z.string().regex(/^[A-Za-z0-9_-]{43}$/).optional(),
+  authority: z
+    .string()
+    .regex(/^(?:(?:grant|web-session):[0-9a-f]{64}|device:[A-Za-z0-9_-]{43})$/)
+    .optional(),
 });
 
 const encoder = new TextEncoder();

@@ -11,6 +11,8 @@
  */
 import { exports } from "cloudflare:workers";
 import { BASE } from "./server";
+import { expect } from "vitest";
+import { authorizeUrl, pkce } from "./flow";
 
 /** What a browser sends as Accept for a page. */
 export const BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
@@ -105,4 +107,17 @@ export class Browser {
   get sessionId(): string {
     return this.cookies.get(LOGIN_COOKIE)!.split(".")[0]!;
   }
+}
+
+/** Log `username` in through browser-client's HTML pages; the `haapi-session` cookie it ends with ("name=value"). */
+export async function browserLogin(username: string, password: string): Promise<string> {
+  const browser = new Browser();
+  const { challenge } = await pkce();
+  const login = await parse(await browser.fetch(authorizeUrl({ client_id: "browser-client", response_type: "code", redirect_uri: "https://app.example/cb", scope: "openid", code_challenge: challenge, code_challenge_method: "S256" })));
+  expect(login.response.status, login.html).toBe(200);
+  const done = await browser.submit(formOf(login, "login"), { userName: username, password });
+  expect(done.status).toBe(303);
+  const session = browser.cookies.get(SESSION_COOKIE);
+  expect(session).toBeDefined();
+  return `${SESSION_COOKIE}=${session}`;
 }

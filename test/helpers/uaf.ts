@@ -34,7 +34,11 @@ export interface Account {
   readonly username: string;
   readonly accessToken: string;
   readonly idToken: string;
+  readonly refreshToken: string;
   readonly key: Device;
+  /** The redeemed code and its PKCE verifier (redeeming it again revokes the grant). */
+  readonly code: string;
+  readonly codeVerifier: string;
 }
 
 async function json(response: Response, status: number): Promise<Json> {
@@ -54,7 +58,7 @@ export async function newAccount(username = newUsername()): Promise<Account> {
   expect(done.type).toBe("oauth-authorization-response");
   const redeemed = await redeemCode(done.properties.code, { verifier, redirectUri: "app://haapi", clientId: "flow-client", secret: "flow-secret", headers: { DPoP: await proof(key) } });
   const tokens = await json(redeemed, 200);
-  return { username, accessToken: tokens.access_token as string, idToken: tokens.id_token as string, key };
+  return { username, accessToken: tokens.access_token as string, idToken: tokens.id_token as string, refreshToken: tokens.refresh_token as string, key, code: done.properties.code as string, codeVerifier: verifier };
 }
 
 /** `Authorization: DPoP <access token>` and a proof for `url`. */

@@ -5,7 +5,7 @@
  * any of these cases. (The browser session cookie itself: uaf-cookie.test.ts.)
  */
 import { env } from "cloudflare:workers";
-import { decodeJwt } from "jose";
+import { decodeJwt, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { configFor } from "../../src/config/load";
 import { keysFor } from "../../src/routes/services";
@@ -45,12 +45,32 @@ describe("authorization of the registration and deregistration request services"
     const config = configFor(env.CONFIG);
     const now = Math.floor(Date.now() / 1000);
     const keys = await keysFor(env, config, now);
-    const { sub } = decodeJwt(account.idToken) as { sub: string };
-    const claims = { issuer: config.issuer, clientId: "flow-client", subject: sub, ttl: 3600, authTime: now - 400, acr: "urn:test", amr: ["pwd"], cal: "none" as const };
+    const { sub, gid } = decodeJwt(account.idToken) as { sub: string; gid: string };
+    const claims = { issuer: config.issuer, clientId: "flow-client", subject: sub, ttl: 3600, authTime: now - 400, acr: "urn:test", amr: ["pwd"], cal: "none" as const, grantId: gid };
     const stale = await signIdToken(keys, claims, now - 301);
     expectRefused(await registrationRequest(account.username, { authorization: `Bearer ${stale}` }), 1401);
     const fresh = await signIdToken(keys, claims, now - 5);
     expect((await registrationRequest(account.username, { authorization: `Bearer ${fresh}` })).body).toMatchObject({ statusCode: 1200, op: "Reg" });
+  });
+
+  it("a fresh ID token is refused unless it names a live grant of its own client and user: 401/1401", async () => {
+    const [alice, bob] = await Promise.all([newAccount(), newAccount()]);
+    const config = configFor(env.CONFIG);
+    const now = Math.floor(Date.now() / 1000);
+    const keys = await keysFor(env, config, now);
+    const { sub, gid } = decodeJwt(alice.idToken) as { sub: string; gid: string };
+    const claims = { issuer: config.issuer, clientId: "flow-client", subject: sub, ttl: 3600, authTime: now - 10, acr: "urn:test", amr: ["pwd"], cal: "none" as const };
+    // No gid at all: signed by the server, but nothing to check revocation against.
+    const { gid: _, ...withoutGid } = decodeJwt(await signIdToken(keys, { ...claims, grantId: gid }, now));
+    const unnamed = await new SignJWT(withoutGid).setProtectedHeader({ alg: "ES256", typ: "JWT", kid: keys.kid }).sign(keys.signingKey);
+    expectRefused(await registrationRequest(alice.username, { authorization: `Bearer ${unnamed}` }), 1401);
+    // Bob's grant under Alice's name, a grant that was never issued, and Alice's grant for another client.
+    const { gid: bobsGrant } = decodeJwt(bob.idToken) as { gid: string };
+    for (const forged of [{ ...claims, grantId: bobsGrant }, { ...claims, grantId: "ab".repeat(32) }, { ...claims, clientId: "browser-client", grantId: gid }]) {
+      expectRefused(await registrationRequest(alice.username, { authorization: `Bearer ${await signIdToken(keys, forged, now)}` }), 1401);
+    }
+    expect(await readUafUser(alice.username)).toBeNull();
+    expect((await registrationRequest(alice.username, { authorization: `Bearer ${await signIdToken(keys, { ...claims, grantId: gid }, now)}` })).body).toMatchObject({ statusCode: 1200 });
   });
 
   it("a valid token of another user: 403/1403, the ID token and the DPoP access token alike", async () => {

@@ -4,24 +4,10 @@
  * registration and deregistration request services accept it for that user only.
  */
 import { describe, expect, it } from "vitest";
-import { Browser, formOf, parse, SESSION_COOKIE } from "../helpers/browser";
-import { authorizeUrl, pkce } from "../helpers/flow";
+import { browserLogin } from "../helpers/browser";
 import { BASE, expectRefused, post, readUafUser, workerFetch } from "../helpers/uaf";
 import { deregister, registerInApp, UafRefusedError } from "../../tools/simulator/uaf-client.mjs";
 import { newPhone } from "../../tools/simulator/uaf-phone.mjs";
-
-/** Log `username` in through browser-client's HTML pages; the `haapi-session` cookie it ends with ("name=value"). */
-async function browserLogin(username: string, password: string): Promise<string> {
-  const browser = new Browser();
-  const { challenge } = await pkce();
-  const login = await parse(await browser.fetch(authorizeUrl({ client_id: "browser-client", response_type: "code", redirect_uri: "https://app.example/cb", scope: "openid", code_challenge: challenge, code_challenge_method: "S256" })));
-  expect(login.response.status, login.html).toBe(200);
-  const done = await browser.submit(formOf(login, "login"), { userName: username, password });
-  expect(done.status).toBe(303);
-  const session = browser.cookies.get(SESSION_COOKIE);
-  expect(session).toBeDefined();
-  return `${SESSION_COOKIE}=${session}`;
-}
 
 describe("cookie authorization of in-app registration and deregistration", () => {
   it("registers and deregisters with the browser session cookie of the same user", async () => {

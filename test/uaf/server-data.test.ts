@@ -59,6 +59,19 @@ describe("sealServerData / openServerData", () => {
     expect(await openServerData(KEY, `${b64u(odd)}.${await independentMac(odd)}`, NOW)).toMatchObject({ ok: false, reason: "server_data_malformed" });
   });
 
+  it("carries the authority of an in-app registration request: a grant, a browser session or a device (hashed)", async () => {
+    for (const authority of [`grant:${"ab".repeat(32)}`, `web-session:${"0f".repeat(32)}`, `device:${"A".repeat(42)}_`]) {
+      const withAuthority: ServerData = { op: "Reg", username: "alice", challenge: "c", exp: NOW + 1, authority };
+      expect(await openServerData(KEY, await sealServerData(KEY, withAuthority), NOW), authority).toEqual({ ok: true, value: withAuthority });
+    }
+    // Only those three forms: anything else is a programming error when sealing, and malformed when opening.
+    for (const authority of ["grant:short", `session:${"ab".repeat(32)}`, "device:raw device id", `grant:${"AB".repeat(32)}`]) {
+      await expect(sealServerData(KEY, { ...data, authority }), authority).rejects.toThrow(TypeError);
+      const odd = ascii(JSON.stringify({ ...data, authority }));
+      expect(await openServerData(KEY, `${b64u(odd)}.${await independentMac(odd)}`, NOW), authority).toMatchObject({ ok: false, reason: "server_data_malformed" });
+    }
+  });
+
   it("rejects a programming error (a payload outside the schema) with TypeError", async () => {
     await expect(sealServerData(KEY, { ...data, exp: 1.5 })).rejects.toThrow(TypeError);
   });

@@ -3,12 +3,13 @@
  * to it (initial access tokens at the registration endpoint). Valid tokens come from signAccessToken
  * (the issuer's own code); broken ones from SignJWT. Every call passes a fixed `now`.
  */
-import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type JWTVerifyGetKey } from "jose";
+import { generateKeyPair, SignJWT, type JWTVerifyGetKey } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { signAccessToken, type AccessTokenClaims } from "../../src/tokens/access-token";
 import type { ServerKeys } from "../../src/tokens/server-keys";
 import { verifyAccessToken, type AccessTokenFailure, type AccessTokenPolicy } from "../../src/verifiers/access-token";
 import { withOverrides } from "../helpers/dpop";
+import { testServerKeys } from "../helpers/server-keys";
 
 const NOW = 1_795_000_000;
 const ISSUER = "https://login.example.com";
@@ -20,11 +21,7 @@ let keySet: JWTVerifyGetKey;
 let otherKey: CryptoKey;
 
 beforeAll(async () => {
-  const pair = await generateKeyPair("ES256", { extractable: true });
-  const hmac = () => crypto.subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]) as Promise<CryptoKey>;
-  const publicJwk = { ...(await exportJWK(pair.publicKey)), kid: KID, alg: "ES256", use: "sig" };
-  server = { kid: KID, signingKey: pair.privateKey, jwks: { keys: [publicJwk] }, nonceKey: await hmac(), challengeKey: await hmac(), uafServerDataKey: await hmac(), approvalKey: await hmac(), validUntil: NOW + 3600 };
-  keySet = createLocalJWKSet({ keys: [publicJwk] });
+  ({ server, keySet } = await testServerKeys(KID, NOW + 3600));
   otherKey = (await generateKeyPair("ES256")).privateKey;
 });
 

@@ -3,12 +3,13 @@
  * Every CatFailure is reached; every call passes a fixed `now`. CATs are signed with signCat (the
  * issuer's own code) for the success path and with SignJWT for broken ones.
  */
-import { base64url, calculateJwkThumbprint, createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type JWK, type JWTVerifyGetKey } from "jose";
+import { base64url, calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type JWK, type JWTVerifyGetKey } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CAT_TYP, signCat, type CatClaims } from "../../src/tokens/cat";
 import type { ServerKeys } from "../../src/tokens/server-keys";
 import { verifyCat, type CatFailure, type CatPolicy } from "../../src/verifiers/cat";
 import { deviceKey, type DeviceKey } from "../helpers/dpop";
+import { testServerKeys } from "../helpers/server-keys";
 
 const NOW = 1_795_000_000;
 const ISSUER = "https://as.example.com";
@@ -21,11 +22,7 @@ let otherServer: CryptoKey;
 let device: DeviceKey;
 
 beforeAll(async () => {
-  const pair = await generateKeyPair("ES256", { extractable: true });
-  const hmac = () => crypto.subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]) as Promise<CryptoKey>;
-  const publicJwk = { ...(await exportJWK(pair.publicKey)), kid: KID, alg: "ES256", use: "sig" };
-  server = { kid: KID, signingKey: pair.privateKey, jwks: { keys: [publicJwk] }, nonceKey: await hmac(), challengeKey: await hmac(), uafServerDataKey: await hmac(), approvalKey: await hmac(), validUntil: NOW + 3600 };
-  keySet = createLocalJWKSet({ keys: [publicJwk] });
+  ({ server, keySet } = await testServerKeys(KID, NOW + 3600));
   otherServer = (await generateKeyPair("ES256")).privateKey;
   device = await deviceKey();
 });

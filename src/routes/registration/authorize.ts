@@ -10,15 +10,13 @@
  */
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { Client } from "../../config/load";
+import type { Client, Config } from "../../config/load";
 import { DCR_SCOPE } from "../../config/schema";
 import { OAuthError } from "../../errors";
 import { clientCertificateOf } from "../../http/client-certificate";
 import type { ClientAssuranceLevel } from "../../tokens/access-token";
-import { verifyAccessToken, type AccessTokenFailure } from "../../verifiers/access-token";
 import { authenticateClientRequest } from "../token/authenticate-client";
-import { requireResourceProof, serverKeySet } from "../access-token-auth";
-import { nonceRequired } from "../token/verify-dpop";
+import { authenticateAccessToken } from "../access-token-auth";
 import type { RegistrationEnv } from "./context";
 
 const JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -38,32 +36,24 @@ export function invalidToken(reason: string, description: string, scheme: "Beare
   });
 }
 
-function tokenFailureDescription(reason: AccessTokenFailure): string {
-  return reason === "expired" ? "the initial access token has expired" : "the initial access token is not valid";
+/** A main client: a configured client that is not a registration template. */
+async function mainClientOf(config: Config, clientId: string): Promise<Client | undefined> {
+  const client = config.clientsById.get(clientId);
+  return client && !client.dynamic_client_registration_template ? client : undefined;
 }
 
-async function byInitialAccessToken(c: Context<RegistrationEnv>, scheme: "Bearer" | "DPoP", token: string): Promise<RegistrationAuthority> {
+/** The initial access token, accepted as every access token is (authenticateAccessToken), with scope dcr. */
+async function byInitialAccessToken(c: Context<RegistrationEnv>): Promise<RegistrationAuthority> {
   const config = c.get("config");
-  const result = await verifyAccessToken(token, { issuer: config.issuer, audience: config.issuer }, await serverKeySet(c), c.get("now"));
-  if (!result.ok) throw invalidToken(`initial_token_${result.reason}`, tokenFailureDescription(result.reason), scheme);
-  const verified = result.value;
-  if (!verified.scopes.includes(DCR_SCOPE)) {
+  const { token, client: mainClient } = await authenticateAccessToken(c, { url: config.endpoints.registration, requireDpop: false, clientOf: (clientId) => mainClientOf(config, clientId) });
+  if (!token.scopes.includes(DCR_SCOPE)) {
     throw new OAuthError("insufficient_scope", `the token lacks the ${DCR_SCOPE} scope`, {
       reason: "initial_token_without_dcr_scope",
-      headers: { "WWW-Authenticate": `${scheme} error="insufficient_scope", scope="${DCR_SCOPE}"` },
+      headers: { "WWW-Authenticate": `${token.jkt ? "DPoP" : "Bearer"} error="insufficient_scope", scope="${DCR_SCOPE}"` },
     });
   }
-  const mainClient = config.clientsById.get(verified.clientId);
-  if (!mainClient || mainClient.dynamic_client_registration_template) throw invalidToken("initial_token_client_unknown", "the initial access token is not valid", scheme);
-  if (verified.jkt) {
-    // RFC 9449 §7.1: a DPoP-bound token comes with the DPoP scheme and a proof of its key, with `ath`.
-    if (scheme !== "DPoP") throw invalidToken("initial_token_dpop_bound_sent_as_bearer", "a DPoP-bound token needs the DPoP scheme and a proof", "DPoP");
-    await requireResourceProof(c, { url: config.endpoints.registration, requireNonce: nonceRequired(config, mainClient, []), accessToken: token, expectedJkt: verified.jkt });
-  } else if (scheme !== "Bearer") {
-    throw invalidToken("initial_token_not_dpop_bound", "the token is not DPoP-bound; use the Bearer scheme");
-  }
   c.get("log").main_client_id = mainClient.client_id;
-  return { mainClient, cal: verified.cal, initialToken: { jti: verified.jti, exp: verified.exp } };
+  return { mainClient, cal: token.cal, initialToken: { jti: token.jti, exp: token.exp } };
 }
 
 async function byClientAuthentication(c: Context<RegistrationEnv>, authorization: string | null): Promise<RegistrationAuthority> {
@@ -106,10 +96,9 @@ async function byClientAuthentication(c: Context<RegistrationEnv>, authorization
 export const authorizeRegistration = createMiddleware<RegistrationEnv>(async (c, next) => {
   const authorization = c.req.header("Authorization") ?? null;
   if (authorization !== null && authorization.length > c.get("config").limits.max_header_bytes) throw new OAuthError("invalid_request", "Authorization header too large");
-  const match = authorization === null ? null : /^(Bearer|DPoP) +([\x21-\x7e]+)$/i.exec(authorization);
   let authority: RegistrationAuthority;
-  if (match) {
-    authority = await byInitialAccessToken(c, match[1]!.toLowerCase() === "dpop" ? "DPoP" : "Bearer", match[2]!);
+  if (authorization !== null && /^(Bearer|DPoP) /i.test(authorization)) {
+    authority = await byInitialAccessToken(c);
   } else if (authorization !== null && !/^basic /i.test(authorization)) {
     throw invalidToken("registration_authorization_scheme", "use Bearer (an initial access token), DPoP, or Basic");
   } else {

@@ -68,7 +68,7 @@ async function issueTokens(c: Context<AppEnv>, record: GrantRecord, scopes: read
   const idToken = scopes.includes("openid")
     ? await signIdToken(
         keys,
-        { issuer: config.issuer, clientId: client.client_id, subject: user.sub, ttl: config.login.id_token_ttl, authTime: user.auth_time, acr: user.acr, amr: user.amr, cal: record.cal, nonce: record.nonce },
+        { issuer: config.issuer, clientId: client.client_id, subject: user.sub, ttl: config.login.id_token_ttl, authTime: user.auth_time, acr: user.acr, amr: user.amr, cal: record.cal, grantId: record.id, nonce: record.nonce },
         now,
       )
     : undefined;

@@ -2,29 +2,51 @@
  * Who may register or deregister authenticators for a user (the Nevis SDK's authorization providers):
  *
  * - JwtAuthorizationProvider: `Authorization: DPoP <access token>` + proof (the login flow's token,
- *   DPoP-bound as all our user tokens are), or `Authorization: Bearer <ID token>` issued by this server
- *   at most `uaf.id_token_max_age` seconds ago;
+ *   DPoP-bound as all our user tokens are; accepted by authenticateAccessToken, as at every endpoint,
+ *   so only while its grant is live), or `Authorization: Bearer <ID token>` issued by this server at most
+ *   `uaf.id_token_max_age` seconds ago, from a grant that is still live;
+ * - CookieAuthorizationProvider: the `haapi-session` cookie of a browser login (src/routes/web-session.ts),
+ *   e.g. from a web view the app logged its user in with, while that session lasts;
  * - JwsAuthorizationProvider: `Device-Signature: <JWS>` by the device's registered signature key;
  * - EmptyAuthorizationProvider: nothing, when `uaf.authorization` is "none" (development only).
- *
- * - CookieAuthorizationProvider: the `haapi-session` cookie of a browser login (src/routes/web-session.ts),
- *   e.g. from a web view the app logged its user in with;
  * The UAF context's username must be the authorized user's (403 otherwise).
+ *
+ * A registration is requested and answered in two calls, up to `uaf.request_ttl` apart. What authorized
+ * the request (the grant, the browser session, the device) travels sealed in the request's serverData
+ * (`authority`), and the response is refused unless it still holds (requireAuthorityLive): a token
+ * revoked between the two calls plants nothing.
  */
 import type { Context } from "hono";
 import { OAuthError } from "../../errors";
 import { replayRecorder, replayScope } from "../../kv/replay-guard";
 import { uafUserObject, type UafUserRecord } from "../../kv/uaf-user";
 import { deviceSignatureSubject, verifyDeviceSignature } from "../../verifiers/device-signature";
+import { encodeBase64url } from "../../uaf/base64url";
 import { verifyIdToken } from "../../verifiers/id-token";
 import { authenticateAccessToken, serverKeySet } from "../access-token-auth";
 import type { AppEnv } from "../context";
 import { findClient } from "../dynamic-clients";
 import { findUser } from "../users";
-import { hasSessionCookie, webSessionOf } from "../web-session";
+import { liveGrant } from "../live-grant";
+import { hasSessionCookie, isWebSessionLive, webSessionOf } from "../web-session";
 import { UAF_STATUS, UafError } from "./uaf-error";
 
-export type Authorization = { readonly via: "jwt" | "cookie"; readonly sub: string } | { readonly via: "device-signature"; readonly username: string; readonly deviceId: string } | { readonly via: "none" };
+export type Authorization =
+  /** A login's DPoP access token or ID token, and the grant it came from. */
+  | { readonly via: "jwt"; readonly sub: string; readonly grantId: string }
+  | { readonly via: "cookie"; readonly sub: string; readonly sessionId: string }
+  | { readonly via: "device-signature"; readonly username: string; readonly deviceId: string }
+  | { readonly via: "none" };
+
+/**
+ * What an authorization rests on, as sealed in serverData: `grant:<id>`, `web-session:<id>`, or
+ * `device:<base64url SHA-256 of the device id>` (device ids are up to 200 characters of anything).
+ */
+export type Authority = `grant:${string}` | `web-session:${string}` | `device:${string}`;
+
+async function deviceIdHash(deviceId: string): Promise<string> {
+  return encodeBase64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(deviceId))));
+}
 
 const DEVICE_SIGNATURE_MAX_AGE = 300;
 
@@ -49,13 +71,23 @@ export async function deviceSignatureOf(c: Context<AppEnv>, jws: string): Promis
   return { username: user!.username, deviceId: subject.deviceId, user: user! };
 }
 
-/** The subject of a fresh ID token of this server, or why not; null when the value is not an ID token at all. */
-async function idTokenSubject(c: Context<AppEnv>, token: string): Promise<string | null> {
+/**
+ * The user and grant of a fresh ID token of this server whose grant is live, or why not; null when the
+ * value is not an ID token at all (it may be an access token).
+ */
+async function idTokenAuthorization(c: Context<AppEnv>, token: string): Promise<Authorization | null> {
   const config = c.get("config");
   const verified = await verifyIdToken(token, await serverKeySet(c), { issuer: config.issuer, maxAge: config.uaf.id_token_max_age }, c.get("now"));
-  if (verified.ok) return verified.value.sub;
-  if (verified.reason === "id_token_stale") throw unauthorized("id_token_stale", "The ID token is too old; log in again");
-  return null;
+  if (!verified.ok) {
+    if (verified.reason === "id_token_stale") throw unauthorized("id_token_stale", "The ID token is too old; log in again");
+    return null;
+  }
+  const { sub, aud, gid } = verified.value;
+  // Every ID token this server issues names its grant; one that does not cannot be checked for revocation.
+  if (gid === undefined) throw unauthorized("id_token_without_grant", "The authorization is not valid");
+  const grant = await liveGrant(c, gid, { clientId: aud, subject: sub });
+  if (!grant.ok) throw unauthorized(`id_token_${grant.reason}`, "The authorization is not valid");
+  return { via: "jwt", sub, grantId: gid };
 }
 
 /** How this request is authorized for a user's registrations, or a 401. */
@@ -72,26 +104,73 @@ export async function authorizeUafRequest(c: Context<AppEnv>): Promise<Authoriza
     if (hasSessionCookie(cookie, config.issuer)) {
       const session = await webSessionOf(c, cookie);
       if (!session) throw unauthorized("session_cookie_invalid_or_expired", "The session has expired; log in again");
-      return { via: "cookie", sub: session.sub };
+      return { via: "cookie", sub: session.sub, sessionId: session.id };
     }
     if (config.uaf.authorization === "none") return { via: "none" };
     throw unauthorized(cookie ? "cookie_without_session" : "authorization_missing");
   }
   const bearer = /^Bearer +([\x21-\x7e]+)$/i.exec(authorization);
   if (bearer) {
-    const sub = await idTokenSubject(c, bearer[1]!);
-    if (sub !== null) return { via: "jwt", sub };
+    const byIdToken = await idTokenAuthorization(c, bearer[1]!);
+    if (byIdToken !== null) return byIdToken;
   }
   try {
-    const { token } = await authenticateAccessToken(c, { url: `${config.issuer}${c.req.path}`, requireDpop: false, clientOf: (clientId) => findClient(c.env, config, clientId, true) });
-    // A user's token comes from a login (it names its grant); a client_credentials token has no user.
-    if (!token.grantId) throw unauthorized("access_token_without_user", "The token does not belong to a user");
-    return { via: "jwt", sub: token.subject };
+    // A user's token comes from a login (requireUser: it names its grant, which must be live).
+    const { token } = await authenticateAccessToken(c, { url: `${config.issuer}${c.req.path}`, requireDpop: false, requireUser: true, clientOf: (clientId) => findClient(c.env, config, clientId, true) });
+    return { via: "jwt", sub: token.subject, grantId: token.grantId! };
   } catch (error) {
     // Keep the refusal's own challenge and DPoP-Nonce: a client told use_dpop_nonce must learn the nonce (RFC 9449 §9).
-    if (error instanceof OAuthError) throw new UafError(UAF_STATUS.UNAUTHORIZED, "The authorization is not valid", error.reason, { ...unauthorized(error.reason).headers, ...error.headers });
+    if (error instanceof OAuthError) {
+      const description = error.reason === "access_token_without_user" ? "The token does not belong to a user" : "The authorization is not valid";
+      throw new UafError(UAF_STATUS.UNAUTHORIZED, description, error.reason, { ...unauthorized(error.reason).headers, ...error.headers });
+    }
     throw error;
   }
+}
+
+/** What `authorization` rests on, to seal into a registration request; none for "none". */
+export async function authorityOf(authorization: Authorization): Promise<Authority | undefined> {
+  switch (authorization.via) {
+    case "jwt":
+      return `grant:${authorization.grantId}`;
+    case "cookie":
+      return `web-session:${authorization.sessionId}`;
+    case "device-signature":
+      return `device:${await deviceIdHash(authorization.deviceId)}`;
+    case "none":
+      return undefined;
+  }
+}
+
+/**
+ * At the response step: the authority the request was issued under still holds (the grant is live, the
+ * browser session has not ended, the device is still the user's), or 401/1401. Checked before anything
+ * is spent.
+ */
+export async function requireAuthorityLive(c: Context<AppEnv>, authority: string, username: string): Promise<void> {
+  const colon = authority.indexOf(":");
+  const kind = authority.slice(0, colon);
+  const id = authority.slice(colon + 1);
+  let reason: string | null;
+  switch (kind) {
+    case "grant": {
+      const grant = await liveGrant(c, id, {});
+      reason = grant.ok ? null : grant.reason;
+      break;
+    }
+    case "web-session":
+      reason = (await isWebSessionLive(c, id)) ? null : "web_session_ended";
+      break;
+    case "device": {
+      const user = await uafUserObject(c.env.UAF_USERS, username).read();
+      const hashes = await Promise.all((user?.devices ?? []).map((device) => deviceIdHash(device.deviceId)));
+      reason = hashes.includes(id) ? null : "device_gone";
+      break;
+    }
+    default:
+      reason = "authority_unknown_kind";
+  }
+  if (reason !== null) throw unauthorized(`authority_${reason}`, "The authorization this request was issued under has ended; log in again");
 }
 
 /** The UAF context's user must be the authorized one. */

@@ -19,6 +19,7 @@ import { importTrustAnchors, type TrustAnchor } from "../../x509/chain";
 import { checkDeviceKeys } from "../../verifiers/device-signature";
 import type { AppEnv } from "../context";
 import { keysFor } from "../services";
+import { requireAuthorityLive, type Authority } from "./authorize";
 import { UAF_STATUS, UafError } from "./uaf-error";
 import { parseJsonString, parseWith, registrationResponseContextSchema } from "./wire";
 
@@ -47,12 +48,17 @@ function header(config: Config, op: "Reg" | "Auth" | "Dereg", serverData?: strin
   return { upv: { major: 1, minor: 1 }, op, appID: appIdOf(config), ...(serverData ? { serverData } : {}) };
 }
 
-export async function newRegistrationRequest(c: Context<AppEnv>, username: string, tx?: string): Promise<ReturnUafRequest> {
+/**
+ * A registration request for `username`: for an out-of-band transaction (`tx`), or in-app under an
+ * `authority` (what authorized the request; the response is refused once it no longer holds).
+ */
+export async function newRegistrationRequest(c: Context<AppEnv>, username: string, options: { readonly tx?: string; readonly authority?: Authority | undefined } = {}): Promise<ReturnUafRequest> {
   const config = c.get("config");
   const now = c.get("now");
   const user = await uafUserObject(c.env.UAF_USERS, username).read();
   const challenge = newChallenge();
-  const serverData = await sealServerData(await serverDataKey(c), { op: "Reg", username, challenge, exp: now + config.uaf.request_ttl, ...(tx ? { tx } : {}) });
+  const { tx, authority } = options;
+  const serverData = await sealServerData(await serverDataKey(c), { op: "Reg", username, challenge, exp: now + config.uaf.request_ttl, ...(tx ? { tx } : {}), ...(authority ? { authority } : {}) });
   const request = [{ header: header(config, "Reg", serverData), challenge, username, policy: registrationPolicy(config.uaf.aaids, user?.authenticators ?? []) }];
   return { statusCode: UAF_STATUS.OK, uafRequest: JSON.stringify(request), op: "Reg", lifetimeMillis: config.uaf.request_ttl * 1000 };
 }
@@ -135,6 +141,8 @@ export async function completeRegistration(c: Context<AppEnv>, uafResponse: stri
   const now = c.get("now");
   const { response, data } = await openResponse<RegistrationResponse>(c, uafResponse, "Reg");
   const username = data.username!;
+  // The request's authorization must still hold now: a token revoked in between registers nothing.
+  if (data.authority !== undefined) await requireAuthorityLive(c, data.authority, username);
   return settle(c, data.tx, async () => {
     if (contextString === undefined) throw new UafError(UAF_STATUS.BAD_REQUEST, "context: the device (deviceId, deviceInformation) is required", "registration_context_missing");
     const context = parseWith(registrationResponseContextSchema, parseJsonString(contextString, "context"), "context");

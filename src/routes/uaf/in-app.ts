@@ -8,7 +8,7 @@ import type { z } from "zod";
 import { uafUserObject } from "../../kv/uaf-user";
 import { TRUSTED_FACETS_MEDIA_TYPE, trustedFacets } from "../../uaf/facets";
 import type { AppEnv } from "../context";
-import { authorizeUafRequest, requireSameUser } from "./authorize";
+import { authorityOf, authorizeUafRequest, requireSameUser } from "./authorize";
 import { completeAuthentication, completeRegistration, deregistrationRequest, newAuthenticationRequest, newRegistrationRequest } from "./ceremony";
 import { UAF_STATUS, UafError } from "./uaf-error";
 import {
@@ -37,9 +37,10 @@ async function readGetUafRequest<T extends z.ZodType>(c: Context<AppEnv>, op: "R
 
 export async function registrationRequest(c: Context<AppEnv>): Promise<Response> {
   const context = await readGetUafRequest(c, "Reg", registrationContextSchema);
-  await requireSameUser(c, await authorizeUafRequest(c), context.username);
+  const authorization = await authorizeUafRequest(c);
+  await requireSameUser(c, authorization, context.username);
   c.get("log").uaf_user = context.username;
-  return uafJson(c, await newRegistrationRequest(c, context.username));
+  return uafJson(c, await newRegistrationRequest(c, context.username, { authority: await authorityOf(authorization) }));
 }
 
 export async function registrationResponse(c: Context<AppEnv>): Promise<Response> {

@@ -74,7 +74,7 @@ export async function redeemToken(c: Context<AppEnv>): Promise<Response> {
   try {
     switch (tx.operation) {
       case "registration":
-        return uafJson(c, await newRegistrationRequest(c, tx.username, tx.id));
+        return uafJson(c, await newRegistrationRequest(c, tx.username, { tx: tx.id }));
       case "authentication":
         return uafJson(c, await newAuthenticationRequest(c, tx.username, { tx: tx.id, ...(tx.transaction ? { transaction: tx.transaction } : {}) }));
       case "deregistration": {
