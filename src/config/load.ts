@@ -170,6 +170,7 @@ function crossFieldProblems(config: ParsedConfig): string[] {
     if (!usesSecret && (client.client_secret !== undefined || client.client_secret_hash !== undefined)) {
       problems.push(`${at("client_secret")}: not used by ${method}; remove it`);
     }
+    problems.push(...publicClientProblems(client, at));
     if (method === "private_key_jwt" || method === "self_signed_tls_client_auth") {
       if (!client.jwks) problems.push(`${at("jwks")}: required for ${method}`);
     }
@@ -249,6 +250,29 @@ function crossFieldProblems(config: ParsedConfig): string[] {
       }
     }
   }
+  return problems;
+}
+
+/**
+ * Clients without a secret: `none` (public) and `attest_jwt_client_auth` (the CAT is the credential).
+ * Whoever knows a public client's id can act as it, so it gets nothing a credential would guard: no
+ * client_credentials without attestation, and no HAAPI token without a CAT.
+ */
+function publicClientProblems(client: ClientConfig, at: (field: string) => string): string[] {
+  const method = client.token_endpoint_auth_method;
+  if (method !== "none" && method !== "attest_jwt_client_auth") return [];
+  const problems: string[] = [];
+  if (method === "attest_jwt_client_auth" && !client.attestation) {
+    problems.push(`${at("attestation")}: required for attest_jwt_client_auth (the CAT is the client's only credential)`);
+  }
+  if (method === "none" && client.grant_types.includes("client_credentials") && !client.attestation) {
+    problems.push(`${at("grant_types")}: a public client (none) gets client_credentials only as a HAAPI token through a CAT; configure attestation or remove client_credentials`);
+  }
+  if (client.capabilities.haapi?.allow_without_attestation) {
+    problems.push(`${at("capabilities.haapi.allow_without_attestation")}: with ${method} the client has no secret, so without attestation anyone could get its HAAPI tokens; remove it`);
+  }
+  if (client.jwks !== undefined) problems.push(`${at("jwks")}: not used by ${method}; remove it`);
+  if (client.tls_client_certificate_bound_access_tokens) problems.push(`${at("tls_client_certificate_bound_access_tokens")}: needs mTLS client authentication, not ${method}`);
   return problems;
 }
 

@@ -6,13 +6,20 @@
  */
 import { z } from "zod";
 
-/** Client authentication methods at the token endpoint (RFC 7591 §2, RFC 7523, RFC 8705). */
+/**
+ * Client authentication methods at the token endpoint (RFC 7591 §2, RFC 7523, RFC 8705), and the two
+ * that take no secret: `none`, a public client (RFC 7591 §2: PKCE for its codes, a CAT for a HAAPI
+ * token), and `attest_jwt_client_auth`, a client whose only credential is its CAT (the name the IETF
+ * attestation-based client authentication draft registers).
+ */
 export const TOKEN_ENDPOINT_AUTH_METHODS = [
   "client_secret_basic",
   "client_secret_post",
   "private_key_jwt",
   "tls_client_auth",
   "self_signed_tls_client_auth",
+  "none",
+  "attest_jwt_client_auth",
 ] as const;
 export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
 
@@ -160,7 +167,7 @@ export const webPolicySchema = z
     disable_origin_verification: z
       .boolean()
       .default(false)
-      .describe("Do not check the request's Origin against the client's allowed_origins (Curity: disable-origin-verification)."),
+      .describe("Do not check the app's origin (attested by the web driver's iframe, or the Origin of a direct request) against the client's allowed_origins, nor that an iframe request came from the server's own page (Curity: disable-origin-verification)."),
     haapi_access_token_ttl: policyTtl,
   })
   .describe("A web policy (Curity: web-policy).");
@@ -189,7 +196,10 @@ const clientAttestation = z
       .describe("iOS App Attest for this client."),
     web: z
       .strictObject({
-        allowed_origins: z.array(z.url({ protocol: /^https?$/ })).min(1).describe("Origins the web app runs on (scheme://host[:port])."),
+        allowed_origins: z
+          .array(z.url({ protocol: /^https?$/ }))
+          .min(1)
+          .describe("Origins the web app runs on (scheme://host[:port]). Only these may frame the web driver's CAT iframe page (CSP frame-ancestors) and be attested by it, and they get CORS answers at the token, userinfo and revocation endpoints."),
         policy: policyName.optional().describe("Name of a policy in attestation_policies.web. Absent: the strictest defaults."),
       })
       .optional()
@@ -223,7 +233,9 @@ export const clientSchema = z
     token_endpoint_auth_method: z
       .enum(TOKEN_ENDPOINT_AUTH_METHODS)
       .default("client_secret_basic")
-      .describe("How the client authenticates at the token endpoint (RFC 7591). Default client_secret_basic."),
+      .describe(
+        "How the client authenticates at the token endpoint (RFC 7591). Default client_secret_basic. `none`: a public client (an app that cannot keep a secret): its codes are redeemed with client_id and PKCE (and DPoP when token-bound), and it gets a HAAPI token only with a CAT (`attestation`). `attest_jwt_client_auth`: the CAT is its only credential (Curity's client_assertion_type, or the OAuth-Client-Attestation headers); needs `attestation`. Neither takes a secret.",
+      ),
     token_endpoint_auth_signing_alg: z
       .enum(ASYMMETRIC_ALGS)
       .optional()

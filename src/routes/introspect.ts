@@ -43,7 +43,7 @@ export const parseClientForm = createMiddleware<AppEnv>(async (c, next) => {
  * Step: client authentication as at the token endpoint. A CAT proves nothing here without the DPoP proof
  * the token endpoint checks it with, so attestation-based authentication is refused.
  */
-export function authenticateFormClient(options: { readonly allowBoundPublic: boolean }) {
+export function authenticateFormClient(options: { readonly allowPublic: boolean }) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const authenticated = await authenticateClientRequest(
       {
@@ -51,7 +51,7 @@ export function authenticateFormClient(options: { readonly allowBoundPublic: boo
         form: c.get("form"),
         attestation: { attestation: c.req.header("OAuth-Client-Attestation") ?? null, pop: c.req.header("OAuth-Client-Attestation-PoP") ?? null },
       },
-      { config: c.get("config"), request: c.req.raw, env: c.env, now: c.get("now"), log: c.get("log"), dynamic: true, allowBoundPublic: options.allowBoundPublic },
+      { config: c.get("config"), request: c.req.raw, env: c.env, now: c.get("now"), log: c.get("log"), dynamic: true, allowPublic: options.allowPublic },
     );
     if (authenticated.attestation) throw new OAuthError("invalid_client", "client authentication failed", { reason: "attestation_not_accepted_here" });
     c.set("authenticated", authenticated);
@@ -128,7 +128,7 @@ function introspectRefreshToken(found: Extract<FoundToken, { kind: "refresh" }>,
   };
 }
 
-export const introspectRoute = new Hono<AppEnv>().post(INTROSPECT_PATH, noStore, parseClientForm, authenticateFormClient({ allowBoundPublic: false }), async (c) => {
+export const introspectRoute = new Hono<AppEnv>().post(INTROSPECT_PATH, noStore, parseClientForm, authenticateFormClient({ allowPublic: false }), async (c) => {
   const log = c.get("log");
   const found = await findToken(c, c.get("form").get("token")!);
   const answer =

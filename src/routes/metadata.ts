@@ -29,7 +29,7 @@ export function serverMetadata(config: Config): Record<string, unknown> {
     claims_supported: ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "cal", "name", "given_name", "family_name", "preferred_username", "email", "email_verified"],
     authorization_response_iss_parameter_supported: true,
     scopes_supported: [...scopes].sort(),
-    token_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS, ...(attesting ? ["attest_jwt_client_auth"] : [])],
+    token_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS],
     token_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGS],
     dpop_signing_alg_values_supported: [...config.dpop.signing_alg_values],
     tls_client_certificate_bound_access_tokens: true,

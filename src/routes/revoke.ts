@@ -1,24 +1,25 @@
 /**
  * POST /oauth/v2/oauth-revoke: token revocation (RFC 7009).
  *
- *   noStore -> parseClientForm -> authenticateFormClient -> revoke
+ *   corsResponse -> noStore -> parseClientForm -> authenticateFormClient -> revoke   (and the CORS preflight)
  *
  * A refresh token, or an access token of a login, revokes its whole grant (§2.1: the server may revoke
  * the grant's other tokens too): the refresh token, and every access token carrying its `gid`, which
- * userinfo and introspection then refuse. Only the client the grant belongs to may revoke it. A HAAPI app
- * may authenticate by client_id alone, since it holds the token it gives up.
+ * every endpoint then refuses. Only the client the grant belongs to may revoke it. A public client, and a
+ * HAAPI app, authenticate by client_id alone (§2.1), since they hold the token they give up.
  *
  * Everything else (unknown, another client's, client_credentials tokens, garbage) answers 200 too and
  * revokes nothing (§2.2): the answer tells nobody whether a string was a token.
  */
 import { Hono } from "hono";
 import type { AppEnv } from "./context";
+import { corsPreflight, corsResponse } from "./cors";
 import { authenticateFormClient, findToken, parseClientForm } from "./introspect";
 import { noStore } from "./no-store";
 
 export const REVOKE_PATH = "/oauth/v2/oauth-revoke";
 
-export const revokeRoute = new Hono<AppEnv>().post(REVOKE_PATH, noStore, parseClientForm, authenticateFormClient({ allowBoundPublic: true }), async (c) => {
+export const revokeRoute = new Hono<AppEnv>().options(REVOKE_PATH, corsPreflight("POST")).post(REVOKE_PATH, corsResponse, noStore, parseClientForm, authenticateFormClient({ allowPublic: true }), async (c) => {
   const log = c.get("log");
   const clientId = c.get("authenticated").client.client_id;
   const found = await findToken(c, c.get("form").get("token")!);

@@ -12,6 +12,7 @@ import { Hono, type Context } from "hono";
 import { OAuthError } from "../errors";
 import { authenticateAccessToken, resourceTokenError } from "./access-token-auth";
 import type { AppEnv } from "./context";
+import { corsPreflight, corsResponse } from "./cors";
 import { findClient } from "./dynamic-clients";
 import { noStore } from "./no-store";
 import { claimsForScopes, findUser } from "./users";
@@ -43,4 +44,7 @@ async function userinfo(c: Context<AppEnv>): Promise<Response> {
   return c.json({ ...claimsForScopes(user, token.scopes), sub: grant.user.sub });
 }
 
-export const userinfoRoute = new Hono<AppEnv>().get(USERINFO_PATH, noStore, userinfo).post(USERINFO_PATH, noStore, userinfo);
+export const userinfoRoute = new Hono<AppEnv>()
+  .options(USERINFO_PATH, corsPreflight("GET, POST"))
+  .get(USERINFO_PATH, corsResponse, noStore, userinfo)
+  .post(USERINFO_PATH, corsResponse, noStore, userinfo);

@@ -252,6 +252,88 @@ describe("attestation configuration", () => {
   });
 });
 
+describe("clients without a secret (none, attest_jwt_client_auth)", () => {
+  const android = { package_names: ["com.example.app"], signature_digests: ["EDk47kU35Z6O55L2VFBPuDRvxrNG0LvEQV/DOfz8jsE="] };
+  const web = { allowed_origins: ["https://spa.example"] };
+  const mobile = (overrides: Record<string, unknown> = {}) => ({
+    client_id: "mobile",
+    token_endpoint_auth_method: "attest_jwt_client_auth",
+    grant_types: ["client_credentials", "authorization_code", "refresh_token"],
+    scope: "urn:se:curity:scopes:haapi openid",
+    capabilities: { haapi: { issue_token_bound_authorization_code: true } },
+    attestation: { android },
+    redirect_uris: ["app://haapi"],
+    ...overrides,
+  });
+  const spa = (overrides: Record<string, unknown> = {}) => ({
+    client_id: "spa",
+    token_endpoint_auth_method: "none",
+    grant_types: ["client_credentials", "authorization_code", "refresh_token"],
+    scope: "urn:se:curity:scopes:haapi openid",
+    capabilities: { haapi: {} },
+    attestation: { web },
+    redirect_uris: ["https://spa.example/callback"],
+    ...overrides,
+  });
+
+  it("a production configuration with an attested secret-less mobile client and a public SPA client loads", () => {
+    const config = parseConfig({ issuer: ISSUER, clients: [mobile(), spa(), spa({ client_id: "plain-spa", grant_types: ["authorization_code"], scope: "openid", capabilities: {}, attestation: undefined })] });
+    expect(config.environment).toBe("production");
+    expect(config.clientsById.get("mobile")).toMatchObject({ token_endpoint_auth_method: "attest_jwt_client_auth" });
+    expect(config.clientsById.get("spa")).toMatchObject({ token_endpoint_auth_method: "none" });
+    expect(config.clientsById.get("plain-spa")!.client_secret_hash).toBeUndefined();
+  });
+
+  it("a secret on either is an error naming the field", () => {
+    expect(problems({ issuer: ISSUER, clients: [mobile({ client_secret_hash: secretClient().client_secret_hash }), spa({ client_secret_hash: secretClient().client_secret_hash })] })).toEqual([
+      "clients[0].client_secret: not used by attest_jwt_client_auth; remove it",
+      "clients[1].client_secret: not used by none; remove it",
+    ]);
+  });
+
+  it("attest_jwt_client_auth without attestation, and a public client with client_credentials but no attestation", () => {
+    expect(problems({ issuer: ISSUER, clients: [mobile({ attestation: undefined, scope: "openid", capabilities: {} }), spa({ attestation: undefined, scope: "openid", capabilities: {} })] })).toEqual([
+      "clients[0].attestation: required for attest_jwt_client_auth (the CAT is the client's only credential)",
+      "clients[1].grant_types: a public client (none) gets client_credentials only as a HAAPI token through a CAT; configure attestation or remove client_credentials",
+    ]);
+  });
+
+  it("a HAAPI token without attestation, keys or certificate binding make no sense without a credential", () => {
+    const jwks = { keys: [{ kty: "EC", crv: "P-256", x: "x", y: "y" }] };
+    expect(
+      problems({
+        issuer: ISSUER,
+        environment: "development",
+        clients: [mobile({ capabilities: { haapi: { allow_without_attestation: true } } }), spa({ jwks, tls_client_certificate_bound_access_tokens: true })],
+      }),
+    ).toEqual([
+      "clients[0].capabilities.haapi.allow_without_attestation: with attest_jwt_client_auth the client has no secret, so without attestation anyone could get its HAAPI tokens; remove it",
+      "clients[1].jwks: not used by none; remove it",
+      "clients[1].tls_client_certificate_bound_access_tokens: needs mTLS client authentication, not none",
+    ]);
+  });
+
+  it("a registration template may not hand out public clients", () => {
+    const list = problems({
+      issuer: ISSUER,
+      clients: [secretClient({ client_id: "main", scope: "dcr" }), { client_id: "tpl", token_endpoint_auth_method: "none", scope: "openid", dynamic_client_registration_template: { authenticate_client_by: ["main"] } }],
+    });
+    expect(list).toEqual(["clients[1].token_endpoint_auth_method: a template's default method must be one of client_secret_basic, client_secret_post, private_key_jwt"]);
+  });
+
+  it("the development configuration has web-spa (public, web attestation) and mobile-app (attest_jwt_client_auth)", () => {
+    const config = parseConfig(DEVELOPMENT_CONFIG);
+    expect(config.clientsById.get("web-spa")).toMatchObject({
+      token_endpoint_auth_method: "none",
+      redirect_uris: ["http://localhost:5173/callback"],
+      attestation: { web: { allowed_origins: ["http://localhost:5173"] } },
+    });
+    expect(config.clientsById.get("web-spa")!.client_secret).toBeUndefined();
+    expect(config.clientsById.get("mobile-app")).toMatchObject({ token_endpoint_auth_method: "attest_jwt_client_auth", capabilities: { haapi: { issue_token_bound_authorization_code: true } } });
+    expect(Object.keys(config.clientsById.get("mobile-app")!.attestation!).filter((key) => key !== "disable_attestation_validation")).toEqual(["android", "ios"]);
+  });
+});
+
 describe("dynamic client registration templates", () => {
   const main = (overrides: Record<string, unknown> = {}) => secretClient({ client_id: "main", scope: "dcr", ...overrides });
   const template = (overrides: Record<string, unknown> = {}, settings: Record<string, unknown> = {}) => ({

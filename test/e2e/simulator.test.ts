@@ -55,7 +55,10 @@ describe("device simulator CLI against wrangler dev with the bundled development
     const { issuer, ...rest } = development;
     expect(issuer).toBe("http://127.0.0.1:8787");
     expect(rest.environment).toBe("development");
-    const client = (rest.clients as Array<Record<string, any>>).find((c) => c.client_id === "dev-client");
+    // The simulator's default client: no secret, its CAT is its only credential.
+    const client = (rest.clients as Array<Record<string, any>>).find((c) => c.client_id === "mobile-app");
+    expect(client?.token_endpoint_auth_method).toBe("attest_jwt_client_auth");
+    expect(client?.client_secret).toBeUndefined();
     expect(client?.attestation?.android?.policy).toBe("simulator");
     expect(client?.attestation?.ios?.policy).toBe("simulator");
   });
@@ -71,12 +74,12 @@ describe("device simulator CLI against wrangler dev with the bundled development
   async function expectAttestedToken(platform: "android" | "ios"): Promise<void> {
     const r = await runDevice(platform);
     const jwks = createRemoteJWKSet(new URL(jwksUri));
-    expect(r).toMatchObject({ mode: "attestation", platform, server: server.issuer, client_id: "dev-client" });
+    expect(r).toMatchObject({ mode: "attestation", platform, server: server.issuer, client_id: "mobile-app" });
 
     // The CAT: what the CLI decoded, and the token itself verified with the server's keys.
     expect(r.cat_header).toMatchObject({ alg: "ES256", typ: CAT_TYP });
-    expect(r.cat_claims).toMatchObject({ iss: server.issuer, sub: "dev-client", cal: "by-policy", attestation: { platform } });
-    const cat = await jwtVerify(r.cat, jwks, { typ: CAT_TYP, issuer: server.issuer, subject: "dev-client", algorithms: ["ES256"] });
+    expect(r.cat_claims).toMatchObject({ iss: server.issuer, sub: "mobile-app", cal: "by-policy", attestation: { platform } });
+    const cat = await jwtVerify(r.cat, jwks, { typ: CAT_TYP, issuer: server.issuer, subject: "mobile-app", algorithms: ["ES256"] });
     expect(cat.payload).toEqual(r.cat_claims);
     const catJkt = await calculateJwkThumbprint(r.cat_claims.cnf.jwk, "sha256");
     expect(catJkt, "CAT cnf.jwk is the simulator's DPoP key").toBe(r.jkt);
@@ -93,7 +96,7 @@ describe("device simulator CLI against wrangler dev with the bundled development
     });
     expect(protectedHeader).toMatchObject({ alg: "ES256", typ: "at+jwt" });
     expect(payload).toEqual(r.access_token_claims);
-    expect(payload).toMatchObject({ sub: "dev-client", client_id: "dev-client", cal: "by-policy", scope: HAAPI_SCOPE });
+    expect(payload).toMatchObject({ sub: "mobile-app", client_id: "mobile-app", cal: "by-policy", scope: HAAPI_SCOPE });
     expect((payload.cnf as { jkt?: unknown }).jkt, "access token cnf.jkt = thumbprint of the CAT's cnf.jwk").toBe(catJkt);
   }
 

@@ -47,7 +47,13 @@ const TREATMENT: Record<string, Treatment> = {
   "GET /.well-known/openid-configuration": PUBLIC,
   "GET /oauth/v2/oauth-jwks": PUBLIC,
   "POST /oauth/v2/oauth-token": other("client authentication, a code, refresh token or CAT in the form"),
+  // CORS preflights: no credentials are sent with them (Fetch standard).
+  "OPTIONS /oauth/v2/oauth-token": PUBLIC,
+  "OPTIONS /oauth/v2/oauth-userinfo": PUBLIC,
+  "OPTIONS /oauth/v2/oauth-revoke": PUBLIC,
+  // The challenge (JSON) or the web driver's iframe page (HTML), and the page's script.
   "GET /oauth/v2/oauth-token/cat": PUBLIC,
+  "GET /oauth/v2/oauth-token/cat/web-cat.js": PUBLIC,
   "POST /oauth/v2/oauth-token/cat": other("a client's attestation"),
   // Initial access tokens; a login's live token passes the token check and is then refused for want of scope dcr (403).
   "POST /token-service/oauth-registration": USER_TOKEN,

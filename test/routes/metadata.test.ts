@@ -28,6 +28,8 @@ describe("metadata", () => {
         "private_key_jwt",
         "tls_client_auth",
         "self_signed_tls_client_auth",
+        // Public clients (RFC 7591 §2) and clients whose only credential is a CAT.
+        "none",
         "attest_jwt_client_auth",
       ]);
       // Attestation-based client authentication (IETF draft): the CAT as OAuth-Client-Attestation,

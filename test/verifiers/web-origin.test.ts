@@ -3,7 +3,7 @@
  * Every WebOriginFailure is reached, plus the success and disabled paths. Pure: no clock involved.
  */
 import { describe, expect, it } from "vitest";
-import { verifyWebOrigin, type WebOriginFailure, type WebOriginPolicy } from "../../src/verifiers/web-origin";
+import { verifyWebAttestation, verifyWebOrigin, type WebOriginFailure, type WebOriginPolicy } from "../../src/verifiers/web-origin";
 
 const POLICY: WebOriginPolicy = { allowedOrigins: ["https://app.example", "http://localhost:3000"], disableOriginVerification: false };
 
@@ -91,5 +91,44 @@ describe("verifyWebOrigin: origin_not_allowed", () => {
 
   it("with an empty allowed list", () => {
     expectFailure("https://app.example", "origin_not_allowed", { allowedOrigins: [], disableOriginVerification: false });
+  });
+});
+
+describe("verifyWebAttestation: from the web driver's iframe (attested origin) or direct (Origin header)", () => {
+  const SERVER = "https://login.example";
+  const policy = { ...POLICY, serverOrigin: SERVER };
+  const fromPage = { requestOrigin: SERVER, fetchSite: "same-origin" };
+
+  it("the iframe's same-origin request attests an allowed embedding origin", () => {
+    expect(verifyWebAttestation({ ...fromPage, attestedOrigin: "https://app.example" }, policy)).toEqual({ ok: true, value: { origin: "https://app.example", verified: true, via: "iframe" } });
+  });
+
+  it.each([
+    ["another site's request", { requestOrigin: "https://app.example", fetchSite: "cross-site" }],
+    ["the server's origin but cross-site", { requestOrigin: SERVER, fetchSite: "cross-site" }],
+    ["same-site, not same-origin", { requestOrigin: "https://www.login.example", fetchSite: "same-site" }],
+    ["no Sec-Fetch-Site", { requestOrigin: SERVER, fetchSite: null }],
+    ["no Origin", { requestOrigin: null, fetchSite: "same-origin" }],
+    ["the server's origin with a path", { requestOrigin: `${SERVER}/`, fetchSite: "same-origin" }],
+  ])("refuses an attested origin not sent from the server's page: %s", (_, request) => {
+    expect(verifyWebAttestation({ ...request, attestedOrigin: "https://app.example" }, policy)).toMatchObject({ ok: false, reason: "not_from_server_page" });
+  });
+
+  it("refuses an attested origin that is not allowed, or not an origin", () => {
+    expect(verifyWebAttestation({ ...fromPage, attestedOrigin: "https://evil.example" }, policy)).toMatchObject({ ok: false, reason: "origin_not_allowed" });
+    expect(verifyWebAttestation({ ...fromPage, attestedOrigin: "https://app.example/path" }, policy)).toMatchObject({ ok: false, reason: "origin_invalid" });
+    expect(verifyWebAttestation({ ...fromPage, attestedOrigin: "null" }, policy)).toMatchObject({ ok: false, reason: "origin_missing" });
+  });
+
+  it("without an attested origin, the request's own Origin is checked (a direct request)", () => {
+    expect(verifyWebAttestation({ requestOrigin: "https://app.example", fetchSite: "cross-site" }, policy)).toEqual({ ok: true, value: { origin: "https://app.example", verified: true, via: "origin" } });
+    expect(verifyWebAttestation({ requestOrigin: "https://evil.example", fetchSite: "cross-site" }, policy)).toMatchObject({ ok: false, reason: "origin_not_allowed" });
+  });
+
+  it("disable_origin_verification skips both checks, and says so", () => {
+    expect(verifyWebAttestation({ requestOrigin: null, fetchSite: null, attestedOrigin: "https://anything.example" }, { ...policy, disableOriginVerification: true })).toEqual({
+      ok: true,
+      value: { origin: "https://anything.example", verified: false, via: "iframe" },
+    });
   });
 });

@@ -1,8 +1,8 @@
 // Defaults shared by the simulator CLI, the development configuration and the flow tests.
 // Keep in sync with the development configuration (src/config/development.json).
 
-/** Static client the simulator authenticates as. */
-export const DEFAULT_CLIENT_ID = "dev-client";
+/** Static client the simulator authenticates as: no secret, its CAT is its only credential (attest_jwt_client_auth). */
+export const DEFAULT_CLIENT_ID = "mobile-app";
 
 /** Local `wrangler dev` server. */
 export const DEFAULT_SERVER = "http://127.0.0.1:8787";

@@ -77,8 +77,9 @@ async function exportPrivate(kp) {
 }
 
 /**
- * Generate a fresh test CA.
- * @param {{ notBefore?: Date, rootNotAfter?: Date, intermediateNotAfter?: Date }} [opts]
+ * Generate a fresh test CA. `rootCommonName` names the root otherwise: an operator's own device CA in
+ * tests of production-shaped configurations (only the committed development CA's name is refused there).
+ * @param {{ notBefore?: Date, rootNotAfter?: Date, intermediateNotAfter?: Date, rootCommonName?: string }} [opts]
  * @returns {Promise<TestCaMaterial>}
  */
 export async function generateTestCa(opts = {}) {
@@ -88,7 +89,7 @@ export async function generateTestCa(opts = {}) {
 
   const rootKp = await genKey("P-256");
   const rootName = buildName([
-    ["CN", ROOT_COMMON_NAME],
+    ["CN", opts.rootCommonName ?? ROOT_COMMON_NAME],
     ["O", TEST_ORGANIZATION],
   ]);
   const rootKeyId = await keyIdentifier(rootKp.publicKey);

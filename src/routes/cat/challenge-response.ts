@@ -5,7 +5,8 @@
  *   {"platform":"android","certificate_chain":["<base64 DER>", ...]}           leaf first
  *   {"platform":"ios","key_id":"<base64>","attestation_object":"<base64 CBOR>"}  a new App Attest key
  *   {"platform":"ios","key_id":"<base64>","assertion":"<base64 CBOR>"}           a key attested before
- *   {"platform":"web"}
+ *   {"platform":"web","origin":"https://app.example"}  from the web driver's iframe: the embedding origin
+ *   {"platform":"web"}                                    a direct request: its Origin header is the app's
  *
  * Every problem is a 400 invalid_request that names the field.
  */
@@ -18,7 +19,7 @@ export type ChallengeResponse =
   | { readonly platform: "android"; readonly chain: readonly Uint8Array[] }
   | { readonly platform: "ios"; readonly keyId: Uint8Array; readonly attestationObject: Uint8Array; readonly assertion?: undefined }
   | { readonly platform: "ios"; readonly keyId: Uint8Array; readonly assertion: Uint8Array; readonly attestationObject?: undefined }
-  | { readonly platform: "web" };
+  | { readonly platform: "web"; readonly origin?: string };
 
 export interface CatRequest {
   readonly challenge: string;
@@ -79,8 +80,11 @@ export function parseChallengeResponse(text: string): ChallengeResponse {
         ? { platform: "ios", keyId, attestationObject: bytesField(object, "attestation_object") }
         : { platform: "ios", keyId, assertion: bytesField(object, "assertion") };
     }
-    case "web":
-      return { platform: "web" };
+    case "web": {
+      if (object.origin === undefined) return { platform: "web" };
+      if (typeof object.origin !== "string" || object.origin.length === 0 || object.origin.length > 300) throw invalid("challenge_response.origin must be the embedding page's origin (scheme://host[:port])");
+      return { platform: "web", origin: object.origin };
+    }
     default:
       throw invalid('challenge_response.platform must be "android", "ios" or "web"', `platform ${JSON.stringify(String(object.platform).slice(0, 40))}`);
   }

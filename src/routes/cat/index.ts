@@ -1,7 +1,10 @@
 /**
  * The CAT endpoint (HAAPI draft §2; DESIGN.md wire contract), as pipelines of named steps:
  *
- *   GET  /oauth/v2/oauth-token/cat?client_id=X   noStore -> issueChallenge
+ *   GET  /oauth/v2/oauth-token/cat?client_id=X   noStore -> issueChallenge        (JSON: the challenge)
+ *                                                webCatPage                      (a browser navigation, Accept
+ *                                                                                  text/html: the web driver's iframe)
+ *   GET  /oauth/v2/oauth-token/cat/web-cat.js    webCatScript                    (the iframe page's script)
  *   POST /oauth/v2/oauth-token/cat               noStore -> parseCatRequest -> readChallenge
  *        (form: challenge, challenge_response)        -> proveKey (DPoP) -> attest -> spendChallenge -> issueCat
  *
@@ -22,6 +25,7 @@ import { keysFor } from "../services";
 import { requireDpopProof } from "../token/verify-dpop";
 import { parseCatRequest, type CatRequest } from "./challenge-response";
 import { verifyAttestation, type VerifiedAttestation } from "./verify-attestation";
+import { CAT_SCRIPT_PATH, wantsCatPage, webCatPage, webCatScript } from "./web-cat-page";
 
 export const CAT_PATH = "/oauth/v2/oauth-token/cat";
 
@@ -90,6 +94,7 @@ const attest = createMiddleware<CatEnv>(async (c, next) => {
       jkt: proof.jkt,
       attested: await attestedBytes(challenge, proof.jkt),
       origin: c.req.header("Origin") ?? null,
+      fetchSite: c.req.header("Sec-Fetch-Site") ?? null,
       now: c.get("now"),
     },
     response,
@@ -121,6 +126,13 @@ const issueCat = createMiddleware<CatEnv>(async (c) => {
   return c.json({ cat });
 });
 
+/** A browser navigation gets the iframe page; anything else the JSON challenge. */
+const negotiateCatGet = createMiddleware<CatEnv>(async (c, next) => {
+  if (wantsCatPage(c.req.header("Accept"))) return webCatPage(c);
+  await next();
+});
+
 export const catRoute = new Hono<CatEnv>()
-  .get(CAT_PATH, noStore, issueChallenge)
+  .get(CAT_SCRIPT_PATH, webCatScript)
+  .get(CAT_PATH, negotiateCatGet, noStore, issueChallenge)
   .post(CAT_PATH, noStore, parseCatRequest, readChallenge, proveKey, attest, spendChallenge, issueCat);

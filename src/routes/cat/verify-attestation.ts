@@ -15,7 +15,7 @@ import type { ClientAssuranceLevel } from "../../tokens/access-token";
 import type { AttestationSummary } from "../../tokens/cat";
 import { verifyAndroidKeyAttestation } from "../../verifiers/android-key-attestation";
 import { verifyAppAttestAssertion, verifyAppAttestation } from "../../verifiers/app-attest";
-import { verifyWebOrigin } from "../../verifiers/web-origin";
+import { verifyWebAttestation } from "../../verifiers/web-origin";
 import { importTrustAnchors, type TrustAnchor } from "../../x509/chain";
 import { APPLE_APP_ATTESTATION_ROOT_CA_PEM } from "../../x509/roots/apple";
 import { ANDROID_SOFTWARE_ATTESTATION_ROOTS } from "../../x509/roots/android-software";
@@ -38,7 +38,9 @@ export interface AttestationContext {
   readonly client: Client;
   readonly jkt: string;
   readonly attested: Uint8Array;
+  /** The request's Origin and Sec-Fetch-Site headers (web attestation). */
   readonly origin: string | null;
+  readonly fetchSite: string | null;
   readonly now: number;
 }
 
@@ -185,12 +187,15 @@ async function iosAssertion(context: AttestationContext, keyId: Uint8Array, asse
   };
 }
 
-function web(context: AttestationContext): VerifiedAttestation {
+function web(context: AttestationContext, attestedOrigin: string | undefined): VerifiedAttestation {
   const settings = context.client.attestation!.web!;
   const policy = context.client.attestationPolicies.web!;
-  const result = verifyWebOrigin(context.origin, { allowedOrigins: settings.allowed_origins, disableOriginVerification: policy.disable_origin_verification });
+  const result = verifyWebAttestation(
+    { requestOrigin: context.origin, fetchSite: context.fetchSite, ...(attestedOrigin !== undefined ? { attestedOrigin } : {}) },
+    { allowedOrigins: settings.allowed_origins, disableOriginVerification: policy.disable_origin_verification, serverOrigin: context.config.issuer },
+  );
   if (!result.ok) throw rejected(context, "web", result.reason, result.detail);
-  return { cal: "by-policy", summary: { platform: "web", origin: result.value.origin ?? undefined, origin_verified: result.value.verified } };
+  return { cal: "by-policy", summary: { platform: "web", origin: result.value.origin ?? undefined, origin_verified: result.value.verified, origin_via: result.value.via } };
 }
 
 export async function verifyAttestation(context: AttestationContext, response: ChallengeResponse): Promise<VerifiedAttestation> {
@@ -204,6 +209,6 @@ export async function verifyAttestation(context: AttestationContext, response: C
     case "ios":
       return response.attestationObject ? iosAttestation(context, response.keyId, response.attestationObject) : iosAssertion(context, response.keyId, response.assertion!);
     case "web":
-      return web(context);
+      return web(context, response.origin);
   }
 }

@@ -35,7 +35,7 @@ import { htmlHeaders } from "./html/respond";
 import { renderStep } from "./render";
 import { finishFlow, represent } from "./respond";
 import { error, HaapiProblem, info, invalidInput, type InvalidField } from "./representations";
-import { firstStep, forgotPasswordStep, loginStep, pollingStep, registerStep, urls } from "./steps";
+import { firstStep, forgotPasswordStep, registerStep } from "./steps";
 
 /** The authenticator in the path, which this flow must offer. */
 function authenticatorOf(c: Context<HaapiEnv>, types?: AuthenticatorConfig["type"] | readonly AuthenticatorConfig["type"][]): AuthenticatorConfig {

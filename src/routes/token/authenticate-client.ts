@@ -6,6 +6,8 @@
  * OAuth-Client-Attestation header (IETF draft; with its PoP header, or the DPoP combined mode).
  * mTLS clients present no such credential, only a certificate and their client_id (RFC 8705 §2).
  * The method must be the one the client is registered with; a CAT needs a client with `attestation`.
+ * A public client (`none`) presents its client_id alone, where that is allowed (`allowPublic`); any
+ * secret or JWT assertion it presents is refused, and only a CAT (its attestation) counts for it.
  */
 import { createLocalJWKSet, decodeJwt, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
 import { createMiddleware } from "hono/factory";
@@ -261,8 +263,12 @@ export async function authenticateClientRequest(
     readonly now: number;
     readonly log: Record<string, unknown>;
     readonly dynamic: boolean;
-    /** Accept a HAAPI client by client_id alone (authorization_code, refresh_token: the grant must be DPoP-bound). */
-    readonly allowBoundPublic?: boolean;
+    /**
+     * Accept a client by client_id alone: a public client (`none`), or a HAAPI client whose grant is
+     * DPoP-bound (authorization_code and refresh_token; the grant step refuses an unbound one). Never
+     * for client_credentials or introspection.
+     */
+    readonly allowPublic?: boolean;
   },
 ): Promise<AuthenticatedClient> {
   const { config, log } = options;
@@ -275,7 +281,13 @@ export async function authenticateClientRequest(
     throw invalidClient(reason, presented.kind === "basic", detail);
   }
   log.client_id = client.client_id;
-  if (presented.kind === "none" && options.allowBoundPublic && client.capabilities.haapi && !METHOD_OF.none.includes(client.token_endpoint_auth_method)) {
+  if (presented.kind === "none" && client.token_endpoint_auth_method === "none") {
+    // A public client (RFC 7591 §2) has nothing to prove: PKCE (and DPoP, for a bound code) protect its grants.
+    if (!options.allowPublic) throw invalidClient("public_client_not_allowed_here", false);
+    log.auth_method = "none";
+    return { client, method: "none", cal: "none", certificate: null };
+  }
+  if (presented.kind === "none" && options.allowPublic && client.capabilities.haapi && !METHOD_OF.none.includes(client.token_endpoint_auth_method)) {
     // A HAAPI app redeeming a token-bound code (or refreshing a bound refresh token) proves itself with
     // the DPoP key the grant is bound to; the grant step refuses anything that is not bound.
     log.auth_method = "none";
@@ -307,7 +319,7 @@ export const authenticateClient = createMiddleware<AppEnv>(async (c, next) => {
       now: c.get("now"),
       log: c.get("log"),
       dynamic: true,
-      allowBoundPublic: c.get("form").get("grant_type") !== "client_credentials",
+      allowPublic: c.get("form").get("grant_type") !== "client_credentials",
     },
   );
   c.set("authenticated", authenticated);

@@ -1,10 +1,12 @@
 /**
  * POST /oauth/v2/oauth-token: the token endpoint, as a pipeline of named steps.
  *
- *   noStore -> parseTokenRequest -> authenticateClient -> checkGrant -> verifyDpop -> spendAttestation -> grant
+ *   corsResponse -> noStore -> parseTokenRequest -> authenticateClient -> checkGrant -> verifyDpop -> spendAttestation -> grant
+ *   OPTIONS: the CORS preflight of a browser app (../cors.ts)
  */
 import { Hono } from "hono";
 import type { AppEnv } from "../context";
+import { corsPreflight, corsResponse } from "../cors";
 import { noStore } from "../no-store";
 import { authenticateClient } from "./authenticate-client";
 import { checkGrant } from "./check-grant";
@@ -16,7 +18,7 @@ import { verifyDpop } from "./verify-dpop";
 
 export const TOKEN_PATH = "/oauth/v2/oauth-token";
 
-export const tokenRoute = new Hono<AppEnv>().post(TOKEN_PATH, noStore, parseTokenRequest, authenticateClient, checkGrant, verifyDpop, spendAttestation, (c) => {
+export const tokenRoute = new Hono<AppEnv>().options(TOKEN_PATH, corsPreflight("POST")).post(TOKEN_PATH, corsResponse, noStore, parseTokenRequest, authenticateClient, checkGrant, verifyDpop, spendAttestation, (c) => {
   switch (c.get("form").get("grant_type")) {
     case "authorization_code":
       return authorizationCodeGrant(c);

@@ -12,22 +12,31 @@ import { signAccessToken } from "../../tokens/access-token";
 import { hashToken, newGrantSecret, signIdToken } from "../../tokens/grant-tokens";
 import type { DpopProof } from "../../verifiers/dpop-proof";
 import { verifyPkce } from "../../verifiers/pkce";
-import type { AppEnv } from "../context";
+import type { AppEnv, AuthenticatedClient } from "../context";
 import { keysFor } from "../services";
 
 function invalidGrant(reason: string, description = "the grant is invalid, expired or revoked"): OAuthError {
   return new OAuthError("invalid_grant", description, { reason });
 }
 
-/** The bound key's proof, or invalid_dpop_proof (RFC 9449 §10: a bound code needs its key's proof). */
-function requireBoundKey(jkt: string | undefined, dpop: DpopProof | undefined, publicClient: boolean, what: string): void {
+/**
+ * The bound key's proof, or invalid_dpop_proof (RFC 9449 §10: a bound code needs its key's proof).
+ * `keyIsCredential`: a HAAPI client that presented only its client_id proves itself with the key the grant
+ * is bound to, so an unbound grant is refused. (A public client, `none`, has PKCE for an unbound code.)
+ */
+function requireBoundKey(jkt: string | undefined, dpop: DpopProof | undefined, keyIsCredential: boolean, what: string): void {
   if (jkt !== undefined) {
     if (dpop?.jkt !== jkt) {
       throw new OAuthError("invalid_dpop_proof", `the ${what} is bound to a DPoP key; send a proof signed with it`, { reason: `${what.replace(/ /g, "_")}_dpop_key_mismatch`, detail: { expected: jkt, proof: dpop?.jkt ?? null } });
     }
-  } else if (publicClient) {
+  } else if (keyIsCredential) {
     throw new OAuthError("invalid_client", "client authentication failed", { reason: `${what.replace(/ /g, "_")}_not_bound_for_public_client` });
   }
+}
+
+/** The client presented nothing but its client_id, and is not registered as public: its DPoP key must do. */
+function keyIsCredential(authenticated: AuthenticatedClient): boolean {
+  return authenticated.method === "none" && authenticated.client.token_endpoint_auth_method !== "none";
 }
 
 async function grantOf(c: Context<AppEnv>, token: string | undefined, name: string): Promise<{ hash: string; record: GrantRecord; stub: DurableObjectStub<Grant> }> {
@@ -90,14 +99,14 @@ export async function authorizationCodeGrant(c: Context<AppEnv>): Promise<Respon
   const now = c.get("now");
   const form = c.get("form");
   const dpop = c.get("dpop");
-  const { client, method } = c.get("authenticated");
+  const { client } = c.get("authenticated");
   const { hash, record, stub } = await grantOf(c, form.get("code"), "code");
   if (record.code.hash !== hash) throw invalidGrant("code_unknown");
   if (record.client_id !== client.client_id) throw invalidGrant("code_of_another_client");
   if (form.get("redirect_uri") !== record.redirect_uri) throw invalidGrant("redirect_uri_mismatch", "redirect_uri must be the one of the authorization request");
   const pkce = await verifyPkce(form.get("code_verifier"), record.code.code_challenge);
   if (!pkce.ok) throw invalidGrant(`pkce_${pkce.reason}`, pkce.reason === "verifier_missing" ? "code_verifier is required" : "code_verifier does not match the code_challenge");
-  requireBoundKey(record.code.dpop_jkt, dpop, method === "none", "authorization code");
+  requireBoundKey(record.code.dpop_jkt, dpop, keyIsCredential(c.get("authenticated")), "authorization code");
 
   const accessTtl = client.access_token_ttl ?? config.access_token_ttl;
   let refresh: { token: string; state: RefreshState } | undefined;
@@ -116,7 +125,7 @@ export async function refreshTokenGrant(c: Context<AppEnv>): Promise<Response> {
   const now = c.get("now");
   const form = c.get("form");
   const dpop = c.get("dpop");
-  const { client, method } = c.get("authenticated");
+  const { client } = c.get("authenticated");
   const { hash, record, stub } = await grantOf(c, form.get("refresh_token"), "refresh_token");
   if (record.client_id !== client.client_id) throw invalidGrant("refresh_token_of_another_client");
   const granted = record.scope.split(" ").filter(Boolean);
@@ -128,7 +137,7 @@ export async function refreshTokenGrant(c: Context<AppEnv>): Promise<Response> {
     if (wider.length) throw new OAuthError("invalid_scope", "a refresh may only narrow the granted scope", { reason: `refresh_scope_wider ${wider.join(" ").slice(0, 200)}` });
   }
   const current = record.refresh;
-  if (current?.hash === hash) requireBoundKey(current.jkt, dpop, method === "none", "refresh token");
+  if (current?.hash === hash) requireBoundKey(current.jkt, dpop, keyIsCredential(c.get("authenticated")), "refresh token");
   const accessTtl = client.access_token_ttl ?? config.access_token_ttl;
   const secret = await newGrantSecret(record.id);
   const next: RefreshState = { hash: secret.hash, ...(current?.jkt ? { jkt: current.jkt } : {}), expires_at: now + refreshTtl(config, client) };

@@ -4,7 +4,7 @@
  * and without a trailing slash; and the Authentication Cloud API under `/api/v1`. Off when `uaf.enabled`
  * is false (404).
  */
-import { Hono, type Context, type Handler } from "hono";
+import { Hono, type Handler } from "hono";
 import { createMiddleware } from "hono/factory";
 import { OAuthError } from "../../errors";
 import type { AppEnv } from "../context";
