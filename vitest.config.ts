@@ -13,11 +13,25 @@ export default defineConfig({
             miniflare: { bindings: { CONFIG: JSON.stringify(testConfig) } },
           }),
         ],
-        test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/e2e/**"] },
+        // A first request in a file creates signing keys, which under a loaded CI machine can outlast vitest's 5 s default.
+        test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/e2e/**", "test/browser/**"], testTimeout: 30_000 },
       },
       {
         // End to end: `wrangler dev` started as a user would, driven over HTTP from Node.
         test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], environment: "node", testTimeout: 60_000, hookTimeout: 90_000 },
+      },
+      {
+        // Real browser: `wrangler dev` (and the example SPA) driven by the system's Chromium through
+        // playwright-core. Without Chromium these skip, saying how to install it; CI requires it
+        // (HAAPI_EDGE_REQUIRE_CHROMIUM=1, test/browser/chromium.ts).
+        test: {
+          name: "browser",
+          include: ["test/browser/**/*.test.ts"],
+          environment: "node",
+          globalSetup: ["test/browser/global-setup.ts"],
+          testTimeout: 90_000,
+          hookTimeout: 120_000,
+        },
       },
     ],
   },

@@ -57,7 +57,7 @@ export type FlowStep =
 
 /** Who may continue a flow. The two kinds never mix: a HAAPI session refuses a browser, and the reverse. */
 export type SessionBinding =
-  /** The HAAPI access token (its `jti`) and DPoP key (`jkt`) the flow was started with. */
+  /** The DPoP key (`jkt`) the flow is bound to, and the HAAPI access token (`jti`) that started it (for the log). */
   | { readonly kind: "haapi"; readonly token_jti: string; readonly jkt: string }
   /** SHA-256 (base64url) of the secret in the browser's login cookie. */
   | { readonly kind: "browser"; readonly cookie_hash: string };

@@ -358,8 +358,9 @@
 
   /** Take back the key and token an earlier page of this app stored, if they are for this app. */
   async function restore() {
-    const state = /** @type {{ key?: DpopKey, token?: HaapiToken, origin?: string } | null} */ (await stored("readonly", (store) => store.get(storageKey)));
-    if (state === null || state.origin !== appOrigin || !state.key || !(state.key.privateKey instanceof CryptoKey)) return;
+    const state = /** @type {{ key?: DpopKey, token?: HaapiToken, origin?: string } | null | undefined} */ (await stored("readonly", (store) => store.get(storageKey)));
+    // IndexedDB answers undefined for a missing key (and `stored` null when there is no storage).
+    if (state === null || state === undefined || state.origin !== appOrigin || !state.key || !(state.key.privateKey instanceof CryptoKey)) return;
     dpopKey = state.key;
     if (state.token && typeof state.token.accessToken === "string") haapiToken = state.token;
     debug("restored the DPoP key", haapiToken !== null ? "and the HAAPI token" : "");

@@ -4,7 +4,8 @@
  * - `negotiate`: `Accept: application/vnd.auth+json` is a HAAPI app, `text/html` a browser; anything else
  *   is a 406. The same steps then answer JSON representations or HTML pages (respond.ts).
  * - HAAPI: `Authorization: DPoP <HAAPI access token>` with a proof by its key, `ath` included; the
- *   `Session-Id` names a live session bound to that very token and key.
+ *   `Session-Id` names a live session of the token's client bound to that key (a renewed token of the
+ *   same key continues the flow).
  * - browser: the login cookie names a live session bound to that cookie, and POSTs carry its CSRF token
  *   (browser-session.ts).
  * A session of the other kind, or none, is the `mismatch-between-session-and-access-token` problem.
@@ -81,7 +82,9 @@ async function loadHaapiSession(c: Context<HaapiEnv>): Promise<{ session: Sessio
   const token = c.get("haapiToken");
   const binding = session.binding;
   if (binding?.kind !== "haapi") throw mismatch("session_not_a_haapi_session");
-  if (binding.token_jti !== token.jti || binding.jkt !== token.jkt || session.request.client_id !== token.clientId) throw mismatch("session_bound_to_another_token");
+  // Bound to the client and the DPoP key, not to one token: an app renews its HAAPI token with the same
+  // key during a long login (the web driver's iframe does, before the token expires), and goes on.
+  if (binding.jkt !== token.jkt || session.request.client_id !== token.clientId) throw mismatch("session_bound_to_another_key");
   c.header("Set-Session-Id", session.id);
   return { session, stub };
 }
