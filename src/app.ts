@@ -1,8 +1,9 @@
 /**
  * The HTTP application: per-request context, the routes, and the one place errors become responses.
+ * It runs on any runtime: the runtime's entry point passes `runtimeOf`, which gives each request its
+ * configuration, stores, secrets and assets (src/runtime.ts).
  */
 import { Hono, type Context } from "hono";
-import { configFor } from "./config/load";
 import { asOAuthError, errorResponse, OAuthError } from "./errors";
 import { writeLog } from "./log";
 import type { AppEnv } from "./routes/context";
@@ -18,6 +19,7 @@ import { revokeRoute, REVOKE_PATH } from "./routes/revoke";
 import { introspectRoute, INTROSPECT_PATH } from "./routes/introspect";
 import { isUafServicePath, uafRoute } from "./routes/uaf";
 import { serverResponse, UafError, UAF_STATUS } from "./routes/uaf/uaf-error";
+import type { RuntimeOf } from "./runtime";
 
 /** Paths and the methods they answer, for 405 responses. */
 const ALLOWED_METHODS: Record<string, string> = {
@@ -77,7 +79,7 @@ function uafErrorOf(error: unknown): UafError {
   return new UafError(UAF_STATUS.INTERNAL_SERVER_ERROR, "Internal server error", error instanceof Error ? `${error.name}: ${error.message}` : String(error));
 }
 
-export function createApp(): Hono<AppEnv> {
+export function createApp(runtimeOf: RuntimeOf): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   // Context for every request, and its one log line.
@@ -86,8 +88,12 @@ export function createApp(): Hono<AppEnv> {
     const log: Record<string, unknown> = { method: c.req.method, path: c.req.path };
     c.set("log", log);
     c.set("now", Math.floor(Date.now() / 1000));
-    const config = configFor(c.env.CONFIG);
+    const runtime = runtimeOf(c.env);
+    const config = runtime.config;
     c.set("config", config);
+    c.set("stores", runtime.stores);
+    c.set("secrets", runtime.secrets);
+    c.set("webCatScript", runtime.webCatScript);
     await next();
     c.header("Date", new Date(c.get("now") * 1000).toUTCString());
     const status = c.res.status;

@@ -1,16 +1,9 @@
 /**
- * The Worker's bindings (wrangler.toml). Only src/routes/ and src/index.ts read them.
+ * The Worker's bindings (wrangler.toml). Only the Workers entry point (src/index.ts) and its adapters
+ * (src/kv/workers/) read them; routes get `Stores` and secrets from the request context.
  */
-import type { DynamicClientStore } from "./kv/dynamic-client";
-import type { Grant } from "./kv/grant";
-import type { KeyManager } from "./kv/key-manager";
-import type { LoginSession } from "./kv/login-session";
-import type { UserStore } from "./kv/user-store";
-import type { UafTransaction } from "./kv/uaf-transaction";
-import type { UafUser } from "./kv/uaf-user";
-import type { WebSession } from "./kv/web-session";
-import type { RateLimiter } from "./kv/rate-limiter";
-import type { ReplayGuard } from "./kv/replay-guard";
+import type { DynamicClientStore, Grant, KeyManager, LoginSession, RateLimiter, UafTransaction, UafUser, UserStore, WebSession } from "./kv/workers/classes";
+import type { ReplayGuard } from "./kv/workers/replay-guard";
 
 export interface Env {
   /** The configuration document: a JSON string or an object. Absent: the bundled development configuration. */

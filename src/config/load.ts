@@ -24,7 +24,7 @@ import {
   type ParsedConfig,
   type WebPolicy,
 } from "./schema";
-import developmentConfig from "./development.json";
+import developmentConfig from "./development.json" with { type: "json" };
 
 /** The attestation policy each configured platform of a client resolves to (named, or the strict defaults). */
 export interface ResolvedAttestationPolicies {

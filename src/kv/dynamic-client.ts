@@ -1,20 +1,18 @@
 /**
- * DynamicClientStore: one Durable Object per dynamically registered client, the client's source of truth.
+ * Dynamic clients: one record per dynamically registered client, the client's source of truth.
  *
- * The object is created with `newUniqueId()` by the registration request, so it lives near the device
- * that registered, and its id is the client_id: the token request right after a registration reaches the
- * same object, with no index and no eventually consistent copy in between. A forged or mistyped
- * client_id is refused by `idFromString` before any object is reached.
+ * The record is created under a fresh id by the registration request (on Workers, a Durable Object
+ * created near the device that registered), and its id is the client_id: the token request right after
+ * a registration reaches the same record, with no index and no eventually consistent copy in between. A
+ * forged or mistyped client_id is refused before any record is reached.
  *
- * The record holds hashes only (client secret, registration access token). Every write is one `put` of
- * the whole record inside the object, and an update only replaces a record that still exists, so a PUT
- * racing a DELETE cannot bring a deleted client back. An alarm deletes the client when it was never
- * used, or when its secret expired.
+ * The record holds hashes only (client secret, registration access token). Every write replaces the
+ * whole record in one operation, and an update only replaces a record that still exists, so a PUT racing
+ * a DELETE cannot bring a deleted client back. The record goes when it was never used past its
+ * deadline, or when its secret expired.
  */
-import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../env";
 import type { ClientAssuranceLevel } from "../tokens/access-token";
-import { newObject, objectByHexId } from "./object-id";
+import { recordKind, type Step } from "./record";
 
 /** A public JWK as registered (JSON values only, so it crosses the RPC boundary). */
 export type RegisteredJwk = Readonly<Record<string, string | number | boolean | readonly string[]>>;
@@ -55,7 +53,6 @@ export interface DynamicClientRecord {
   readonly unused_deadline: number;
 }
 
-const RECORD = "client";
 
 /** When the record must go: unused past its deadline, or its secret expired. Infinity: never. */
 export function deletionTime(record: DynamicClientRecord): number {
@@ -64,73 +61,30 @@ export function deletionTime(record: DynamicClientRecord): number {
   return Math.min(unused, expired);
 }
 
-export class DynamicClientStore extends DurableObject<Env> {
-  /** Write a new client. False when this object already holds one (ids are unique: a bug, never a retry). */
-  async create(record: DynamicClientRecord): Promise<boolean> {
-    if (this.ctx.storage.kv.get(RECORD) !== undefined) return false;
-    this.ctx.storage.kv.put(RECORD, record);
-    await this.scheduleCleanup(record);
-    return true;
-  }
+export const dynamicClientKind = recordKind({
+  name: "dynamic-client",
+  expiresAt: deletionTime,
+  operations: {
+    /** Write a new client. False when the id is taken (ids are random: a bug, never a retry). */
+    create: (current: DynamicClientRecord | null, record: DynamicClientRecord): Step<DynamicClientRecord, boolean> => (current ? { outcome: false } : { next: record, outcome: true }),
 
-  /** The client, or null when it does not exist or is due for deletion. */
-  async read(): Promise<DynamicClientRecord | null> {
-    const record = this.ctx.storage.kv.get<DynamicClientRecord>(RECORD);
-    if (record === undefined) return null;
-    if (deletionTime(record) <= Math.floor(Date.now() / 1000)) return null;
-    return record;
-  }
+    /** The client, or null when it does not exist or is due for deletion. */
+    read: (current: DynamicClientRecord | null): Step<DynamicClientRecord, DynamicClientRecord | null> => ({ outcome: current }),
 
-  /** Record the first successful authentication: the client is no longer a candidate for unused clean-up. */
-  async markUsed(at: number): Promise<void> {
-    const record = this.ctx.storage.kv.get<DynamicClientRecord>(RECORD);
-    if (record === undefined || record.used_at !== null) return;
-    const updated = { ...record, used_at: at };
-    this.ctx.storage.kv.put(RECORD, updated);
-    await this.scheduleCleanup(updated);
-  }
+    /** Record the first successful authentication: the client is no longer a candidate for unused clean-up. */
+    markUsed: (current: DynamicClientRecord | null, _input: null, now: number): Step<DynamicClientRecord, null> =>
+      current === null || current.used_at !== null ? { outcome: null } : { next: { ...current, used_at: now }, outcome: null },
 
-  /** Replace the metadata (RFC 7592 §2.2). Null when the client was deleted meanwhile. */
-  async update(metadata: RegisteredMetadata): Promise<DynamicClientRecord | null> {
-    const record = await this.read();
-    if (record === null) return null;
-    const updated = { ...record, metadata };
-    this.ctx.storage.kv.put(RECORD, updated);
-    return updated;
-  }
+    /** Replace the metadata (RFC 7592 §2.2). Null when the client was deleted meanwhile. */
+    update: (current: DynamicClientRecord | null, metadata: RegisteredMetadata): Step<DynamicClientRecord, DynamicClientRecord | null> => {
+      if (current === null) return { outcome: null };
+      const updated = { ...current, metadata };
+      return { next: updated, outcome: updated };
+    },
 
-  /** Delete the client (RFC 7592 §2.3). False when there was none. */
-  async remove(): Promise<boolean> {
-    const existed = this.ctx.storage.kv.get(RECORD) !== undefined;
-    await this.ctx.storage.deleteAlarm();
-    await this.ctx.storage.deleteAll();
-    return existed;
-  }
+    /** Delete the client (RFC 7592 §2.3). False when there was none. */
+    remove: (current: DynamicClientRecord | null): Step<DynamicClientRecord, boolean> => (current === null ? { outcome: false } : { next: null, outcome: true }),
+  },
+});
 
-  private async scheduleCleanup(record: DynamicClientRecord): Promise<void> {
-    const at = deletionTime(record);
-    if (at === Infinity) await this.ctx.storage.deleteAlarm();
-    else await this.ctx.storage.setAlarm(at * 1000);
-  }
-
-  override async alarm(): Promise<void> {
-    const record = this.ctx.storage.kv.get<DynamicClientRecord>(RECORD);
-    if (record === undefined) return;
-    if (deletionTime(record) <= Math.floor(Date.now() / 1000)) {
-      await this.ctx.storage.deleteAll();
-      return;
-    }
-    await this.scheduleCleanup(record);
-  }
-}
-
-/** The object of a dynamic client_id, or null when the id cannot be one (wrong shape, or not minted by this namespace). */
-export function dynamicClientObject(namespace: DurableObjectNamespace<DynamicClientStore>, clientId: string): DurableObjectStub<DynamicClientStore> | null {
-  return objectByHexId(namespace, clientId);
-}
-
-/** A new client's object, created where this request runs; its id is the client_id. */
-export function newDynamicClientObject(namespace: DurableObjectNamespace<DynamicClientStore>): { clientId: string; stub: DurableObjectStub<DynamicClientStore> } {
-  const { id, stub } = newObject(namespace);
-  return { clientId: id, stub };
-}
+export type DynamicClientOperations = typeof dynamicClientKind.operations;

@@ -1,21 +1,19 @@
 /**
- * Grant: one Durable Object per authorization grant (a user's consent to a client, from one login).
- * It holds the authorization code (hashed, single use), the current refresh token (hashed, rotated on
- * every use) and whether the grant was revoked. Its id is the prefix of the code and of every refresh
- * token, so the token endpoint reaches it directly.
+ * Grant: one record per authorization grant (a user's consent to a client, from one login). It holds
+ * the authorization code (hashed, single use), the current refresh token (hashed, rotated on every use)
+ * and whether the grant was revoked. Its id is the prefix of the code and of every refresh token, so the
+ * token endpoint reaches it directly.
  *
- * Every change is one compare-and-set inside the object:
+ * Every change is one operation, atomic on its record (record.ts):
  * - a code is redeemed once; a second redemption revokes the grant (RFC 6749 §4.1.2);
  * - a refresh token is replaced by the next one; presenting a replaced one revokes the grant (reuse
  *   detection, OAuth 2.0 Security BCP §4.14.2), so of two racing refreshes one wins and the grant then
  *   ends whole, never half-rotated.
- * An alarm deletes the object once nothing it issued can still be valid.
+ * The record goes (an alarm on Workers, expireIn on Deno) once nothing it issued can still be valid.
  */
-import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../env";
 import type { ClientAssuranceLevel } from "../tokens/access-token";
 import type { AuthenticatedUser } from "./login-session";
-import { newObject, objectByHexId } from "./object-id";
+import { recordKind, type Step } from "./record";
 
 export interface RefreshState {
   /** SHA-256 (base64url) of the current refresh token. */
@@ -51,92 +49,72 @@ export interface GrantRecord {
 export type CodeRedemption = "ok" | "invalid" | "expired" | "used" | "revoked";
 export type Rotation = "ok" | "invalid" | "expired" | "reused" | "revoked";
 
-const RECORD = "grant";
 /** How many rotated-away refresh tokens are remembered for reuse detection. */
 const SPENT_KEPT = 20;
 
-export class Grant extends DurableObject<Env> {
-  async create(record: GrantRecord): Promise<boolean> {
-    if (this.ctx.storage.kv.get(RECORD) !== undefined) return false;
-    this.ctx.storage.kv.put(RECORD, record);
-    await this.ctx.storage.setAlarm(record.expires_at * 1000);
-    return true;
-  }
-
-  /** The grant, or null when there is none (never issued, or deleted after expiry). */
-  async read(): Promise<GrantRecord | null> {
-    return this.ctx.storage.kv.get<GrantRecord>(RECORD) ?? null;
-  }
-
-  /**
-   * Redeem the code whose hash is `codeHash`, once. On success the grant gets its first refresh token (or
-   * none), and lives until `expiresAt`. A second redemption revokes the grant.
-   */
-  async redeemCode(codeHash: string, refresh: RefreshState | null, expiresAt: number, now: number): Promise<CodeRedemption> {
-    const record = this.ctx.storage.kv.get<GrantRecord>(RECORD);
-    if (record === undefined || record.code.hash !== codeHash) return "invalid";
-    if (record.revoked_at !== null) return "revoked";
-    if (record.code.used_at !== null) {
-      await this.store({ ...record, revoked_at: now });
-      return "used";
-    }
-    if (record.code.expires_at <= now) return "expired";
-    await this.store({ ...record, code: { ...record.code, used_at: now }, refresh, expires_at: Math.max(record.expires_at, expiresAt) });
-    return "ok";
-  }
-
-  /** Replace the current refresh token `presented` by `next`. A rotated-away token revokes the grant. */
-  async rotateRefresh(presented: string, next: RefreshState, accessExpiresAt: number, now: number): Promise<Rotation> {
-    const record = this.ctx.storage.kv.get<GrantRecord>(RECORD);
-    if (record === undefined) return "invalid";
-    if (record.revoked_at !== null) return "revoked";
-    if (record.spent_refresh.includes(presented)) {
-      await this.store({ ...record, revoked_at: now });
-      return "reused";
-    }
-    const current = record.refresh;
-    if (current === null || current.hash !== presented) return "invalid";
-    if (current.expires_at <= now) return "expired";
-    await this.store({
-      ...record,
-      refresh: next,
-      spent_refresh: [presented, ...record.spent_refresh].slice(0, SPENT_KEPT),
-      expires_at: Math.max(record.expires_at, next.expires_at, accessExpiresAt),
-    });
-    return "ok";
-  }
-
-  /** Revoke the whole grant (RFC 7009): its refresh token and every access token it issued. */
-  async revoke(now: number): Promise<void> {
-    const record = this.ctx.storage.kv.get<GrantRecord>(RECORD);
-    if (record === undefined || record.revoked_at !== null) return;
-    await this.store({ ...record, revoked_at: now });
-  }
-
-  private async store(record: GrantRecord): Promise<void> {
-    this.ctx.storage.kv.put(RECORD, record);
-    await this.ctx.storage.setAlarm(record.expires_at * 1000);
-  }
-
-  override async alarm(): Promise<void> {
-    const record = this.ctx.storage.kv.get<GrantRecord>(RECORD);
-    if (record && record.expires_at * 1000 > Date.now()) {
-      await this.ctx.storage.setAlarm(record.expires_at * 1000);
-      return;
-    }
-    await this.ctx.storage.deleteAll();
-  }
+function withRevocation(record: GrantRecord, now: number): GrantRecord {
+  return { ...record, revoked_at: now };
 }
 
-/** The grant a code or refresh token (`<grant id>.<secret>`) names, or null. */
-export function grantObjectOf(namespace: DurableObjectNamespace<Grant>, token: string): { grantId: string; stub: DurableObjectStub<Grant> } | null {
+export const grantKind = recordKind({
+  name: "grant",
+  expiresAt: (record: GrantRecord) => record.expires_at,
+  operations: {
+    /** Write a new grant. False when the id is taken (ids are random: a bug, never a retry). */
+    create: (current: GrantRecord | null, record: GrantRecord): Step<GrantRecord, boolean> => (current ? { outcome: false } : { next: record, outcome: true }),
+
+    /** The grant, or null when there is none (never issued, or gone after its last token expired). */
+    read: (current: GrantRecord | null): Step<GrantRecord, GrantRecord | null> => ({ outcome: current }),
+
+    /**
+     * Redeem the code whose hash is `codeHash`, once. On success the grant gets its first refresh token (or
+     * none), and lives until `expiresAt`. A second redemption revokes the grant.
+     */
+    redeemCode: (
+      current: GrantRecord | null,
+      input: { readonly codeHash: string; readonly refresh: RefreshState | null; readonly expiresAt: number },
+      now: number,
+    ): Step<GrantRecord, CodeRedemption> => {
+      if (current === null || current.code.hash !== input.codeHash) return { outcome: "invalid" };
+      if (current.revoked_at !== null) return { outcome: "revoked" };
+      if (current.code.used_at !== null) return { next: withRevocation(current, now), outcome: "used" };
+      if (current.code.expires_at <= now) return { outcome: "expired" };
+      return { next: { ...current, code: { ...current.code, used_at: now }, refresh: input.refresh, expires_at: Math.max(current.expires_at, input.expiresAt) }, outcome: "ok" };
+    },
+
+    /** Replace the current refresh token `presented` (its hash) by `next`. A rotated-away token revokes the grant. */
+    rotateRefresh: (
+      current: GrantRecord | null,
+      input: { readonly presented: string; readonly next: RefreshState; readonly accessExpiresAt: number },
+      now: number,
+    ): Step<GrantRecord, Rotation> => {
+      if (current === null) return { outcome: "invalid" };
+      if (current.revoked_at !== null) return { outcome: "revoked" };
+      if (current.spent_refresh.includes(input.presented)) return { next: withRevocation(current, now), outcome: "reused" };
+      const refresh = current.refresh;
+      if (refresh === null || refresh.hash !== input.presented) return { outcome: "invalid" };
+      if (refresh.expires_at <= now) return { outcome: "expired" };
+      return {
+        next: {
+          ...current,
+          refresh: input.next,
+          spent_refresh: [input.presented, ...current.spent_refresh].slice(0, SPENT_KEPT),
+          expires_at: Math.max(current.expires_at, input.next.expires_at, input.accessExpiresAt),
+        },
+        outcome: "ok",
+      };
+    },
+
+    /** Revoke the whole grant (RFC 7009): its refresh token and every access and ID token it issued. */
+    revoke: (current: GrantRecord | null, _input: null, now: number): Step<GrantRecord, boolean> =>
+      current === null || current.revoked_at !== null ? { outcome: false } : { next: withRevocation(current, now), outcome: true },
+  },
+});
+
+export type GrantOperations = typeof grantKind.operations;
+
+/** The grant id a code or refresh token (`<grant id>.<secret>`) starts with. */
+export function grantIdOf(token: string): string {
   const dot = token.indexOf(".");
-  const grantId = dot < 0 ? token : token.slice(0, dot);
-  const stub = objectByHexId(namespace, grantId);
-  return stub ? { grantId, stub } : null;
-}
-
-export function newGrantObject(namespace: DurableObjectNamespace<Grant>): { grantId: string; stub: DurableObjectStub<Grant> } {
-  const { id, stub } = newObject(namespace);
-  return { grantId: id, stub };
+  return dot < 0 ? token : token.slice(0, dot);
 }

@@ -1,14 +1,14 @@
 /**
- * KeyManager: generates, stores and rotates the server's signing keys when no SIGNING_KEYS secret is
- * set, so every isolate signs with the same key. It also holds a random server secret for stateless
- * MACs (DPoP nonces) when no SERVER_SECRET is set. One object, named `signing-keys`.
+ * Key manager: generates, stores and rotates the server's signing keys when no SIGNING_KEYS secret is
+ * set, so every isolate (and every Deno process) signs with the same key. It also holds a random server
+ * secret for stateless MACs (DPoP nonces) when no SERVER_SECRET is set. One record, named `signing-keys`;
+ * of two processes racing to create the first keys, one commits and the other takes its keys.
  *
  * Key life: `next` (published, not signing) -> `current` (signing) -> `retired` (published until the
  * tokens it signed, and isolates' cached copies of it, have expired) -> deleted.
  */
-import { DurableObject } from "cloudflare:workers";
 import { calculateJwkThumbprint, type JWK } from "jose";
-import type { Env } from "../env";
+import { recordKind, type Step } from "./record";
 
 export interface StoredKey {
   readonly kid: string;
@@ -38,12 +38,12 @@ export interface RotationPolicy {
   readonly retainAfterRetirement: number;
 }
 
-interface State {
+export interface KeyState {
   keys: StoredKey[];
   serverSecret: string;
 }
 
-const STATE_KEY = "state";
+/** The one key-manager record's name. */
 export const KEY_MANAGER_NAME = "signing-keys";
 
 async function generateKey(activatesAt: number): Promise<StoredKey> {
@@ -67,9 +67,9 @@ function randomSecret(): string {
  * Advance the key state to `now`: create keys on first use, promote `next` when its time has come,
  * drop retired keys nobody can need. Pure but for key generation; exported for tests.
  */
-export async function advance(state: State | undefined, policy: RotationPolicy, now: number): Promise<{ state: State; changed: boolean }> {
+export async function advance(state: KeyState | undefined, policy: RotationPolicy, now: number): Promise<{ state: KeyState; changed: boolean }> {
   let changed = false;
-  const next: State = state ? { keys: state.keys.map((key) => ({ ...key })), serverSecret: state.serverSecret } : { keys: [], serverSecret: randomSecret() };
+  const next: KeyState = state ? { keys: state.keys.map((key) => ({ ...key })), serverSecret: state.serverSecret } : { keys: [], serverSecret: randomSecret() };
   if (!state) changed = true;
   const live = () => next.keys.filter((key) => key.retiredAt === undefined).sort((a, b) => a.activatesAt - b.activatesAt);
 
@@ -96,7 +96,7 @@ export async function advance(state: State | undefined, policy: RotationPolicy, 
   return { state: next, changed };
 }
 
-export function snapshot(state: State): KeySnapshot {
+export function snapshot(state: KeyState): KeySnapshot {
   const live = state.keys.filter((key) => key.retiredAt === undefined).sort((a, b) => a.activatesAt - b.activatesAt);
   const [current, upcoming] = live as [StoredKey, StoredKey];
   return {
@@ -107,19 +107,17 @@ export function snapshot(state: State): KeySnapshot {
   };
 }
 
-export class KeyManager extends DurableObject<Env> {
-  private state: State | undefined;
+export const keyManagerKind = recordKind({
+  name: "key-manager",
+  expiresAt: (_record: KeyState) => Infinity,
+  asynchronous: true,
+  operations: {
+    /** The key set as of now, rotated if due. (Asynchronous: creating a key is a WebCrypto call.) */
+    keys: async (current: KeyState | null, policy: RotationPolicy, now: number): Promise<Step<KeyState, KeySnapshot>> => {
+      const { state, changed } = await advance(current ?? undefined, policy, now);
+      return { ...(changed ? { next: state } : {}), outcome: snapshot(state) };
+    },
+  },
+});
 
-  /** The key set as of now, rotated if due. */
-  async keys(policy: RotationPolicy): Promise<KeySnapshot> {
-    // Key generation awaits; serialize so two first requests cannot both create a key set.
-    return this.ctx.blockConcurrencyWhile(async () => {
-      const now = Math.floor(Date.now() / 1000);
-      this.state ??= await this.ctx.storage.get<State>(STATE_KEY);
-      const { state, changed } = await advance(this.state, policy, now);
-      if (changed) await this.ctx.storage.put(STATE_KEY, state);
-      this.state = state;
-      return snapshot(state);
-    });
-  }
-}
+export type KeyManagerOperations = typeof keyManagerKind.operations;

@@ -1,15 +1,14 @@
 /**
- * LoginSession: one Durable Object per login flow, created by the authorize request near the device or
- * browser. It holds the authorization request, which step the flow is at, and the user once authenticated.
- * It is bound to what started it, and only that may continue it: a HAAPI flow to the HAAPI access token
- * (its `jti` and DPoP key; the object id is the `Session-Id`), a browser flow to a cookie secret (stored
- * hashed; the cookie carries the object id too). Completing the flow is a compare-and-set, so a flow yields
- * at most one authorization code. An alarm deletes the object when the flow expires.
+ * LoginSession: one record per login flow, created by the authorize request near the device or browser
+ * (on Workers, a Durable Object created where the request runs). It holds the authorization request,
+ * which step the flow is at, and the user once authenticated. It is bound to what started it, and only
+ * that may continue it: a HAAPI flow to the client and DPoP key of its HAAPI access token (the record id
+ * is the `Session-Id`), a browser flow to a cookie secret (stored hashed; the cookie carries the record
+ * id too). Completing the flow is a compare-and-set, so a flow yields
+ * at most one authorization code. The record goes when the flow expires.
  */
-import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../env";
 import type { ClientAssuranceLevel } from "../tokens/access-token";
-import { newObject, objectByHexId } from "./object-id";
+import { recordKind, type Step } from "./record";
 
 /** The validated authorization request (RFC 6749 §4.1.1, RFC 7636, RFC 9449 §10). */
 export interface AuthorizationRequest {
@@ -73,83 +72,59 @@ export interface SessionRecord {
   readonly expires_at: number;
 }
 
-const RECORD = "session";
-
-export class LoginSession extends DurableObject<Env> {
-  async create(record: SessionRecord): Promise<boolean> {
-    if (this.ctx.storage.kv.get(RECORD) !== undefined) return false;
-    this.ctx.storage.kv.put(RECORD, record);
-    await this.ctx.storage.setAlarm(record.expires_at * 1000);
-    return true;
-  }
-
-  /** The session, or null when there is none or it expired. */
-  async read(): Promise<SessionRecord | null> {
-    const record = this.ctx.storage.kv.get<SessionRecord>(RECORD);
-    if (record === undefined || record.expires_at <= Math.floor(Date.now() / 1000)) return null;
-    return record;
-  }
-
-  /** Move to `step` unless the flow is done. Null when the session is gone or finished. */
-  async setStep(step: FlowStep): Promise<SessionRecord | null> {
-    const record = await this.read();
-    if (record === null || record.step.kind === "done") return null;
-    const updated = { ...record, step };
-    this.ctx.storage.kv.put(RECORD, updated);
-    return updated;
-  }
-
-  /**
-   * Out-of-band approval (the polling step): mark the pending poll with this approval hash done.
-   * False when there is no such pending poll, or it expired.
-   */
-  async approve(approvalHash: string, now: number): Promise<boolean> {
-    const record = await this.read();
-    const step = record?.step;
-    if (!record || step?.kind !== "poll" || step.status !== "pending" || step.approval.via !== "link" || step.approval.hash !== approvalHash || step.expires_at <= now) return false;
-    this.ctx.storage.kv.put(RECORD, { ...record, step: { ...step, status: "done" } });
-    return true;
-  }
-
-  /**
-   * The outcome of the UAF transaction a pending poll waits for: done (with the authentication's `amr`) or
-   * failed. Only that very poll, still pending, changes: a cancelled or restarted flow stays as it is.
-   * Returns the session as it now is (null when gone).
-   */
-  async settleTransaction(transaction: string, outcome: { readonly approved: true; readonly amr: readonly string[] } | { readonly approved: false }): Promise<SessionRecord | null> {
-    const record = await this.read();
-    const step = record?.step;
-    if (!record || step?.kind !== "poll" || step.status !== "pending" || step.approval.via !== "uaf" || step.approval.transaction !== transaction) return record;
-    const settled: FlowStep = outcome.approved ? { ...step, status: "done", user: { ...step.user, amr: outcome.amr } } : { ...step, status: "failed" };
-    const updated = { ...record, step: settled };
-    this.ctx.storage.kv.put(RECORD, updated);
-    return updated;
-  }
-
-  /** Finish the flow, once: true for the first caller, false afterwards (or when the session is gone). */
-  async complete(): Promise<boolean> {
-    const record = await this.read();
-    if (record === null || record.step.kind === "done") return false;
-    this.ctx.storage.kv.put(RECORD, { ...record, step: { kind: "done" } });
-    return true;
-  }
-
-  override async alarm(): Promise<void> {
-    const record = this.ctx.storage.kv.get<SessionRecord>(RECORD);
-    if (record && record.expires_at * 1000 > Date.now()) {
-      await this.ctx.storage.setAlarm(record.expires_at * 1000);
-      return;
-    }
-    await this.ctx.storage.deleteAll();
-  }
+/** A pending poll approved by a one-time link with this hash, or waiting for this UAF transaction. */
+function pendingPoll(record: SessionRecord | null): Extract<FlowStep, { kind: "poll" }> | null {
+  const step = record?.step;
+  return step?.kind === "poll" && step.status === "pending" ? step : null;
 }
 
-/** The session a `Session-Id` names, or null when it cannot be one this namespace minted. */
-export function loginSessionObject(namespace: DurableObjectNamespace<LoginSession>, sessionId: string): DurableObjectStub<LoginSession> | null {
-  return objectByHexId(namespace, sessionId);
-}
+export const loginSessionKind = recordKind({
+  name: "login-session",
+  expiresAt: (record: SessionRecord) => record.expires_at,
+  operations: {
+    /** Write a new session. False when the id is taken (ids are random: a bug, never a retry). */
+    create: (current: SessionRecord | null, record: SessionRecord): Step<SessionRecord, boolean> => (current ? { outcome: false } : { next: record, outcome: true }),
 
-export function newLoginSessionObject(namespace: DurableObjectNamespace<LoginSession>): { sessionId: string; stub: DurableObjectStub<LoginSession> } {
-  const { id, stub } = newObject(namespace);
-  return { sessionId: id, stub };
-}
+    /** The session, or null when there is none or it expired. */
+    read: (current: SessionRecord | null): Step<SessionRecord, SessionRecord | null> => ({ outcome: current }),
+
+    /** Move to `step` unless the flow is done. Null when the session is gone or finished. */
+    setStep: (current: SessionRecord | null, step: FlowStep): Step<SessionRecord, SessionRecord | null> => {
+      if (current === null || current.step.kind === "done") return { outcome: null };
+      const updated = { ...current, step };
+      return { next: updated, outcome: updated };
+    },
+
+    /**
+     * Out-of-band approval (the polling step): mark the pending poll with this approval hash done.
+     * False when there is no such pending poll, or it expired.
+     */
+    approve: (current: SessionRecord | null, approvalHash: string, now: number): Step<SessionRecord, boolean> => {
+      const step = pendingPoll(current);
+      if (!current || !step || step.approval.via !== "link" || step.approval.hash !== approvalHash || step.expires_at <= now) return { outcome: false };
+      return { next: { ...current, step: { ...step, status: "done" } }, outcome: true };
+    },
+
+    /**
+     * The outcome of the UAF transaction a pending poll waits for: done (with the authentication's `amr`) or
+     * failed. Only that very poll, still pending, changes: a cancelled or restarted flow stays as it is.
+     * Returns the session as it now is (null when gone).
+     */
+    settleTransaction: (
+      current: SessionRecord | null,
+      input: { readonly transaction: string; readonly outcome: { readonly approved: true; readonly amr: readonly string[] } | { readonly approved: false } },
+    ): Step<SessionRecord, SessionRecord | null> => {
+      const step = pendingPoll(current);
+      if (!current || !step || step.approval.via !== "uaf" || step.approval.transaction !== input.transaction) return { outcome: current };
+      const settled: FlowStep = input.outcome.approved ? { ...step, status: "done", user: { ...step.user, amr: input.outcome.amr } } : { ...step, status: "failed" };
+      const updated = { ...current, step: settled };
+      return { next: updated, outcome: updated };
+    },
+
+    /** Finish the flow, once: true for the first caller, false afterwards (or when the session is gone). */
+    complete: (current: SessionRecord | null): Step<SessionRecord, boolean> =>
+      current === null || current.step.kind === "done" ? { outcome: false } : { next: { ...current, step: { kind: "done" } }, outcome: true },
+  },
+});
+
+export type LoginSessionOperations = typeof loginSessionKind.operations;

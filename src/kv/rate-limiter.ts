@@ -1,18 +1,17 @@
 /**
- * RateLimiter: a token bucket per key, in a Durable Object per key (see `rateLimitKey`).
+ * Rate limits: a token bucket per key (see `rateLimitKey`), one record each.
  *
- * A bucket holds `requests` tokens and refills evenly over `window` seconds. A Durable Object runs one
- * request at a time, so two racing requests cannot both take the last token. When a bucket is full
- * again it carries no information, and an alarm deletes the object's storage: idle keys cost nothing.
+ * A bucket holds `requests` tokens and refills evenly over `window` seconds. Taking a token is one
+ * operation on the record, so two racing requests cannot both take the last one. When a bucket is full
+ * again it carries no information, and the record goes: idle keys cost nothing.
  */
-import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../env";
+import { recordKind, type Step } from "./record";
 
-interface Bucket {
+export interface Bucket {
   readonly tokens: number;
-  /** Epoch milliseconds of the last refill computation. */
+  /** Epoch seconds of the last refill computation. */
   readonly at: number;
-  /** Epoch milliseconds at which the bucket is full again. */
+  /** Epoch seconds at which the bucket is full again. */
   readonly fullAt: number;
 }
 
@@ -22,46 +21,44 @@ export interface RateDecision {
   readonly retryAfter: number;
 }
 
-const BUCKET = "bucket";
-
-export class RateLimiter extends DurableObject<Env> {
-  /** Take one token from a bucket of `requests` per `window` seconds. */
-  async take(requests: number, window: number): Promise<RateDecision> {
-    const now = Date.now();
-    const perMs = requests / (window * 1000);
-    const stored = this.ctx.storage.kv.get<Bucket>(BUCKET);
-    const tokens = stored ? Math.min(requests, stored.tokens + (now - stored.at) * perMs) : requests;
-    if (tokens < 1) {
-      this.ctx.storage.kv.put(BUCKET, { tokens, at: now, fullAt: now + Math.ceil((requests - tokens) / perMs) });
-      return { allowed: false, retryAfter: Math.max(1, Math.ceil((1 - tokens) / perMs / 1000)) };
-    }
-    const left = tokens - 1;
-    // Full again at this time: nothing left worth keeping then.
-    const fullAt = now + Math.ceil((requests - left) / perMs);
-    this.ctx.storage.kv.put(BUCKET, { tokens: left, at: now, fullAt });
-    await this.ctx.storage.setAlarm(fullAt);
-    return { allowed: true, retryAfter: 0 };
-  }
-
-  /** Whether a token is available, without taking it (for limits that count failures only). */
-  async peek(requests: number, window: number): Promise<RateDecision> {
-    const now = Date.now();
-    const perMs = requests / (window * 1000);
-    const stored = this.ctx.storage.kv.get<Bucket>(BUCKET);
-    const tokens = stored ? Math.min(requests, stored.tokens + (now - stored.at) * perMs) : requests;
-    return tokens >= 1 ? { allowed: true, retryAfter: 0 } : { allowed: false, retryAfter: Math.max(1, Math.ceil((1 - tokens) / perMs / 1000)) };
-  }
-
-  /** Delete the bucket once it is full again; an alarm that runs early (alarms are at-least-once) reschedules. */
-  override async alarm(): Promise<void> {
-    const stored = this.ctx.storage.kv.get<Bucket>(BUCKET);
-    if (stored && stored.fullAt > Date.now()) {
-      await this.ctx.storage.setAlarm(stored.fullAt);
-      return;
-    }
-    await this.ctx.storage.deleteAll();
-  }
+/** The bucket's tokens at `now` (epoch seconds): refilled evenly since it was last written. */
+function tokensAt(bucket: Bucket | null, limit: Limit, now: number): number {
+  const perSecond = limit.requests / limit.window;
+  return bucket ? Math.min(limit.requests, bucket.tokens + (now - bucket.at) * perSecond) : limit.requests;
 }
+
+function refused(tokens: number, limit: Limit): RateDecision {
+  return { allowed: false, retryAfter: Math.max(1, Math.ceil((1 - tokens) / (limit.requests / limit.window))) };
+}
+
+/** `requests` tokens, refilled evenly over `window` seconds. */
+export interface Limit {
+  readonly requests: number;
+  readonly window: number;
+}
+
+export const rateLimitKind = recordKind({
+  name: "rate-limit",
+  // Full again: the bucket then carries no information, and goes.
+  expiresAt: (bucket: Bucket) => bucket.fullAt,
+  operations: {
+    /** Take one token. */
+    take: (current: Bucket | null, limit: Limit, now: number): Step<Bucket, RateDecision> => {
+      const tokens = tokensAt(current, limit, now);
+      const left = tokens >= 1 ? tokens - 1 : tokens;
+      const bucket = { tokens: left, at: now, fullAt: now + Math.ceil((limit.requests - left) / (limit.requests / limit.window)) };
+      return { next: bucket, outcome: tokens >= 1 ? { allowed: true, retryAfter: 0 } : refused(tokens, limit) };
+    },
+
+    /** Whether a token is available, without taking it (for limits that count failures only). */
+    peek: (current: Bucket | null, limit: Limit, now: number): Step<Bucket, RateDecision> => {
+      const tokens = tokensAt(current, limit, now);
+      return { outcome: tokens >= 1 ? { allowed: true, retryAfter: 0 } : refused(tokens, limit) };
+    },
+  },
+});
+
+export type RateLimitOperations = typeof rateLimitKind.operations;
 
 /** Object names: only this module builds them. */
 export const rateLimitKey = {
@@ -73,7 +70,3 @@ export const rateLimitKey = {
   approvalsByUser: (username: string) => `approvals:user:${username}`,
   approvalsBySource: (address: string) => `approvals:source:${address}`,
 } as const;
-
-export function rateLimiter(namespace: DurableObjectNamespace<RateLimiter>, key: string): DurableObjectStub<RateLimiter> {
-  return namespace.get(namespace.idFromName(key));
-}

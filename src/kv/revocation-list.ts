@@ -1,11 +1,14 @@
 /**
  * The Android attestation certificate status list (https://android.googleapis.com/attestation/status),
- * read-mostly: cached per isolate and in KV (`CACHE` binding) for `ttl` seconds, fetched when both miss.
+ * read-mostly: cached per isolate and in the cache store (Workers KV, or Deno KV) for `ttl` seconds,
+ * fetched when both miss.
  *
- * KV key: `android-status-list:v1:<url>` (docs/storage.md). The list is public data; KV only saves
- * every isolate from fetching it. A failed or malformed download is "unavailable": the policy decides
+ * Cache key: `android-status-list:v1:<url>` (docs/storage.md). The list is public data; the cache only
+ * saves every isolate from fetching it. A failed or malformed download is "unavailable": the policy decides
  * (fail-closed refuses, fail-open accepts). Tests seed the KV entry instead of reaching the network.
  */
+
+import type { CacheStore } from "./ports";
 
 /** `entries` keyed by lowercase hex serial without leading zeros. */
 export interface StatusList {
@@ -24,7 +27,7 @@ function isStatusList(value: unknown): value is StatusList {
 }
 
 export interface StatusListSource {
-  readonly kv: KVNamespace;
+  readonly cache: CacheStore;
   readonly url: string;
   /** Seconds (KV needs at least 60). */
   readonly ttl: number;
@@ -37,7 +40,8 @@ export async function androidStatusList(source: StatusListSource, now: number): 
   const cached = memory.get(key);
   if (cached && cached.until > now) return cached.list;
   try {
-    const stored = await source.kv.get<unknown>(key, "json");
+    const text = await source.cache.get(key, now);
+    const stored: unknown = text === null ? null : JSON.parse(text);
     if (isStatusList(stored)) {
       memory.set(key, { until: now + Math.min(source.ttl, 300), list: stored });
       return stored;
@@ -50,7 +54,7 @@ export async function androidStatusList(source: StatusListSource, now: number): 
     if (!response.ok) return "unavailable";
     const list: unknown = await response.json();
     if (!isStatusList(list)) return "unavailable";
-    await source.kv.put(key, JSON.stringify(list), { expirationTtl: Math.max(60, source.ttl) });
+    await source.cache.put(key, JSON.stringify(list), Math.max(60, source.ttl), now);
     memory.set(key, { until: now + Math.min(source.ttl, 300), list });
     return list;
   } catch {

@@ -1,5 +1,5 @@
 /**
- * UafTransaction: one Durable Object per out-of-band UAF operation (a dispatch token, an Authentication
+ * UAF transactions: one record per out-of-band UAF operation (a dispatch token, an Authentication
  * Cloud enrollment or approval). Its id (hex) is the `sessionId` of the status service and the
  * `transactionId` of the Authentication Cloud API. It holds the hashes of the dispatch token and of the
  * status token, and the operation's state:
@@ -7,11 +7,9 @@
  *   tokenCreated -> clientRegistering | clientAuthenticating   (the token is redeemed, once)
  *                -> succeeded | failed                        (the device's UAF response)
  *
- * An alarm deletes the object a while after it can no longer change.
+ * The record goes an hour after it can no longer change.
  */
-import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../env";
-import { newObject, objectByHexId } from "./object-id";
+import { recordKind, type Step } from "./record";
 
 export type UafOperation = "registration" | "authentication" | "deregistration";
 export type UafTransactionStatus = "tokenCreated" | "clientRegistering" | "clientAuthenticating" | "clientDeregistering" | "succeeded" | "failed";
@@ -44,7 +42,6 @@ export interface UafTransactionRecord {
 
 /** How long a finished transaction can still be polled, seconds. */
 const RETAIN_AFTER_END = 3600;
-const RECORD = "transaction";
 
 export type RedeemRefusal = "unknown_token" | "token_already_redeemed" | "token_expired" | "token_for_another_operation";
 
@@ -53,100 +50,79 @@ const TIMED_OUT = 1408;
 
 const FINAL = new Set<UafTransactionStatus>(["succeeded", "failed"]);
 
-export class UafTransaction extends DurableObject<Env> {
-  async create(record: UafTransactionRecord): Promise<boolean> {
-    if (this.ctx.storage.kv.get(RECORD) !== undefined) return false;
-    this.ctx.storage.kv.put(RECORD, record);
-    await this.ctx.storage.setAlarm((record.expires_at + RETAIN_AFTER_END) * 1000);
-    return true;
-  }
+type Result = { readonly succeeded: boolean; readonly uafStatusCode: number; readonly authenticators?: UafTransactionRecord["authenticators"] };
 
-  /**
-   * The transaction as the status services report it: an unredeemed token past its deadline has timed
-   * out, and so has a redeemed operation whose device did not answer in time (1408).
-   */
-  async read(now: number): Promise<UafTransactionRecord | null> {
-    const record = this.ctx.storage.kv.get<UafTransactionRecord>(RECORD);
-    if (!record) return null;
-    if (record.status === "tokenCreated" && record.expires_at <= now) return { ...record, status: "failed", token_result: "tokenTimedOut" };
-    if (!FINAL.has(record.status) && record.answer_by !== undefined && record.answer_by <= now) return { ...record, status: "failed", uaf_status_code: TIMED_OUT };
-    return record;
-  }
-
-  /** Redeem the dispatch token for `operation`, once, before its deadline; the device then has until `answerBy`. */
-  async redeem(tokenHash: string, operation: UafOperation, now: number, answerBy: number): Promise<{ ok: true; value: UafTransactionRecord } | { ok: false; reason: RedeemRefusal }> {
-    const record = this.ctx.storage.kv.get<UafTransactionRecord>(RECORD);
-    if (!record || record.token_hash !== tokenHash) return { ok: false, reason: "unknown_token" };
-    if (record.status !== "tokenCreated") return { ok: false, reason: "token_already_redeemed" };
-    if (record.expires_at <= now) return { ok: false, reason: "token_expired" };
-    // Refused before anything changes: the token stays good at its own operation's service.
-    if (record.operation !== operation) return { ok: false, reason: "token_for_another_operation" };
-    const status: UafTransactionStatus = record.operation === "registration" ? "clientRegistering" : record.operation === "authentication" ? "clientAuthenticating" : "clientDeregistering";
-    const updated: UafTransactionRecord = { ...record, status, token_result: "tokenRedeemed", answer_by: answerBy, updated_at: now };
-    this.ctx.storage.kv.put(RECORD, updated);
-    await this.ctx.storage.setAlarm((answerBy + RETAIN_AFTER_END) * 1000);
-    return { ok: true, value: updated };
-  }
-
-  /**
-   * Take the device's answer for processing: once, after redeeming, before the answer deadline. A second
-   * answer (concurrent or later) is refused, so the status the backend acts on is the only outcome.
-   */
-  async claim(now: number): Promise<boolean> {
-    const record = this.ctx.storage.kv.get<UafTransactionRecord>(RECORD);
-    if (!record || record.status === "tokenCreated" || FINAL.has(record.status) || record.answered_at !== undefined) return false;
-    if (record.answer_by !== undefined && record.answer_by <= now) return false;
-    this.ctx.storage.kv.put(RECORD, { ...record, answered_at: now, updated_at: now });
-    return true;
-  }
-
-  /** How the claimed answer ended: succeeded or failed (with its UAF status code). */
-  async finish(result: { readonly succeeded: boolean; readonly uafStatusCode: number; readonly authenticators?: UafTransactionRecord["authenticators"] }, now: number): Promise<UafTransactionRecord | null> {
-    const record = this.ctx.storage.kv.get<UafTransactionRecord>(RECORD);
-    if (!record || record.answered_at === undefined || FINAL.has(record.status)) return null;
-    return this.settle(record, result, now);
-  }
-
-  /** The operation ends without a device answer to claim (a deregistration, or a request that could not be made). */
-  async end(result: { readonly succeeded: boolean; readonly uafStatusCode: number; readonly authenticators?: UafTransactionRecord["authenticators"] }, now: number): Promise<UafTransactionRecord | null> {
-    const record = this.ctx.storage.kv.get<UafTransactionRecord>(RECORD);
-    if (!record || record.status === "tokenCreated" || FINAL.has(record.status)) return null;
-    return this.settle(record, result, now);
-  }
-
-  private settle(record: UafTransactionRecord, result: { readonly succeeded: boolean; readonly uafStatusCode: number; readonly authenticators?: UafTransactionRecord["authenticators"] }, now: number): UafTransactionRecord {
-    const updated: UafTransactionRecord = {
-      ...record,
-      status: result.succeeded ? "succeeded" : "failed",
-      uaf_status_code: result.uafStatusCode,
-      ...(result.authenticators ? { authenticators: result.authenticators } : {}),
-      updated_at: now,
-    };
-    this.ctx.storage.kv.put(RECORD, updated);
-    return updated;
-  }
-
-  /** Forget a transaction whose token could not be delivered (before anyone could redeem it). */
-  async discard(): Promise<void> {
-    await this.ctx.storage.deleteAll();
-  }
-
-  override async alarm(): Promise<void> {
-    const record = this.ctx.storage.kv.get<UafTransactionRecord>(RECORD);
-    const end = record ? Math.max(record.expires_at, record.answer_by ?? 0, record.updated_at) + RETAIN_AFTER_END : 0;
-    if (record && end * 1000 > Date.now()) {
-      await this.ctx.storage.setAlarm(end * 1000);
-      return;
-    }
-    await this.ctx.storage.deleteAll();
-  }
+function settled(record: UafTransactionRecord, result: Result, now: number): UafTransactionRecord {
+  return {
+    ...record,
+    status: result.succeeded ? "succeeded" : "failed",
+    uaf_status_code: result.uafStatusCode,
+    ...(result.authenticators ? { authenticators: result.authenticators } : {}),
+    updated_at: now,
+  };
 }
 
-/** The transaction a session id / transaction id names, or null when it cannot be one. */
-export function uafTransactionObject(namespace: DurableObjectNamespace<UafTransaction>, id: string): DurableObjectStub<UafTransaction> | null {
-  return objectByHexId(namespace, id);
-}
+export const uafTransactionKind = recordKind({
+  name: "uaf-transaction",
+  // Kept a while after it can no longer change, so its status can still be polled.
+  expiresAt: (record: UafTransactionRecord) => Math.max(record.expires_at, record.answer_by ?? 0, record.updated_at) + RETAIN_AFTER_END,
+  operations: {
+    create: (current: UafTransactionRecord | null, record: UafTransactionRecord): Step<UafTransactionRecord, boolean> => (current ? { outcome: false } : { next: record, outcome: true }),
 
-export function newUafTransactionObject(namespace: DurableObjectNamespace<UafTransaction>): { id: string; stub: DurableObjectStub<UafTransaction> } {
-  return newObject(namespace);
-}
+    /**
+     * The transaction as the status services report it: an unredeemed token past its deadline has timed
+     * out, and so has a redeemed operation whose device did not answer in time (1408).
+     */
+    read: (current: UafTransactionRecord | null, _input: null, now: number): Step<UafTransactionRecord, UafTransactionRecord | null> => {
+      if (!current) return { outcome: null };
+      if (current.status === "tokenCreated" && current.expires_at <= now) return { outcome: { ...current, status: "failed", token_result: "tokenTimedOut" } };
+      if (!FINAL.has(current.status) && current.answer_by !== undefined && current.answer_by <= now) return { outcome: { ...current, status: "failed", uaf_status_code: TIMED_OUT } };
+      return { outcome: current };
+    },
+
+    /** Redeem the dispatch token for `operation`, once, before its deadline; the device then has until `answerBy`. */
+    redeem: (
+      current: UafTransactionRecord | null,
+      input: { readonly tokenHash: string; readonly operation: UafOperation; readonly answerBy: number },
+      now: number,
+    ): Step<UafTransactionRecord, { ok: true; value: UafTransactionRecord } | { ok: false; reason: RedeemRefusal }> => {
+      if (!current || current.token_hash !== input.tokenHash) return { outcome: { ok: false, reason: "unknown_token" } };
+      if (current.status !== "tokenCreated") return { outcome: { ok: false, reason: "token_already_redeemed" } };
+      if (current.expires_at <= now) return { outcome: { ok: false, reason: "token_expired" } };
+      // Refused before anything changes: the token stays good at its own operation's service.
+      if (current.operation !== input.operation) return { outcome: { ok: false, reason: "token_for_another_operation" } };
+      const status: UafTransactionStatus = current.operation === "registration" ? "clientRegistering" : current.operation === "authentication" ? "clientAuthenticating" : "clientDeregistering";
+      const updated: UafTransactionRecord = { ...current, status, token_result: "tokenRedeemed", answer_by: input.answerBy, updated_at: now };
+      return { next: updated, outcome: { ok: true, value: updated } };
+    },
+
+    /**
+     * Take the device's answer for processing: once, after redeeming, before the answer deadline. A second
+     * answer (concurrent or later) is refused, so the status the backend acts on is the only outcome.
+     */
+    claim: (current: UafTransactionRecord | null, _input: null, now: number): Step<UafTransactionRecord, boolean> => {
+      if (!current || current.status === "tokenCreated" || FINAL.has(current.status) || current.answered_at !== undefined) return { outcome: false };
+      if (current.answer_by !== undefined && current.answer_by <= now) return { outcome: false };
+      return { next: { ...current, answered_at: now, updated_at: now }, outcome: true };
+    },
+
+    /** How the claimed answer ended: succeeded or failed (with its UAF status code). */
+    finish: (current: UafTransactionRecord | null, result: Result, now: number): Step<UafTransactionRecord, UafTransactionRecord | null> => {
+      if (!current || current.answered_at === undefined || FINAL.has(current.status)) return { outcome: null };
+      const updated = settled(current, result, now);
+      return { next: updated, outcome: updated };
+    },
+
+    /** The operation ends without a device answer to claim (a deregistration, or a request that could not be made). */
+    end: (current: UafTransactionRecord | null, result: Result, now: number): Step<UafTransactionRecord, UafTransactionRecord | null> => {
+      if (!current || current.status === "tokenCreated" || FINAL.has(current.status)) return { outcome: null };
+      const updated = settled(current, result, now);
+      return { next: updated, outcome: updated };
+    },
+
+    /** Forget a transaction whose token could not be delivered (before anyone could redeem it). */
+    discard: (current: UafTransactionRecord | null): Step<UafTransactionRecord, null> => (current ? { next: null, outcome: null } : { outcome: null }),
+  },
+});
+
+export type UafTransactionOperations = typeof uafTransactionKind.operations;

@@ -1,14 +1,12 @@
 /**
- * WebSession: one Durable Object per browser session, created when a login in a browser finishes (the
- * HTML rendering of the login flow). Its id and a 256-bit secret make the `haapi-session` cookie; the
- * object stores only SHA-256 of the secret. The FIDO UAF services accept the cookie as the Nevis SDK's
+ * WebSession: one record per browser session, created when a login in a browser finishes (the HTML
+ * rendering of the login flow). Its id and a 256-bit secret make the `haapi-session` cookie; the record
+ * holds only SHA-256 of the secret. The FIDO UAF services accept the cookie as the Nevis SDK's
  * CookieAuthorizationProvider (an app that logged its user in through a web view registers with it).
- * An alarm deletes the object when the session expires.
+ * The record goes when the session expires.
  */
-import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../env";
 import { constantTimeEqual } from "../verifiers/constant-time";
-import { newObject, objectByHexId } from "./object-id";
+import { recordKind, type Step } from "./record";
 
 export interface WebSessionRecord {
   readonly id: string;
@@ -23,43 +21,20 @@ export interface WebSessionRecord {
   readonly expires_at: number;
 }
 
-const RECORD = "session";
+export const webSessionKind = recordKind({
+  name: "web-session",
+  expiresAt: (record: WebSessionRecord) => record.expires_at,
+  operations: {
+    create: (current: WebSessionRecord | null, record: WebSessionRecord): Step<WebSessionRecord, boolean> => (current ? { outcome: false } : { next: record, outcome: true }),
 
-export class WebSession extends DurableObject<Env> {
-  async create(record: WebSessionRecord): Promise<boolean> {
-    if (this.ctx.storage.kv.get(RECORD) !== undefined) return false;
-    this.ctx.storage.kv.put(RECORD, record);
-    await this.ctx.storage.setAlarm(record.expires_at * 1000);
-    return true;
-  }
+    /** The session, when `secretHash` is its secret's and it has not expired. */
+    read: (current: WebSessionRecord | null, secretHash: string): Step<WebSessionRecord, WebSessionRecord | null> => ({
+      outcome: current !== null && constantTimeEqual(current.secret_hash, secretHash) ? current : null,
+    }),
 
-  /** The session, when `secretHash` is its secret's and it has not expired. */
-  async read(secretHash: string, now: number): Promise<WebSessionRecord | null> {
-    const record = this.ctx.storage.kv.get<WebSessionRecord>(RECORD);
-    if (!record || record.expires_at <= now || !constantTimeEqual(record.secret_hash, secretHash)) return null;
-    return record;
-  }
+    /** Whether the session is still live: for a session id the server sealed itself (a UAF request's serverData). */
+    isLive: (current: WebSessionRecord | null): Step<WebSessionRecord, boolean> => ({ outcome: current !== null }),
+  },
+});
 
-  /** Whether the session is still live: for a session id the server sealed itself (a UAF request's serverData). */
-  async isLive(now: number): Promise<boolean> {
-    const record = this.ctx.storage.kv.get<WebSessionRecord>(RECORD);
-    return record !== undefined && record.expires_at > now;
-  }
-
-  override async alarm(): Promise<void> {
-    const record = this.ctx.storage.kv.get<WebSessionRecord>(RECORD);
-    if (record && record.expires_at * 1000 > Date.now()) {
-      await this.ctx.storage.setAlarm(record.expires_at * 1000);
-      return;
-    }
-    await this.ctx.storage.deleteAll();
-  }
-}
-
-export function webSessionObject(namespace: DurableObjectNamespace<WebSession>, id: string): DurableObjectStub<WebSession> | null {
-  return objectByHexId(namespace, id);
-}
-
-export function newWebSessionObject(namespace: DurableObjectNamespace<WebSession>): { id: string; stub: DurableObjectStub<WebSession> } {
-  return newObject(namespace);
-}
+export type WebSessionOperations = typeof webSessionKind.operations;

@@ -26,7 +26,7 @@ const keySets = new WeakMap<object, JWTVerifyGetKey>();
 
 /** The server's own published keys, as a jose key set (cached per key snapshot). */
 export async function serverKeySet<E extends AppEnv>(c: Context<E>): Promise<JWTVerifyGetKey> {
-  const keys = await keysFor(c.env, c.get("config"), c.get("now"));
+  const keys = await keysFor(c);
   let keySet = keySets.get(keys.jwks);
   if (!keySet) {
     keySet = createLocalJWKSet(keys.jwks as JSONWebKeySet);

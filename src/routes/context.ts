@@ -2,7 +2,8 @@
  * What the route pipeline carries from step to step (Hono context variables).
  */
 import type { Config, Client } from "../config/load";
-import type { Env } from "../env";
+import type { Stores } from "../kv/stores";
+import type { Secrets } from "../runtime";
 import type { FormParams } from "../http/form";
 import type { ClientAssuranceLevel } from "../tokens/access-token";
 import type { ClientCertificate } from "../verifiers/client-certificate";
@@ -30,9 +31,13 @@ export interface AuthenticatedClient {
 }
 
 export interface AppEnv {
-  Bindings: Env;
   Variables: {
     config: Config;
+    /** Storage, behind its ports (src/kv/stores.ts). */
+    stores: Stores;
+    secrets: Secrets;
+    /** The web driver iframe page's script, as text. */
+    webCatScript: string;
     /** Request time, epoch seconds; read once per request. */
     now: number;
     /** Fields for this request's log line. */

@@ -1,12 +1,13 @@
 /**
  * Dynamic clients as the rest of the server sees them: a template's OAuth settings, narrowed by what the
- * client registered (src/verifiers/registration-metadata.ts), read from the client's own Durable Object.
+ * client registered (src/verifiers/registration-metadata.ts), read from the client's own record.
  */
-import type { Client, Config } from "../config/load";
+import type { Context } from "hono";
+import type { Client } from "../config/load";
 import type { AsymmetricAlg } from "../config/schema";
-import type { Env } from "../env";
-import { dynamicClientObject, type DynamicClientRecord } from "../kv/dynamic-client";
+import type { DynamicClientRecord } from "../kv/dynamic-client";
 import type { TemplateAllowance } from "../verifiers/registration-metadata";
+import type { AppEnv } from "./context";
 
 /** What a template lets its dynamic clients register. */
 export function templateAllowance(template: Client): TemplateAllowance {
@@ -62,25 +63,24 @@ export function clientFromRecord(template: Client, record: DynamicClientRecord):
 }
 
 /** A dynamic client's record and its template, or null when either is gone. */
-export async function readDynamicClient(env: Env, config: Config, clientId: string): Promise<{ record: DynamicClientRecord; template: Client } | null> {
-  const stub = dynamicClientObject(env.DYNAMIC_CLIENTS, clientId);
-  if (!stub) return null;
-  const record = await stub.read();
+export async function readDynamicClient<E extends AppEnv>(c: Context<E>, clientId: string): Promise<{ record: DynamicClientRecord; template: Client } | null> {
+  const ref = c.get("stores").dynamicClients.byId(clientId);
+  const record = ref ? await ref.run("read", null, c.get("now")) : null;
   if (!record) return null;
   // A client whose template was removed from the configuration is gone with it.
-  const template = config.templatesById.get(record.template_id);
+  const template = c.get("config").templatesById.get(record.template_id);
   return template ? { record, template } : null;
 }
 
 /** The client a client_id names: a configured client (never a template), or, when `dynamic`, a dynamic one. */
-export async function findClient(env: Env, config: Config, clientId: string, dynamic: boolean): Promise<Client | undefined> {
-  const configured = config.clientsById.get(clientId);
+export async function findClient<E extends AppEnv>(c: Context<E>, clientId: string, dynamic: boolean): Promise<Client | undefined> {
+  const configured = c.get("config").clientsById.get(clientId);
   if (configured) return configured.dynamic_client_registration_template ? undefined : configured;
   if (!dynamic) return undefined;
-  const found = await readDynamicClient(env, config, clientId);
+  const found = await readDynamicClient(c, clientId);
   return found ? clientFromRecord(found.template, found.record) : undefined;
 }
 
-export async function markDynamicClientUsed(env: Env, clientId: string, now: number): Promise<void> {
-  await dynamicClientObject(env.DYNAMIC_CLIENTS, clientId)?.markUsed(now);
+export async function markDynamicClientUsed<E extends AppEnv>(c: Context<E>, clientId: string): Promise<void> {
+  await c.get("stores").dynamicClients.byId(clientId)?.run("markUsed", null, c.get("now"));
 }

@@ -46,12 +46,13 @@ export const parseClientForm = createMiddleware<AppEnv>(async (c, next) => {
 export function authenticateFormClient(options: { readonly allowPublic: boolean }) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const authenticated = await authenticateClientRequest(
+      c,
       {
         authorization: c.req.header("Authorization") ?? null,
         form: c.get("form"),
         attestation: { attestation: c.req.header("OAuth-Client-Attestation") ?? null, pop: c.req.header("OAuth-Client-Attestation-PoP") ?? null },
       },
-      { config: c.get("config"), request: c.req.raw, env: c.env, now: c.get("now"), log: c.get("log"), dynamic: true, allowPublic: options.allowPublic },
+      { dynamic: true, allowPublic: options.allowPublic },
     );
     if (authenticated.attestation) throw new OAuthError("invalid_client", "client authentication failed", { reason: "attestation_not_accepted_here" });
     c.set("authenticated", authenticated);

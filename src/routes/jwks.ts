@@ -6,6 +6,6 @@ import { keysFor } from "./services";
 export const JWKS_PATH = "/oauth/v2/oauth-jwks";
 
 export const jwksRoute = new Hono<AppEnv>().get(JWKS_PATH, async (c) => {
-  const keys = await keysFor(c.env, c.get("config"), c.get("now"));
+  const keys = await keysFor(c);
   return c.json(keys.jwks, 200, { "Cache-Control": "public, max-age=300" });
 });

@@ -31,7 +31,7 @@ export const revokeRoute = new Hono<AppEnv>().options(REVOKE_PATH, corsPreflight
   } else if (found.grant.record.client_id !== clientId || (found.kind === "access" && found.token.clientId !== clientId)) {
     log.token = `${found.kind}_token_of_another_client`;
   } else {
-    await found.grant.stub.revoke(c.get("now"));
+    await found.grant.ref.run("revoke", null, c.get("now"));
     log.token = found.kind;
     log.grant = found.grant.record.id;
     log.revoked = true;

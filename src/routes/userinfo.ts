@@ -25,7 +25,7 @@ async function userinfo(c: Context<AppEnv>): Promise<Response> {
   const { token, grant } = await authenticateAccessToken(c, {
     url: config.endpoints.userinfo,
     requireDpop: false,
-    clientOf: (clientId) => findClient(c.env, config, clientId, true),
+    clientOf: (clientId) => findClient(c, clientId, true),
   });
   const scheme = token.jkt ? "DPoP" : "Bearer";
   log.client_id = token.clientId;
@@ -38,7 +38,7 @@ async function userinfo(c: Context<AppEnv>): Promise<Response> {
   }
   // A login's token comes with its live grant; a client_credentials token has no user behind it.
   if (grant === null) throw resourceTokenError(scheme, "access_token_without_grant", "the access token is not valid");
-  const user = await findUser(c.env, config, grant.user.username);
+  const user = await findUser(c, grant.user.username);
   if (!user) throw resourceTokenError(scheme, "user_gone", "the access token is not valid");
   log.sub = grant.user.sub;
   return c.json({ ...claimsForScopes(user, token.scopes), sub: grant.user.sub });

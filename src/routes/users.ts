@@ -1,10 +1,11 @@
 /**
  * Users as the login flow sees them: seeded from the configuration, or registered through the flow (a
- * UserStore Durable Object each), with their lockout state in that object either way.
+ * user record each), with their lockout state in that record either way.
  */
-import type { Config } from "../config/load";
-import type { Env } from "../env";
-import { userObject, type UserClaims, type UserRecord } from "../kv/user-store";
+import type { Context } from "hono";
+import type { RecordRef } from "../kv/record";
+import { userName, type UserClaims, type UserOperations, type UserRecord } from "../kv/user-store";
+import type { AppEnv } from "./context";
 
 export interface User {
   readonly sub: string;
@@ -14,13 +15,18 @@ export interface User {
   readonly secret: { readonly password?: string; readonly password_hash?: string };
 }
 
-export async function findUser(env: Env, config: Config, username: string): Promise<User | null> {
-  const seeded = config.usersByName.get(username.toLowerCase());
+/** The record of a user (seeded or registered): the account of a registered one, and the lockout. */
+export function userRecord<E extends AppEnv>(c: Context<E>, username: string): Promise<RecordRef<UserOperations>> {
+  return c.get("stores").users.named(userName(username));
+}
+
+export async function findUser<E extends AppEnv>(c: Context<E>, username: string): Promise<User | null> {
+  const seeded = c.get("config").usersByName.get(username.toLowerCase());
   if (seeded) {
     const sub = typeof seeded.claims.sub === "string" ? seeded.claims.sub : seeded.username;
     return { sub, username: seeded.username, claims: seeded.claims, secret: { password: seeded.password, password_hash: seeded.password_hash } };
   }
-  const account = await userObject(env.USERS, username).account();
+  const account = await (await userRecord(c, username)).run("account", null, c.get("now"));
   return account ? fromRecord(account) : null;
 }
 
@@ -29,9 +35,9 @@ function fromRecord(record: UserRecord): User {
 }
 
 /** Register a new account; false when the username is taken (seeded or registered). */
-export async function registerUser(env: Env, config: Config, record: UserRecord): Promise<boolean> {
-  if (config.usersByName.has(record.username.toLowerCase())) return false;
-  return userObject(env.USERS, record.username).register(record);
+export async function registerUser<E extends AppEnv>(c: Context<E>, record: UserRecord): Promise<boolean> {
+  if (c.get("config").usersByName.has(record.username.toLowerCase())) return false;
+  return (await userRecord(c, record.username)).run("register", record, c.get("now"));
 }
 
 /** The claims of the scopes granted (OpenID Connect Core §5.4). */

@@ -1,12 +1,12 @@
 /**
  * The browser session cookie (`haapi-session`, `__Host-haapi-session` on https): `<session id>.<secret>`,
  * `HttpOnly`, `SameSite=Lax`, `Path=/`. Set when a browser login finishes; read by the FIDO UAF services'
- * cookie authorization. Storage is the WebSession Durable Object (src/kv/web-session.ts).
+ * cookie authorization. Storage is a web-session record (src/kv/web-session.ts).
  */
 import type { Context } from "hono";
 import { base64url } from "jose";
 import type { AuthenticatedUser } from "../kv/login-session";
-import { newWebSessionObject, webSessionObject, type WebSessionRecord } from "../kv/web-session";
+import type { WebSessionRecord } from "../kv/web-session";
 import { cookieName, readCookie, setCookie } from "../http/cookie";
 import { hashToken } from "../tokens/grant-tokens";
 import type { AppEnv } from "./context";
@@ -25,8 +25,9 @@ export async function startWebSession(c: Context<AppEnv>, user: AuthenticatedUse
   if (ttl === 0) return null;
   const now = c.get("now");
   const secret = base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
-  const { id, stub } = newWebSessionObject(c.env.WEB_SESSIONS);
-  await stub.create({ id, secret_hash: await hashToken(secret), sub: user.sub, username: user.username, acr: user.acr, amr: user.amr, auth_time: user.auth_time, created_at: now, expires_at: now + ttl });
+  const ref = c.get("stores").webSessions.fresh();
+  const id = ref.id;
+  await ref.run("create", { id, secret_hash: await hashToken(secret), sub: user.sub, username: user.username, acr: user.acr, amr: user.amr, auth_time: user.auth_time, created_at: now, expires_at: now + ttl }, now);
   return setCookie(COOKIE, config.issuer, `${id}.${secret}`, ttl);
 }
 
@@ -40,10 +41,10 @@ export async function webSessionOf(c: Context<AppEnv>, cookieHeader: string | un
   const value = readCookie(cookieHeader, sessionCookieName(c.get("config").issuer));
   const match = value ? COOKIE_VALUE.exec(value) : null;
   if (!match) return null;
-  return (await webSessionObject(c.env.WEB_SESSIONS, match[1]!)?.read(await hashToken(match[2]!), c.get("now"))) ?? null;
+  return (await c.get("stores").webSessions.byId(match[1]!)?.run("read", await hashToken(match[2]!), c.get("now"))) ?? null;
 }
 
 /** Whether the session `id` (from the server's own sealed data, never from a cookie) is still live. */
 export async function isWebSessionLive(c: Context<AppEnv>, id: string): Promise<boolean> {
-  return (await webSessionObject(c.env.WEB_SESSIONS, id)?.isLive(c.get("now"))) ?? false;
+  return (await c.get("stores").webSessions.byId(id)?.run("isLive", null, c.get("now"))) ?? false;
 }

@@ -2,7 +2,7 @@
  * Authorization codes, refresh tokens and ID tokens.
  *
  * Codes and refresh tokens are `<grant id>.<256 random bits, base64url>`: the prefix names the grant's
- * Durable Object, the rest is secret. Only SHA-256 (base64url) of the whole string is stored.
+ * record, the rest is secret. Only SHA-256 (base64url) of the whole string is stored.
  */
 import { base64url, SignJWT } from "jose";
 import type { ClientAssuranceLevel } from "./access-token";

@@ -1,7 +1,7 @@
 /**
  * The server's keys as one isolate sees them: the signing key, the published JWK set and the MAC keys
  * (one per purpose, each derived from the server secret with HKDF). Loaded from the SIGNING_KEYS / SERVER_SECRET secrets when set, otherwise from the
- * KeyManager Durable Object, and cached per isolate for at most ISOLATE_CACHE_SECONDS.
+ * key manager record (src/kv/key-manager.ts), and cached per isolate for at most ISOLATE_CACHE_SECONDS.
  */
 import { importJWK, type JWK } from "jose";
 import { parseSigningKeys } from "../config/signing-keys";

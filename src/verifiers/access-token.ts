@@ -5,7 +5,7 @@
  * and later the HAAPI flow, userinfo and introspection.
  *
  * Pure: `now` is epoch seconds; the keys come from the caller. Single use, where a token is single use,
- * is the caller's (atomic, in a Durable Object).
+ * is the caller's (atomic, in the replay store).
  */
 import { errors, jwtVerify, type JWTVerifyGetKey } from "jose";
 import type { ClientAssuranceLevel } from "../tokens/access-token";

@@ -7,7 +7,7 @@
  * - the challenge: the caller builds clientDataHash from its own single-use challenge (haapi-edge:
  *   SHA-256(UTF-8(challenge + "." + jkt))) and makes sure that challenge was issued and is spent once;
  * - the key record: after an attestation it stores keyId, publicKey and counter 0; for an assertion it
- *   passes the stored counter and stores the returned one atomically (Durable Object);
+ *   passes the stored counter and stores the returned one atomically (compare-and-set on its record);
  * - the receipt: returned as sent, not validated (it is only needed for Apple's fraud-metric service).
  *
  * Bad input is a returned reason ("malformed" for truncated or garbage bytes), never an exception.

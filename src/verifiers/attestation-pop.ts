@@ -5,7 +5,7 @@
  * Checks: `typ` oauth-client-attestation-pop+jwt; an allowed asymmetric alg; the signature by the
  * attested key; `aud` is this server (issuer or token endpoint); `iat` present, not in the future
  * beyond the skew, not older than `maxAge`; `jti` present. Single use is the caller's: it records the
- * returned `jti` until `expiresAt` (atomic, in a Durable Object) once every other check of the request
+ * returned `jti` until `expiresAt` (atomic, in the replay store) once every other check of the request
  * has passed, so a request refused for another reason (a DPoP nonce) can be retried with the same PoP.
  * A `challenge` claim, when present, is not checked: this server issues no attestation challenges
  * of the draft's kind (its freshness comes from `iat` and `jti`).

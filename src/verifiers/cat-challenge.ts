@@ -2,7 +2,7 @@
  * CAT challenges (HAAPI draft §2: `GET {cat}?client_id=` answers a challenge that the attestation
  * must cover). Stateless: the challenge carries its client, a random id and its expiry under an HMAC,
  * so a GET stores nothing and anyone fetching challenges cannot fill storage. Single use is enforced
- * when a challenge is answered: the route records its id in a Durable Object (atomic).
+ * when a challenge is answered: the route records its id in the replay store (atomic).
  *
  * Format (opaque to clients): `c1.<b64url client_id>.<b64url 16 random bytes>.<expiry epoch s>.<b64url HMAC-SHA-256>`.
  * Pure: the random bytes and `now` come from the caller.

@@ -5,7 +5,7 @@
  * Checks: ES256 signature by one of the server's published keys; `typ` oauth-client-attestation+jwt;
  * `iss` is this server; `sub` present; `exp` present, not passed, and no more than `maxLifetime` after
  * `iat`; `jti` present; `cnf.jwk` a public asymmetric key. Single use is the caller's (atomic, in a
- * Durable Object) once every other check of the request has passed.
+ * replay store) once every other check of the request has passed.
  *
  * Pure: `now` is epoch seconds; the keys come from the caller.
  */

@@ -8,7 +8,8 @@ import { env, exports } from "cloudflare:workers";
 import jsQR from "jsqr";
 import { pngToRgba } from "./png";
 import { expect } from "vitest";
-import { uafUserObject, type UafUserRecord } from "../../src/kv/uaf-user";
+import { uafUserName, type UafUserRecord } from "../../src/kv/uaf-user";
+import { testStores } from "./runtime";
 import type { AuthenticatorKind, UafCredential } from "../../tools/simulator/uaf-authenticator.mjs";
 import { registerInApp, UAF_CONTENT_TYPE, UAF_MEDIA_TYPE } from "../../tools/simulator/uaf-client.mjs";
 import { newPhone, type UafPhone } from "../../tools/simulator/uaf-phone.mjs";
@@ -123,7 +124,7 @@ export function expectRefused(answer: Answer, statusCode: number, httpStatus = s
 
 /** The user's stored UAF record (null before the first contact). */
 export function readUafUser(username: string): Promise<UafUserRecord | null> {
-  return uafUserObject(env.UAF_USERS, username).read() as Promise<UafUserRecord | null>;
+  return testStores().uafUsers.named(uafUserName(username)).then((user) => user.run("read", null, Math.floor(Date.now() / 1000)));
 }
 
 /** A dispatch token request of the relying party's backend (access key). */

@@ -1,13 +1,34 @@
 /**
- * DynamicClientStore Durable Object (src/kv/dynamic-client.ts): one object per dynamic client, written
- * whole, deleted when unused past its deadline or when its secret expired. Times are relative to the
- * real clock because the object reads it; records are backdated to reach the past.
+ * Dynamic clients on Workers (src/kv/dynamic-client.ts, hosted by the DynamicClientStore Durable Object):
+ * one object per dynamic client, written whole, deleted when unused past its deadline or when its secret
+ * expired. Operations run at the real clock's time (as requests pass it); records are backdated to
+ * reach the past.
  */
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { deletionTime, dynamicClientObject, newDynamicClientObject, type DynamicClientRecord, type DynamicClientStore, type RegisteredMetadata } from "../../src/kv/dynamic-client";
+import { deletionTime, type DynamicClientOperations, type DynamicClientRecord, type RegisteredMetadata } from "../../src/kv/dynamic-client";
+import type { RecordRef } from "../../src/kv/record";
+import type { DynamicClientStore } from "../../src/kv/workers/classes";
+import { RECORD } from "../../src/kv/workers/host";
+import { testStores } from "../helpers/runtime";
 
 const now = () => Math.floor(Date.now() / 1000);
+
+/** The operations as the routes call them, at the real clock's time. */
+function client(ref: RecordRef<DynamicClientOperations>) {
+  return {
+    create: (value: DynamicClientRecord) => ref.run("create", value, now()),
+    read: () => ref.run("read", null, now()),
+    update: (metadata: RegisteredMetadata) => ref.run("update", metadata, now()),
+    remove: () => ref.run("remove", null, now()),
+    markUsed: (at: number) => ref.run("markUsed", null, at),
+  };
+}
+
+/** The Durable Object behind a client_id. */
+function objectOf(clientId: string): DurableObjectStub<DynamicClientStore> {
+  return env.DYNAMIC_CLIENTS.get(env.DYNAMIC_CLIENTS.idFromString(clientId));
+}
 
 const METADATA: RegisteredMetadata = {
   client_name: "Dynamic client",
@@ -37,92 +58,93 @@ function record(clientId: string, overrides: Partial<DynamicClientRecord> = {}):
   };
 }
 
-/** A new client object and its record, created through RPC as the registration route does. */
+/** A new client and its record, created as the registration route does. */
 async function created(overrides: Partial<DynamicClientRecord> = {}) {
-  const { clientId, stub } = newDynamicClientObject(env.DYNAMIC_CLIENTS);
-  const value = record(clientId, overrides);
+  const ref = testStores().dynamicClients.fresh();
+  const stub = client(ref);
+  const value = record(ref.id, overrides);
   expect(await stub.create(value)).toBe(true);
-  return { clientId, stub, value };
+  return { clientId: ref.id, stub, object: objectOf(ref.id), value };
 }
 
 /** Replace the stored record behind the object's back (to backdate it). */
-function overwrite(stub: DurableObjectStub<DynamicClientStore>, change: Partial<DynamicClientRecord>) {
-  return runInDurableObject(stub, (_instance: DynamicClientStore, state) => {
-    const stored = state.storage.kv.get<DynamicClientRecord>("client")!;
-    state.storage.kv.put("client", { ...stored, ...change });
+function overwrite(object: DurableObjectStub<DynamicClientStore>, change: Partial<DynamicClientRecord>) {
+  return runInDurableObject(object, (_instance: DynamicClientStore, state) => {
+    const stored = state.storage.kv.get<DynamicClientRecord>(RECORD)!;
+    state.storage.kv.put(RECORD, { ...stored, ...change });
   });
 }
 
-function storedAlarm(stub: DurableObjectStub<DynamicClientStore>) {
-  return runInDurableObject(stub, (_instance: DynamicClientStore, state) => state.storage.getAlarm());
+function storedAlarm(object: DurableObjectStub<DynamicClientStore>) {
+  return runInDurableObject(object, (_instance: DynamicClientStore, state) => state.storage.getAlarm());
 }
 
-function storedRecord(stub: DurableObjectStub<DynamicClientStore>) {
-  return runInDurableObject(stub, (_instance: DynamicClientStore, state) => state.storage.kv.get<DynamicClientRecord>("client") ?? null);
+function storedRecord(object: DurableObjectStub<DynamicClientStore>) {
+  return runInDurableObject(object, (_instance: DynamicClientStore, state) => state.storage.kv.get<DynamicClientRecord>(RECORD) ?? null);
 }
 
 describe("DynamicClientStore", () => {
   it("create then read returns the record; the client_id is the object's id", async () => {
-    const { clientId, stub, value } = await created();
+    const { clientId, stub, object, value } = await created();
     expect(clientId).toMatch(/^[0-9a-f]{64}$/);
     expect(await stub.read()).toEqual(value);
     // The same object is reached again from the client_id alone.
-    expect(await dynamicClientObject(env.DYNAMIC_CLIENTS, clientId)!.read()).toEqual(value);
+    expect(await client(testStores().dynamicClients.byId(clientId)!).read()).toEqual(value);
   });
 
   it("creating twice is refused and keeps the first record", async () => {
-    const { clientId, stub, value } = await created();
+    const { clientId, stub, object, value } = await created();
     expect(await stub.create(record(clientId, { main_client_id: "someone-else" }))).toBe(false);
     expect(await stub.read()).toEqual(value);
   });
 
   it("an object that was never created reads null", async () => {
-    const { stub } = newDynamicClientObject(env.DYNAMIC_CLIENTS);
+    const stub = client(testStores().dynamicClients.fresh());
     expect(await stub.read()).toBeNull();
     expect(await stub.update(METADATA)).toBeNull();
     expect(await stub.remove()).toBe(false);
   });
 
   it("create schedules the clean-up at the unused deadline", async () => {
-    const { stub, value } = await created();
-    expect(await storedAlarm(stub)).toBe(value.unused_deadline * 1000);
+    const { stub, object, value } = await created();
+    expect(await storedAlarm(object)).toBe(value.unused_deadline * 1000);
   });
 
   it("create schedules the clean-up at the secret's expiry when it comes first", async () => {
-    const { stub } = await created({ secret_expires_at: now() + 600 });
-    const alarm = await storedAlarm(stub);
+    const { stub, object } = await created({ secret_expires_at: now() + 600 });
+    const alarm = await storedAlarm(object);
     const record = (await stub.read())!;
     expect(alarm).toBe(record.secret_expires_at * 1000);
   });
 
   it("markUsed records the first use only and moves the clean-up to the secret's expiry", async () => {
     const issued = now();
-    const { stub } = await created({ secret_expires_at: issued + 30 * 86_400, unused_deadline: issued + 3600 });
-    expect(await storedAlarm(stub)).toBe((issued + 3600) * 1000);
+    const { stub, object } = await created({ secret_expires_at: issued + 30 * 86_400, unused_deadline: issued + 3600 });
+    expect(await storedAlarm(object)).toBe((issued + 3600) * 1000);
     await stub.markUsed(issued + 5);
     expect((await stub.read())!.used_at).toBe(issued + 5);
-    expect(await storedAlarm(stub)).toBe((issued + 30 * 86_400) * 1000);
+    expect(await storedAlarm(object)).toBe((issued + 30 * 86_400) * 1000);
     await stub.markUsed(issued + 50);
     expect((await stub.read())!.used_at).toBe(issued + 5);
   });
 
   it("markUsed on a client whose secret never expires removes the alarm", async () => {
-    const { stub } = await created();
-    expect(await storedAlarm(stub)).not.toBeNull();
+    const { stub, object } = await created();
+    expect(await storedAlarm(object)).not.toBeNull();
     await stub.markUsed(now());
-    expect(await storedAlarm(stub)).toBeNull();
+    expect(await storedAlarm(object)).toBeNull();
     expect(await stub.read()).not.toBeNull();
   });
 
   it("markUsed on a missing client does nothing", async () => {
-    const { stub } = newDynamicClientObject(env.DYNAMIC_CLIENTS);
-    await stub.markUsed(now());
-    expect(await storedRecord(stub)).toBeNull();
-    expect(await storedAlarm(stub)).toBeNull();
+    const ref = testStores().dynamicClients.fresh();
+    await client(ref).markUsed(now());
+    expect(await storedRecord(objectOf(ref.id))).toBeNull();
+    expect(await storedAlarm(objectOf(ref.id))).toBeNull();
   });
 
   it("update replaces the metadata only", async () => {
-    const { stub, value } = await created();
+    const { stub, object, value } = await created();
     const metadata: RegisteredMetadata = { ...METADATA, client_name: "Renamed", scope: "openid", redirect_uris: [] };
     const updated = await stub.update(metadata);
     expect(updated).toEqual({ ...value, metadata });
@@ -130,77 +152,78 @@ describe("DynamicClientStore", () => {
   });
 
   it("read returns null once the unused deadline has passed, before the alarm deletes it", async () => {
-    const { stub } = await created();
-    await overwrite(stub, { unused_deadline: now() - 1 });
+    const { stub, object } = await created();
+    await overwrite(object, { unused_deadline: now() - 1 });
     expect(await stub.read()).toBeNull();
     expect(await stub.update(METADATA)).toBeNull();
     // Still stored: it was read() that refused it.
-    expect(await storedRecord(stub)).not.toBeNull();
+    expect(await storedRecord(object)).not.toBeNull();
   });
 
   it("read returns null once the secret has expired, even for a used client", async () => {
-    const { stub } = await created({ secret_expires_at: now() + 600 });
+    const { stub, object } = await created({ secret_expires_at: now() + 600 });
     await stub.markUsed(now());
     expect(await stub.read()).not.toBeNull();
-    await overwrite(stub, { secret_expires_at: now() - 1 });
+    await overwrite(object, { secret_expires_at: now() - 1 });
     expect(await stub.read()).toBeNull();
   });
 
   it("a used client past its unused deadline is still readable", async () => {
-    const { stub } = await created();
+    const { stub, object } = await created();
     await stub.markUsed(now());
-    await overwrite(stub, { unused_deadline: now() - 3600 });
+    await overwrite(object, { unused_deadline: now() - 3600 });
     expect(await stub.read()).not.toBeNull();
   });
 
   it("remove deletes the record and the alarm; update after remove returns null", async () => {
-    const { clientId, stub } = await created();
+    const { clientId, stub, object } = await created();
     expect(await stub.remove()).toBe(true);
     expect(await stub.read()).toBeNull();
     expect(await stub.update(METADATA)).toBeNull();
-    expect(await storedRecord(stub)).toBeNull();
-    expect(await storedAlarm(stub)).toBeNull();
+    expect(await storedRecord(object)).toBeNull();
+    expect(await storedAlarm(object)).toBeNull();
     expect(await stub.remove()).toBe(false);
-    expect(await dynamicClientObject(env.DYNAMIC_CLIENTS, clientId)!.read()).toBeNull();
+    expect(await client(testStores().dynamicClients.byId(clientId)!).read()).toBeNull();
   });
 
   it("the alarm deletes an unused client past its deadline", async () => {
-    const { stub } = await created();
-    await overwrite(stub, { unused_deadline: now() - 1 });
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
-    expect(await storedRecord(stub)).toBeNull();
-    expect(await storedAlarm(stub)).toBeNull();
+    const { stub, object } = await created();
+    await overwrite(object, { unused_deadline: now() - 1 });
+    expect(await runDurableObjectAlarm(object)).toBe(true);
+    expect(await storedRecord(object)).toBeNull();
+    expect(await storedAlarm(object)).toBeNull();
   });
 
   it("the alarm deletes a used client whose secret expired", async () => {
-    const { stub } = await created({ secret_expires_at: now() + 600 });
+    const { stub, object } = await created({ secret_expires_at: now() + 600 });
     await stub.markUsed(now());
-    await overwrite(stub, { secret_expires_at: now() - 1 });
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
-    expect(await storedRecord(stub)).toBeNull();
+    await overwrite(object, { secret_expires_at: now() - 1 });
+    expect(await runDurableObjectAlarm(object)).toBe(true);
+    expect(await storedRecord(object)).toBeNull();
   });
 
   it("the alarm keeps a used client and reschedules for the secret's expiry", async () => {
     const issued = now();
-    const { stub } = await created({ secret_expires_at: issued + 7 * 86_400, unused_deadline: issued + 3600 });
+    const { stub, object } = await created({ secret_expires_at: issued + 7 * 86_400, unused_deadline: issued + 3600 });
     await stub.markUsed(issued);
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await runDurableObjectAlarm(object)).toBe(true);
     expect(await stub.read()).toMatchObject({ used_at: issued });
-    expect(await storedAlarm(stub)).toBe((issued + 7 * 86_400) * 1000);
+    expect(await storedAlarm(object)).toBe((issued + 7 * 86_400) * 1000);
   });
 
   it("an alarm that fires early (clock skew) keeps an unused client and reschedules for its deadline", async () => {
-    const { stub, value } = await created();
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const { stub, object, value } = await created();
+    expect(await runDurableObjectAlarm(object)).toBe(true);
     expect(await stub.read()).toEqual(value);
-    expect(await storedAlarm(stub)).toBe(value.unused_deadline * 1000);
+    expect(await storedAlarm(object)).toBe(value.unused_deadline * 1000);
   });
 
   it("client_ids that this namespace did not mint reach no object", () => {
-    expect(dynamicClientObject(env.DYNAMIC_CLIENTS, "haapi-client")).toBeNull();
-    expect(dynamicClientObject(env.DYNAMIC_CLIENTS, "A".repeat(64))).toBeNull();
-    expect(dynamicClientObject(env.DYNAMIC_CLIENTS, "0".repeat(64))).toBeNull();
-    expect(dynamicClientObject(env.DYNAMIC_CLIENTS, env.DYNAMIC_CLIENTS.idFromName("x").toString())).not.toBeNull();
+    const clients = testStores().dynamicClients;
+    expect(clients.byId("haapi-client")).toBeNull();
+    expect(clients.byId("A".repeat(64))).toBeNull();
+    expect(clients.byId("0".repeat(64))).toBeNull();
+    expect(clients.byId(env.DYNAMIC_CLIENTS.idFromName("x").toString())).not.toBeNull();
   });
 });
 

@@ -1,9 +1,9 @@
 /**
  * KeyManager: key creation, rotation, publication of next and retired keys.
  */
-import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { advance, KEY_MANAGER_NAME, snapshot } from "../../src/kv/key-manager";
+import { testStores } from "../helpers/runtime";
 
 const policy = { rotationPeriod: 3600, retainAfterRetirement: 1200 };
 const T0 = 1_795_000_000;
@@ -54,10 +54,10 @@ describe("advance (rotation, with injected time)", () => {
   });
 });
 
-describe("KeyManager Durable Object", () => {
+describe("the key manager on Workers (the KeyManager Durable Object)", () => {
   it("hands every caller the same keys, concurrently too", async () => {
-    const stub = env.KEY_MANAGER.get(env.KEY_MANAGER.idFromName(`${KEY_MANAGER_NAME}-${crypto.randomUUID()}`));
-    const views = await Promise.all(Array.from({ length: 5 }, () => stub.keys(policy)));
+    const record = await testStores().keys.named(`${KEY_MANAGER_NAME}-${crypto.randomUUID()}`);
+    const views = await Promise.all(Array.from({ length: 5 }, () => record.run("keys", policy, Math.floor(Date.now() / 1000))));
     expect(new Set(views.map((view) => view.current.kid)).size).toBe(1);
     expect(new Set(views.map((view) => view.serverSecret)).size).toBe(1);
   });

@@ -9,7 +9,7 @@ import { SignJWT } from "jose";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { configFor, type Config } from "../../src/config/load";
 import { clearStatusListMemory, statusListKey } from "../../src/kv/revocation-list";
-import { keysFor } from "../../src/routes/services";
+import { testKeys } from "../helpers/runtime";
 import { CAT_TYP, signCat, type CatClaims } from "../../src/tokens/cat";
 import { issueCatChallenge } from "../../src/verifiers/cat-challenge";
 import { parseDerCertificate } from "../../src/x509/chain";
@@ -71,7 +71,7 @@ function rawPost(body: BodyInit, headers: Record<string, string>): Promise<Respo
 
 /** The server's own keys, as the Worker loads them. */
 async function serverKeys() {
-  return keysFor(env, config, nowSeconds());
+  return testKeys(nowSeconds());
 }
 
 // --- CAT endpoint ------------------------------------------------------------------------------------

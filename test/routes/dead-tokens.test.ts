@@ -5,14 +5,14 @@
  * it (401, UAF 1401), and a UAF registration requested while it was alive is refused at the response, so
  * nothing outlives the revocation.
  *
- * The endpoints come from the router itself (`createApp().routes`): every route must be classified in
+ * The endpoints come from the router itself (`workerApp().routes`): every route must be classified in
  * TREATMENT below, so a new endpoint cannot be added without saying how it treats tokens, and is then
  * driven with the dead credentials like the others.
  */
 import { env, exports } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { createApp } from "../../src/app";
+import { workerApp } from "../helpers/runtime";
 import { configFor } from "../../src/config/load";
 import { deregister, registerInApp, UafRefusedError } from "../../tools/simulator/uaf-client.mjs";
 import { deleteDevice } from "../../tools/simulator/uaf-devices.mjs";
@@ -115,7 +115,7 @@ interface Route {
 /** The router's routes with a handler of their own (`ALL` entries are middleware and 405 answers). */
 function routes(): Route[] {
   const seen = new Map<string, Route>();
-  for (const { method, path } of createApp().routes) {
+  for (const { method, path } of workerApp().routes) {
     if (method === "ALL") continue;
     const key = `${method} ${path.length > 1 ? path.replace(/\/$/, "") : path}`;
     seen.set(`${method} ${path}`, { method, path, key });

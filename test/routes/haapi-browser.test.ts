@@ -6,7 +6,9 @@
  */
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { LoginSession, SessionRecord } from "../../src/kv/login-session";
+import type { SessionRecord } from "../../src/kv/login-session";
+import type { LoginSession } from "../../src/kv/workers/classes";
+import { RECORD } from "../../src/kv/workers/host";
 import { loginCookie, loginCookieName, parseLoginCookie } from "../../src/routes/haapi/browser-session";
 import { flowModeOf } from "../../src/routes/haapi/guard";
 import { escapeHtml } from "../../src/routes/haapi/html/escape";
@@ -220,8 +222,8 @@ describe("refused submissions re-render the page they came from", () => {
     const { browser, response } = await authorize("browser-multi-client", { scope: "openid" });
     await response.body?.cancel();
     await runInDurableObject(env.LOGIN_SESSIONS.get(env.LOGIN_SESSIONS.idFromString(browser.sessionId)), (_instance: LoginSession, state) => {
-      const record = state.storage.kv.get<SessionRecord>("session")!;
-      state.storage.kv.put("session", { ...record, authenticators: ["html-form", "removed-authenticator"] });
+      const record = state.storage.kv.get<SessionRecord>(RECORD)!;
+      state.storage.kv.put(RECORD, { ...record, authenticators: ["html-form", "removed-authenticator"] });
     });
     const page = await expectPage(await browser.fetch(`${BASE}/authn/authenticate`), 500);
     expect(page.body.problem).toBe("unexpected");

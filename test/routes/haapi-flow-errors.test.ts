@@ -5,7 +5,9 @@
  */
 import { env, runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
-import type { LoginSession, SessionRecord } from "../../src/kv/login-session";
+import type { SessionRecord } from "../../src/kv/login-session";
+import type { LoginSession } from "../../src/kv/workers/classes";
+import { RECORD } from "../../src/kv/workers/host";
 import { describe, expect, it } from "vitest";
 import { claimsOf, newDevice, type Device } from "../helpers/attestation";
 import { proof } from "../helpers/dpop";
@@ -634,8 +636,8 @@ describe("the unexpected problem", () => {
     const sessionId = started.flow.sessionId!;
     // The configuration changed under a live session: its authenticator is gone.
     await runInDurableObject(env.LOGIN_SESSIONS.get(env.LOGIN_SESSIONS.idFromString(sessionId)), (_instance: LoginSession, state) => {
-      const record = state.storage.kv.get<SessionRecord>("session")!;
-      state.storage.kv.put("session", { ...record, authenticators: ["html-form", "removed-authenticator"] });
+      const record = state.storage.kv.get<SessionRecord>(RECORD)!;
+      state.storage.kv.put(RECORD, { ...record, authenticators: ["html-form", "removed-authenticator"] });
     });
     const body = await expectProblem(await started.flow.request(`${BASE}/authn/authenticate`), "unexpected", 500);
     expect(body.title).toBe("Something went wrong; start the login again");

@@ -6,7 +6,7 @@ import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { configFor } from "../../src/config/load";
-import { keysFor } from "../../src/routes/services";
+import { testKeys } from "../helpers/runtime";
 import { signAccessToken } from "../../src/tokens/access-token";
 import { claimsOf, HAAPI_SCOPE, newDevice } from "../helpers/attestation";
 import { proof, type DeviceKey } from "../helpers/dpop";
@@ -95,7 +95,7 @@ async function expectError(response: Response, status: number, error: string): P
 /** An access token signed with the server's own key, as the token endpoint would, at another time. */
 async function serverSignedToken(issuedAt: number, ttl: number, extra: { grantId?: string } = {}): Promise<string> {
   const config = configFor(env.CONFIG);
-  const keys = await keysFor(env, config, Math.floor(Date.now() / 1000));
+  const keys = await testKeys(Math.floor(Date.now() / 1000));
   return signAccessToken(
     keys,
     {

@@ -7,7 +7,7 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
+import { workerApp } from "../helpers/runtime";
 import { parseConfig } from "../../src/config/load";
 import { hashPassword } from "../../src/verifiers/password";
 import { makeAndroidAttestation } from "../../tools/simulator/android.mjs";
@@ -26,7 +26,7 @@ const SPA_ORIGIN = "https://spa.example.com";
 
 let ca: TestCa;
 let productionEnv: typeof env;
-const app = createApp();
+const app = workerApp();
 
 function call(url: string, init: RequestInit = {}): Promise<Response> {
   return Promise.resolve(app.fetch(new Request(url, init), productionEnv));

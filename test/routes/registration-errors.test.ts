@@ -7,11 +7,13 @@ import { createExecutionContext, env, runDurableObjectAlarm, runInDurableObject 
 import { exports } from "cloudflare:workers";
 import { base64url, decodeJwt, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
+import { workerApp } from "../helpers/runtime";
 import { configFor } from "../../src/config/load";
-import type { DynamicClientRecord, DynamicClientStore } from "../../src/kv/dynamic-client";
-import { rateLimiter, rateLimitKey } from "../../src/kv/rate-limiter";
-import { keysFor } from "../../src/routes/services";
+import type { DynamicClientRecord } from "../../src/kv/dynamic-client";
+import { rateLimitKey } from "../../src/kv/rate-limiter";
+import type { DynamicClientStore } from "../../src/kv/workers/classes";
+import { RECORD } from "../../src/kv/workers/host";
+import { testKeys } from "../helpers/runtime";
 import { signAccessToken, type AccessTokenClaims } from "../../src/tokens/access-token";
 import keys from "../fixtures/keys.json";
 import testConfig from "../fixtures/test-config.json";
@@ -53,7 +55,7 @@ async function expectUnspent(token: string, metadata: Json = { software_id: "dcr
 /** An access token signed with the server's own current key, for claims the token endpoint never issues. */
 async function serverSignedToken(claims: Partial<AccessTokenClaims>, issuedAt: number): Promise<string> {
   const config = configFor(env.CONFIG);
-  const serverKeys = await keysFor(env, config, Math.floor(Date.now() / 1000));
+  const serverKeys = await testKeys(Math.floor(Date.now() / 1000));
   return signAccessToken(serverKeys, { issuer: config.issuer, audience: config.issuer, subject: "dcr-main", clientId: "dcr-main", scope: "dcr", ttl: 120, cal: "none", ...claims }, issuedAt);
 }
 
@@ -222,7 +224,7 @@ describe("the dcr scope at the token endpoint", () => {
       ],
     }),
   };
-  const app = createApp();
+  const app = workerApp();
   async function customTokenRequest(clientId: string, secret: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
     return app.fetch(
       new Request(TOKEN_URL, {
@@ -547,7 +549,7 @@ describe("rate limits", () => {
     const source = freshSource();
     await Promise.all(Array.from({ length: 30 }, () => register({}, { source })));
     await expectError(await register({}, { source }), 429, "too_many_requests");
-    await runDurableObjectAlarm(rateLimiter(env.RATE_LIMITER, rateLimitKey.registrationBySource(source)));
+    await runDurableObjectAlarm(env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(`rate-limit:${rateLimitKey.registrationBySource(source)}`)));
     await expectError(await register({}, { source }), 429, "too_many_requests");
   });
 });
@@ -561,17 +563,17 @@ describe("clean-up of dynamic clients", () => {
 
   async function changeRecord(clientId: string, change: (record: DynamicClientRecord) => Partial<DynamicClientRecord>): Promise<DynamicClientRecord> {
     return runInDurableObject(objectOf(clientId), (_instance: DynamicClientStore, state) => {
-      const record = state.storage.kv.get<DynamicClientRecord>("client");
+      const record = state.storage.kv.get<DynamicClientRecord>(RECORD);
       expect(record).toBeDefined();
       const updated = { ...record!, ...change(record!) };
-      state.storage.kv.put("client", updated);
+      state.storage.kv.put(RECORD, updated);
       return updated;
     });
   }
 
   async function storedRecord(clientId: string): Promise<{ record: DynamicClientRecord | undefined; keys: number; alarm: number | null }> {
     return runInDurableObject(objectOf(clientId), async (_instance: DynamicClientStore, state) => ({
-      record: state.storage.kv.get<DynamicClientRecord>("client"),
+      record: state.storage.kv.get<DynamicClientRecord>(RECORD),
       keys: [...state.storage.kv.list()].length,
       alarm: await state.storage.getAlarm(),
     }));

@@ -3,7 +3,7 @@
  */
 import { createExecutionContext, env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createApp } from "../../src/app";
+import { workerApp } from "../helpers/runtime";
 import testConfig from "../fixtures/test-config.json";
 import { deviceKey, proof } from "../helpers/dpop";
 import { basic, TOKEN_URL } from "../helpers/server";
@@ -12,7 +12,7 @@ const loggingEnv = { ...env, CONFIG: JSON.stringify({ ...testConfig, logging: { 
 
 function call(headers: Record<string, string>, body: string): Promise<Response> {
   const request = new Request(TOKEN_URL, { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded", ...headers }, body });
-  return Promise.resolve(createApp().fetch(request, loggingEnv, createExecutionContext()));
+  return Promise.resolve(workerApp().fetch(request, loggingEnv, createExecutionContext()));
 }
 
 function captured(spy: { mock: { calls: unknown[][] } }): Record<string, unknown>[] {

@@ -5,7 +5,7 @@
 import { createExecutionContext, env } from "cloudflare:test";
 import { exportJWK, generateKeyPair, jwtVerify, createLocalJWKSet, decodeProtectedHeader, type JWK } from "jose";
 import { describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
+import { workerApp } from "../helpers/runtime";
 import { basic, BASE, TOKEN_URL } from "../helpers/server";
 
 async function privateJwk(kid: string): Promise<JWK> {
@@ -19,7 +19,7 @@ describe("SIGNING_KEYS secret", () => {
     const previous = await privateJwk("prod-2026-10");
     // KEY_MANAGER absent: any attempt to use it would fail the request.
     const secretEnv = { ...env, KEY_MANAGER: undefined as never, SIGNING_KEYS: JSON.stringify({ keys: [signing, previous] }), SERVER_SECRET: "s".repeat(40) };
-    const app = createApp();
+    const app = workerApp();
     const call = (input: string, init?: RequestInit) => app.fetch(new Request(input, init), secretEnv, createExecutionContext());
 
     const published = (await (await call(`${BASE}/oauth/v2/oauth-jwks`)).json()) as { keys: JWK[] };

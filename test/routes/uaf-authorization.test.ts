@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import { decodeJwt, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { configFor } from "../../src/config/load";
-import { keysFor } from "../../src/routes/services";
+import { testKeys } from "../helpers/runtime";
 import { signIdToken } from "../../src/tokens/grant-tokens";
 import { newDevice } from "../helpers/attestation";
 import { proof } from "../helpers/dpop";
@@ -44,7 +44,7 @@ describe("authorization of the registration and deregistration request services"
     const account = await newAccount();
     const config = configFor(env.CONFIG);
     const now = Math.floor(Date.now() / 1000);
-    const keys = await keysFor(env, config, now);
+    const keys = await testKeys(now);
     const { sub, gid } = decodeJwt(account.idToken) as { sub: string; gid: string };
     const claims = { issuer: config.issuer, clientId: "flow-client", subject: sub, ttl: 3600, authTime: now - 400, acr: "urn:test", amr: ["pwd"], cal: "none" as const, grantId: gid };
     const stale = await signIdToken(keys, claims, now - 301);
@@ -57,7 +57,7 @@ describe("authorization of the registration and deregistration request services"
     const [alice, bob] = await Promise.all([newAccount(), newAccount()]);
     const config = configFor(env.CONFIG);
     const now = Math.floor(Date.now() / 1000);
-    const keys = await keysFor(env, config, now);
+    const keys = await testKeys(now);
     const { sub, gid } = decodeJwt(alice.idToken) as { sub: string; gid: string };
     const claims = { issuer: config.issuer, clientId: "flow-client", subject: sub, ttl: 3600, authTime: now - 10, acr: "urn:test", amr: ["pwd"], cal: "none" as const };
     // No gid at all: signed by the server, but nothing to check revocation against.

@@ -9,7 +9,7 @@ import { env } from "cloudflare:workers";
 import { base64url } from "jose";
 import { describe, expect, it } from "vitest";
 import { configFor } from "../../src/config/load";
-import { keysFor } from "../../src/routes/services";
+import { testKeys } from "../helpers/runtime";
 import { sealServerData } from "../../src/uaf/server-data";
 import { authenticationResponse, registrationResponse, uafResponseString } from "../../tools/simulator/uaf-authenticator.mjs";
 import { deviceContext } from "../../tools/simulator/uaf-phone.mjs";
@@ -41,7 +41,7 @@ function withAssertion(response: Json, edit: (bytes: Uint8Array) => Uint8Array |
 /** serverData sealed with the server's own secret: to test expiry without waiting for it. */
 async function sealedServerData(data: { op: "Reg" | "Auth"; username: string; challenge: string; exp: number }): Promise<string> {
   const config = configFor(env.CONFIG);
-  const { uafServerDataKey } = await keysFor(env, config, Math.floor(Date.now() / 1000));
+  const { uafServerDataKey } = await testKeys(Math.floor(Date.now() / 1000));
   return sealServerData(uafServerDataKey, data);
 }
 

@@ -8,7 +8,9 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { base64url } from "jose";
 import { describe, expect, it } from "vitest";
-import type { UafTransaction, UafTransactionRecord } from "../../src/kv/uaf-transaction";
+import type { UafTransactionRecord } from "../../src/kv/uaf-transaction";
+import type { UafTransaction } from "../../src/kv/workers/classes";
+import { RECORD } from "../../src/kv/workers/host";
 import { authenticationResponse, registrationResponse, uafResponseString } from "../../tools/simulator/uaf-authenticator.mjs";
 import { redeemOutOfBand } from "../../tools/simulator/uaf-client.mjs";
 import { decodeBase64UrlJson } from "../../tools/simulator/uaf-out-of-band.mjs";
@@ -99,8 +101,8 @@ describe("out-of-band registration", { timeout: 30_000 }, () => {
     const { sessionId, token } = dispatched.body;
     // Its redeem deadline moved into the past (waiting out the TTL is not a test).
     await runInDurableObject(env.UAF_TRANSACTIONS.get(env.UAF_TRANSACTIONS.idFromString(sessionId)), (_instance: UafTransaction, state) => {
-      const record = state.storage.kv.get<UafTransactionRecord>("transaction")!;
-      state.storage.kv.put("transaction", { ...record, expires_at: record.created_at - 1 });
+      const record = state.storage.kv.get<UafTransactionRecord>(RECORD)!;
+      state.storage.kv.put(RECORD, { ...record, expires_at: record.created_at - 1 });
     });
     expectRefused(await redeem(token), 1400);
     expect(await sessionStatus(sessionId)).toMatchObject({ status: "failed", tokenInformation: { tokenResult: "tokenTimedOut" } });
@@ -144,8 +146,8 @@ describe("out-of-band registration", { timeout: 30_000 }, () => {
     const [request] = JSON.parse((await redeem(dispatched.body.token)).body.uafRequest as string);
     const stub = env.UAF_TRANSACTIONS.get(env.UAF_TRANSACTIONS.idFromString(dispatched.body.sessionId as string));
     await runInDurableObject(stub, async (_instance, state) => {
-      const record = state.storage.kv.get<Record<string, number>>("transaction")!;
-      state.storage.kv.put("transaction", { ...record, answer_by: Math.floor(Date.now() / 1000) - 1 });
+      const record = state.storage.kv.get<Record<string, number>>(RECORD)!;
+      state.storage.kv.put(RECORD, { ...record, answer_by: Math.floor(Date.now() / 1000) - 1 });
     });
     expect(await sessionStatus(dispatched.body.sessionId)).toMatchObject({ status: "failed", uafStatusCode: 1408 });
     const { response } = await registrationResponse(request, { aaid: "F1D0#0001" });

@@ -6,7 +6,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { uafUserObject } from "../../src/kv/uaf-user";
+import { readUafUser } from "../helpers/uaf";
 import { deregister, redeemOutOfBand, UafRefusedError, type Family } from "../../tools/simulator/uaf-client.mjs";
 import { changeDevice, deleteDevice, readDevice } from "../../tools/simulator/uaf-devices.mjs";
 import { newPhone, type UafPhone } from "../../tools/simulator/uaf-phone.mjs";
@@ -32,7 +32,7 @@ describe("device service client", { timeout: 30_000 }, () => {
     expect(device).toMatchObject({ deviceId: phone.deviceId, name: "Simulated Pixel", username });
     expect(device.authenticators).toEqual(phone.credentials.map((c) => ({ aaid: c.aaid, keyID: c.keyId })));
     // The registration context gave the server both public keys (push payloads are encrypted to the second).
-    const stored = (await uafUserObject(env.UAF_USERS, username).read())!.devices.find((d) => d.deviceId === phone.deviceId)!;
+    const stored = (await readUafUser(username))!.devices.find((d) => d.deviceId === phone.deviceId)!;
     expect([stored.signatureKey, stored.encryptionKey]).toEqual([phone.signatureKey.publicJwk, phone.encryptionKey!.publicJwk]);
   });
 

@@ -15,7 +15,7 @@ import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { Client } from "../../config/load";
 import { OAuthError } from "../../errors";
-import { replayRecorder, replayScope } from "../../kv/replay-guard";
+import { replayScope } from "../../kv/replay";
 import { signCat } from "../../tokens/cat";
 import { attestedBytes, issueCatChallenge, readCatChallenge } from "../../verifiers/cat-challenge";
 import type { DpopProof } from "../../verifiers/dpop-proof";
@@ -49,7 +49,7 @@ const issueChallenge = createMiddleware<CatEnv>(async (c) => {
   if (ids.length !== 1 || !ids[0]) throw new OAuthError("invalid_request", ids.length > 1 ? 'parameter "client_id" repeated' : "client_id is required");
   const client = attestingClient(config.clientsById, ids[0]);
   c.get("log").client_id = client.client_id;
-  const keys = await keysFor(c.env, config, now);
+  const keys = await keysFor(c);
   const ttl = config.attestation.challenge_ttl;
   const challenge = await issueCatChallenge(keys.challengeKey, client.client_id, crypto.getRandomValues(new Uint8Array(16)), now + ttl);
   return c.json({ challenge, expires_in: ttl });
@@ -59,7 +59,7 @@ const issueChallenge = createMiddleware<CatEnv>(async (c) => {
 const readChallenge = createMiddleware<CatEnv>(async (c, next) => {
   const config = c.get("config");
   const now = c.get("now");
-  const keys = await keysFor(c.env, config, now);
+  const keys = await keysFor(c);
   const result = await readCatChallenge(keys.challengeKey, c.get("catRequest").challenge, now);
   if (!result.ok) {
     throw new OAuthError("invalid_request", result.reason === "expired" ? "challenge expired; get a new one" : "challenge is not one this server issued", {
@@ -89,7 +89,7 @@ const attest = createMiddleware<CatEnv>(async (c, next) => {
   const verified = await verifyAttestation(
     {
       config: c.get("config"),
-      env: c.env,
+      stores: c.get("stores"),
       client: c.get("catClient"),
       jkt: proof.jkt,
       attested: await attestedBytes(challenge, proof.jkt),
@@ -107,7 +107,7 @@ const attest = createMiddleware<CatEnv>(async (c, next) => {
 const spendChallenge = createMiddleware<CatEnv>(async (c, next) => {
   const client = c.get("catClient");
   const id = c.get("challengeId");
-  const first = await replayRecorder(c.env.REPLAY_GUARD, replayScope.catChallenge(client.client_id, id))(id, c.get("challengeExpiresAt"));
+  const first = await c.get("stores").replay.use(replayScope.catChallenge(client.client_id, id), id, c.get("challengeExpiresAt"), c.get("now"));
   if (!first) throw new OAuthError("invalid_request", "challenge already used; get a new one", { reason: "challenge_replayed" });
   await c.get("attestation").commit?.();
   await next();
@@ -118,7 +118,7 @@ const issueCat = createMiddleware<CatEnv>(async (c) => {
   const now = c.get("now");
   const client = c.get("catClient");
   const { cal, summary } = c.get("attestation");
-  const keys = await keysFor(c.env, config, now);
+  const keys = await keysFor(c);
   const { cat, jti } = await signCat(keys, { issuer: config.issuer, clientId: client.client_id, jwk: c.get("proof").jwk, ttl: config.attestation.cat_ttl, cal, attestation: summary }, now);
   const log = c.get("log");
   log.cal = cal;

@@ -7,9 +7,9 @@
 import { calculateJwkThumbprint, type JWK } from "jose";
 import type { Client, Config } from "../../config/load";
 import type { AndroidPolicy, IosPolicy } from "../../config/schema";
-import type { Env } from "../../env";
 import { OAuthError } from "../../errors";
-import { deviceObject } from "../../kv/replay-guard";
+import { appAttestKeyName } from "../../kv/replay";
+import type { Stores } from "../../kv/stores";
 import { androidStatusList } from "../../kv/revocation-list";
 import type { ClientAssuranceLevel } from "../../tokens/access-token";
 import type { AttestationSummary } from "../../tokens/cat";
@@ -34,7 +34,7 @@ export interface VerifiedAttestation {
 
 export interface AttestationContext {
   readonly config: Config;
-  readonly env: Env;
+  readonly stores: Stores;
   readonly client: Client;
   readonly jkt: string;
   readonly attested: Uint8Array;
@@ -88,7 +88,7 @@ async function android(context: AttestationContext, chain: readonly Uint8Array[]
   const revocation =
     policy.revocation === "off" || policy.do_not_validate_certificate_chain
       ? undefined
-      : await androidStatusList({ kv: context.env.CACHE, url: context.config.attestation.revocation_list_url, ttl: context.config.attestation.revocation_list_cache_ttl }, context.now);
+      : await androidStatusList({ cache: context.stores.cache, url: context.config.attestation.revocation_list_url, ttl: context.config.attestation.revocation_list_cache_ttl }, context.now);
   const result = await verifyAndroidKeyAttestation(
     chain,
     {
@@ -147,15 +147,10 @@ async function iosAttestation(context: AttestationContext, keyId: Uint8Array, at
   }
   const value = result.value;
   const summary: AttestationSummary = { platform: "ios", app_id: value.appId, environment: value.environment, key_id: value.keyId };
-  const commit = () =>
-    deviceObject(context.env.REPLAY_GUARD, context.jkt).registerAppAttestKey({
-      keyId: value.keyId,
-      clientId: context.client.client_id,
-      appId: value.appId,
-      publicKey: value.publicKey,
-      counter: 0,
-      expiresAt: context.now + APP_ATTEST_KEY_RETENTION,
-    });
+  const commit = async () => {
+    const key = await context.stores.appAttestKeys.named(appAttestKeyName(context.jkt, value.keyId));
+    await key.run("register", { keyId: value.keyId, clientId: context.client.client_id, appId: value.appId, publicKey: value.publicKey, counter: 0, expiresAt: context.now + APP_ATTEST_KEY_RETENTION }, context.now);
+  };
   if (disabled) return { ...acceptUnvalidated(context, "ios", undefined, summary), commit };
   return { cal: "by-policy", summary, commit };
 }
@@ -163,8 +158,8 @@ async function iosAttestation(context: AttestationContext, keyId: Uint8Array, at
 /** A CAT refreshed with an assertion from an App Attest key this device (same DPoP key) attested before. */
 async function iosAssertion(context: AttestationContext, keyId: Uint8Array, assertion: Uint8Array): Promise<VerifiedAttestation> {
   const keyIdText = btoa(String.fromCharCode(...keyId));
-  const device = deviceObject(context.env.REPLAY_GUARD, context.jkt);
-  const record = await device.appAttestKey(keyIdText);
+  const key = await context.stores.appAttestKeys.named(appAttestKeyName(context.jkt, keyIdText));
+  const record = await key.run("read", null, context.now);
   if (!record || record.clientId !== context.client.client_id) throw rejected(context, "ios", "assertion_unknown_key", { key_id: keyIdText });
   const result = await verifyAppAttestAssertion(
     assertion,
@@ -180,7 +175,7 @@ async function iosAssertion(context: AttestationContext, keyId: Uint8Array, asse
     summary,
     // Compare-and-set: of two assertions racing with the same counter, one wins.
     commit: async () => {
-      if (!(await device.advanceAppAttestCounter(keyIdText, counter, context.now + APP_ATTEST_KEY_RETENTION))) {
+      if (!(await key.run("advance", { counter, expiresAt: context.now + APP_ATTEST_KEY_RETENTION }, context.now))) {
         throw rejected(context, "ios", "assertion_counter_not_increasing", { counter });
       }
     },

@@ -1,7 +1,7 @@
 /**
  * The web driver's CAT iframe: the third representation of the CAT endpoint. A browser app's driver
  * frames `GET <token endpoint>/cat?client_id=X` (a navigation: `Accept: text/html`); the page's script
- * (web-cat.client.js, served from CAT_SCRIPT_PATH) holds the DPoP key, attests the embedding origin,
+ * (web-cat.client.js, served from CAT_SCRIPT_PATH; the runtime gives its text) holds the DPoP key, attests the embedding origin,
  * gets the CAT and the HAAPI token, and makes the app's HAAPI calls, speaking the driver's postMessage
  * protocol. The app's page never sees a token or a key.
  *
@@ -17,7 +17,6 @@ import { HAAPI_SCOPE } from "../../config/schema";
 import { AUTHN_PATH, AUTHORIZE_PATH } from "../haapi/context";
 import { html, SafeHtml } from "../haapi/html/escape";
 import type { AppEnv } from "../context";
-import WEB_CAT_SCRIPT from "./web-cat.client.js";
 
 export const CAT_SCRIPT_PATH = "/oauth/v2/oauth-token/cat/web-cat.js";
 
@@ -35,11 +34,15 @@ export interface WebCatConfig {
   readonly debug: boolean;
 }
 
-let integrity: Promise<string> | undefined;
+const integrities = new Map<string, Promise<string>>();
 
-/** The script's SRI hash (sha256-<base64>), computed once. */
-function scriptIntegrity(): Promise<string> {
-  integrity ??= crypto.subtle.digest("SHA-256", new TextEncoder().encode(WEB_CAT_SCRIPT)).then((digest) => `sha256-${btoa(String.fromCharCode(...new Uint8Array(digest)))}`);
+/** The script's SRI hash (sha256-<base64>), computed once per script text. */
+function scriptIntegrity(script: string): Promise<string> {
+  let integrity = integrities.get(script);
+  if (!integrity) {
+    integrity = crypto.subtle.digest("SHA-256", new TextEncoder().encode(script)).then((digest) => `sha256-${btoa(String.fromCharCode(...new Uint8Array(digest)))}`);
+    integrities.set(script, integrity);
+  }
   return integrity;
 }
 
@@ -104,7 +107,7 @@ export async function webCatPage<E extends AppEnv>(c: Context<E>): Promise<Respo
 <meta name="referrer" content="no-referrer">
 <title>haapi-edge web attestation</title>
 <script type="application/json" id="web-cat-config">${new SafeHtml(scriptJson(settings))}</script>
-<script src="${CAT_SCRIPT_PATH}" integrity="${await scriptIntegrity()}" nonce="${nonce}"></script>
+<script src="${CAT_SCRIPT_PATH}" integrity="${await scriptIntegrity(c.get("webCatScript"))}" nonce="${nonce}"></script>
 </head>
 <body></body>
 </html>`;
@@ -119,7 +122,7 @@ export async function webCatPage<E extends AppEnv>(c: Context<E>): Promise<Respo
 
 /** GET CAT_SCRIPT_PATH: the page's script. */
 export function webCatScript<E extends AppEnv>(c: Context<E>): Response {
-  return c.body(WEB_CAT_SCRIPT, 200, {
+  return c.body(c.get("webCatScript"), 200, {
     "Content-Type": "text/javascript; charset=utf-8",
     "Cache-Control": "public, max-age=300",
     "X-Content-Type-Options": "nosniff",

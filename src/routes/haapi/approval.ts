@@ -11,7 +11,6 @@
 import type { Context } from "hono";
 import { base64url } from "jose";
 import type { SessionRecord } from "../../kv/login-session";
-import { uafTransactionObject } from "../../kv/uaf-transaction";
 import { qrCodePng } from "../../qr/png";
 import { keysFor } from "../services";
 import { appLinkBase, outOfBandPayload } from "../uaf/out-of-band";
@@ -23,7 +22,7 @@ import { pollingStep, urls } from "./steps";
 
 /** The secret approving `label` (a derived value: the same label always gives the same secret). */
 export async function approvalSecret(c: Context<HaapiEnv>, label: string): Promise<string> {
-  const key = (await keysFor(c.env, c.get("config"), c.get("now"))).approvalKey;
+  const key = (await keysFor(c)).approvalKey;
   return base64url.encode(new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(label))));
 }
 
@@ -54,10 +53,10 @@ async function pendingLinks(c: Context<HaapiEnv>, session: SessionRecord): Promi
 export async function settled(c: Context<HaapiEnv>, session: SessionRecord): Promise<SessionRecord> {
   const step = session.step;
   if (step.kind !== "poll" || step.status !== "pending" || step.approval.via !== "uaf") return session;
-  const tx = await uafTransactionObject(c.env.UAF_TRANSACTIONS, step.approval.transaction)?.read(c.get("now"));
+  const tx = await c.get("stores").uafTransactions.byId(step.approval.transaction)?.run("read", null, c.get("now"));
   if (tx && tx.status !== "succeeded" && tx.status !== "failed") return session;
   const outcome = tx?.status === "succeeded" ? ({ approved: true, amr: [...uafAmr(tx.authenticators[0]?.aaid ?? ""), "mca"] } as const) : ({ approved: false } as const);
-  return (await c.get("sessionStub").settleTransaction(step.approval.transaction, outcome)) ?? session;
+  return (await c.get("sessionRef").run("settleTransaction", { transaction: step.approval.transaction, outcome }, c.get("now"))) ?? session;
 }
 
 const PENDING_TEXT = {

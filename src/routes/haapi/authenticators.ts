@@ -18,12 +18,11 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AuthenticatorConfig } from "../../config/schema";
-import { loginSessionObject } from "../../kv/login-session";
-import { rateLimiter, rateLimitKey } from "../../kv/rate-limiter";
-import { userObject } from "../../kv/user-store";
+import { rateLimitKey } from "../../kv/rate-limiter";
+import { peekToken, takeToken } from "../rate-limits";
 import { hashToken } from "../../tokens/grant-tokens";
 import { hashPassword, passwordProblem, verifyPassword } from "../../verifiers/password";
-import { findUser, registerUser } from "../users";
+import { findUser, registerUser, userRecord } from "../users";
 import { authenticated } from "./authenticated";
 import { approvalLabel, approvalSecret, settled } from "./approval";
 import { finishDeviceAuthentication, startDeviceAuthentication, startMobileApproval } from "./uaf-authenticators";
@@ -64,21 +63,21 @@ async function passwordLogin(c: Context<HaapiEnv>, authenticator: AuthenticatorC
   const now = c.get("now");
   const fields = requireFields(await readForm(c), { userName: username, password: anyPassword });
   const limit = config.login.per_source;
-  const sourceBucket = rateLimiter(c.env.RATE_LIMITER, rateLimitKey.loginFailuresBySource(source(c)));
-  const bySource = await sourceBucket.peek(limit.requests, limit.window);
+  const sourceKey = rateLimitKey.loginFailuresBySource(source(c));
+  const bySource = await peekToken(c, sourceKey, limit);
   if (!bySource.allowed) throw tooManyAttempts(bySource.retryAfter, "login_source_locked");
-  const account = userObject(c.env.USERS, fields.userName!);
-  const lock = await account.lockState(now);
+  const account = await userRecord(c, fields.userName!);
+  const lock = await account.run("lockState", null, now);
   if (lock.locked) throw tooManyAttempts(lock.retryAfter, "login_user_locked");
-  const user = await findUser(c.env, config, fields.userName!);
+  const user = await findUser(c, fields.userName!);
   const verified = user ? await verifyPassword(fields.password!, user.secret) : null;
   if (!user || !verified?.ok) {
-    await sourceBucket.take(limit.requests, limit.window);
-    const after = user ? await account.recordFailure(now, config.login.max_failed_attempts, config.login.lockout) : { locked: false, retryAfter: 0 };
+    await takeToken(c, sourceKey, limit);
+    const after = user ? await account.run("recordFailure", { max: config.login.max_failed_attempts, lockSeconds: config.login.lockout }, now) : { locked: false, retryAfter: 0 };
     if (after.locked) throw tooManyAttempts(after.retryAfter, "login_user_locked_now");
     throw new HaapiProblem("incorrect-credentials", "Incorrect username or password", { messages: [error("Incorrect username or password.")] }, { reason: user ? "password_mismatch" : "unknown_user" });
   }
-  await account.recordSuccess();
+  await account.run("recordSuccess", null, now);
   return finishFlow(c, c.get("session"), authenticated(user, authenticator, ["pwd"], now));
 }
 
@@ -96,7 +95,7 @@ async function createAccount(c: Context<HaapiEnv>, authenticator: AuthenticatorC
   const name = form.get("name");
   if (name !== undefined && name.length > 200) problems.push({ name: "name", reason: "invalidValue", detail: "too long" });
   if (problems.length) throw invalidInput(problems);
-  const created = await registerUser(c.env, config, {
+  const created = await registerUser(c, {
     sub: crypto.randomUUID(),
     username: fields.userName!,
     password_hash: await hashPassword(fields.password!),
@@ -104,7 +103,7 @@ async function createAccount(c: Context<HaapiEnv>, authenticator: AuthenticatorC
     created_at: now,
   });
   if (!created) throw invalidInput([{ name: "userName", reason: "invalidValue", detail: "already taken" }], "The username is already taken");
-  const user = (await findUser(c.env, config, fields.userName!))!;
+  const user = (await findUser(c, fields.userName!))!;
   return finishFlow(c, c.get("session"), authenticated(user, authenticator, ["pwd"], now));
 }
 
@@ -113,19 +112,19 @@ async function startApproval(c: Context<HaapiEnv>, authenticator: AuthenticatorC
   const config = c.get("config");
   const now = c.get("now");
   const fields = requireFields(await readForm(c), { userName: username });
-  const user = await findUser(c.env, config, fields.userName!);
+  const user = await findUser(c, fields.userName!);
   if (!user) throw new HaapiProblem("authentication-failed", "The login could not be approved", { messages: [error("No approval can be requested for this user.")] }, { reason: "approval_unknown_user" });
   const session = c.get("session");
   const expiresAt = now + config.login.approval_link_ttl;
   const secret = await approvalSecret(c, approvalLabel.link(session.id, expiresAt));
-  const updated = await c.get("sessionStub").setStep({
+  const updated = await c.get("sessionRef").run("setStep", {
     kind: "poll",
     authenticator: authenticator.id,
     approval: { via: "link", hash: await hashToken(secret) },
     expires_at: expiresAt,
     status: "pending",
     user: authenticated(user, authenticator, ["mca"], now),
-  });
+  }, c.get("now"));
   if (!updated) throw mismatch("session_already_completed");
   return represent(c, await renderStep(c, updated));
 }
@@ -140,13 +139,13 @@ const methodNotAllowed = (allow: string) =>
 export const authenticatorRoutes = new Hono<HaapiEnv>()
   .get(`${AUTHN_PATH}/authenticate`, ...guard, async (c) => {
     const session = c.get("session");
-    const updated = await c.get("sessionStub").setStep(firstStep(session.authenticators));
+    const updated = await c.get("sessionRef").run("setStep", firstStep(session.authenticators), c.get("now"));
     if (!updated) throw mismatch("session_already_completed");
     return represent(c, await renderStep(c, updated));
   })
   .get(`${AUTHN_PATH}/authenticate/:id`, ...guard, async (c) => {
     const authenticator = authenticatorOf(c);
-    const updated = await c.get("sessionStub").setStep({ kind: "authenticate", authenticator: authenticator.id });
+    const updated = await c.get("sessionRef").run("setStep", { kind: "authenticate", authenticator: authenticator.id }, c.get("now"));
     if (!updated) throw mismatch("session_already_completed");
     return represent(c, await renderStep(c, updated));
   })
@@ -186,7 +185,7 @@ export const authenticatorRoutes = new Hono<HaapiEnv>()
   .post(`${AUTHN_PATH}/authenticate/:id/uaf-response`, ...guard, async (c) => finishDeviceAuthentication(c, authenticatorOf(c, ["uaf-device"])))
   .post(`${AUTHN_PATH}/authenticate/:id/cancel`, ...guard, async (c) => {
     authenticatorOf(c);
-    const updated = await c.get("sessionStub").setStep(firstStep(c.get("session").authenticators));
+    const updated = await c.get("sessionRef").run("setStep", firstStep(c.get("session").authenticators), c.get("now"));
     if (!updated) throw mismatch("session_already_completed");
     return represent(c, await renderStep(c, updated));
   })
@@ -201,8 +200,8 @@ export const authenticatorRoutes = new Hono<HaapiEnv>()
   })
   .get(`${AUTHN_PATH}/approve/:session/:secret`, async (c) => {
     // Opened on the approving device: no HAAPI token, no session header; the secret is the authority.
-    const stub = loginSessionObject(c.env.LOGIN_SESSIONS, c.req.param("session"));
-    const approved = stub ? await stub.approve(await hashToken(c.req.param("secret")), c.get("now")) : false;
+    const ref = c.get("stores").loginSessions.byId(c.req.param("session"));
+    const approved = ref ? await ref.run("approve", await hashToken(c.req.param("secret")), c.get("now")) : false;
     if (flowModeOf(c.req.header("Accept") ?? "") === "browser") {
       const page = approved
         ? renderMessagePage({ title: "Login approved", messages: [info("The login is approved. Return to the device you are logging in on.")] })

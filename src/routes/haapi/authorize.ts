@@ -15,7 +15,7 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { Client, Config } from "../../config/load";
 import { DCR_SCOPE, HAAPI_SCOPE } from "../../config/schema";
-import { newLoginSessionObject, type AuthorizationRequest, type SessionBinding, type SessionRecord } from "../../kv/login-session";
+import type { AuthorizationRequest, SessionBinding, SessionRecord } from "../../kv/login-session";
 import type { ClientAssuranceLevel } from "../../tokens/access-token";
 import { CODE_CHALLENGE } from "../../verifiers/pkce";
 import { findClient } from "../dynamic-clients";
@@ -114,7 +114,7 @@ async function browserClient(c: Context<HaapiEnv>, query: URLSearchParams): Prom
   if (values.length > 1) throw invalidInput([{ name: "client_id", reason: "invalidValue", detail: "repeated" }]);
   const clientId = values[0];
   if (!clientId) throw invalidInput([{ name: "client_id", reason: "missing" }]);
-  const client = clientId.length <= 255 ? await findClient(c.env, c.get("config"), clientId, true) : undefined;
+  const client = clientId.length <= 255 ? await findClient(c, clientId, true) : undefined;
   if (!client) throw invalidInput([{ name: "client_id", reason: "invalidValue", detail: "unknown client" }], "Unknown client");
   c.get("log").client_id = client.client_id;
   if (client.capabilities.haapi) {
@@ -156,7 +156,8 @@ export const startFlow = createMiddleware<HaapiEnv>(async (c) => {
   const offered = client.authenticators ?? [...config.authenticatorsById.keys()];
   const authenticators = c.get("flowMode") === "browser" ? offered.filter((id) => config.authenticatorsById.get(id)!.type !== "uaf-device") : offered;
   if (authenticators.length === 0) throw invalidInput([{ name: "client_id", reason: "invalidValue", detail: "the client offers no authenticator a browser can use" }]);
-  const { sessionId, stub } = newLoginSessionObject(c.env.LOGIN_SESSIONS);
+  const sessionRef = c.get("stores").loginSessions.fresh();
+  const sessionId = sessionRef.id;
   const { binding, cal } = await bindSession(c, sessionId);
   const session: SessionRecord = {
     id: sessionId,
@@ -168,9 +169,9 @@ export const startFlow = createMiddleware<HaapiEnv>(async (c) => {
     created_at: now,
     expires_at: now + config.login.session_ttl,
   };
-  await stub.create(session);
+  await sessionRef.run("create", session, now);
   c.set("session", session);
-  c.set("sessionStub", stub);
+  c.set("sessionRef", sessionRef);
   c.get("log").session = sessionId;
   return represent(c, await renderStep(c, session));
 });

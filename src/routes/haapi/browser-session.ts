@@ -13,7 +13,8 @@
  */
 import type { Context } from "hono";
 import { base64url } from "jose";
-import { loginSessionObject, type LoginSession, type SessionBinding, type SessionRecord } from "../../kv/login-session";
+import type { LoginSessionOperations, SessionBinding, SessionRecord } from "../../kv/login-session";
+import type { RecordRef } from "../../kv/record";
 import { cookieName, readCookie, setCookie } from "../../http/cookie";
 import { hashToken } from "../../tokens/grant-tokens";
 import { constantTimeEqual } from "../../verifiers/constant-time";
@@ -74,7 +75,7 @@ function mismatch(reason: string): HaapiProblem {
  * The session the login cookie names, checked against its stored hash; for a POST, first the same-origin
  * check and then the CSRF token of the form. Sets `csrf` for the page that answers.
  */
-export async function loadBrowserSession(c: Context<HaapiEnv>): Promise<{ session: SessionRecord; stub: DurableObjectStub<LoginSession> }> {
+export async function loadBrowserSession(c: Context<HaapiEnv>): Promise<{ session: SessionRecord; ref: RecordRef<LoginSessionOperations> }> {
   const issuer = c.get("config").issuer;
   const post = c.req.method === "POST";
   if (post) {
@@ -83,9 +84,9 @@ export async function loadBrowserSession(c: Context<HaapiEnv>): Promise<{ sessio
   }
   const cookie = parseLoginCookie(c.req.header("Cookie"), issuer);
   if (!cookie) throw mismatch(c.req.header("Cookie")?.includes(loginCookieName(issuer)) ? "cookie_malformed" : "cookie_missing");
-  const stub = loginSessionObject(c.env.LOGIN_SESSIONS, cookie.sessionId);
-  const session = stub ? await stub.read() : null;
-  if (!stub || !session) throw mismatch("session_unknown_or_expired");
+  const ref = c.get("stores").loginSessions.byId(cookie.sessionId);
+  const session = ref ? await ref.run("read", null, c.get("now")) : null;
+  if (!ref || !session) throw mismatch("session_unknown_or_expired");
   if (session.binding?.kind !== "browser") throw mismatch("session_not_a_browser_session");
   if (!constantTimeEqual(await hashToken(cookie.secret), session.binding.cookie_hash)) throw mismatch("cookie_secret_mismatch");
   const csrf = await csrfToken(cookie.secret);
@@ -96,5 +97,5 @@ export async function loadBrowserSession(c: Context<HaapiEnv>): Promise<{ sessio
     if (presented === undefined) throw forbidden("csrf_token_missing");
     if (!constantTimeEqual(presented, csrf)) throw forbidden("csrf_token_mismatch");
   }
-  return { session, stub };
+  return { session, ref };
 }

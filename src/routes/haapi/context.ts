@@ -4,7 +4,8 @@
  */
 import type { Client } from "../../config/load";
 import type { FormParams } from "../../http/form";
-import type { LoginSession, SessionRecord } from "../../kv/login-session";
+import type { LoginSessionOperations, SessionRecord } from "../../kv/login-session";
+import type { RecordRef } from "../../kv/record";
 import type { VerifiedAccessToken } from "../../verifiers/access-token";
 import type { AppEnv } from "../context";
 
@@ -24,7 +25,7 @@ export type HaapiEnv = AppEnv & {
     haapiToken: VerifiedAccessToken;
     flowClient: Client;
     session: SessionRecord;
-    sessionStub: DurableObjectStub<LoginSession>;
+    sessionRef: RecordRef<LoginSessionOperations>;
     /** Browser mode: the session's CSRF token, put in every POST form. */
     csrf: string;
     /** Browser mode: the form a POST sent (read once, for the CSRF check; re-shown when it is refused). */

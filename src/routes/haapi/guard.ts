@@ -14,7 +14,8 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { HAAPI_SCOPE } from "../../config/schema";
 import { OAuthError } from "../../errors";
-import { loginSessionObject, type LoginSession, type SessionRecord } from "../../kv/login-session";
+import type { LoginSessionOperations, SessionRecord } from "../../kv/login-session";
+import type { RecordRef } from "../../kv/record";
 import { authenticateAccessToken, resourceTokenError } from "../access-token-auth";
 import { findClient } from "../dynamic-clients";
 import { loadBrowserSession } from "./browser-session";
@@ -60,7 +61,7 @@ export const haapiToken = createMiddleware<HaapiEnv>(async (c, next) => {
   const { token, client } = await authenticateAccessToken(c, {
     url: `${config.issuer}${c.req.path}`,
     requireDpop: true,
-    clientOf: (clientId) => findClient(c.env, config, clientId, true),
+    clientOf: (clientId) => findClient(c, clientId, true),
   });
   if (!token.scopes.includes(HAAPI_SCOPE)) throw resourceTokenError("DPoP", "access_token_not_haapi", "a HAAPI access token is required");
   c.get("log").client_id = client.client_id;
@@ -73,11 +74,11 @@ export function mismatch(reason: string): HaapiProblem {
   return new HaapiProblem("mismatch-between-session-and-access-token", "The session does not belong to this access token; start the login again", {}, { reason });
 }
 
-async function loadHaapiSession(c: Context<HaapiEnv>): Promise<{ session: SessionRecord; stub: DurableObjectStub<LoginSession> }> {
+async function loadHaapiSession(c: Context<HaapiEnv>): Promise<{ session: SessionRecord; ref: RecordRef<LoginSessionOperations> }> {
   const sessionId = c.req.header("Session-Id") ?? "";
-  const stub = loginSessionObject(c.env.LOGIN_SESSIONS, sessionId);
-  if (!stub) throw mismatch(sessionId ? "session_id_malformed" : "session_id_missing");
-  const session = await stub.read();
+  const ref = c.get("stores").loginSessions.byId(sessionId);
+  if (!ref) throw mismatch(sessionId ? "session_id_malformed" : "session_id_missing");
+  const session = await ref.run("read", null, c.get("now"));
   if (!session) throw mismatch("session_unknown_or_expired");
   const token = c.get("haapiToken");
   const binding = session.binding;
@@ -86,13 +87,13 @@ async function loadHaapiSession(c: Context<HaapiEnv>): Promise<{ session: Sessio
   // key during a long login (the web driver's iframe does, before the token expires), and goes on.
   if (binding.jkt !== token.jkt || session.request.client_id !== token.clientId) throw mismatch("session_bound_to_another_key");
   c.header("Set-Session-Id", session.id);
-  return { session, stub };
+  return { session, ref };
 }
 
 export const loadSession = createMiddleware<HaapiEnv>(async (c, next) => {
-  const { session, stub } = c.get("flowMode") === "browser" ? await loadBrowserSession(c) : await loadHaapiSession(c);
+  const { session, ref } = c.get("flowMode") === "browser" ? await loadBrowserSession(c) : await loadHaapiSession(c);
   c.set("session", session);
-  c.set("sessionStub", stub);
+  c.set("sessionRef", ref);
   c.get("log").session = session.id;
   await next();
 });

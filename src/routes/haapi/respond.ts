@@ -6,7 +6,7 @@
  */
 import type { Context } from "hono";
 import type { AuthenticatedUser, SessionRecord } from "../../kv/login-session";
-import { newGrantObject, type GrantRecord } from "../../kv/grant";
+import type { GrantRecord } from "../../kv/grant";
 import { newGrantSecret } from "../../tokens/grant-tokens";
 import { loginCookie } from "./browser-session";
 import type { HaapiEnv } from "./context";
@@ -32,8 +32,9 @@ export async function finishFlow(c: Context<HaapiEnv>, session: SessionRecord, u
   const config = c.get("config");
   const now = c.get("now");
   // Once per flow: of two racing submissions, one gets the code.
-  if (!(await c.get("sessionStub").complete())) throw mismatch("session_already_completed");
-  const { grantId, stub } = newGrantObject(c.env.GRANTS);
+  if (!(await c.get("sessionRef").run("complete", null, now))) throw mismatch("session_already_completed");
+  const grant = c.get("stores").grants.fresh();
+  const grantId = grant.id;
   const code = await newGrantSecret(grantId);
   const request = session.request;
   const codeExpires = now + config.login.authorization_code_ttl;
@@ -51,7 +52,7 @@ export async function finishFlow(c: Context<HaapiEnv>, session: SessionRecord, u
     revoked_at: null,
     expires_at: codeExpires,
   };
-  await stub.create(record);
+  await grant.run("create", record, now);
   const log = c.get("log");
   log.sub = user.sub;
   log.acr = user.acr;

@@ -14,8 +14,9 @@
 import type { Context } from "hono";
 import { base64url } from "jose";
 import type { AuthenticatorConfig } from "../../config/schema";
-import { rateLimiter, rateLimitKey } from "../../kv/rate-limiter";
-import { uafUserObject } from "../../kv/uaf-user";
+import { rateLimitKey } from "../../kv/rate-limiter";
+import { takeToken } from "../rate-limits";
+import { readUafUser } from "../uaf-users";
 import type { AppEnv } from "../context";
 import { completeAuthentication, newAuthenticationRequest } from "../uaf/ceremony";
 import { dispatch } from "../uaf/out-of-band";
@@ -40,8 +41,8 @@ function refused(reason: string, text = "The login could not be completed with t
 
 /** The login user and their UAF registrations; the same problem for an unknown user and one without a phone. */
 async function uafUserFor(c: Context<HaapiEnv>, name: string) {
-  const user = await findUser(c.env, c.get("config"), name);
-  const uaf = user ? await uafUserObject(c.env.UAF_USERS, user.username).read() : null;
+  const user = await findUser(c, name);
+  const uaf = user ? await readUafUser(c, user.username) : null;
   if (!user || !uaf || uaf.authenticators.length === 0) throw refused(user ? "uaf_no_authenticator" : "uaf_unknown_user", "No registered authenticator can approve this login.");
   return { user, uaf };
 }
@@ -57,7 +58,7 @@ async function limitApprovals(c: Context<HaapiEnv>, username: string): Promise<v
     [rateLimitKey.approvalsByUser(username.toLowerCase()), limits.per_user],
     [rateLimitKey.approvalsBySource(source(c)), limits.per_source],
   ] as const) {
-    const decision = await rateLimiter(c.env.RATE_LIMITER, key).take(limit.requests, limit.window);
+    const decision = await takeToken(c, key, limit);
     if (!decision.allowed) {
       throw new HaapiProblem("too-many-attempts", "Too many approval requests; try again later", { messages: [error("Too many approval requests; try again later.")] }, { reason: `uaf_approvals_limited ${key.split(":")[1]}`, headers: { "Retry-After": String(decision.retryAfter) } });
     }
@@ -85,14 +86,14 @@ export async function startMobileApproval(c: Context<HaapiEnv>, authenticator: A
   }
   if (result.dispatchResult !== "dispatched") throw refused(`uaf_dispatch_${result.reason}`);
   const expiresAt = Math.min(session.expires_at, now + config.uaf.dispatch.token_ttl + config.uaf.request_ttl);
-  const updated = await c.get("sessionStub").setStep({
+  const updated = await c.get("sessionRef").run("setStep", {
     kind: "poll",
     authenticator: authenticator.id,
     approval: { via: "uaf", transaction: result.transactionId },
     expires_at: expiresAt,
     status: "pending",
     user: authenticated(user, authenticator, ["mca"], now),
-  });
+  }, c.get("now"));
   if (!updated) throw mismatch("session_already_completed");
   c.get("log").uaf_transaction = result.transactionId;
   return represent(c, await renderStep(c, updated));
@@ -114,7 +115,7 @@ export async function startDeviceAuthentication(c: Context<HaapiEnv>, authentica
     if (cause instanceof UafError) throw refused(cause.reason);
     throw cause;
   }
-  const updated = await c.get("sessionStub").setStep({ kind: "uaf", authenticator: authenticator.id, transaction: binding, expires_at: expiresAt, user: authenticated(user, authenticator, ["hwk"], now) });
+  const updated = await c.get("sessionRef").run("setStep", { kind: "uaf", authenticator: authenticator.id, transaction: binding, expires_at: expiresAt, user: authenticated(user, authenticator, ["hwk"], now) }, c.get("now"));
   if (!updated) throw mismatch("session_already_completed");
   return represent(c, uafOperationStep(config, authenticator, request));
 }

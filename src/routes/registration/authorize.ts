@@ -59,7 +59,7 @@ async function byInitialAccessToken(c: Context<RegistrationEnv>): Promise<Regist
 async function byClientAuthentication(c: Context<RegistrationEnv>, authorization: string | null): Promise<RegistrationAuthority> {
   const config = c.get("config");
   const body = c.get("registrationBody");
-  const options = { config, request: c.req.raw, env: c.env, now: c.get("now"), log: c.get("log"), dynamic: false } as const;
+  const options = { dynamic: false } as const;
   const noAttestation = { attestation: null, pop: null };
   const form = new Map<string, string>();
   if (body.client_assertion !== undefined || body.client_assertion_type !== undefined) {
@@ -69,7 +69,7 @@ async function byClientAuthentication(c: Context<RegistrationEnv>, authorization
     form.set("client_assertion", body.client_assertion);
   }
   if (authorization !== null || form.size > 0) {
-    const authenticated = await authenticateClientRequest({ authorization, form, attestation: noAttestation }, options);
+    const authenticated = await authenticateClientRequest(c, { authorization, form, attestation: noAttestation }, options);
     return { mainClient: authenticated.client, cal: authenticated.cal };
   }
   // No credential at all: answer with the Bearer challenge (RFC 7591 §3, RFC 6750 §3), not with an mTLS
@@ -84,7 +84,7 @@ async function byClientAuthentication(c: Context<RegistrationEnv>, authorization
   let lastError: unknown = unauthorized;
   for (const candidate of candidates) {
     try {
-      const authenticated = await authenticateClientRequest({ authorization: null, form: new Map([["client_id", candidate.client_id]]), attestation: noAttestation }, options);
+      const authenticated = await authenticateClientRequest(c, { authorization: null, form: new Map([["client_id", candidate.client_id]]), attestation: noAttestation }, options);
       return { mainClient: authenticated.client, cal: authenticated.cal };
     } catch (error) {
       lastError = error;

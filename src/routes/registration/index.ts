@@ -10,21 +10,21 @@
  *
  * `software_id` names the template (a configured client with `dynamic_client_registration_template`);
  * the main client authorizing the registration must be in its `authenticate_client_by`. Each dynamic
- * client gets its own Durable Object, created here, near the device (src/kv/dynamic-client.ts).
+ * client gets its own record, created here (on Workers, a Durable Object near the device; src/kv/dynamic-client.ts).
  */
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { Config } from "../../config/load";
 import { OAuthError } from "../../errors";
-import { newDynamicClientObject, type DynamicClientRecord } from "../../kv/dynamic-client";
-import { rateLimiter, rateLimitKey } from "../../kv/rate-limiter";
-import { replayRecorder, replayScope } from "../../kv/replay-guard";
+import type { DynamicClientRecord } from "../../kv/dynamic-client";
+import { rateLimitKey, type Limit } from "../../kv/rate-limiter";
+import { replayScope } from "../../kv/replay";
 import type { ClientAssuranceLevel } from "../../tokens/access-token";
 import { issueRegistrationCredentials } from "../../tokens/registration-credentials";
 import { checkRegistrationMetadata } from "../../verifiers/registration-metadata";
-import type { Env } from "../../env";
 import { templateAllowance } from "../dynamic-clients";
 import { noStore } from "../no-store";
+import { takeToken } from "../rate-limits";
 import { authorizeRegistration } from "./authorize";
 import { REGISTRATION_PATH, type RegistrationEnv } from "./context";
 import { manageRoute, clientInformation } from "./manage";
@@ -32,8 +32,8 @@ import { parseRegistration } from "./parse";
 
 export { REGISTRATION_PATH };
 
-async function takeToken(env: Env, key: string, limit: { requests: number; window: number }, reason: string): Promise<void> {
-  const decision = await rateLimiter(env.RATE_LIMITER, key).take(limit.requests, limit.window);
+async function limitRegistrations(c: Context<RegistrationEnv>, key: string, limit: Limit, reason: string): Promise<void> {
+  const decision = await takeToken(c, key, limit);
   if (!decision.allowed) {
     throw new OAuthError("too_many_requests", "too many registrations; retry later", { reason, headers: { "Retry-After": String(decision.retryAfter) } });
   }
@@ -42,7 +42,7 @@ async function takeToken(env: Env, key: string, limit: { requests: number; windo
 /** Per source address, before anything else: guessing a main client's secret here costs the same as registering. */
 const limitSource = createMiddleware<RegistrationEnv>(async (c, next) => {
   const source = c.req.header("CF-Connecting-IP") ?? "unknown";
-  await takeToken(c.env, rateLimitKey.registrationBySource(source), c.get("config").dynamic_client_registration.rate_limit.per_source, "rate_limited_source");
+  await limitRegistrations(c, rateLimitKey.registrationBySource(source), c.get("config").dynamic_client_registration.rate_limit.per_source, "rate_limited_source");
   await next();
 });
 
@@ -68,7 +68,7 @@ const resolveTemplate = createMiddleware<RegistrationEnv>(async (c, next) => {
 const limitMainClient = createMiddleware<RegistrationEnv>(async (c, next) => {
   const main = c.get("authority").mainClient;
   const limit = main.registration_rate_limit ?? c.get("config").dynamic_client_registration.rate_limit.per_client;
-  await takeToken(c.env, rateLimitKey.registrationByClient(main.client_id), limit, "rate_limited_client");
+  await limitRegistrations(c, rateLimitKey.registrationByClient(main.client_id), limit, "rate_limited_client");
   await next();
 });
 
@@ -86,7 +86,7 @@ const checkMetadata = createMiddleware<RegistrationEnv>(async (c, next) => {
 const spendInitialToken = createMiddleware<RegistrationEnv>(async (c, next) => {
   const { initialToken, mainClient } = c.get("authority");
   if (initialToken) {
-    const first = await replayRecorder(c.env.REPLAY_GUARD, replayScope.initialAccessToken(mainClient.client_id, initialToken.jti))(initialToken.jti, initialToken.exp + 1);
+    const first = await c.get("stores").replay.use(replayScope.initialAccessToken(mainClient.client_id, initialToken.jti), initialToken.jti, initialToken.exp + 1, c.get("now"));
     if (!first) throw new OAuthError("invalid_token", "the initial access token was already used", { reason: "initial_token_replayed", headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' } });
   }
   await next();
@@ -114,7 +114,8 @@ const register = createMiddleware<RegistrationEnv>(async (c) => {
   const { mainClient, cal } = c.get("authority");
   const withSecret = metadata.token_endpoint_auth_method !== "private_key_jwt";
   const credentials = await issueRegistrationCredentials(withSecret);
-  const { clientId, stub } = newDynamicClientObject(c.env.DYNAMIC_CLIENTS);
+  const clientRef = c.get("stores").dynamicClients.fresh();
+  const clientId = clientRef.id;
   const record: DynamicClientRecord = {
     client_id: clientId,
     template_id: c.get("template").client_id,
@@ -128,7 +129,7 @@ const register = createMiddleware<RegistrationEnv>(async (c) => {
     used_at: null,
     unused_deadline: now + config.dynamic_client_registration.unused_client_ttl,
   };
-  if (!(await stub.create(record))) throw new OAuthError("server_error", "internal error", { reason: "dynamic_client_id_collision" });
+  if (!(await clientRef.run("create", record, c.get("now")))) throw new OAuthError("server_error", "internal error", { reason: "dynamic_client_id_collision" });
   const log = c.get("log");
   log.client_id = clientId;
   log.cal = record.cal;

@@ -13,7 +13,7 @@ import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { Client, Config } from "../../config/load";
 import { OAuthError } from "../../errors";
-import { dynamicClientObject, type DynamicClientRecord } from "../../kv/dynamic-client";
+import type { DynamicClientRecord } from "../../kv/dynamic-client";
 import { checkRegistrationMetadata } from "../../verifiers/registration-metadata";
 import { storedStatementMetadata } from "../../verifiers/software-statement";
 import { verifyClientSecret } from "../../verifiers/client-secret";
@@ -46,7 +46,7 @@ const readRegistration = createMiddleware<ManageEnv>(async (c, next) => {
   if (!match || authorization.length > c.get("config").limits.max_header_bytes) throw invalidToken("registration_token_missing", "a registration access token is required (Bearer)");
   const clientId = c.req.param("client_id") ?? "";
   c.get("log").client_id = clientId.slice(0, 100);
-  const found = await readDynamicClient(c.env, c.get("config"), clientId);
+  const found = await readDynamicClient(c, clientId);
   if (!found) throw invalidToken("registration_client_unknown", "the registration access token is not valid");
   const result = await verifyClientSecret(match[1]!, { client_secret_hash: found.record.registration_access_token_hash });
   if (!result.ok) throw invalidToken(`registration_token_${result.reason}`, "the registration access token is not valid");
@@ -89,12 +89,12 @@ export const manageRoute = new Hono<ManageEnv>()
     if (result.value.token_endpoint_auth_method !== record.metadata.token_endpoint_auth_method) {
       throw new OAuthError("invalid_client_metadata", "token_endpoint_auth_method cannot change; register a new client", { reason: "update_auth_method_change" });
     }
-    const updated = await dynamicClientObject(c.env.DYNAMIC_CLIENTS, record.client_id)!.update(statement ? { ...result.value, software_statement: statement } : result.value);
+    const updated = await c.get("stores").dynamicClients.byId(record.client_id)!.run("update", statement ? { ...result.value, software_statement: statement } : result.value, c.get("now"));
     if (!updated) throw invalidToken("registration_client_deleted", "the registration access token is not valid");
     return c.json(clientInformation(c.get("config"), updated));
   })
   .delete(`${REGISTRATION_PATH}/:client_id`, noStore, readRegistration, async (c) => {
-    await dynamicClientObject(c.env.DYNAMIC_CLIENTS, c.get("record").client_id)!.remove();
+    await c.get("stores").dynamicClients.byId(c.get("record").client_id)!.run("remove", null, c.get("now"));
     return c.body(null, 204);
   })
   .all(`${REGISTRATION_PATH}/:client_id`, () => {

@@ -10,8 +10,9 @@
  * secret or JWT assertion it presents is refused, and only a CAT (its attestation) counts for it.
  */
 import { createLocalJWKSet, decodeJwt, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { Client, Config } from "../../config/load";
+import type { Client } from "../../config/load";
 import { ASYMMETRIC_ALGS, type TokenEndpointAuthMethod } from "../../config/schema";
 import { OAuthError } from "../../errors";
 import { clientCertificateOf } from "../../http/client-certificate";
@@ -168,8 +169,10 @@ function certificateError(reason: CertificateFailure, detail?: Readonly<Record<s
   return invalidClient(`certificate_${reason}`, false, detail ? { ...detail } : undefined);
 }
 
-async function authenticate(presented: Presented, client: Client, config: Config, request: Request, env: AppEnv["Bindings"], now: number): Promise<AuthenticatedClient> {
-  const certificate = (): Promise<ClientCertificate | null> => clientCertificateOf(request, config.mtls.certificate_header);
+async function authenticate<E extends AppEnv>(c: Context<E>, presented: Presented, client: Client): Promise<AuthenticatedClient> {
+  const config = c.get("config");
+  const now = c.get("now");
+  const certificate = (): Promise<ClientCertificate | null> => clientCertificateOf(c.req.raw, config.mtls.certificate_header);
   switch (presented.kind) {
     case "basic":
     case "post": {
@@ -187,14 +190,14 @@ async function authenticate(presented: Presented, client: Client, config: Config
           maxLifetime: config.client_authentication.assertion_max_lifetime,
           clockSkew: config.client_authentication.clock_skew,
         },
-        { keys: keysOf(client), markUsed: assertionReplay(env, client.client_id) },
+        { keys: keysOf(client), markUsed: assertionReplay(c, client.client_id) },
         now,
       );
       if (!result.ok) throw assertionError(result.reason, result.detail);
       return { client, method: "private_key_jwt", cal: "by-provisioned-key", certificate: client.tls_client_certificate_bound_access_tokens ? await certificate() : null };
     }
     case "cat":
-      return authenticateWithCat(presented, client, config, env, now);
+      return authenticateWithCat(c, presented, client);
     case "none": {
       const presentedCertificate = await certificate();
       const result =
@@ -216,9 +219,11 @@ function catError(via: "assertion" | "header", reason: string, detail?: Readonly
 }
 
 /** A CAT this server issued, for this client, bound to a key; with the IETF PoP header, proof of that key too. */
-async function authenticateWithCat(presented: Extract<Presented, { kind: "cat" }>, client: Client, config: Config, env: AppEnv["Bindings"], now: number): Promise<AuthenticatedClient> {
+async function authenticateWithCat<E extends AppEnv>(c: Context<E>, presented: Extract<Presented, { kind: "cat" }>, client: Client): Promise<AuthenticatedClient> {
   if (!client.attestation) throw catError(presented.via, "cat_client_not_attesting");
-  const keys = await keysFor(env, config, now);
+  const config = c.get("config");
+  const now = c.get("now");
+  const keys = await keysFor(c);
   let keySet = catKeySets.get(keys.jwks);
   if (!keySet) {
     keySet = createLocalJWKSet(keys.jwks as JSONWebKeySet);
@@ -254,14 +259,10 @@ export interface ClientCredentialInput {
  * (configured clients, then dynamic clients when `dynamic` is true), check the method is the one the client
  * is registered with, and verify the credential. Templates are never clients.
  */
-export async function authenticateClientRequest(
+export async function authenticateClientRequest<E extends AppEnv>(
+  c: Context<E>,
   input: ClientCredentialInput,
   options: {
-    readonly config: Config;
-    readonly request: Request;
-    readonly env: AppEnv["Bindings"];
-    readonly now: number;
-    readonly log: Record<string, unknown>;
     readonly dynamic: boolean;
     /**
      * Accept a client by client_id alone: a public client (`none`), or a HAAPI client whose grant is
@@ -271,9 +272,10 @@ export async function authenticateClientRequest(
     readonly allowPublic?: boolean;
   },
 ): Promise<AuthenticatedClient> {
-  const { config, log } = options;
+  const config = c.get("config");
+  const log = c.get("log");
   const presented = presentedCredential(input.authorization, input.form, config.limits.max_header_bytes, input.attestation);
-  const client = await findClient(options.env, config, presented.clientId, options.dynamic);
+  const client = await findClient(c, presented.clientId, options.dynamic);
   if (!client) {
     const detail = { client_id: presented.clientId.slice(0, 100) };
     const reason = config.templatesById.has(presented.clientId) ? "template_client" : "unknown_client";
@@ -296,31 +298,24 @@ export async function authenticateClientRequest(
   if (presented.kind !== "cat" && !methodAccepted(presented.kind, client)) {
     throw invalidClient("method_not_registered", presented.kind === "basic", { presented: presented.kind, registered: client.token_endpoint_auth_method });
   }
-  const authenticated = await authenticate(presented, client, config, options.request, options.env, options.now);
+  const authenticated = await authenticate(c, presented, client);
   log.auth_method = authenticated.method;
   if (!client.dynamic) return authenticated;
   // A dynamic client's assurance level was fixed when it was registered; its first use spares it from clean-up.
-  if (client.dynamic.usedAt === null) await markDynamicClientUsed(options.env, client.client_id, options.now);
+  if (client.dynamic.usedAt === null) await markDynamicClientUsed(c, client.client_id);
   log.cal = client.dynamic.cal;
   return { ...authenticated, cal: client.dynamic.cal };
 }
 
 export const authenticateClient = createMiddleware<AppEnv>(async (c, next) => {
   const authenticated = await authenticateClientRequest(
+    c,
     {
       authorization: c.req.header("Authorization") ?? null,
       form: c.get("form"),
       attestation: { attestation: c.req.header("OAuth-Client-Attestation") ?? null, pop: c.req.header("OAuth-Client-Attestation-PoP") ?? null },
     },
-    {
-      config: c.get("config"),
-      request: c.req.raw,
-      env: c.env,
-      now: c.get("now"),
-      log: c.get("log"),
-      dynamic: true,
-      allowPublic: c.get("form").get("grant_type") !== "client_credentials",
-    },
+    { dynamic: true, allowPublic: c.get("form").get("grant_type") !== "client_credentials" },
   );
   c.set("authenticated", authenticated);
   await next();

@@ -32,7 +32,7 @@ export async function clientCredentialsGrant(c: Context<AppEnv>): Promise<Respon
     : haapi
       ? (policyTtl ?? client.capabilities.haapi!.access_token_ttl)
       : (client.access_token_ttl ?? config.access_token_ttl);
-  const keys = await keysFor(c.env, config, now);
+  const keys = await keysFor(c);
   const accessToken = await signAccessToken(
     keys,
     {

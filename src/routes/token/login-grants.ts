@@ -7,7 +7,8 @@
 import type { Context } from "hono";
 import type { Client, Config } from "../../config/load";
 import { OAuthError } from "../../errors";
-import { grantObjectOf, type Grant, type GrantRecord, type RefreshState } from "../../kv/grant";
+import { grantIdOf, type GrantOperations, type GrantRecord, type RefreshState } from "../../kv/grant";
+import type { RecordRef } from "../../kv/record";
 import { signAccessToken } from "../../tokens/access-token";
 import { hashToken, newGrantSecret, signIdToken } from "../../tokens/grant-tokens";
 import type { DpopProof } from "../../verifiers/dpop-proof";
@@ -39,13 +40,13 @@ function keyIsCredential(authenticated: AuthenticatedClient): boolean {
   return authenticated.method === "none" && authenticated.client.token_endpoint_auth_method !== "none";
 }
 
-async function grantOf(c: Context<AppEnv>, token: string | undefined, name: string): Promise<{ hash: string; record: GrantRecord; stub: DurableObjectStub<Grant> }> {
+async function grantOf(c: Context<AppEnv>, token: string | undefined, name: string): Promise<{ hash: string; record: GrantRecord; ref: RecordRef<GrantOperations> }> {
   if (token === undefined) throw new OAuthError("invalid_request", `${name} is required`);
-  const found = grantObjectOf(c.env.GRANTS, token);
-  if (!found) throw invalidGrant(`${name}_malformed`);
-  const record = await found.stub.read();
+  const ref = c.get("stores").grants.byId(grantIdOf(token));
+  if (!ref) throw invalidGrant(`${name}_malformed`);
+  const record = await ref.run("read", null, c.get("now"));
   if (!record) throw invalidGrant(`${name}_unknown`);
-  return { hash: await hashToken(token), record, stub: found.stub };
+  return { hash: await hashToken(token), record, ref };
 }
 
 function refreshTtl(config: Config, client: Client): number {
@@ -57,7 +58,7 @@ async function issueTokens(c: Context<AppEnv>, record: GrantRecord, scopes: read
   const now = c.get("now");
   const dpop = c.get("dpop");
   const { client } = c.get("authenticated");
-  const keys = await keysFor(c.env, config, now);
+  const keys = await keysFor(c);
   const user = record.user;
   const accessToken = await signAccessToken(
     keys,
@@ -100,7 +101,7 @@ export async function authorizationCodeGrant(c: Context<AppEnv>): Promise<Respon
   const form = c.get("form");
   const dpop = c.get("dpop");
   const { client } = c.get("authenticated");
-  const { hash, record, stub } = await grantOf(c, form.get("code"), "code");
+  const { hash, record, ref } = await grantOf(c, form.get("code"), "code");
   if (record.code.hash !== hash) throw invalidGrant("code_unknown");
   if (record.client_id !== client.client_id) throw invalidGrant("code_of_another_client");
   if (form.get("redirect_uri") !== record.redirect_uri) throw invalidGrant("redirect_uri_mismatch", "redirect_uri must be the one of the authorization request");
@@ -115,7 +116,7 @@ export async function authorizationCodeGrant(c: Context<AppEnv>): Promise<Respon
     // Refresh tokens inherit the binding: to the proof's key when there is one (RFC 9449 §5).
     refresh = { token: secret.token, state: { hash: secret.hash, ...(dpop ? { jkt: dpop.jkt } : {}), expires_at: now + refreshTtl(config, client) } };
   }
-  const outcome = await stub.redeemCode(hash, refresh?.state ?? null, Math.max(now + accessTtl, refresh?.state.expires_at ?? 0), now);
+  const outcome = await ref.run("redeemCode", { codeHash: hash, refresh: refresh?.state ?? null, expiresAt: Math.max(now + accessTtl, refresh?.state.expires_at ?? 0) }, now);
   if (outcome !== "ok") throw invalidGrant(`code_${outcome}`, outcome === "used" ? "the authorization code was already used; the grant is revoked" : undefined);
   return issueTokens(c, record, record.scope.split(" ").filter(Boolean), refresh?.token, accessTtl);
 }
@@ -126,7 +127,7 @@ export async function refreshTokenGrant(c: Context<AppEnv>): Promise<Response> {
   const form = c.get("form");
   const dpop = c.get("dpop");
   const { client } = c.get("authenticated");
-  const { hash, record, stub } = await grantOf(c, form.get("refresh_token"), "refresh_token");
+  const { hash, record, ref } = await grantOf(c, form.get("refresh_token"), "refresh_token");
   if (record.client_id !== client.client_id) throw invalidGrant("refresh_token_of_another_client");
   const granted = record.scope.split(" ").filter(Boolean);
   let scopes = granted;
@@ -141,7 +142,7 @@ export async function refreshTokenGrant(c: Context<AppEnv>): Promise<Response> {
   const accessTtl = client.access_token_ttl ?? config.access_token_ttl;
   const secret = await newGrantSecret(record.id);
   const next: RefreshState = { hash: secret.hash, ...(current?.jkt ? { jkt: current.jkt } : {}), expires_at: now + refreshTtl(config, client) };
-  const outcome = await stub.rotateRefresh(hash, next, now + accessTtl, now);
+  const outcome = await ref.run("rotateRefresh", { presented: hash, next, accessExpiresAt: now + accessTtl }, now);
   if (outcome !== "ok") throw invalidGrant(`refresh_${outcome}`, outcome === "reused" ? "the refresh token was already used; the grant is revoked" : undefined);
   return issueTokens(c, record, scopes, secret.token, accessTtl);
 }

@@ -95,7 +95,7 @@ export async function requireDpopProof<E extends AppEnv>(
 ): Promise<DpopProof> {
   const config = c.get("config");
   const now = c.get("now");
-  const keys = await keysFor(c.env, config, now);
+  const keys = await keysFor(c);
   const stepSeconds = config.dpop.nonce_step;
   const result = await verifyDpopProof(
     c.req.header("DPoP") ?? null,
@@ -112,7 +112,7 @@ export async function requireDpopProof<E extends AppEnv>(
     {
       resolveKey: resolvePublicKeyCached,
       isNonceValid: (nonce, at) => checkDpopNonce(keys.nonceKey, nonce, at, stepSeconds),
-      markUsed: dpopReplay(c.env),
+      markUsed: dpopReplay(c),
     },
     now,
   );

@@ -18,8 +18,8 @@
  */
 import type { Context } from "hono";
 import { OAuthError } from "../../errors";
-import { replayRecorder, replayScope } from "../../kv/replay-guard";
-import { uafUserObject, type UafUserRecord } from "../../kv/uaf-user";
+import { replayScope } from "../../kv/replay";
+import type { UafUserRecord } from "../../kv/uaf-user";
 import { deviceSignatureSubject, verifyDeviceSignature } from "../../verifiers/device-signature";
 import { encodeBase64url } from "../../uaf/base64url";
 import { verifyIdToken } from "../../verifiers/id-token";
@@ -28,6 +28,7 @@ import type { AppEnv } from "../context";
 import { findClient } from "../dynamic-clients";
 import { findUser } from "../users";
 import { liveGrant } from "../live-grant";
+import { readUafUser } from "../uaf-users";
 import { hasSessionCookie, isWebSessionLive, webSessionOf } from "../web-session";
 import { UAF_STATUS, UafError } from "./uaf-error";
 
@@ -61,12 +62,12 @@ export async function deviceSignatureOf(c: Context<AppEnv>, jws: string): Promis
   if (jws.length > config.limits.max_header_bytes) throw unauthorized("device_signature_too_large");
   const subject = deviceSignatureSubject(jws);
   if (!subject) throw unauthorized("device_signature_malformed", "The Device-Signature is not valid");
-  const user = await uafUserObject(c.env.UAF_USERS, subject.username).read();
+  const user = await readUafUser(c, subject.username);
   const key = user?.devices.find((device) => device.deviceId === subject.deviceId)?.signatureKey;
   if (!key) throw unauthorized("device_signature_unknown_device", "The Device-Signature is not valid");
   const verified = await verifyDeviceSignature(jws, key, { ...subject, maxAge: DEVICE_SIGNATURE_MAX_AGE, clockSkew: config.dpop.clock_skew }, now);
   if (!verified.ok) throw unauthorized(verified.reason, "The Device-Signature is not valid");
-  const fresh = await replayRecorder(c.env.REPLAY_GUARD, replayScope.deviceSignature(subject.deviceId))(verified.value.jti, verified.value.expiresAt);
+  const fresh = await c.get("stores").replay.use(replayScope.deviceSignature(subject.deviceId), verified.value.jti, verified.value.expiresAt, now);
   if (!fresh) throw unauthorized("device_signature_replayed", "The Device-Signature is not valid");
   return { username: user!.username, deviceId: subject.deviceId, user: user! };
 }
@@ -116,7 +117,7 @@ export async function authorizeUafRequest(c: Context<AppEnv>): Promise<Authoriza
   }
   try {
     // A user's token comes from a login (requireUser: it names its grant, which must be live).
-    const { token } = await authenticateAccessToken(c, { url: `${config.issuer}${c.req.path}`, requireDpop: false, requireUser: true, clientOf: (clientId) => findClient(c.env, config, clientId, true) });
+    const { token } = await authenticateAccessToken(c, { url: `${config.issuer}${c.req.path}`, requireDpop: false, requireUser: true, clientOf: (clientId) => findClient(c, clientId, true) });
     return { via: "jwt", sub: token.subject, grantId: token.grantId! };
   } catch (error) {
     // Keep the refusal's own challenge and DPoP-Nonce: a client told use_dpop_nonce must learn the nonce (RFC 9449 §9).
@@ -162,7 +163,7 @@ export async function requireAuthorityLive(c: Context<AppEnv>, authority: string
       reason = (await isWebSessionLive(c, id)) ? null : "web_session_ended";
       break;
     case "device": {
-      const user = await uafUserObject(c.env.UAF_USERS, username).read();
+      const user = await readUafUser(c, username);
       const hashes = await Promise.all((user?.devices ?? []).map((device) => deviceIdHash(device.deviceId)));
       reason = hashes.includes(id) ? null : "device_gone";
       break;
@@ -183,7 +184,7 @@ export async function requireSameUser(c: Context<AppEnv>, authorization: Authori
       return;
     case "jwt":
     case "cookie": {
-      const user = await findUser(c.env, c.get("config"), username);
+      const user = await findUser(c, username);
       if (!user || user.sub !== authorization.sub) throw new UafError(UAF_STATUS.FORBIDDEN, "Not authorized for this user", "jwt_other_user");
       return;
     }

@@ -2,13 +2,13 @@
  * The UAF ceremonies the services share (in-app, out-of-band, the login flow's device authenticator):
  * issue a registration or authentication request (challenge + sealed serverData), and process the
  * device's response: open serverData, run the pure verifier (src/uaf), then commit to the user's
- * Durable Object in one atomic call. An out-of-band transaction named in serverData learns the outcome.
+ * record in one atomic operation. An out-of-band transaction named in serverData learns the outcome.
  */
 import type { Context } from "hono";
 import { base64url } from "jose";
 import type { Config } from "../../config/load";
-import { uafTransactionObject, type UafTransactionRecord } from "../../kv/uaf-transaction";
-import { uafUserObject, type UafAuthenticatorRecord, type UafUserRecord } from "../../kv/uaf-user";
+import type { UafTransactionRecord } from "../../kv/uaf-transaction";
+import type { UafAuthenticatorRecord, UafUserRecord } from "../../kv/uaf-user";
 import { transactionContentHash, verifyAuthentication, type VerifiedAuthentication } from "../../uaf/authentication";
 import { parseUafResponse, type AuthenticationResponse, type RegistrationResponse } from "../../uaf/messages";
 import { authenticationPolicy, registrationPolicy } from "../../uaf/policy";
@@ -19,6 +19,7 @@ import { importTrustAnchors, type TrustAnchor } from "../../x509/chain";
 import { checkDeviceKeys } from "../../verifiers/device-signature";
 import type { AppEnv } from "../context";
 import { keysFor } from "../services";
+import { readUafUser, uafUser } from "../uaf-users";
 import { requireAuthorityLive, type Authority } from "./authorize";
 import { UAF_STATUS, UafError } from "./uaf-error";
 import { parseJsonString, parseWith, registrationResponseContextSchema } from "./wire";
@@ -37,7 +38,7 @@ export interface ReturnUafRequest {
 }
 
 async function serverDataKey(c: Context<AppEnv>): Promise<CryptoKey> {
-  return (await keysFor(c.env, c.get("config"), c.get("now"))).uafServerDataKey;
+  return (await keysFor(c)).uafServerDataKey;
 }
 
 function newChallenge(): string {
@@ -55,7 +56,7 @@ function header(config: Config, op: "Reg" | "Auth" | "Dereg", serverData?: strin
 export async function newRegistrationRequest(c: Context<AppEnv>, username: string, options: { readonly tx?: string; readonly authority?: Authority | undefined } = {}): Promise<ReturnUafRequest> {
   const config = c.get("config");
   const now = c.get("now");
-  const user = await uafUserObject(c.env.UAF_USERS, username).read();
+  const user = await readUafUser(c, username);
   const challenge = newChallenge();
   const { tx, authority } = options;
   const serverData = await sealServerData(await serverDataKey(c), { op: "Reg", username, challenge, exp: now + config.uaf.request_ttl, ...(tx ? { tx } : {}), ...(authority ? { authority } : {}) });
@@ -71,7 +72,7 @@ export async function newAuthenticationRequest(
 ): Promise<ReturnUafRequest> {
   const config = c.get("config");
   const now = c.get("now");
-  const usable = (await uafUserObject(c.env.UAF_USERS, username).read())?.authenticators ?? [];
+  const usable = (await readUafUser(c, username))?.authenticators ?? [];
   if (usable.length === 0) throw new UafError(UAF_STATUS.UNKNOWN_KEY_ID, "No registered authenticator", "no_authenticator_registered");
   const challenge = newChallenge();
   // A transaction text shown travels sealed as its hash: nothing is stored for it.
@@ -115,16 +116,16 @@ async function openResponse<T extends RegistrationResponse | AuthenticationRespo
 
 /** Tell the out-of-band transaction how it ended; rethrow failures. */
 async function settle<T>(c: Context<AppEnv>, tx: string | undefined, work: () => Promise<{ value: T; authenticators: UafTransactionRecord["authenticators"] }>): Promise<T> {
-  const stub = tx ? uafTransactionObject(c.env.UAF_TRANSACTIONS, tx) : null;
+  const ref = tx ? c.get("stores").uafTransactions.byId(tx) : null;
   // An out-of-band transaction takes one answer, claimed atomically: its status is what the backend acts
   // on, and a second answer must not register (or authenticate) behind a reported outcome.
-  if (stub && !(await stub.claim(c.get("now")))) throw new UafError(UAF_STATUS.REQUEST_INVALID, "The UAF request was already answered, or has expired", "transaction_not_open");
+  if (ref && !(await ref.run("claim", null, c.get("now")))) throw new UafError(UAF_STATUS.REQUEST_INVALID, "The UAF request was already answered, or has expired", "transaction_not_open");
   try {
     const { value, authenticators } = await work();
-    if (stub) await stub.finish({ succeeded: true, uafStatusCode: UAF_STATUS.OK, authenticators }, c.get("now"));
+    if (ref) await ref.run("finish", { succeeded: true, uafStatusCode: UAF_STATUS.OK, authenticators }, c.get("now"));
     return value;
   } catch (error) {
-    if (stub && error instanceof UafError) await stub.finish({ succeeded: false, uafStatusCode: error.statusCode }, c.get("now"));
+    if (ref && error instanceof UafError) await ref.run("finish", { succeeded: false, uafStatusCode: error.statusCode }, c.get("now"));
     throw error;
   }
 }
@@ -155,8 +156,11 @@ export async function completeRegistration(c: Context<AppEnv>, uafResponse: stri
       new Date(now * 1000),
     );
     if (!verified.ok) throw new UafError(uafStatusFor(verified.reason), "The registration was refused", `${verified.reason} ${JSON.stringify(verified.detail ?? {})}`);
-    const stored = await uafUserObject(c.env.UAF_USERS, username).register(
+    const userRef = await uafUser(c, username);
+    const stored = await userRef.run(
+      "register",
       {
+        userId: userRef.id,
         username,
         challenge: data.challenge,
         challengeExpiresAt: data.exp,
@@ -198,8 +202,8 @@ export async function completeAuthentication(c: Context<AppEnv>, uafResponse: st
   if (options.expectTransaction !== undefined && data.tx !== options.expectTransaction) throw new UafError(UAF_STATUS.REQUEST_INVALID, "The UAF response answers another request", "server_data_other_transaction");
   const username = data.username!;
   return settle(c, data.tx, async () => {
-    const userObject = uafUserObject(c.env.UAF_USERS, username);
-    const user = await userObject.read();
+    const userRef = await uafUser(c, username);
+    const user = await userRef.run("read", null, now);
     const verified = await verifyAuthentication(
       response,
       { appId: appIdOf(config), challenge: data.challenge, trustedFacetIds: config.uaf.facets, ...(data.txh ? { transactionHashes: [data.txh] } : {}) },
@@ -209,7 +213,8 @@ export async function completeAuthentication(c: Context<AppEnv>, uafResponse: st
     if (!verified.ok) throw new UafError(uafStatusFor(verified.reason), "The authentication was refused", `${verified.reason} ${JSON.stringify(verified.detail ?? {})}`);
     const allow = config.uaf.counter_regression === "allow";
     if (verified.value.counterRegressed) c.get("log").uaf_counter_regressed = true;
-    const stored = await userObject.authenticate(
+    const stored = await userRef.run(
+      "authenticate",
       { challenge: data.challenge, challengeExpiresAt: data.exp, aaid: verified.value.aaid, keyId: verified.value.keyId, signCounter: verified.value.signCounter, allowCounterRegression: allow },
       now,
     );

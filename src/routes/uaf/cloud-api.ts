@@ -8,8 +8,9 @@ import type { Context } from "hono";
 import { base64url } from "jose";
 import { z } from "zod";
 import { OAuthError } from "../../errors";
-import { uafTransactionObject, type UafTransactionRecord } from "../../kv/uaf-transaction";
-import { uafUserById, uafUserObject, type UafUserRecord } from "../../kv/uaf-user";
+import type { UafTransactionRecord } from "../../kv/uaf-transaction";
+import type { UafUserRecord } from "../../kv/uaf-user";
+import { uafUser, uafUserById } from "../uaf-users";
 import { hashToken } from "../../tokens/grant-tokens";
 import { constantTimeEqual } from "../../verifiers/constant-time";
 import type { AppEnv } from "../context";
@@ -31,11 +32,11 @@ async function readBody<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Pro
 async function userNamed(c: Context<AppEnv>, body: { username?: string | undefined; userId?: string | undefined }, create: boolean): Promise<UafUserRecord> {
   if ((body.username === undefined) === (body.userId === undefined)) throw new OAuthError("invalid_request", "give exactly one of username or userId");
   if (body.username !== undefined) {
-    const stub = uafUserObject(c.env.UAF_USERS, body.username);
-    const user = create ? await stub.ensure(body.username, c.get("now")) : await stub.read();
+    const ref = await uafUser(c, body.username);
+    const user = create ? await ref.run("ensure", { userId: ref.id, username: body.username }, c.get("now")) : await ref.run("read", null, c.get("now"));
     if (user) return user;
   } else {
-    const user = await uafUserById(c.env.UAF_USERS, body.userId!)?.read();
+    const user = await uafUserById(c, body.userId!)?.run("read", null, c.get("now"));
     if (user) return user;
   }
   throw new OAuthError("not_found", "no such user", { reason: "cloud_api_user_unknown" });
@@ -105,7 +106,7 @@ export async function approval(c: Context<AppEnv>): Promise<Response> {
 export async function cloudStatus(c: Context<AppEnv>): Promise<Response> {
   const body = await readBody(c, statusSchema);
   const now = c.get("now");
-  const tx = await uafTransactionObject(c.env.UAF_TRANSACTIONS, body.statusToken.split(".")[0] ?? "")?.read(now);
+  const tx = await c.get("stores").uafTransactions.byId(body.statusToken.split(".")[0] ?? "")?.run("read", null, now);
   c.header("Cache-Control", "no-store");
   if (!tx || !constantTimeEqual(tx.status_token_hash, await hashToken(body.statusToken))) return c.json({ status: "unknown" });
   const status = tx.status === "succeeded" ? "succeeded" : tx.status === "failed" ? "failed" : "pending";

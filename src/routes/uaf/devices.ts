@@ -6,7 +6,8 @@
  */
 import type { Context } from "hono";
 import { z } from "zod";
-import { uafUserObject, type UafDeviceRecord, type UafUserRecord } from "../../kv/uaf-user";
+import type { UafDeviceRecord, UafUserRecord } from "../../kv/uaf-user";
+import { uafUser } from "../uaf-users";
 import type { AppEnv } from "../context";
 import { checkDeviceKeys } from "../../verifiers/device-signature";
 import { deviceSignatureOf } from "./authorize";
@@ -50,8 +51,8 @@ export async function changeDevice(c: Context<AppEnv>): Promise<Response> {
   const { username, deviceId } = await signedDevice(c);
   const change = parseWith(changeSchema, await readJsonBody(c), "DeviceInformationChange");
   if (change.encryptionKey && !(await checkDeviceKeys({ encryptionKey: change.encryptionKey })).ok) throw new UafError(UAF_STATUS.BAD_REQUEST, "DeviceInformationChange: the encryptionKey (EC for ECDH-ES, or RSA) is not usable", "encryption_key_unusable");
-  const stub = uafUserObject(c.env.UAF_USERS, username);
-  const changed = await stub.changeDevice(deviceId, { ...(change.name !== undefined ? { name: change.name } : {}), ...(change.fcmRegistrationToken !== undefined ? { fcmRegistrationToken: change.fcmRegistrationToken } : {}), ...(change.encryptionKey ? { encryptionKey: change.encryptionKey } : {}) }, c.get("now"));
+  const changes = { ...(change.name !== undefined ? { name: change.name } : {}), ...(change.fcmRegistrationToken !== undefined ? { fcmRegistrationToken: change.fcmRegistrationToken } : {}), ...(change.encryptionKey ? { encryptionKey: change.encryptionKey } : {}) };
+  const changed = await (await uafUser(c, username)).run("changeDevice", { deviceId, change: changes }, c.get("now"));
   if (!changed.ok) throw new UafError(changed.reason === "unknown_device" ? UAF_STATUS.NOT_FOUND : UAF_STATUS.BAD_REQUEST, changed.reason === "unknown_device" ? "No such device" : "Another device of this user has that name", changed.reason);
   c.header("Cache-Control", "no-store");
   return c.json(deviceView(changed.value.user, changed.value));
@@ -59,7 +60,7 @@ export async function changeDevice(c: Context<AppEnv>): Promise<Response> {
 
 export async function deleteDevice(c: Context<AppEnv>): Promise<Response> {
   const { username, deviceId } = await signedDevice(c);
-  const removed = await uafUserObject(c.env.UAF_USERS, username).deregister({ deviceId }, c.get("now"));
+  const removed = await (await uafUser(c, username)).run("deregister", { deviceId }, c.get("now"));
   c.get("log").uaf_removed = removed.length;
   return uafJson(c, deregistrationRequest(c.get("config"), removed));
 }

@@ -5,9 +5,9 @@
  */
 import type { Context } from "hono";
 import type { z } from "zod";
-import { uafUserObject } from "../../kv/uaf-user";
 import { TRUSTED_FACETS_MEDIA_TYPE, trustedFacets } from "../../uaf/facets";
 import type { AppEnv } from "../context";
+import { uafUser } from "../uaf-users";
 import { authorityOf, authorizeUafRequest, requireSameUser } from "./authorize";
 import { completeAuthentication, completeRegistration, deregistrationRequest, newAuthenticationRequest, newRegistrationRequest } from "./ceremony";
 import { UAF_STATUS, UafError } from "./uaf-error";
@@ -75,7 +75,8 @@ export async function deregistrationRequestService(c: Context<AppEnv>): Promise<
   const authorization = await authorizeUafRequest(c);
   await requireSameUser(c, authorization, context.username);
   const deviceId = authorization.via === "device-signature" ? authorization.deviceId : context.deviceId;
-  const removed = await uafUserObject(c.env.UAF_USERS, context.username).deregister(
+  const removed = await (await uafUser(c, context.username)).run(
+    "deregister",
     { ...(context.aaid ? { aaid: context.aaid } : {}), ...(context.keyID ? { keyId: context.keyID } : {}), ...(deviceId ? { deviceId } : {}) },
     c.get("now"),
   );

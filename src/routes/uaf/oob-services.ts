@@ -7,8 +7,8 @@
 import type { Context } from "hono";
 import { z } from "zod";
 import { OAuthError } from "../../errors";
-import { uafTransactionObject, type UafOperation, type UafTransactionRecord } from "../../kv/uaf-transaction";
-import { uafUserObject } from "../../kv/uaf-user";
+import type { UafOperation, UafTransactionRecord } from "../../kv/uaf-transaction";
+import { uafUser } from "../uaf-users";
 import { hashToken } from "../../tokens/grant-tokens";
 import type { AppEnv } from "../context";
 import { deregistrationRequest, newAuthenticationRequest, newRegistrationRequest } from "./ceremony";
@@ -65,8 +65,8 @@ export async function redeemToken(c: Context<AppEnv>): Promise<Response> {
   const operation = operationOf(c);
   const { token } = parseWith(redeemSchema, await readJsonBody(c), "body");
   const now = c.get("now");
-  const stub = uafTransactionObject(c.env.UAF_TRANSACTIONS, token.split(".")[0] ?? "");
-  const redeemed = stub ? await stub.redeem(await hashToken(token), operation, now, now + c.get("config").uaf.request_ttl) : ({ ok: false, reason: "unknown_token" } as const);
+  const ref = c.get("stores").uafTransactions.byId(token.split(".")[0] ?? "");
+  const redeemed = ref ? await ref.run("redeem", { tokenHash: await hashToken(token), operation, answerBy: now + c.get("config").uaf.request_ttl }, now) : ({ ok: false, reason: "unknown_token" } as const);
   if (!redeemed.ok) throw new UafError(UAF_STATUS.BAD_REQUEST, "The token is not valid, was already used, or has expired", redeemed.reason);
   const tx = redeemed.value;
   c.get("log").uaf_user = tx.username;
@@ -79,14 +79,14 @@ export async function redeemToken(c: Context<AppEnv>): Promise<Response> {
         return uafJson(c, await newAuthenticationRequest(c, tx.username, { tx: tx.id, ...(tx.transaction ? { transaction: tx.transaction } : {}) }));
       case "deregistration": {
         // Nothing for the device to answer: the server removes the keys now, the request tells the device.
-        const removed = await uafUserObject(c.env.UAF_USERS, tx.username).deregister({}, now);
-        await stub!.end({ succeeded: true, uafStatusCode: UAF_STATUS.OK, authenticators: removed.map(({ aaid, keyId }) => ({ aaid, keyId })) }, now);
+        const removed = await (await uafUser(c, tx.username)).run("deregister", {}, now);
+        await ref!.run("end", { succeeded: true, uafStatusCode: UAF_STATUS.OK, authenticators: removed.map(({ aaid, keyId }) => ({ aaid, keyId })) }, now);
         return uafJson(c, deregistrationRequest(c.get("config"), removed));
       }
     }
   } catch (error) {
     // The request could not be made (e.g. the user's last authenticator went meanwhile): the operation ends here.
-    if (error instanceof UafError) await stub!.end({ succeeded: false, uafStatusCode: error.statusCode }, now);
+    if (error instanceof UafError) await ref!.run("end", { succeeded: false, uafStatusCode: error.statusCode }, now);
     throw error;
   }
 }
@@ -104,7 +104,7 @@ export function statusView(tx: UafTransactionRecord | null) {
 
 export async function status(c: Context<AppEnv>): Promise<Response> {
   const { sessionId } = parseWith(statusSchema, await readJsonBody(c), "body");
-  const tx = await uafTransactionObject(c.env.UAF_TRANSACTIONS, sessionId)?.read(c.get("now"));
+  const tx = await c.get("stores").uafTransactions.byId(sessionId)?.run("read", null, c.get("now"));
   c.header("Cache-Control", "no-store");
   return c.json(statusView(tx ?? null));
 }

@@ -12,8 +12,9 @@ import type { Context } from "hono";
 import { base64url, CompactEncrypt, importJWK } from "jose";
 import type { Config } from "../../config/load";
 import { FcmError, parseServiceAccount, sendFcmMessage } from "../../dispatch/fcm";
-import { newUafTransactionObject, type UafOperation, type UafTransactionRecord } from "../../kv/uaf-transaction";
-import { uafUserObject, type UafDeviceRecord } from "../../kv/uaf-user";
+import type { UafOperation, UafTransactionRecord } from "../../kv/uaf-transaction";
+import type { UafDeviceRecord } from "../../kv/uaf-user";
+import { uafUser } from "../uaf-users";
 import { qrCodePng } from "../../qr/png";
 import { hashToken, newGrantSecret } from "../../tokens/grant-tokens";
 import { encryptionAlgorithmOf } from "../../verifiers/device-signature";
@@ -74,8 +75,8 @@ export interface DispatchRequest {
 export async function dispatch(c: Context<AppEnv>, request: DispatchRequest): Promise<Dispatch | { readonly dispatchResult: Exclude<DispatchResult, "dispatched">; readonly reason: string }> {
   const config = c.get("config");
   const now = c.get("now");
-  const userStub = uafUserObject(c.env.UAF_USERS, request.username);
-  const user = request.createUser ? await userStub.ensure(request.username, now) : await userStub.read();
+  const userRef = await uafUser(c, request.username);
+  const user = request.createUser ? await userRef.run("ensure", { userId: userRef.id, username: request.username }, now) : await userRef.run("read", null, now);
   if (!user) return { dispatchResult: "userNotFound", reason: "uaf_user_unknown" };
   if (request.operation !== "registration" && user.authenticators.length === 0) return { dispatchResult: "userNotFound", reason: "uaf_user_without_authenticator" };
   let device: UafDeviceRecord | undefined;
@@ -87,13 +88,14 @@ export async function dispatch(c: Context<AppEnv>, request: DispatchRequest): Pr
     if (!device.encryptionKey) return { dispatchResult: "dispatchError", reason: "fcm_device_without_encryption_key" };
   }
 
-  const { id, stub } = newUafTransactionObject(c.env.UAF_TRANSACTIONS);
+  const ref = c.get("stores").uafTransactions.fresh();
+  const id = ref.id;
   const token = request.secretFor ? `${id}.${await request.secretFor(id)}` : (await newGrantSecret(id)).token;
   const statusToken = await newGrantSecret(id);
   const payload = outOfBandPayload(config, request.operation, token);
   const appLinkUri = `${appLinkBase(config)}?dispatchTokenResponse=${payload}`;
   // Created before delivery: a pushed token can be redeemed at once.
-  await stub.create({
+  await ref.run("create", {
     id,
     operation: request.operation,
     username: user.username,
@@ -107,7 +109,7 @@ export async function dispatch(c: Context<AppEnv>, request: DispatchRequest): Pr
     created_at: now,
     updated_at: now,
     expires_at: now + config.uaf.dispatch.token_ttl,
-  });
+  }, now);
   const size = config.uaf.dispatch.qr_code_size;
   let response: string | undefined;
   let qrCode: Dispatch["qrCode"];
@@ -128,13 +130,13 @@ export async function dispatch(c: Context<AppEnv>, request: DispatchRequest): Pr
       try {
         encrypted = await encryptFor(device!, nmaData(config, request.operation, token));
       } catch {
-        await stub.discard();
+        await ref.run("discard", null, now);
         return { dispatchResult: "dispatchError", reason: "fcm_encryption_key_unusable" };
       }
       // The push carries the payload as is (FCM data values are strings), its nma_data encrypted.
       const push = { nma_data: encrypted, nma_data_content_type: "application/jose", nma_data_version: "1" };
       try {
-        const account = parseServiceAccount(c.env.FCM_SERVICE_ACCOUNT);
+        const account = parseServiceAccount(c.get("secrets").fcmServiceAccount);
         response = await sendFcmMessage(
           account,
           { endpoint: config.uaf.dispatch.fcm.endpoint, tokenUri: config.uaf.dispatch.fcm.token_uri },
@@ -142,7 +144,7 @@ export async function dispatch(c: Context<AppEnv>, request: DispatchRequest): Pr
           now,
         );
       } catch (error) {
-        await stub.discard();
+        await ref.run("discard", null, now);
         if (error instanceof FcmError) return { dispatchResult: error.reason === "fcm_target_expired" ? "dispatchTargetExpired" : "dispatchError", reason: error.reason };
         throw error;
       }

@@ -1,0 +1,43 @@
+/**
+ * The Workers adapters assembled: the `Stores` of the Worker's bindings (wrangler.toml). Only the
+ * Workers entry point (src/index.ts) and the tests that inspect Durable Objects use this.
+ */
+import type { Env } from "../../env";
+import { dynamicClientKind } from "../dynamic-client";
+import { grantKind } from "../grant";
+import { keyManagerKind } from "../key-manager";
+import { loginSessionKind } from "../login-session";
+import { rateLimitKind } from "../rate-limiter";
+import { appAttestKeyKind } from "../replay";
+import type { Stores } from "../stores";
+import { uafTransactionKind } from "../uaf-transaction";
+import { uafUserKind } from "../uaf-user";
+import { userKind } from "../user-store";
+import { webSessionKind } from "../web-session";
+import { workersKvCache } from "./cache";
+import { durableObjectCollection } from "./host";
+import { durableObjectReplayStore } from "./replay-guard";
+
+const storesByEnv = new WeakMap<object, Stores>();
+
+export function workersStores(env: Env): Stores {
+  let stores = storesByEnv.get(env);
+  if (!stores) {
+    stores = {
+      replay: durableObjectReplayStore(env.REPLAY_GUARD),
+      appAttestKeys: durableObjectCollection(env.REPLAY_GUARD, appAttestKeyKind),
+      keys: durableObjectCollection(env.KEY_MANAGER, keyManagerKind),
+      dynamicClients: durableObjectCollection(env.DYNAMIC_CLIENTS, dynamicClientKind),
+      rateLimits: durableObjectCollection(env.RATE_LIMITER, rateLimitKind),
+      loginSessions: durableObjectCollection(env.LOGIN_SESSIONS, loginSessionKind),
+      grants: durableObjectCollection(env.GRANTS, grantKind),
+      users: durableObjectCollection(env.USERS, userKind),
+      uafUsers: durableObjectCollection(env.UAF_USERS, uafUserKind),
+      uafTransactions: durableObjectCollection(env.UAF_TRANSACTIONS, uafTransactionKind),
+      webSessions: durableObjectCollection(env.WEB_SESSIONS, webSessionKind),
+      cache: workersKvCache(env.CACHE),
+    };
+    storesByEnv.set(env, stores);
+  }
+  return stores;
+}
