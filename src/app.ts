@@ -20,6 +20,7 @@ import { introspectRoute, INTROSPECT_PATH } from "./routes/introspect";
 import { isUafServicePath, uafRoute } from "./routes/uaf";
 import { serverResponse, UafError, UAF_STATUS } from "./routes/uaf/uaf-error";
 import type { RuntimeOf } from "./runtime";
+import { StoreBusyError } from "./kv/ports";
 
 /** Paths and the methods they answer, for 405 responses. */
 const ALLOWED_METHODS: Record<string, string> = {
@@ -36,7 +37,9 @@ const ALLOWED_METHODS: Record<string, string> = {
 };
 
 /** The one place an error becomes a response; the precise reason goes to the request's log line. */
-async function respondWithError(c: Context<AppEnv>, error: unknown): Promise<Response> {
+async function respondWithError(c: Context<AppEnv>, thrown: unknown): Promise<Response> {
+  // A busy store is a 503 with Retry-After on every path (ports.ts), not a fault.
+  const error = thrown instanceof StoreBusyError ? asOAuthError(thrown) : thrown;
   // The UAF services answer ServerResponses: their own errors, and any other one at their paths.
   if (error instanceof UafError || (isUafServicePath(c.req.path) && !(error instanceof HaapiProblem))) {
     const uaf = error instanceof UafError ? error : uafErrorOf(error);
@@ -74,7 +77,7 @@ async function respondWithError(c: Context<AppEnv>, error: unknown): Promise<Res
 function uafErrorOf(error: unknown): UafError {
   if (error instanceof OAuthError) {
     const code = error.status === 401 ? UAF_STATUS.UNAUTHORIZED : error.status === 403 ? UAF_STATUS.FORBIDDEN : error.status === 404 ? UAF_STATUS.NOT_FOUND : error.status >= 500 ? UAF_STATUS.INTERNAL_SERVER_ERROR : UAF_STATUS.BAD_REQUEST;
-    return new UafError(code, error.description, `${error.code}: ${error.reason}`, error.headers);
+    return new UafError(code, error.description, `${error.code}: ${error.reason}`, error.headers, error.status === 503 ? 503 : undefined);
   }
   return new UafError(UAF_STATUS.INTERNAL_SERVER_ERROR, "Internal server error", error instanceof Error ? `${error.name}: ${error.message}` : String(error));
 }

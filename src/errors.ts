@@ -1,6 +1,7 @@
 /**
  * The one error type. Public text stays vague; `reason` is the precise cause and goes to the log only.
  */
+import { StoreBusyError } from "./kv/ports";
 
 /**
  * RFC 6749 §5.2, RFC 6750 §3.1, RFC 7591 §3.2.2, RFC 9449 §7.1 and §8, attestation-based client
@@ -99,6 +100,9 @@ export function errorResponse(error: OAuthError): Response {
 
 /** Anything that is not an OAuthError is a bug; it is logged in full and answered vaguely. */
 export function asOAuthError(error: unknown): OAuthError {
+  if (error instanceof StoreBusyError) {
+    return new OAuthError("temporarily_unavailable", "the server is busy; retry shortly", { reason: `store_busy: ${error.message}`, headers: { "Retry-After": String(error.retryAfter) } });
+  }
   if (error instanceof OAuthError) return error;
   return new OAuthError("server_error", "internal error", {
     reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error),

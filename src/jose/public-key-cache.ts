@@ -20,7 +20,8 @@ const encoder = new TextEncoder();
 /** Thumbprint and import of a canonical public JWK (required members only, in lexicographic order). */
 export async function resolvePublicKey(canonical: JWK, alg: string): Promise<ResolvedKey> {
   const digest = await crypto.subtle.digest("SHA-256", encoder.encode(JSON.stringify(canonical)));
-  const key = (await importJWK(canonical, alg)) as CryptoKey;
+  const key = await importJWK(canonical, alg);
+  if (key instanceof Uint8Array) throw new TypeError("a public key must be asymmetric");
   return { key, jkt: base64url.encode(new Uint8Array(digest)) };
 }
 

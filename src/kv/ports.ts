@@ -30,4 +30,20 @@ export interface CacheStore {
   put(key: string, value: string, ttl: number, now: number): Promise<void>;
 }
 
+/**
+ * A store could not complete an operation now (too much contention, a database locked for too long):
+ * the request is answered 503 with `Retry-After`, never 500. Nothing was written.
+ */
+export class StoreBusyError extends Error {
+  constructor(
+    message: string,
+    /** Seconds a client should wait before it tries again. */
+    readonly retryAfter = 1,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "StoreBusyError";
+  }
+}
+
 export type { RecordCollection };

@@ -28,7 +28,8 @@ function tokensAt(bucket: Bucket | null, limit: Limit, now: number): number {
 }
 
 function refused(tokens: number, limit: Limit): RateDecision {
-  return { allowed: false, retryAfter: Math.max(1, Math.ceil((1 - tokens) / (limit.requests / limit.window))) };
+  // Seconds until the next whole token; the epsilon keeps float error (0.98 + 0.02 < 1) from adding a second.
+  return { allowed: false, retryAfter: Math.max(1, Math.ceil((1 - tokens) / (limit.requests / limit.window) - 1e-9)) };
 }
 
 /** `requests` tokens, refilled evenly over `window` seconds. */

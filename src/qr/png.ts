@@ -5,6 +5,7 @@
  * PNG: https://www.w3.org/TR/png-3/ (chunks, CRC-32, filter type 0 per scanline).
  */
 import { encode } from "uqr";
+import { bufferSource } from "../bytes";
 
 const SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
 
@@ -35,7 +36,7 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
 }
 
 async function zlib(bytes: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream("deflate"));
+  const stream = new Blob([bufferSource(bytes)]).stream().pipeThrough(new CompressionStream("deflate"));
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 

@@ -52,7 +52,8 @@ async function load(sources: KeySources, now: number): Promise<ServerKeys> {
   const snapshot = !fixed || !sources.serverSecret ? await sources.managed(sources.rotation) : undefined;
   const signer = fixed ? fixed[0]! : snapshot!.current;
   const published = fixed ? fixed.map((key) => key.publicJwk) : snapshot!.published;
-  const signingKey = (await importJWK(signer.privateJwk, "ES256")) as CryptoKey;
+  const signingKey = await importJWK(signer.privateJwk, "ES256");
+  if (signingKey instanceof Uint8Array) throw new TypeError("the signing key must be an EC private key, not a symmetric one");
   const secret = sources.serverSecret ?? snapshot!.serverSecret;
   const [nonceKey, challengeKey, uafServerDataKey, approvalKey] = await Promise.all([
     deriveMacKey(secret, "dpop-nonce"),

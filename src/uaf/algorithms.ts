@@ -18,6 +18,7 @@ import { ecdsaDerToRaw, readChildren, readTlv, spkiAlgorithm } from "../x509/cha
 import { fail, ok, type Result } from "../verifiers/result";
 import { encodeBase64url } from "./base64url";
 import { equalBytes } from "../verifiers/constant-time";
+import { bufferSource } from "../bytes";
 
 export const UAF_ALG = {
   SIGN_SECP256R1_ECDSA_SHA256_RAW: 0x01,
@@ -133,7 +134,7 @@ async function importOrFail(format: "raw" | "spki" | "jwk", data: Uint8Array | J
     const key =
       format === "jwk"
         ? await crypto.subtle.importKey("jwk", data as JsonWebKey, algorithm, false, ["verify"])
-        : await crypto.subtle.importKey(format, data as Uint8Array, algorithm, false, ["verify"]);
+        : await crypto.subtle.importKey(format, bufferSource(data as Uint8Array), algorithm, false, ["verify"]);
     const modulusLength = (key.algorithm as { modulusLength?: number }).modulusLength;
     if (algorithm.name === "RSA-PSS" && modulusLength !== RSA_BITS) {
       return fail("public_key_malformed", { why: `RSA modulus is ${modulusLength} bits, not ${RSA_BITS}` });
@@ -213,7 +214,7 @@ export async function verifyUafSignature(signAlg: number, key: CryptoKey, signat
 
   const valid =
     family === "ec"
-      ? await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, bytes, data)
-      : await crypto.subtle.verify({ name: "RSA-PSS", saltLength: PSS_SALT_LENGTH }, key, bytes, data);
+      ? await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, bufferSource(bytes), bufferSource(data))
+      : await crypto.subtle.verify({ name: "RSA-PSS", saltLength: PSS_SALT_LENGTH }, key, bufferSource(bytes), bufferSource(data));
   return valid ? ok(null) : fail("signature_invalid", { signAlg });
 }

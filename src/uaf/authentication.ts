@@ -28,6 +28,7 @@ import { decodeBase64url, encodeBase64url } from "./base64url";
 import { checkResponseEnvelope, type FinalChallengeReason } from "./final-challenge";
 import type { AuthenticationResponse } from "./messages";
 import { equalBytes } from "../verifiers/constant-time";
+import { bufferSource } from "../bytes";
 
 export interface StoredUafAuthenticator {
   aaid: string;
@@ -89,7 +90,7 @@ function findAuthenticator(assertion: AuthAssertion, authenticators: readonly St
 /** The base64url SHA-256 of a transaction's decoded content (what TRANSACTION_CONTENT_HASH must be), or null. */
 export async function transactionContentHash(content: string): Promise<string | null> {
   const bytes = decodeBase64url(content);
-  return bytes ? encodeBase64url(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))) : null;
+  return bytes ? encodeBase64url(new Uint8Array(await crypto.subtle.digest("SHA-256", bufferSource(bytes)))) : null;
 }
 
 /** SHA-256 of each transaction's decoded content; a content that is not base64url hashes nothing. */
@@ -97,7 +98,7 @@ async function transactionHashes(transactions: readonly { content: string }[]): 
   const hashes: Uint8Array[] = [];
   for (const { content } of transactions) {
     const bytes = decodeBase64url(content);
-    if (bytes) hashes.push(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
+    if (bytes) hashes.push(new Uint8Array(await crypto.subtle.digest("SHA-256", bufferSource(bytes))));
   }
   return hashes;
 }

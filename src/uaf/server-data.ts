@@ -17,6 +17,7 @@ import { z } from "zod";
 import { constantTimeEqual } from "../verifiers/constant-time";
 import { fail, ok, type Result } from "../verifiers/result";
 import { decodeBase64url, encodeBase64url } from "./base64url";
+import { bufferSource } from "../bytes";
 
 export interface ServerData {
   op: "Reg" | "Auth" | "Dereg";
@@ -57,7 +58,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 async function mac(key: CryptoKey, payload: Uint8Array): Promise<string> {
-  return encodeBase64url(new Uint8Array(await crypto.subtle.sign("HMAC", key, payload)));
+  return encodeBase64url(new Uint8Array(await crypto.subtle.sign("HMAC", key, bufferSource(payload))));
 }
 
 /** Seal `data` into a serverData string. */

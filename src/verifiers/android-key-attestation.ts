@@ -25,6 +25,7 @@
 import { KEY_DESCRIPTION_OID, KeyDescriptionError, parseKeyDescription, type KeyDescription, type SecurityLevel } from "../x509/android-key-description";
 import { parseDerCertificate, verifyChain, X509Error, type ParsedCertificate, type TrustAnchor } from "../x509/chain";
 import { fail, ok, type Result } from "./result";
+import { bufferSource } from "../bytes";
 
 export type AndroidSecurityLevel = "software" | "trusted-environment" | "strongbox";
 
@@ -268,7 +269,7 @@ async function attestedKey(leaf: ParsedCertificate): Promise<AndroidAttestation[
   ];
   for (const algorithm of algorithms) {
     try {
-      const key = await crypto.subtle.importKey("spki", leaf.spki, algorithm, true, ["verify"]);
+      const key = await crypto.subtle.importKey("spki", bufferSource(leaf.spki), algorithm, true, ["verify"]);
       const jwk = (await crypto.subtle.exportKey("jwk", key)) as JsonWebKey;
       delete jwk.key_ops;
       delete jwk.ext;

@@ -18,6 +18,7 @@ import { base64url } from "jose";
 import { ecdsaDerToRaw, parseDerCertificate, readChildren, readTlv, spkiAlgorithm, verifyChain, type ChainFailure, type ParsedCertificate, type TrustAnchor } from "../x509/chain";
 import { fail, ok, type Result } from "./result";
 import { equalBytes } from "./constant-time";
+import { bufferSource } from "../bytes";
 
 export type AppAttestFailure =
   | "malformed"
@@ -97,7 +98,7 @@ const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
   return out;
 };
 const sha256 = async (data: Uint8Array | string): Promise<Uint8Array> =>
-  new Uint8Array(await crypto.subtle.digest("SHA-256", typeof data === "string" ? new TextEncoder().encode(data) : data));
+  new Uint8Array(await crypto.subtle.digest("SHA-256", typeof data === "string" ? new TextEncoder().encode(data) : bufferSource(data)));
 const toBase64 = (bytes: Uint8Array): string => btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(""));
 const toHex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 
@@ -324,7 +325,7 @@ export async function verifyAppAttestAssertion(
   // 1-3. The signature over the nonce verifies with the stored key.
   const key = await importVerifyKey(deps.publicKey);
   const nonce = await sha256(concat(authData, input.clientDataHash));
-  if (!(await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, raw, nonce))) return fail("bad_signature");
+  if (!(await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, bufferSource(raw), bufferSource(nonce)))) return fail("bad_signature");
 
   // 4. rpIdHash is SHA-256 of an accepted App ID.
   const appId = await matchAppId(authData.subarray(0, 32), policy.appIds);

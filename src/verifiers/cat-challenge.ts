@@ -9,6 +9,7 @@
  */
 import { base64url } from "jose";
 import { fail, ok, type Result } from "./result";
+import { bufferSource } from "../bytes";
 
 export type ChallengeFailure = "malformed" | "bad_mac" | "expired";
 
@@ -49,7 +50,7 @@ export async function readCatChallenge(key: CryptoKey, challenge: string, now: n
   }
   const expiresAt = Number(expiry);
   // crypto.subtle.verify compares in constant time.
-  if (!(await crypto.subtle.verify("HMAC", key, mac, macInput(clientPart, id, expiresAt)))) return fail("bad_mac");
+  if (!(await crypto.subtle.verify("HMAC", key, bufferSource(mac), bufferSource(macInput(clientPart, id, expiresAt))))) return fail("bad_mac");
   if (now >= expiresAt) return fail("expired", { expired_at: expiresAt, now });
   return ok({ clientId, id, expiresAt });
 }

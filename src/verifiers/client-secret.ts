@@ -10,6 +10,7 @@
 import { base64url } from "jose";
 import { constantTimeEqual } from "./constant-time";
 import { fail, ok, type Result } from "./result";
+import { bufferSource } from "../bytes";
 
 export type SecretFailure = "secret_mismatch" | "secret_hash_unusable";
 
@@ -32,7 +33,7 @@ async function sha256(...parts: Uint8Array[]): Promise<Uint8Array> {
 
 async function pbkdf2(secret: string, salt: Uint8Array, iterations: number): Promise<Uint8Array> {
   const key = await crypto.subtle.importKey("raw", encoder.encode(secret), "PBKDF2", false, ["deriveBits"]);
-  return new Uint8Array(await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt, iterations }, key, 256));
+  return new Uint8Array(await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt: bufferSource(salt), iterations }, key, 256));
 }
 
 /** Hash a secret for `client_secret_hash`. */

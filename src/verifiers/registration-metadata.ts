@@ -195,7 +195,8 @@ async function publicKeyProblem(key: unknown): Promise<string | null> {
     return "not a valid public key";
   }
   // The size of the imported key, not the length of `n`, which may be padded with leading zero octets.
-  if (jwk.kty === "RSA" && !(imported instanceof Uint8Array) && (imported.algorithm as CryptoKeyRsaKeyAlgorithm).modulusLength < 2048) {
+  const modulusLength = (imported as { algorithm?: { modulusLength?: number } }).algorithm?.modulusLength ?? 0;
+  if (jwk.kty === "RSA" && modulusLength < 2048) {
     return "RSA keys must have at least 2048 bits";
   }
   return null;

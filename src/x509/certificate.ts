@@ -5,6 +5,7 @@
 import "reflect-metadata";
 import { SubjectAlternativeNameExtension, X509Certificate } from "@peculiar/x509";
 import { base64url } from "jose";
+import { bufferSource } from "../bytes";
 
 export interface CertificateFacts {
   /** base64url(SHA-256(DER)): the RFC 8705 `x5t#S256` value. */
@@ -17,7 +18,7 @@ export interface CertificateFacts {
 }
 
 export async function sha256Thumbprint(der: Uint8Array): Promise<string> {
-  return base64url.encode(new Uint8Array(await crypto.subtle.digest("SHA-256", der)));
+  return base64url.encode(new Uint8Array(await crypto.subtle.digest("SHA-256", bufferSource(der))));
 }
 
 /** x5t#S256 of the first certificate (x5c[0]) of each key that has one: a client's registered certificates. */
@@ -49,7 +50,7 @@ function derSequenceLength(der: Uint8Array): number | null {
 /** Parse a DER certificate. Throws on anything that is not exactly one (truncated, or with trailing bytes). */
 export async function parseCertificate(der: Uint8Array): Promise<CertificateFacts> {
   if (derSequenceLength(der) !== der.length) throw new Error("not a single DER certificate (length mismatch)");
-  const certificate = new X509Certificate(der);
+  const certificate = new X509Certificate(bufferSource(der));
   const san = { dns: [] as string[], uri: [] as string[], ip: [] as string[], email: [] as string[] };
   const extension = certificate.getExtension(SubjectAlternativeNameExtension);
   for (const name of extension?.names.items ?? []) {

@@ -15,6 +15,7 @@ import { Certificate, type Name } from "@peculiar/asn1-x509";
 import { RsaSaPssParams } from "@peculiar/asn1-rsa";
 import { fail, ok, type Result } from "../verifiers/result";
 import { equalBytes } from "../verifiers/constant-time";
+import { bufferSource } from "../bytes";
 
 export type X509ErrorCode = "malformed_certificate" | "malformed_pem";
 
@@ -373,7 +374,7 @@ function importKey(spki: Uint8Array, algorithm: { name: string; hash?: string; n
   const cacheKey = `${JSON.stringify(algorithm)}:${base64(spki)}`;
   const cached = keyCache.get(cacheKey);
   if (cached) return cached;
-  const promise = crypto.subtle.importKey("spki", spki, algorithm, false, ["verify"]);
+  const promise = crypto.subtle.importKey("spki", bufferSource(spki), algorithm, false, ["verify"]);
   promise.catch(() => keyCache.delete(cacheKey));
   if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.delete(keyCache.keys().next().value!);
   keyCache.set(cacheKey, promise);
@@ -417,12 +418,12 @@ export async function verifySignature(child: ParsedCertificate, issuerSpki: Uint
       const raw = ecdsaDerToRaw(child.signature, curve.size);
       if (!raw) return false;
       const key = await importKey(issuerSpki, { name: "ECDSA", namedCurve: curve.name });
-      return crypto.subtle.verify({ name: "ECDSA", hash: sigAlg.hash! }, key, raw, child.tbs);
+      return crypto.subtle.verify({ name: "ECDSA", hash: sigAlg.hash! }, key, bufferSource(raw), bufferSource(child.tbs));
     }
     case "rsa": {
       if (keyAlg.algorithm !== OID_RSA_ENCRYPTION) return false;
       const key = await importKey(issuerSpki, { name: "RSASSA-PKCS1-v1_5", hash: sigAlg.hash! });
-      return crypto.subtle.verify("RSASSA-PKCS1-v1_5", key, child.signature, child.tbs);
+      return crypto.subtle.verify("RSASSA-PKCS1-v1_5", key, bufferSource(child.signature), bufferSource(child.tbs));
     }
     case "rsa-pss": {
       if (keyAlg.algorithm !== OID_RSA_ENCRYPTION && keyAlg.algorithm !== OID_RSASSA_PSS) return false;
@@ -430,12 +431,12 @@ export async function verifySignature(child: ParsedCertificate, issuerSpki: Uint
       if (!params) throw new UnsupportedAlgorithmError("RSASSA-PSS parameters");
       if (keyAlg.algorithm === OID_RSASSA_PSS) throw new UnsupportedAlgorithmError("id-RSASSA-PSS keys");
       const key = await importKey(issuerSpki, { name: "RSA-PSS", hash: params.hash });
-      return crypto.subtle.verify({ name: "RSA-PSS", saltLength: params.saltLength }, key, child.signature, child.tbs);
+      return crypto.subtle.verify({ name: "RSA-PSS", saltLength: params.saltLength }, key, bufferSource(child.signature), bufferSource(child.tbs));
     }
     case "ed25519": {
       if (keyAlg.algorithm !== OID_ED25519) return false;
       const key = await importKey(issuerSpki, { name: "Ed25519" });
-      return crypto.subtle.verify("Ed25519", key, child.signature, child.tbs);
+      return crypto.subtle.verify("Ed25519", key, bufferSource(child.signature), bufferSource(child.tbs));
     }
   }
 }

@@ -1,8 +1,8 @@
 /**
  * End to end: the attestation fallback (templatized dynamic client registration, RFC 7591/7592) as the
  * device simulator plays it (`npm run simulate -- <platform> --no-attestation | --fallback`), against
- * `wrangler dev` serving the bundled development configuration with only the issuer changed
- * (test/e2e/simulator-cli.ts):
+ * the server on each runtime (test/e2e/runtimes.ts) serving the bundled development configuration with
+ * only the issuer changed (test/e2e/simulator-cli.ts):
  *
  *   haapi-client (secret)               -> haapi-template-client     -> HAAPI token, cal none
  *   haapi-jwt-client (private_key_jwt)  -> haapi-jwt-template-client -> HAAPI token, cal by-provisioned-key
@@ -15,8 +15,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { logged, requestLog, type RequestLog } from "./request-log";
+import { perRuntime, RUNTIMES, SERVER_NAME, startServer, type DevServer } from "./runtimes";
 import { readDevelopmentConfig, simulate, type CliRun } from "./simulator-cli";
-import { type DevServer, startWranglerDev } from "./wrangler-dev";
 
 const HAAPI_SCOPE = "urn:se:curity:scopes:haapi";
 const REGISTRATION_PATH = "/token-service/oauth-registration";
@@ -42,66 +43,33 @@ interface FallbackResult {
   access_token_claims: Record<string, unknown>;
 }
 
-/** One JSON request log line of the Worker (the `msg: "request"` lines wrangler dev prints). */
-interface RequestLog {
-  method: string;
-  path: string;
-  status: number;
-  client_id?: string;
-}
-
-/** The Worker's request log lines in wrangler dev's output (some carry a "▲ [WARNING]" prefix). */
-function requestLog(server: DevServer): RequestLog[] {
-  const lines: RequestLog[] = [];
-  for (const line of server.output().split("\n")) {
-    const start = line.indexOf('{"level"');
-    if (start < 0) continue;
-    try {
-      const entry = JSON.parse(line.slice(start)) as RequestLog & { msg?: string };
-      if (entry.msg === "request") lines.push(entry);
-    } catch {
-      // not one of ours, or cut in the middle
-    }
-  }
-  return lines;
-}
-
-/** Wait until the server has logged what `done` looks for (wrangler dev's output lags the response). */
-async function logged(server: DevServer, done: (log: RequestLog[]) => boolean): Promise<RequestLog[]> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const log = requestLog(server);
-    if (done(log) || Date.now() > deadline) return log;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 const registrations = (log: RequestLog[]) => log.filter((l) => l.method === "POST" && l.path === REGISTRATION_PATH);
 /** Tokens issued to `clientId`: HAAPI tokens, and for a main client its initial access tokens too. */
 const tokensIssuedTo = (log: RequestLog[], clientId: string) => log.filter((l) => l.path === "/oauth/v2/oauth-token" && l.client_id === clientId && l.status === 200);
 
-describe("attestation fallback: the device simulator against wrangler dev with the bundled development configuration", () => {
+const development = await readDevelopmentConfig();
+const servers = perRuntime((runtime) => startServer(runtime, (issuer) => ({ ...development, issuer }), { tempPrefix: "haapi-edge-e2e-dcr-" }));
+
+describe.each(RUNTIMES)("attestation fallback: the device simulator against the bundled development configuration on %s", (runtime) => {
   let server: DevServer;
   let jwks: JWTVerifyGetKey;
   let dir: string;
 
   beforeAll(async () => {
-    const development = await readDevelopmentConfig();
-    server = await startWranglerDev((issuer) => ({ ...development, issuer }), { tempPrefix: "haapi-edge-e2e-dcr-" });
+    server = await servers.get(runtime);
     const metadata = (await (await fetch(`${server.issuer}/.well-known/oauth-authorization-server`)).json()) as Record<string, string>;
     expect(metadata.registration_endpoint).toBe(`${server.issuer}${REGISTRATION_PATH}`);
     jwks = createRemoteJWKSet(new URL(metadata.jwks_uri!));
     dir = await mkdtemp(join(tmpdir(), "haapi-edge-e2e-dcr-credentials-"));
   });
   afterAll(async () => {
-    await server?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   async function run(args: string[]): Promise<{ result: FallbackResult; cli: CliRun }> {
     const cli = await simulate([...args, "--server", server.issuer, "--json"]);
     if (cli.code !== 0) {
-      throw new Error(`simulate ${args.join(" ")} exited ${cli.code}:\n${cli.stderr}\n${cli.stdout}\nwrangler dev output:\n${server.output()}`);
+      throw new Error(`simulate ${args.join(" ")} exited ${cli.code}:\n${cli.stderr}\n${cli.stdout}\n${SERVER_NAME[runtime]} output:\n${server.output()}`);
     }
     return { result: JSON.parse(cli.stdout) as FallbackResult, cli };
   }

@@ -13,11 +13,13 @@
  * A request that fails a check is answered as Google would (400/401) and its problems are recorded, so
  * a test can assert that there were none. A registration token marked with `unregister()` is answered
  * 404 `UNREGISTERED`, as FCM does once the app is uninstalled; for one marked with `hangUp()` the
- * connection is dropped without an answer (recorded with status 0).
+ * connection is dropped without an answer (recorded with status 0). Each send also records which TCP
+ * connection it came on and whether that connection had carried a request before (kept alive), which is
+ * what decides whether a client re-sends after a hang-up (uaf-push.test.ts, "FCM unreachable").
  */
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { jwtVerify, type CryptoKey, type JWTPayload } from "jose";
 
 export const FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging";
@@ -51,6 +53,10 @@ export interface SendRequest {
   /** HTTP status and body the stub answered (0: it hung up). */
   readonly status: number;
   readonly answer: unknown;
+  /** The TCP connection it came on: 1 for the stub's first connection, 2 for the next, ... */
+  readonly connection: number;
+  /** Whether that connection had carried an earlier request (a kept-alive connection, reused). */
+  readonly reused: boolean;
 }
 
 export interface FcmStub {
@@ -87,6 +93,9 @@ export async function startFcmStub(account: StubServiceAccount): Promise<FcmStub
   const hungUp = new Set<string>();
   let tokenUri = "";
   let messages = 0;
+  /** Per TCP connection: its number, and how many requests it has carried so far. */
+  const connections = new WeakMap<Socket, { number: number; requests: number }>();
+  let connectionCount = 0;
 
   async function token(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const contentType = req.headers["content-type"];
@@ -123,6 +132,8 @@ export async function startFcmStub(account: StubServiceAccount): Promise<FcmStub
   }
 
   async function send(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const { number: connection, requests } = connections.get(req.socket) ?? { number: 0, requests: 1 };
+    const reused = requests > 1;
     const authorization = req.headers.authorization;
     const contentType = req.headers["content-type"];
     const text = await readBody(req);
@@ -135,7 +146,7 @@ export async function startFcmStub(account: StubServiceAccount): Promise<FcmStub
     }
     const bearer = /^Bearer (\S+)$/.exec(authorization ?? "")?.[1];
     const reply = (status: number, payload: unknown) => {
-      sends.push({ path, authorization, contentType, body, problems, status, answer: payload });
+      sends.push({ path, authorization, contentType, body, problems, status, answer: payload, connection, reused });
       answer(res, status, payload);
     };
     if (!bearer || !issued.has(bearer)) {
@@ -150,7 +161,7 @@ export async function startFcmStub(account: StubServiceAccount): Promise<FcmStub
     else for (const [key, value] of Object.entries(message.data)) if (typeof value !== "string") problems.push(`message.data.${key} is not a string`);
     if (problems.length) return reply(400, { error: { code: 400, status: "INVALID_ARGUMENT", message: problems.join("; ") } });
     if (hungUp.has(message.token)) {
-      sends.push({ path, authorization, contentType, body, problems, status: 0, answer: "connection closed without an answer" });
+      sends.push({ path, authorization, contentType, body, problems, status: 0, answer: "connection closed without an answer", connection, reused });
       return void req.socket.destroy();
     }
     if (unregistered.has(message.token)) return reply(404, { error: { code: 404, status: "UNREGISTERED", message: "Requested entity was not found." } });
@@ -158,11 +169,17 @@ export async function startFcmStub(account: StubServiceAccount): Promise<FcmStub
   }
 
   const server = createServer((req, res) => {
+    const counted = connections.get(req.socket);
+    if (counted) counted.requests++;
     const path = new URL(req.url ?? "/", "http://stub").pathname;
     const handled = req.method === "POST" && path === "/token" ? token(req, res) : req.method === "POST" && path.startsWith("/v1/") ? send(req, res, path) : undefined;
     if (!handled) return answer(res, 404, { error: { code: 404, status: "NOT_FOUND", message: `${req.method} ${path}` } });
     handled.catch((error: unknown) => answer(res, 500, { error: { code: 500, status: "INTERNAL", message: String(error) } }));
   });
+  // Node closes an idle kept-alive connection after 5 s; keep it for a minute, so that whether a send
+  // comes on a reused connection does not depend on how long a test took between two sends.
+  server.keepAliveTimeout = 60_000;
+  server.on("connection", (socket) => connections.set(socket, { number: ++connectionCount, requests: 0 }));
   await new Promise<void>((resolveListen, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => resolveListen());

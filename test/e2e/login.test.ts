@@ -1,7 +1,7 @@
 /**
  * End to end: `npm run login` (scripts/haapi-login.mjs), the whole HAAPI login flow as an app plays it,
- * against `wrangler dev` serving the bundled development configuration with only the issuer changed
- * (test/e2e/simulator-cli.ts says why). The script runs with its defaults (dev-client / dev-secret,
+ * against the server on each runtime (test/e2e/runtimes.ts) serving the bundled development
+ * configuration with only the issuer changed (test/e2e/simulator-cli.ts says why). The script runs with its defaults (dev-client / dev-secret,
  * user demo / demo-password, redirect URI app://haapi, scope "openid profile email"); only `--issuer`
  * points it at the test's server.
  *
@@ -14,10 +14,10 @@
  * The way such an app logs a user in is its attestation fallback, so the last case registers a dynamic
  * client with the device simulator (`--no-attestation`) and logs in with that client's credentials.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { haapiLogin, sections, type Section } from "./haapi-login-cli";
+import { perRuntime, RUNTIMES, SERVER_NAME, startServer, type DevServer } from "./runtimes";
 import { readDevelopmentConfig, simulate, type CliRun } from "./simulator-cli";
-import { type DevServer, startWranglerDev } from "./wrangler-dev";
 
 const HAAPI_SCOPE = "urn:se:curity:scopes:haapi";
 const LOGIN_SCOPE = "openid profile email";
@@ -27,15 +27,14 @@ const PROBLEM = "https://curity.se/problems/";
 /** The JSON the script prints, read field by field; every field read is also asserted on. */
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-describe("npm run login against wrangler dev with the bundled development configuration", () => {
+const development = await readDevelopmentConfig();
+const servers = perRuntime((runtime) => startServer(runtime, (issuer) => ({ ...development, issuer }), { tempPrefix: "haapi-edge-e2e-login-" }));
+
+describe.each(RUNTIMES)("npm run login against the bundled development configuration on %s", (runtime) => {
   let server: DevServer;
 
   beforeAll(async () => {
-    const development = await readDevelopmentConfig();
-    server = await startWranglerDev((issuer) => ({ ...development, issuer }), { tempPrefix: "haapi-edge-e2e-login-" });
-  });
-  afterAll(async () => {
-    await server?.stop();
+    server = await servers.get(runtime);
   });
 
   /** Run the script against the server with `args` on top of its defaults. */
@@ -43,7 +42,7 @@ describe("npm run login against wrangler dev with the bundled development config
 
   /** Fail with everything that explains a failed run: the script's output and the server's. */
   function explain(cli: CliRun): string {
-    return `haapi-login exited ${cli.code}\nstderr:\n${cli.stderr}\nstdout:\n${cli.stdout}\nwrangler dev output:\n${server.output()}`;
+    return `haapi-login exited ${cli.code}\nstderr:\n${cli.stderr}\nstdout:\n${cli.stdout}\n${SERVER_NAME[runtime]} output:\n${server.output()}`;
   }
 
   /** The sections of a successful run, in the order the script prints them, keyed by step. */

@@ -1,6 +1,7 @@
 /**
- * End to end: the device simulator CLI (tools/simulator/cli.mjs, `npm run simulate`) against
- * `wrangler dev` serving the bundled development configuration, both started as a user would.
+ * End to end: the device simulator CLI (tools/simulator/cli.mjs, `npm run simulate`) against the
+ * server serving the bundled development configuration on each runtime (test/e2e/runtimes.ts:
+ * `wrangler dev`, and `deno run src/deno.ts`), both started as a user would.
  * How the port and issuer are handled: test/e2e/simulator-cli.ts. A check below makes sure the
  * configuration is the bundled one with only the issuer changed.
  *
@@ -9,9 +10,9 @@
  * The attestation fallback (dynamic client registration) has its own file: fallback.test.ts.
  */
 import { calculateJwkThumbprint, createRemoteJWKSet, jwtVerify, type JWK } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { perRuntime, RUNTIMES, SERVER_NAME, startServer, type DevServer } from "./runtimes";
 import { readDevelopmentConfig, simulate } from "./simulator-cli";
-import { type DevServer, startWranglerDev } from "./wrangler-dev";
 
 const HAAPI_SCOPE = "urn:se:curity:scopes:haapi";
 const CAT_TYP = "oauth-client-attestation+jwt";
@@ -33,22 +34,20 @@ interface SimulatorResult {
 
 // ---------------------------------------------------------------------------------------------
 
-describe("device simulator CLI against wrangler dev with the bundled development configuration", () => {
+const development = await readDevelopmentConfig();
+const servers = perRuntime((runtime) => startServer(runtime, (issuer) => ({ ...development, issuer }), { tempPrefix: "haapi-edge-e2e-sim-" }));
+
+describe.each(RUNTIMES)("device simulator CLI against the bundled development configuration on %s", (runtime) => {
   let server: DevServer;
-  let development: Record<string, unknown>;
   let jwksUri: string;
 
   beforeAll(async () => {
-    development = await readDevelopmentConfig();
-    server = await startWranglerDev((issuer) => ({ ...development, issuer }), { tempPrefix: "haapi-edge-e2e-sim-" });
+    server = await servers.get(runtime);
     const response = await fetch(`${server.issuer}/.well-known/oauth-authorization-server`);
     const metadata = (await response.json()) as { issuer: string; jwks_uri: string };
     expect(metadata.issuer).toBe(server.issuer);
     jwksUri = metadata.jwks_uri;
     expect(jwksUri).toBe(`${server.issuer}/oauth/v2/oauth-jwks`);
-  });
-  afterAll(async () => {
-    await server?.stop();
   });
 
   it("runs the bundled development configuration with only the issuer changed", () => {
@@ -66,7 +65,7 @@ describe("device simulator CLI against wrangler dev with the bundled development
   async function runDevice(platform: "android" | "ios"): Promise<SimulatorResult> {
     const result = await simulate([platform, "--server", server.issuer, "--json"]);
     if (result.code !== 0) {
-      throw new Error(`simulate ${platform} exited ${result.code}:\n${result.stderr}\n${result.stdout}\nwrangler dev output:\n${server.output()}`);
+      throw new Error(`simulate ${platform} exited ${result.code}:\n${result.stderr}\n${result.stdout}\n${SERVER_NAME[runtime]} output:\n${server.output()}`);
     }
     return JSON.parse(result.stdout) as SimulatorResult;
   }

@@ -1,7 +1,7 @@
 /**
  * End to end: the README's UAF story with the phone simulator CLI (`npm run simulate -- uaf ...`,
- * tools/simulator/uaf-cli.mjs) against `wrangler dev` serving the bundled development configuration
- * with only the issuer changed (test/e2e/simulator-cli.ts says why):
+ * tools/simulator/uaf-cli.mjs) against the server on each runtime (test/e2e/runtimes.ts) serving the
+ * bundled development configuration with only the issuer changed (test/e2e/simulator-cli.ts says why):
  *
  *   the backend enrolls `demo` (POST /api/v1/users/enroll, the development access key)
  *   -> `uaf redeem <appLinkUri>` registers the phone           -> /api/v1/status succeeded
@@ -9,22 +9,25 @@
  *   -> `uaf redeem <appLinkUri>` shows the message, approves   -> /api/v1/status succeeded
  *   -> `uaf show` lists the credential without private keys; redeeming the same link again fails.
  *
- * The tests share one server and one phone file and run in order.
+ * On each runtime the tests share one server and one phone file and run in order.
  */
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { base64url } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { perRuntime, RUNTIMES, SERVER_NAME, startServer, type DevServer } from "./runtimes";
 import { readDevelopmentConfig, simulate, type CliRun } from "./simulator-cli";
 import { developmentAccessKey, uafApi, type Json, type UafApi } from "./uaf-cloud-api";
-import { type DevServer, startWranglerDev } from "./wrangler-dev";
 
 const MESSAGE = "Log in to Example";
 /** The Android PIN authenticator: what `redeem` registers first when the policy accepts any kind. */
 const ANDROID_PIN = "F1D0#0001";
 
-describe("the UAF phone simulator CLI against wrangler dev with the bundled development configuration", () => {
+const development = await readDevelopmentConfig();
+const servers = perRuntime((runtime) => startServer(runtime, (issuer) => ({ ...development, issuer }), { tempPrefix: "haapi-edge-e2e-uaf-cli-" }));
+
+describe.each(RUNTIMES)("the UAF phone simulator CLI against the bundled development configuration on %s", (runtime) => {
   let server: DevServer;
   let api: UafApi;
   let dir: string;
@@ -35,20 +38,18 @@ describe("the UAF phone simulator CLI against wrangler dev with the bundled deve
   let approvalLink: string;
 
   beforeAll(async () => {
-    const development = await readDevelopmentConfig();
-    server = await startWranglerDev((issuer) => ({ ...development, issuer }), { tempPrefix: "haapi-edge-e2e-uaf-cli-" });
-    api = uafApi(server.issuer, developmentAccessKey(development), () => `wrangler dev output:\n${server.output()}`);
+    server = await servers.get(runtime);
+    api = uafApi(server.issuer, developmentAccessKey(development), () => `${SERVER_NAME[runtime]} output:\n${server.output()}`);
     dir = await mkdtemp(join(tmpdir(), "haapi-edge-e2e-uaf-phone-"));
     store = join(dir, "phone.json");
   });
   afterAll(async () => {
-    await server?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   /** Fail with everything that explains a failed run: the CLI's output and the server's. */
   function explain(cli: CliRun): string {
-    return `simulate exited ${cli.code}\nstderr:\n${cli.stderr}\nstdout:\n${cli.stdout}\nwrangler dev output:\n${server.output()}`;
+    return `simulate exited ${cli.code}\nstderr:\n${cli.stderr}\nstdout:\n${cli.stdout}\n${SERVER_NAME[runtime]} output:\n${server.output()}`;
   }
 
   /** `npm run simulate -- uaf <args> --store <phone> --base-url <server> --json`; must succeed. Returns its JSON. */

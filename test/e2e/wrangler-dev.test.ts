@@ -1,14 +1,16 @@
 /**
- * End to end: `wrangler dev` started as a user would start it, driven over real HTTP from Node.
+ * End to end: the server started as a user would start it, on each runtime (test/e2e/runtimes.ts:
+ * `wrangler dev`, and `deno run src/deno.ts`), driven over real HTTP from Node.
  *
- * Each case starts its own `npx wrangler dev` on a free port with a fresh --persist-to directory and
- * a CONFIG var whose issuer is that port (DPoP htu and assertion aud are compared with the issuer).
- * One wrangler dev at a time; every process group and temp directory is removed afterwards.
+ * Each configuration below runs on its own server per runtime, on a free port with fresh storage (a
+ * --persist-to directory, or a Deno KV file) and a CONFIG whose issuer is that port (DPoP htu and
+ * assertion aud are compared with the issuer). The two runtimes' servers start at once; every process
+ * group and temp directory is removed afterwards.
  *
  *   a. the bundled development configuration, through scripts/get-token.mjs;
  *   b. a production-profile configuration with a hashed secret, a private_key_jwt and a
  *      tls_client_auth (RFC 9440 Client-Cert header) client, each getting a DPoP-bound token;
- *   c. a broken configuration: wrangler dev must refuse to serve and name the bad field.
+ *   c. a broken configuration: the server must refuse to serve and name the bad field.
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -27,7 +29,7 @@ import {
   type JWTPayload,
 } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevServer, spawnSettled, startWranglerDev, STARTUP_TIMEOUT_MS } from "./wrangler-dev";
+import { perRuntime, RUNTIMES, SERVER_NAME, spawnSettledOn, startServer, STARTUP_TIMEOUT, type DevServer } from "./runtimes";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const HAAPI_SCOPE = "urn:se:curity:scopes:haapi";
@@ -144,61 +146,63 @@ async function developmentConfig(): Promise<Record<string, unknown>> {
 
 // ---------------------------------------------------------------------------------------------
 
-describe("a. wrangler dev with the bundled development configuration", () => {
-  let server: DevServer;
+describe("a. the bundled development configuration", () => {
   let base: Record<string, unknown>;
-
   beforeAll(async () => {
     base = await developmentConfig();
-    server = await startWranglerDev((issuer) => ({ ...base, issuer }));
   });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const servers = perRuntime((runtime) => startServer(runtime, (issuer) => ({ ...base, issuer })));
 
-  it("serves metadata for its issuer", async () => {
-    await metadataOf(server);
-  });
+  describe.each(RUNTIMES)("on %s", (runtime) => {
+    let server: DevServer;
 
-  it("gives dev-client a verified DPoP-bound HAAPI token through scripts/get-token.mjs", async () => {
-    let stdout: string;
-    try {
-      ({ stdout } = await runScript("get-token.mjs", ["--issuer", server.issuer, "--client", "dev-client", "--secret", "dev-secret", "--scope", HAAPI_SCOPE]));
-    } catch (error) {
-      const { stdout: out, stderr } = error as { stdout?: string; stderr?: string };
-      throw new Error(`get-token.mjs failed: ${stderr}\n${out}\nwrangler dev output:\n${server.output()}`);
-    }
-    const result = JSON.parse(stdout) as { token_response: Record<string, unknown>; header: Record<string, unknown>; claims: Record<string, unknown> };
-    expect(result.token_response).toMatchObject({ token_type: "DPoP", scope: HAAPI_SCOPE, expires_in: 600 });
-    expect(typeof result.token_response.access_token).toBe("string");
-    expect(result.header).toMatchObject({ alg: "ES256", typ: "at+jwt" });
-    expect(result.claims).toMatchObject({ iss: server.issuer, sub: "dev-client", client_id: "dev-client", cal: "none", scope: HAAPI_SCOPE });
-    expect((result.claims.cnf as { jkt?: unknown }).jkt).toMatch(/^[A-Za-z0-9_-]{43}$/);
-  });
+    beforeAll(async () => {
+      server = await servers.get(runtime);
+    });
 
-  it("get-token.mjs exits non-zero with the server's error for a wrong secret", async () => {
-    const failure = await runScript("get-token.mjs", ["--issuer", server.issuer, "--client", "dev-client", "--secret", "not-the-secret"]).then(
-      () => undefined,
-      (error: { code?: number; stderr?: string }) => error,
-    );
-    expect(failure, "get-token.mjs succeeded with a wrong secret").toBeDefined();
-    expect(failure!.code).toBe(1);
-    expect(failure!.stderr).toContain("401 invalid_client");
+    it("serves metadata for its issuer", async () => {
+      await metadataOf(server);
+    });
+
+    it("gives dev-client a verified DPoP-bound HAAPI token through scripts/get-token.mjs", async () => {
+      let stdout: string;
+      try {
+        ({ stdout } = await runScript("get-token.mjs", ["--issuer", server.issuer, "--client", "dev-client", "--secret", "dev-secret", "--scope", HAAPI_SCOPE]));
+      } catch (error) {
+        const { stdout: out, stderr } = error as { stdout?: string; stderr?: string };
+        throw new Error(`get-token.mjs failed: ${stderr}\n${out}\n${SERVER_NAME[runtime]} output:\n${server.output()}`);
+      }
+      const result = JSON.parse(stdout) as { token_response: Record<string, unknown>; header: Record<string, unknown>; claims: Record<string, unknown> };
+      expect(result.token_response).toMatchObject({ token_type: "DPoP", scope: HAAPI_SCOPE, expires_in: 600 });
+      expect(typeof result.token_response.access_token).toBe("string");
+      expect(result.header).toMatchObject({ alg: "ES256", typ: "at+jwt" });
+      expect(result.claims).toMatchObject({ iss: server.issuer, sub: "dev-client", client_id: "dev-client", cal: "none", scope: HAAPI_SCOPE });
+      expect((result.claims.cnf as { jkt?: unknown }).jkt).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    });
+
+    it("get-token.mjs exits non-zero with the server's error for a wrong secret", async () => {
+      const failure = await runScript("get-token.mjs", ["--issuer", server.issuer, "--client", "dev-client", "--secret", "not-the-secret"]).then(
+        () => undefined,
+        (error: { code?: number; stderr?: string }) => error,
+      );
+      expect(failure, "get-token.mjs succeeded with a wrong secret").toBeDefined();
+      expect(failure!.code).toBe(1);
+      expect(failure!.stderr).toContain("401 invalid_client");
+    });
   });
 });
 
-describe("b. wrangler dev with a user-supplied production configuration", () => {
+describe("b. a user-supplied production configuration", () => {
   const SECRET = `s3cret-${crypto.randomUUID()}`;
   const MTLS_SUBJECT = "CN=mtls-client,O=haapi-edge test,C=SE";
-  let server: DevServer;
-  let metadata: Metadata;
+  let secretHash: string;
   let assertionKey: { privateKey: CryptoKey; privateJwk: JWK; publicJwk: JWK };
   let mtlsCertificate: string;
   let scratch: string;
 
   beforeAll(async () => {
     const { stdout } = await runScript("hash-secret.mjs", [SECRET]);
-    const secretHash = stdout.trim();
+    secretHash = stdout.trim();
     expect(secretHash).toMatch(/^sha256\$[A-Za-z0-9_-]{16,}\$[A-Za-z0-9_-]{43}$/);
 
     const pair = await generateKeyPair("ES256", { extractable: true });
@@ -211,8 +215,14 @@ describe("b. wrangler dev with a user-supplied production configuration", () => 
     const keys = JSON.parse(await readFile(join(ROOT, "test/fixtures/keys.json"), "utf8")) as { certificates: { mtls: string } };
     mtlsCertificate = keys.certificates.mtls;
     scratch = await mkdtemp(join(tmpdir(), "haapi-edge-e2e-keys-"));
+  });
+  afterAll(async () => {
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  });
 
-    server = await startWranglerDev((issuer) => ({
+  // Started after the beforeAll above (hooks run in order): the configuration needs its keys.
+  const servers = perRuntime((runtime) =>
+    startServer(runtime, (issuer) => ({
       issuer,
       // `environment` left out: the default, "production".
       dpop: { require_nonce: true },
@@ -240,119 +250,125 @@ describe("b. wrangler dev with a user-supplied production configuration", () => 
           dpop_bound_access_tokens: true,
         },
       ],
-    }));
-    metadata = await metadataOf(server);
-  });
-  afterAll(async () => {
-    await server?.stop();
-    if (scratch) await rm(scratch, { recursive: true, force: true });
-  });
+    })),
+  );
 
-  /** Fail with the server's answer and log, not just a status. */
-  function expectToken(attempt: TokenAttempt): string {
-    if (attempt.status !== 200) {
-      throw new Error(`token request answered ${attempt.status} ${JSON.stringify(attempt.body)}\nwrangler dev output:\n${server.output()}`);
+  describe.each(RUNTIMES)("on %s", (runtime) => {
+    let server: DevServer;
+    let metadata: Metadata;
+
+    beforeAll(async () => {
+      server = await servers.get(runtime);
+      metadata = await metadataOf(server);
+    });
+
+    /** Fail with the server's answer and log, not just a status. */
+    function expectToken(attempt: TokenAttempt): string {
+      if (attempt.status !== 200) {
+        throw new Error(`token request answered ${attempt.status} ${JSON.stringify(attempt.body)}\n${SERVER_NAME[runtime]} output:\n${server.output()}`);
+      }
+      expect(attempt.body.token_type).toBe("DPoP");
+      expect(attempt.retriedWithNonce, "the first request carried no nonce, so it must have been answered use_dpop_nonce").toBe(true);
+      return attempt.body.access_token as string;
     }
-    expect(attempt.body.token_type).toBe("DPoP");
-    expect(attempt.retriedWithNonce, "the first request carried no nonce, so it must have been answered use_dpop_nonce").toBe(true);
-    return attempt.body.access_token as string;
-  }
 
-  it("client_secret_basic with a client_secret_hash from scripts/hash-secret.mjs: cal none", async () => {
-    const key = await deviceKey();
-    const attempt = await requestToken(metadata.token_endpoint, key, async () => ({ headers: { Authorization: basic("secret-client", SECRET) } }), HAAPI_SCOPE);
-    const token = expectToken(attempt);
-    await verifyAccessToken(metadata, token, { clientId: "secret-client", jkt: key.jkt, cal: "none", scope: HAAPI_SCOPE });
-  });
+    it("client_secret_basic with a client_secret_hash from scripts/hash-secret.mjs: cal none", async () => {
+      const key = await deviceKey();
+      const attempt = await requestToken(metadata.token_endpoint, key, async () => ({ headers: { Authorization: basic("secret-client", SECRET) } }), HAAPI_SCOPE);
+      const token = expectToken(attempt);
+      await verifyAccessToken(metadata, token, { clientId: "secret-client", jkt: key.jkt, cal: "none", scope: HAAPI_SCOPE });
+    });
 
-  it("client_secret_basic with a wrong secret: 401 invalid_client", async () => {
-    const key = await deviceKey();
-    const attempt = await requestToken(metadata.token_endpoint, key, async () => ({ headers: { Authorization: basic("secret-client", `${SECRET}x`) } }), HAAPI_SCOPE);
-    expect(attempt.status).toBe(401);
-    expect(attempt.body.error).toBe("invalid_client");
-    expect(attempt.body.access_token).toBeUndefined();
-    expect(attempt.headers.get("WWW-Authenticate")).toMatch(/^Basic /);
-  });
+    it("client_secret_basic with a wrong secret: 401 invalid_client", async () => {
+      const key = await deviceKey();
+      const attempt = await requestToken(metadata.token_endpoint, key, async () => ({ headers: { Authorization: basic("secret-client", `${SECRET}x`) } }), HAAPI_SCOPE);
+      expect(attempt.status).toBe(401);
+      expect(attempt.body.error).toBe("invalid_client");
+      expect(attempt.body.access_token).toBeUndefined();
+      expect(attempt.headers.get("WWW-Authenticate")).toMatch(/^Basic /);
+    });
 
-  it("private_key_jwt with a key pair the test generated: cal by-provisioned-key", async () => {
-    const key = await deviceKey();
-    const assertion = () =>
-      new SignJWT({})
-        .setProtectedHeader({ alg: "ES256", kid: assertionKey.publicJwk.kid! })
-        .setIssuer("jwt-client")
-        .setSubject("jwt-client")
-        .setAudience(metadata.issuer)
-        .setIssuedAt()
-        .setExpirationTime("60s")
-        .setJti(crypto.randomUUID())
-        .sign(assertionKey.privateKey);
-    const attempt = await requestToken(
-      metadata.token_endpoint,
-      key,
-      async () => ({ form: { client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", client_assertion: await assertion() } }),
-      "read",
-    );
-    const token = expectToken(attempt);
-    await verifyAccessToken(metadata, token, { clientId: "jwt-client", jkt: key.jkt, cal: "by-provisioned-key", scope: "read" });
-  });
+    it("private_key_jwt with a key pair the test generated: cal by-provisioned-key", async () => {
+      const key = await deviceKey();
+      const assertion = () =>
+        new SignJWT({})
+          .setProtectedHeader({ alg: "ES256", kid: assertionKey.publicJwk.kid! })
+          .setIssuer("jwt-client")
+          .setSubject("jwt-client")
+          .setAudience(metadata.issuer)
+          .setIssuedAt()
+          .setExpirationTime("60s")
+          .setJti(crypto.randomUUID())
+          .sign(assertionKey.privateKey);
+      const attempt = await requestToken(
+        metadata.token_endpoint,
+        key,
+        async () => ({ form: { client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", client_assertion: await assertion() } }),
+        "read",
+      );
+      const token = expectToken(attempt);
+      await verifyAccessToken(metadata, token, { clientId: "jwt-client", jkt: key.jkt, cal: "by-provisioned-key", scope: "read" });
+    });
 
-  it("private_key_jwt through scripts/get-token.mjs --private-key-jwt", async () => {
-    const file = join(scratch, "jwt-client.private.jwk.json");
-    await writeFile(file, JSON.stringify(assertionKey.privateJwk), { mode: 0o600 });
-    let stdout: string;
-    try {
-      ({ stdout } = await runScript("get-token.mjs", ["--issuer", server.issuer, "--client", "jwt-client", "--private-key-jwt", file, "--scope", "read"]));
-    } catch (error) {
-      const { stdout: out, stderr } = error as { stdout?: string; stderr?: string };
-      throw new Error(`get-token.mjs failed: ${stderr}\n${out}\nwrangler dev output:\n${server.output()}`);
-    }
-    const result = JSON.parse(stdout) as { claims: Record<string, unknown> };
-    expect(result.claims).toMatchObject({ iss: server.issuer, client_id: "jwt-client", cal: "by-provisioned-key", scope: "read" });
-  });
+    it("private_key_jwt through scripts/get-token.mjs --private-key-jwt", async () => {
+      const file = join(scratch, "jwt-client.private.jwk.json");
+      await writeFile(file, JSON.stringify(assertionKey.privateJwk), { mode: 0o600 });
+      let stdout: string;
+      try {
+        ({ stdout } = await runScript("get-token.mjs", ["--issuer", server.issuer, "--client", "jwt-client", "--private-key-jwt", file, "--scope", "read"]));
+      } catch (error) {
+        const { stdout: out, stderr } = error as { stdout?: string; stderr?: string };
+        throw new Error(`get-token.mjs failed: ${stderr}\n${out}\n${SERVER_NAME[runtime]} output:\n${server.output()}`);
+      }
+      const result = JSON.parse(stdout) as { claims: Record<string, unknown> };
+      expect(result.claims).toMatchObject({ iss: server.issuer, client_id: "jwt-client", cal: "by-provisioned-key", scope: "read" });
+    });
 
-  it("tls_client_auth with an RFC 9440 Client-Cert header and client_id in the body: cal by-provisioned-key", async () => {
-    const key = await deviceKey();
-    const attempt = await requestToken(
-      metadata.token_endpoint,
-      key,
-      async () => ({ headers: { "Client-Cert": `:${mtlsCertificate}:` }, form: { client_id: "mtls-client" } }),
-      "read",
-    );
-    const token = expectToken(attempt);
-    const claims = await verifyAccessToken(metadata, token, { clientId: "mtls-client", jkt: key.jkt, cal: "by-provisioned-key", scope: "read" });
-    // Not configured for certificate-bound tokens: bound to the DPoP key only.
-    expect((claims.cnf as Record<string, unknown>)["x5t#S256"]).toBeUndefined();
+    it("tls_client_auth with an RFC 9440 Client-Cert header and client_id in the body: cal by-provisioned-key", async () => {
+      const key = await deviceKey();
+      const attempt = await requestToken(
+        metadata.token_endpoint,
+        key,
+        async () => ({ headers: { "Client-Cert": `:${mtlsCertificate}:` }, form: { client_id: "mtls-client" } }),
+        "read",
+      );
+      const token = expectToken(attempt);
+      const claims = await verifyAccessToken(metadata, token, { clientId: "mtls-client", jkt: key.jkt, cal: "by-provisioned-key", scope: "read" });
+      // Not configured for certificate-bound tokens: bound to the DPoP key only.
+      expect((claims.cnf as Record<string, unknown>)["x5t#S256"]).toBeUndefined();
+    });
   });
 });
 
-describe("c. wrangler dev with a broken configuration", () => {
+describe("c. a broken configuration", () => {
   const EXPECTED = 'clients[0].token_endpoint_auth_method: unsupported value "foo"';
-  let server: DevServer | undefined;
-
-  afterAll(async () => {
-    await server?.stop();
-  });
-
-  it("refuses to serve and names the bad field", { timeout: 90_000 }, async () => {
-    // wrangler dev exits after the startup error; should a version keep running instead, the message
-    // in its output is enough, and stop() ends it.
-    ({ server } = await spawnSettled(
+  // Each runtime's server exits after the startup error; should a version keep running instead, the
+  // message in its output is enough, and stop() ends it.
+  const attempts = perRuntime(async (runtime) => {
+    const { server } = await spawnSettledOn(
+      runtime,
       (issuer) => ({
         issuer,
         clients: [{ client_id: "broken-client", client_secret_hash: "sha256$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", token_endpoint_auth_method: "foo" }],
       }),
       async (candidate) => (candidate.hasExited() || candidate.output().includes(EXPECTED) ? "settled" : "pending"),
-    ));
-    const output = server.output();
-    const state = server.hasExited() ? `exited (${await server.exited})` : `still running after ${STARTUP_TIMEOUT_MS / 1000} s`;
-    expect(output, `wrangler dev ${state} without naming the field; its output:\n${output}`).toContain(EXPECTED);
-    if (server.hasExited()) expect(await server.exited, `wrangler dev exit status; output:\n${output}`).not.toBe(0);
+    );
+    return server;
+  });
 
-    // Whatever wrangler does next, nothing may be served on the port.
+  it.each(RUNTIMES)("on %s: refuses to serve and names the bad field", async (runtime) => {
+    const server = await attempts.get(runtime);
+    const name = SERVER_NAME[runtime];
+    const output = server.output();
+    const state = server.hasExited() ? `exited (${await server.exited})` : `still running after ${STARTUP_TIMEOUT[runtime] / 1000} s`;
+    expect(output, `${name} ${state} without naming the field; its output:\n${output}`).toContain(EXPECTED);
+    if (server.hasExited()) expect(await server.exited, `${name} exit status; output:\n${output}`).not.toBe(0);
+
+    // Whatever the server does next, nothing may be served on the port.
     const served = await fetch(`${server.issuer}/.well-known/oauth-authorization-server`, { signal: AbortSignal.timeout(5_000) }).then(
       async (response) => ({ status: response.status, body: await response.text() }),
       () => undefined,
     );
-    expect(served?.status, `wrangler dev answered despite the bad configuration: ${JSON.stringify(served)}`).not.toBe(200);
+    expect(served?.status, `${name} answered despite the bad configuration: ${JSON.stringify(served)}`).not.toBe(200);
   });
 });

@@ -9,7 +9,7 @@ import { SignJWT } from "jose";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { configFor, type Config } from "../../src/config/load";
 import { clearStatusListMemory, statusListKey } from "../../src/kv/revocation-list";
-import { testKeys } from "../helpers/runtime";
+import { testKeys, testStores } from "../helpers/runtime";
 import { CAT_TYP, signCat, type CatClaims } from "../../src/tokens/cat";
 import { issueCatChallenge } from "../../src/verifiers/cat-challenge";
 import { parseDerCertificate } from "../../src/x509/chain";
@@ -457,7 +457,7 @@ describe("POST CAT: Android revocation status list", () => {
 
   async function seed(list: unknown): Promise<void> {
     clearStatusListMemory();
-    await env.CACHE.put(statusListKey(url), JSON.stringify(list));
+    await testStores().cache.put(statusListKey(url), JSON.stringify(list), 3600, nowSeconds());
   }
 
   it("fail-closed with no list reachable -> revocation_unavailable; fail-open -> a CAT with revocation_checked false", async () => {
@@ -470,7 +470,7 @@ describe("POST CAT: Android revocation status list", () => {
     const cat = await catFor("revocation-open", device, (challenge) => androidResponse(challenge, device));
     expect(claimsOf(cat)).toMatchObject({ sub: "revocation-open", cal: "by-policy", attestation: { platform: "android", revocation_checked: false, chain_validated: true } });
     // A failed download is not cached.
-    expect(await env.CACHE.get(statusListKey(url))).toBeNull();
+    expect(await testStores().cache.get(statusListKey(url), nowSeconds())).toBeNull();
   });
 
   it("with a cached list: fail-closed succeeds (revocation_checked true), on the challenge refused before", async () => {
@@ -521,7 +521,14 @@ describe("POST CAT: Android revocation status list", () => {
 
   it("a corrupt cached list is a miss: fail-closed refuses (revocation_unavailable), no 500", async () => {
     const device = await newDevice();
+    // Well-formed cache entries holding a malformed list, and entries that are no cache entry at all.
     for (const corrupt of ['{"entries":[]}', '{"entries":{"1":{"status":7}}}', "not json", "null"]) {
+      clearStatusListMemory();
+      await testStores().cache.put(statusListKey(url), corrupt, 3600, nowSeconds());
+      const challenge = await getChallenge("revocation-closed");
+      await refused(await postCat({ challenge, response: await androidResponse(challenge, device), device }), 400, "invalid_client_attestation", "android attestation rejected: revocation_unavailable");
+    }
+    for (const corrupt of ["not json", "null", '{"value":7,"expires_at":9999999999}']) {
       clearStatusListMemory();
       await env.CACHE.put(statusListKey(url), corrupt);
       const challenge = await getChallenge("revocation-closed");

@@ -5,24 +5,19 @@
 import { describe, expect, it } from "vitest";
 import type { GrantRecord } from "../../src/kv/grant";
 import { checkGrantLive } from "../../src/verifiers/grant-liveness";
+import { grantRecord } from "../fixtures/grant-record";
 
 const NOW = 1_795_000_000;
 
+/** A grant of flow-client for user-1 whose code was redeemed, with a refresh token. */
 function grant(overrides: Partial<GrantRecord> = {}): GrantRecord {
-  return {
-    id: "ab".repeat(32),
+  return grantRecord("ab".repeat(32), NOW, {
     client_id: "flow-client",
-    user: { sub: "user-1", username: "alice", acr: "urn:se:curity:authentication:html-form:html-form", amr: ["pwd"], auth_time: NOW - 60 },
-    scope: "openid profile",
-    redirect_uri: "app://haapi",
-    cal: "none",
     code: { hash: "h", expires_at: NOW + 60, code_challenge: "c".repeat(43), used_at: NOW - 30 },
     refresh: { hash: "r", expires_at: NOW + 3600 },
-    spent_refresh: [],
-    revoked_at: null,
     expires_at: NOW + 3600,
     ...overrides,
-  };
+  });
 }
 
 describe("checkGrantLive", () => {

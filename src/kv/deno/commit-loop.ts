@@ -11,6 +11,7 @@
  *   20116, 21249, 21520). Nothing was written, so starting over is safe, and a client never sees it.
  * Attempts are bounded; between them a short random wait, growing, spreads the writers out.
  */
+import { StoreBusyError } from "../ports";
 import type { KvAtomic } from "./kv";
 
 /** Why an attempt started over. */
@@ -37,15 +38,15 @@ export interface Decision<T> {
   readonly commit?: KvAtomic;
 }
 
-/** Thrown when every attempt failed: the store is too contended, or locked for too long. */
-export class KvContentionError extends Error {
+/** Thrown when every attempt failed: the store is too contended, or locked for too long (a 503, ports.ts). */
+export class KvContentionError extends StoreBusyError {
   readonly code = "ERR_KV_CONTENTION";
   constructor(
     message: string,
     readonly evidence: { readonly what: string; readonly attempts: number; readonly last: RetryReason },
     options?: ErrorOptions,
   ) {
-    super(message, options);
+    super(message, 1, options);
     this.name = "KvContentionError";
   }
 }

@@ -25,6 +25,8 @@ export class UafError extends Error {
     /** Precise cause, for the log. */
     readonly reason: string,
     readonly headers: Record<string, string> = {},
+    /** The HTTP status, when it is not the code's own (a busy store: 503 with its 1500). */
+    readonly httpStatus?: number,
   ) {
     super(`${statusCode}: ${description}`);
   }
@@ -32,7 +34,7 @@ export class UafError extends Error {
 
 export function serverResponse(error: UafError): Response {
   return new Response(JSON.stringify({ statusCode: error.statusCode, description: error.description }), {
-    status: httpStatusOf(error.statusCode),
+    status: error.httpStatus ?? httpStatusOf(error.statusCode),
     headers: { "Content-Type": "application/fido+uaf;charset=UTF-8", "Cache-Control": "no-store", ...error.headers },
   });
 }
