@@ -9,11 +9,14 @@
  *   configuration. An invalid field stops the start with its path, as on Workers.
  * - Secrets: `SIGNING_KEYS`, `SERVER_SECRET`, `FCM_SERVICE_ACCOUNT`.
  * - `PORT` (8787) and `HOST` (127.0.0.1; on Deno Deploy, Deploy's own).
+ * - `SOURCE_ADDRESS_HEADER`: behind a reverse proxy, the header it writes the client's address in
+ *   (X-Real-IP, X-Forwarded-For); otherwise the connection's peer is the client (src/http/source-address.ts).
  * - `DENO_KV_URL` (+ `DENO_KV_ACCESS_TOKEN`), or `DENO_KV_PATH` (default `.deno-kv/haapi-edge.sqlite3`).
  */
 import { createApp } from "./app";
 import { ConfigError, configFor } from "./config/load";
 import { parseSigningKeys } from "./config/signing-keys";
+import { sourceHeaderProblem, withSourceAddress } from "./http/source-address";
 import { denoKvStores } from "./kv/deno/stores";
 import { kvLocation, openDenoKv } from "./kv/deno/open";
 import { writeLog } from "./log";
@@ -39,6 +42,9 @@ async function start(): Promise<void> {
   const secrets = { signingKeys: env("SIGNING_KEYS"), serverSecret: env("SERVER_SECRET"), fcmServiceAccount: env("FCM_SERVICE_ACCOUNT") };
   if (secrets.signingKeys) parseSigningKeys(secrets.signingKeys);
   if (secrets.serverSecret !== undefined && secrets.serverSecret.length < 32) throw new ConfigError(["SERVER_SECRET: must be at least 32 characters"]);
+  const proxyHeader = env("SOURCE_ADDRESS_HEADER") || undefined;
+  const headerProblem = proxyHeader === undefined ? null : sourceHeaderProblem(proxyHeader);
+  if (headerProblem) throw new ConfigError([`SOURCE_ADDRESS_HEADER: ${headerProblem}`]);
   const kv = await openDenoKv(kvLocation(env), Deno);
   const runtime: Runtime = {
     config,
@@ -60,7 +66,8 @@ async function start(): Promise<void> {
       ...(hostname ? { hostname } : {}),
       onListen: ({ hostname: host, port: listening }) => writeLog(config.logging.level, "info", { msg: "listening", runtime: "deno", url: `http://${host}:${listening}`, issuer: config.issuer }),
     },
-    (request) => app.fetch(request),
+    // The rate limits' client address: never what the client claims (src/http/source-address.ts).
+    (request, info) => app.fetch(withSourceAddress(request, "hostname" in info.remoteAddr ? info.remoteAddr.hostname : "unknown", proxyHeader)),
   );
 }
 
