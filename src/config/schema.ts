@@ -374,7 +374,7 @@ const uaf = z
         rate_limit: z
           .strictObject({
             per_user: rateLimit.default({ requests: 5, window: 300 }).describe("Mobile-approval requests of the login flow per user (each may prompt the phone)."),
-            per_source: rateLimit.default({ requests: 30, window: 900 }).describe("Mobile-approval requests per source address (CF-Connecting-IP)."),
+            per_source: rateLimit.default({ requests: 30, window: 900 }).describe("Mobile-approval requests per source address (CF-Connecting-IP on Workers; on Deno the connection's peer or SOURCE_ADDRESS_HEADER)."),
           })
           .prefault({})
           .describe("Limits on the login flow's mobile-approval requests: nobody may flood a user's phone with prompts."),
@@ -514,7 +514,7 @@ export const configSchema = z
         rate_limit: z
           .strictObject({
             per_client: rateLimit.default({ requests: 600, window: 3600 }).describe("Registrations per main client (each main client's own `registration_rate_limit` overrides it)."),
-            per_source: rateLimit.default({ requests: 60, window: 3600 }).describe("Registration requests per source IP address (CF-Connecting-IP), counted before authentication."),
+            per_source: rateLimit.default({ requests: 60, window: 3600 }).describe("Registration requests per source address (CF-Connecting-IP on Workers; on Deno the connection's peer or SOURCE_ADDRESS_HEADER), counted before authentication."),
           })
           .prefault({})
           .describe("Registration rate limits: a leaked app credential must not let anyone fill the store."),
@@ -547,7 +547,7 @@ export const configSchema = z
         lockout: seconds(10, 86_400).default(900).describe("How long a locked-out user stays locked, seconds."),
         per_source: rateLimit
           .default({ requests: 30, window: 900 })
-          .describe("Failed logins per source address (CF-Connecting-IP) before it gets too-many-attempts."),
+          .describe("Failed logins per source address (CF-Connecting-IP on Workers; on Deno the connection's peer or SOURCE_ADDRESS_HEADER) before it gets too-many-attempts."),
         allow_user_registration: z.boolean().default(true).describe("Offer the user-register action on the login form."),
         approval_link_ttl: seconds(30, 900).default(300).describe("approval-link authenticator: how long the link may be opened."),
         web_session_ttl: z

@@ -3,9 +3,10 @@
  *   a. an entry that fails at startup, or is missing: startDenoServer throws with its exit code and output;
  *   b. a stand-in entry keeping the entry's contract (PORT, HOST, CONFIG, DENO_KV_PATH): served, on a
  *      fresh KV file, and gone after stop();
- *   c. src/deno.ts with the bundled development configuration (runs once src/deno.ts exists).
+ *   c. src/deno.ts with the bundled development configuration: served for its issuer, on the KV file
+ *      DENO_KV_PATH names (its directory created), saying so in its log; restarted on that file, it
+ *      publishes the signing keys it made the first time (they live in the KV).
  */
-import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -96,15 +97,84 @@ Deno.serve({ port, hostname, onListen: () => console.log("listening on", hostnam
 
 describe("c. src/deno.ts", () => {
   let server: DevServer | undefined;
+  let development: Record<string, unknown>;
+  let kvPath: string;
+  let firstKeys: unknown;
+  beforeAll(async () => {
+    development = JSON.parse(await readFile(join(ROOT, "src/config/development.json"), "utf8")) as Record<string, unknown>;
+    kvPath = join(scratch, "kv-of-c", "haapi-edge.sqlite3");
+  });
   afterAll(async () => {
     await server?.stop();
   });
 
-  it.skipIf(!existsSync(DENO_ENTRY))("serves the bundled development configuration for its issuer", async () => {
-    const development = JSON.parse(await readFile(join(ROOT, "src/config/development.json"), "utf8")) as Record<string, unknown>;
-    server = await startDenoServer((issuer) => ({ ...development, issuer }));
+  /** The entry's JSON log lines with `msg`. */
+  const logLines = (running: DevServer, msg: string) =>
+    running
+      .output()
+      .split("\n")
+      .flatMap((line) => {
+        try {
+          return [JSON.parse(line) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      })
+      .filter((line) => line.msg === msg);
+
+  it("serves the bundled development configuration for its issuer, on the KV file DENO_KV_PATH names", async () => {
+    server = await startDenoServer((issuer) => ({ ...development, issuer }), { vars: { DENO_KV_PATH: kvPath } });
     const response = await fetch(`${server.issuer}/.well-known/oauth-authorization-server`);
     expect(response.status).toBe(200);
     expect(((await response.json()) as { issuer: string }).issuer).toBe(server.issuer);
+    expect(logLines(server, "listening")).toEqual([expect.objectContaining({ level: "info", runtime: "deno", url: server.issuer, issuer: server.issuer })]);
+    expect(logLines(server, "running the development configuration profile: plain-text client secrets are accepted")).toEqual([
+      expect.objectContaining({ level: "warn", issuer: server.issuer }),
+    ]);
+
+    const jwks = await fetch(`${server.issuer}/oauth/v2/oauth-jwks`);
+    expect(jwks.status).toBe(200);
+    firstKeys = await jwks.json();
+    expect((firstKeys as { keys: unknown[] }).keys.length).toBeGreaterThan(0);
+    expect((await stat(kvPath)).isFile(), "the KV file, in a directory the entry created").toBe(true);
+    await server.stop();
+    expect(server.hasExited()).toBe(true);
+  });
+
+  it("restarted on the same KV file, publishes the signing keys it made before", async () => {
+    expect(firstKeys, "the first start ran").toBeDefined();
+    server = await startDenoServer((issuer) => ({ ...development, issuer }), { vars: { DENO_KV_PATH: kvPath } });
+    expect(await (await fetch(`${server.issuer}/oauth/v2/oauth-jwks`)).json()).toEqual(firstKeys);
+  });
+});
+
+describe("d. src/deno.ts: the client's address", () => {
+  let server: DevServer | undefined;
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  /** An unauthenticated registration request (the per-source limit counts it before authentication). */
+  const register = (running: DevServer, headers: Record<string, string>) =>
+    fetch(`${running.issuer}/token-service/oauth-registration`, { method: "POST", headers: { "Content-Type": "application/json", ...headers }, body: "{}" });
+
+  it("is the connection's peer: a CF-Connecting-IP the client sends does not get it a bucket of its own", async () => {
+    const development = JSON.parse(await readFile(join(ROOT, "src/config/development.json"), "utf8")) as Record<string, unknown>;
+    const limited = { ...development, dynamic_client_registration: { rate_limit: { per_source: { requests: 2, window: 3600 } } } };
+    server = await startDenoServer((issuer) => ({ ...limited, issuer }));
+    const statuses = [];
+    for (const claimed of ["203.0.113.1", "203.0.113.2", "203.0.113.3"]) statuses.push((await register(server, { "CF-Connecting-IP": claimed })).status);
+    // Two requests refused for themselves (400: no initial access token), then the peer's bucket is
+    // empty, whatever address the client claims.
+    expect(statuses).toEqual([400, 400, 429]);
+    await server.stop();
+  });
+
+  it("is a trusted proxy's header when SOURCE_ADDRESS_HEADER names it", async () => {
+    const development = JSON.parse(await readFile(join(ROOT, "src/config/development.json"), "utf8")) as Record<string, unknown>;
+    const limited = { ...development, dynamic_client_registration: { rate_limit: { per_source: { requests: 1, window: 3600 } } } };
+    server = await startDenoServer((issuer) => ({ ...limited, issuer }), { vars: { SOURCE_ADDRESS_HEADER: "X-Real-IP" } });
+    const from = async (address: string) => (await register(server!, { "X-Real-IP": address })).status;
+    expect([await from("192.0.2.1"), await from("192.0.2.2"), await from("192.0.2.1")]).toEqual([400, 400, 429]);
   });
 });

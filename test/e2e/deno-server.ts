@@ -35,12 +35,16 @@ const PORT_TAKEN = "Address already in use";
 const PORT_ATTEMPTS = 3;
 
 /** Configuration and secrets the entry reads, never inherited from the test's own environment. */
-const NOT_INHERITED = ["CONFIG", "CONFIG_FILE", "SIGNING_KEYS", "SERVER_SECRET", "FCM_SERVICE_ACCOUNT", "PORT", "HOST", "DENO_KV_URL", "DENO_KV_ACCESS_TOKEN", "DENO_KV_PATH", "DENO_DEPLOY"];
+const NOT_INHERITED = ["CONFIG", "CONFIG_FILE", "SIGNING_KEYS", "SERVER_SECRET", "FCM_SERVICE_ACCOUNT", "PORT", "HOST", "DENO_KV_URL", "DENO_KV_ACCESS_TOKEN", "DENO_KV_PATH", "DENO_DEPLOY", "SOURCE_ADDRESS_HEADER"];
 
 export interface DenoSpawnOptions extends SpawnOptions {
   /** Prefix of the temp directory holding the KV file (under the OS temp dir). */
   readonly tempPrefix?: string;
-  /** Extra environment variables: secrets (SIGNING_KEYS, SERVER_SECRET, FCM_SERVICE_ACCOUNT), CONFIG_FILE, ... */
+  /**
+   * Extra environment variables: secrets (SIGNING_KEYS, SERVER_SECRET, FCM_SERVICE_ACCOUNT), CONFIG_FILE, ...
+   * They win over the helper's own settings: a DENO_KV_PATH here replaces the fresh KV file (several
+   * servers can share one that way), and that file is the caller's to remove; stop() leaves it.
+   */
   readonly vars?: Readonly<Record<string, string>>;
   /** The entry point; default src/deno.ts. */
   readonly entry?: string;

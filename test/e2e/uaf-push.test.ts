@@ -5,10 +5,10 @@
  * per runtime, that checks what it is sent.
  *
  * The service account is made here (RSA-2048, PKCS#8 PEM) and given to the server as the
- * FCM_SERVICE_ACCOUNT secret (`--var` to wrangler dev, an environment variable to Deno). A simulated phone with an FCM registration token enrolls out of
- * band; an approval by push then reaches the stub as a real FCM HTTP v1 message whose `nma_data` is a
- * JWE only that phone can open; the phone redeems it, is shown the message as the transaction text,
- * and approves; the status service reports success. Also: the Identity Suite dispatch service by push
+ * FCM_SERVICE_ACCOUNT secret (`--var` to wrangler dev, an environment variable to Deno). A simulated
+ * phone with an FCM registration token enrolls out of band; an approval by push then reaches the stub as
+ * a real FCM HTTP v1 message whose `nma_data` is a JWE only that phone can open; the phone redeems it,
+ * is shown the message as the transaction text, and approves; the status service reports success. Also: the Identity Suite dispatch service by push
  * (the access token is reused, not fetched again), a registration token FCM no longer knows, and FCM
  * dropping the connection.
  *

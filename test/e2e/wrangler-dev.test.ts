@@ -356,7 +356,8 @@ describe("c. a broken configuration", () => {
     return server;
   });
 
-  it.each(RUNTIMES)("on %s: refuses to serve and names the bad field", async (runtime) => {
+  // The start may poll for up to STARTUP_TIMEOUT before the test can judge it.
+  it.each(RUNTIMES)("on %s: refuses to serve and names the bad field", { timeout: 90_000 }, async (runtime) => {
     const server = await attempts.get(runtime);
     const name = SERVER_NAME[runtime];
     const output = server.output();
