@@ -6,7 +6,7 @@
 // Usage: node bench/serve-ours.mjs PORT CONFIG_JSON [INSPECTOR_PORT]   (prints "ready" when listening)
 //        node bench/serve-ours.mjs PORT --floor      (bench/floor-worker.js instead: the runtime floor)
 import { execFileSync, spawn } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -16,7 +16,22 @@ const root = new URL("..", import.meta.url).pathname;
 const outdir = mkdtempSync(join(tmpdir(), "haapi-edge-bundle-"));
 if (floor) copyFileSync(join(root, "bench/floor-worker.js"), join(outdir, "index.js"));
 else execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outdir], { cwd: root, stdio: "ignore", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
-const compatibilityDate = readFileSync(join(root, "wrangler.toml"), "utf8").match(/compatibility_date = "([^"]+)"/)[1];
+const wranglerToml = readFileSync(join(root, "wrangler.toml"), "utf8");
+const compatibilityDate = wranglerToml.match(/compatibility_date = "([^"]+)"/)[1];
+
+// The bundle's other modules (wrangler writes them beside index.js, and index.js imports them by file
+// name): the browser scripts the server serves, bundled as text by wrangler.toml's [[rules]] (Text for
+// "**/*.client.js"), and as ES modules anything else that is JavaScript.
+const textSuffixes = [...wranglerToml.matchAll(/\[\[rules\]\]\s*type = "Text"\s*globs = \[([^\]]*)\]/g)].flatMap((match) =>
+  [...match[1].matchAll(/"\*\*\/\*([^"]+)"/g)].map((glob) => glob[1]),
+);
+const extraModules = readdirSync(outdir)
+  .filter((file) => file !== "index.js" && !file.endsWith(".map") && file !== "README.md" && file !== "workerd.capnp")
+  .map((file) => {
+    if (textSuffixes.some((suffix) => file.endsWith(suffix))) return `(name = ${JSON.stringify(file)}, text = embed ${JSON.stringify(file)})`;
+    if (/\.m?js$/.test(file)) return `(name = ${JSON.stringify(file)}, esModule = embed ${JSON.stringify(file)})`;
+    throw new Error(`bench/serve-ours.mjs: the bundle has a module of a kind it does not know: ${file}`);
+  });
 
 // Durable Object storage on a memory-backed file system when there is one: the peer keeps its replay
 // cache in memory, and on Cloudflare an object's storage is not on the Worker's machine.
@@ -41,7 +56,7 @@ const config :Workerd.Config = (
   sockets = [ (name = "http", address = ${text(`127.0.0.1:${port}`)}, http = (), service = "main") ],
 );
 const worker :Workerd.Worker = (
-  modules = [ (name = "index.js", esModule = embed "index.js") ],
+  modules = [ (name = "index.js", esModule = embed "index.js")${extraModules.map((module) => `, ${module}`).join("")} ],
   compatibilityDate = ${text(compatibilityDate)},
 ${
     floor
@@ -90,8 +105,10 @@ process.on("SIGTERM", () => {
   cleanup();
   process.exit(0);
 });
+// The group's SIGTERM may reach workerd first: its exit cleans up as well.
 child.on("exit", (code) => {
   rmSync(storage, { recursive: true, force: true });
+  rmSync(outdir, { recursive: true, force: true });
   process.exit(code ?? 1);
 });
 

@@ -149,9 +149,10 @@ describe("c. src/deno.ts", () => {
 });
 
 describe("d. src/deno.ts: the client's address", () => {
-  let server: DevServer | undefined;
+  // Every server started, so that a failing test leaves none running.
+  const servers: DevServer[] = [];
   afterAll(async () => {
-    await server?.stop();
+    await Promise.all(servers.map((server) => server.stop()));
   });
 
   /** An unauthenticated registration request (the per-source limit counts it before authentication). */
@@ -161,20 +162,21 @@ describe("d. src/deno.ts: the client's address", () => {
   it("is the connection's peer: a CF-Connecting-IP the client sends does not get it a bucket of its own", async () => {
     const development = JSON.parse(await readFile(join(ROOT, "src/config/development.json"), "utf8")) as Record<string, unknown>;
     const limited = { ...development, dynamic_client_registration: { rate_limit: { per_source: { requests: 2, window: 3600 } } } };
-    server = await startDenoServer((issuer) => ({ ...limited, issuer }));
+    const server = await startDenoServer((issuer) => ({ ...limited, issuer }));
+    servers.push(server);
     const statuses = [];
     for (const claimed of ["203.0.113.1", "203.0.113.2", "203.0.113.3"]) statuses.push((await register(server, { "CF-Connecting-IP": claimed })).status);
     // Two requests refused for themselves (400: no initial access token), then the peer's bucket is
     // empty, whatever address the client claims.
     expect(statuses).toEqual([400, 400, 429]);
-    await server.stop();
   });
 
   it("is a trusted proxy's header when SOURCE_ADDRESS_HEADER names it", async () => {
     const development = JSON.parse(await readFile(join(ROOT, "src/config/development.json"), "utf8")) as Record<string, unknown>;
     const limited = { ...development, dynamic_client_registration: { rate_limit: { per_source: { requests: 1, window: 3600 } } } };
-    server = await startDenoServer((issuer) => ({ ...limited, issuer }), { vars: { SOURCE_ADDRESS_HEADER: "X-Real-IP" } });
-    const from = async (address: string) => (await register(server!, { "X-Real-IP": address })).status;
+    const server = await startDenoServer((issuer) => ({ ...limited, issuer }), { vars: { SOURCE_ADDRESS_HEADER: "X-Real-IP" } });
+    servers.push(server);
+    const from = async (address: string) => (await register(server, { "X-Real-IP": address })).status;
     expect([await from("192.0.2.1"), await from("192.0.2.2"), await from("192.0.2.1")]).toEqual([400, 400, 429]);
   });
 });

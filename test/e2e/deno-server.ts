@@ -16,6 +16,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { killGroup, killOnExit, release } from "./process-group";
 import type { DevServer, SpawnOptions } from "./wrangler-dev";
 
 export type { DevServer };
@@ -65,14 +66,6 @@ function freePort(): Promise<number> {
 // eslint-disable-next-line no-control-regex
 const stripAnsi = (text: string): string => text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
 
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
-  }
-}
-
 /** The child's environment: ours without NOT_INHERITED, then the server's own settings. */
 function childEnv(settings: Record<string, string>, extra: DenoSpawnOptions["vars"] = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
@@ -96,6 +89,7 @@ export async function spawnDenoServer(config: (issuer: string) => unknown, optio
     stdio: ["ignore", "pipe", "pipe"],
     env,
   });
+  if (child.pid !== undefined) killOnExit(child.pid);
   let output = "";
   const collect = (chunk: Buffer) => {
     output += chunk.toString("utf8");
@@ -129,7 +123,10 @@ export async function spawnDenoServer(config: (issuer: string) => unknown, optio
       killGroup(child.pid, "SIGTERM");
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
     }
-    if (child.pid !== undefined) killGroup(child.pid, "SIGKILL");
+    if (child.pid !== undefined) {
+      killGroup(child.pid, "SIGKILL");
+      release(child.pid);
+    }
     await rm(dataDir, { recursive: true, force: true });
   };
 

@@ -11,6 +11,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { killGroup, killOnExit, release } from "./process-group";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 
@@ -59,14 +60,6 @@ function freePort(): Promise<number> {
 // eslint-disable-next-line no-control-regex
 const stripAnsi = (text: string): string => text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
 
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
-  }
-}
-
 /** `--var NAME:VALUE` for each var (wrangler splits at the first colon, so values may hold colons). */
 function extraVars(vars: SpawnOptions["vars"] = {}): string[] {
   return Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
@@ -88,6 +81,7 @@ export async function spawnWranglerDev(config: (issuer: string) => unknown, opti
       env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1" },
     },
   );
+  if (child.pid !== undefined) killOnExit(child.pid);
   let output = "";
   const collect = (chunk: Buffer) => {
     output += chunk.toString("utf8");
@@ -124,6 +118,7 @@ export async function spawnWranglerDev(config: (issuer: string) => unknown, opti
       await Promise.race([exited, timer(5_000)]);
       // The leader may be gone while workerd lingers in the group: make sure of all of it.
       killGroup(child.pid, "SIGKILL");
+      release(child.pid);
     }
     await rm(persistDir, { recursive: true, force: true });
   };
