@@ -68,6 +68,17 @@ describe("two Deno server processes on one KV file, serving one issuer", () => {
     if (scratch) await rm(scratch, { recursive: true, force: true });
   });
 
+  /** demo logs in to dev-client at the first process (the issuer's own URL), up to the authorization code. */
+  const demoLogin = (client: DpopClient) =>
+    haapiAuthorizationCode(client, {
+      authorizationEndpoint: metadata.authorization_endpoint,
+      tokenEndpoint: metadata.token_endpoint,
+      ...DEV_CLIENT,
+      user: "demo",
+      password: "demo-password",
+      scope: LOGIN_SCOPE,
+    });
+
   const explain = () => `first process (${first.issuer}) output:\n${first.output()}\nsecond process (${second.issuer}) output:\n${second.output()}`;
 
   it("a. both serve the one issuer's metadata and signing keys", async () => {
@@ -139,15 +150,8 @@ describe("two Deno server processes on one KV file, serving one issuer", () => {
   ] as const)("c. a code redeemed at the %s server, then at the %s", (redeemAt, replayAt) => {
     it("is invalid_grant the second time, and the grant is revoked: the access token fails at userinfo, the refresh token is refused", async () => {
       const client = new DpopClient(await newDpopKey());
-      // The login runs at the first process (the issuer's own URL); only the redemptions move.
-      const { code, verifier } = await haapiAuthorizationCode(client, {
-        authorizationEndpoint: metadata.authorization_endpoint,
-        tokenEndpoint: metadata.token_endpoint,
-        ...DEV_CLIENT,
-        user: "demo",
-        password: "demo-password",
-        scope: LOGIN_SCOPE,
-      });
+      // The login runs at the first process; only the redemptions move.
+      const { code, verifier } = await demoLogin(client);
       const token = (origin: string, form: Record<string, string>) =>
         client.send(metadata.token_endpoint, { origin, headers: { Authorization: basic(DEV_CLIENT.clientId, DEV_CLIENT.secret) }, form });
       const redeem = (server: DevServer) => token(server.issuer, { grant_type: "authorization_code", code, redirect_uri: DEV_CLIENT.redirectUri, code_verifier: verifier });
@@ -183,14 +187,7 @@ describe("two Deno server processes on one KV file, serving one issuer", () => {
 
   it("c. a code redeemed at both processes at once, twice each: one redemption gives tokens, the others are invalid_grant and revoke them", async () => {
     const client = new DpopClient(await newDpopKey());
-    const { code, verifier } = await haapiAuthorizationCode(client, {
-      authorizationEndpoint: metadata.authorization_endpoint,
-      tokenEndpoint: metadata.token_endpoint,
-      ...DEV_CLIENT,
-      user: "demo",
-      password: "demo-password",
-      scope: LOGIN_SCOPE,
-    });
+    const { code, verifier } = await demoLogin(client);
     const form = { grant_type: "authorization_code", code, redirect_uri: DEV_CLIENT.redirectUri, code_verifier: verifier };
     const headers = { Authorization: basic(DEV_CLIENT.clientId, DEV_CLIENT.secret) };
     const answers = await Promise.all([first, second, first, second].map((server) => client.send(metadata.token_endpoint, { origin: server.issuer, headers, form })));
