@@ -14,11 +14,22 @@ export default defineConfig({
           }),
         ],
         // A first request in a file creates signing keys, which under a loaded CI machine can outlast vitest's 5 s default.
-        test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/e2e/**", "test/browser/**", "test/deno/**"], testTimeout: 30_000 },
+        test: {
+          name: "workers",
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/e2e/**", "test/browser/**", "test/deno/**"],
+          testTimeout: 30_000,
+        },
       },
       {
         // End to end: `wrangler dev` started as a user would, driven over HTTP from Node.
-        test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], environment: "node", testTimeout: 60_000, hookTimeout: 90_000 },
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 60_000,
+          hookTimeout: 90_000,
+        },
       },
       {
         // Real browser: `wrangler dev` (and the example SPA) driven by the system's Chromium through

@@ -19,4 +19,3 @@ export function measureCryptoFloor(seconds = 2) {
   const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
   return pairs / elapsed;
 }
-

@@ -37,7 +37,10 @@ async function measure(seconds, inFlight, op) {
   await Promise.all(Array.from({ length: inFlight }, caller));
   const elapsed = (performance.now() - start) / 1000;
   const cpu = cpuUsage(cpu0);
-  return { perSecond: Math.round(count / elapsed), cores: Number(((cpu.user + cpu.system) / 1e6 / elapsed).toFixed(2)) };
+  return {
+    perSecond: Math.round(count / elapsed),
+    cores: Number(((cpu.user + cpu.system) / 1e6 / elapsed).toFixed(2)),
+  };
 }
 
 // --- crypto ---------------------------------------------------------------------------------------
@@ -51,7 +54,8 @@ const { kty, crv, x, y } = await crypto.subtle.exportKey("jwk", generated.public
 const signingKey = await crypto.subtle.importKey("jwk", privateJwk, P256, false, ["sign"]);
 const proofKey = await crypto.subtle.importKey("jwk", { kty, crv, x, y }, P256, false, ["verify"]);
 const signature = new Uint8Array(await crypto.subtle.sign(ES256, signingKey, data));
-if (!(await crypto.subtle.verify(ES256, proofKey, signature, data))) throw new Error("WebCrypto does not verify its own signature");
+if (!(await crypto.subtle.verify(ES256, proofKey, signature, data)))
+  throw new Error("WebCrypto does not verify its own signature");
 
 const crypto_ = {
   webcrypto: {
@@ -68,11 +72,14 @@ const nodePrivate = nodeCrypto.createPrivateKey({ key: privateJwk, format: "jwk"
 const nodePublic = nodeCrypto.createPublicKey({ key: { kty, crv, x, y }, format: "jwk" });
 const nodeSign = () => nodeCrypto.sign("sha256", data, { key: nodePrivate, dsaEncoding: "ieee-p1363" });
 for (const candidate of [nodeSign(), signature]) {
-  if (!nodeCrypto.verify("sha256", data, { key: nodePublic, dsaEncoding: "ieee-p1363" }, candidate)) throw new Error("node:crypto refuses a valid signature");
+  if (!nodeCrypto.verify("sha256", data, { key: nodePublic, dsaEncoding: "ieee-p1363" }, candidate))
+    throw new Error("node:crypto refuses a valid signature");
 }
 crypto_.nodeCrypto = {
   sign: await measure(seconds, 1, nodeSign),
-  verify: await measure(seconds, 1, () => nodeCrypto.verify("sha256", data, { key: nodePublic, dsaEncoding: "ieee-p1363" }, signature)),
+  verify: await measure(seconds, 1, () =>
+    nodeCrypto.verify("sha256", data, { key: nodePublic, dsaEncoding: "ieee-p1363" }, signature),
+  ),
   pair: await measure(seconds, 1, () => {
     nodeCrypto.verify("sha256", data, { key: nodePublic, dsaEncoding: "ieee-p1363" }, signature);
     nodeSign();
@@ -87,7 +94,8 @@ if (noblePath) {
   const nobleSign = () => p256.sign(data, secret, { lowS: false });
   // Every noble signature must verify under WebCrypto with the public key, or it does not count.
   for (let i = 0; i < 20; i++) {
-    if (!(await crypto.subtle.verify(ES256, proofKey, nobleSign(), data))) throw new Error("WebCrypto refuses a @noble/curves signature");
+    if (!(await crypto.subtle.verify(ES256, proofKey, nobleSign(), data)))
+      throw new Error("WebCrypto refuses a @noble/curves signature");
   }
   crypto_.noble = {
     sign: await measure(seconds, 1, nobleSign),
@@ -117,7 +125,11 @@ async function kvRates(dir, withRead) {
     rates.getCheckSet32 = await measure(seconds, 32, async () => {
       const key = ["replay", "dpop:bench", `jti-${id++}`];
       const entry = await kv.get(key);
-      const { ok } = await kv.atomic().check({ key, versionstamp: entry.versionstamp }).set(key, mark, { expireIn: 360_000 }).commit();
+      const { ok } = await kv
+        .atomic()
+        .check({ key, versionstamp: entry.versionstamp })
+        .set(key, mark, { expireIn: 360_000 })
+        .commit();
       if (!ok) throw new Error("a fresh key's check failed");
     });
   }

@@ -20,7 +20,9 @@ export function startDenoCommand() {
   const words = script.trim().split(/\s+/);
   const entry = words.at(-1);
   if (words[0] !== "deno" || words[1] !== "run" || !entry.endsWith(".ts")) {
-    throw new Error(`bench/deno.mjs: start:deno is no longer "deno run … <entry>.ts" (${JSON.stringify(script)}): update the bench`);
+    throw new Error(
+      `bench/deno.mjs: start:deno is no longer "deno run … <entry>.ts" (${JSON.stringify(script)}): update the bench`,
+    );
   }
   return { args: words.slice(1, -1), entry };
 }
@@ -42,7 +44,13 @@ export function memoryFs() {
 export function kvDirectory(prefix, { disk = false } = {}) {
   const outer = mkdtempSync(join(tmpdir(), `${prefix}-`));
   const memory = disk ? undefined : memoryFs();
-  if (!memory) return { path: outer, backing: outer, memory: false, cleanup: () => rmSync(outer, { recursive: true, force: true }) };
+  if (!memory)
+    return {
+      path: outer,
+      backing: outer,
+      memory: false,
+      cleanup: () => rmSync(outer, { recursive: true, force: true }),
+    };
   const backing = mkdtempSync(join(memory, `${prefix}-`));
   const path = join(outer, "kv");
   symlinkSync(backing, path);
@@ -60,7 +68,19 @@ export function kvDirectory(prefix, { disk = false } = {}) {
 /** The environment for a Deno child: ours without what would point it elsewhere, then `settings`. */
 export function denoEnv(settings) {
   const env = { ...process.env };
-  for (const name of ["CONFIG", "CONFIG_FILE", "SIGNING_KEYS", "SERVER_SECRET", "FCM_SERVICE_ACCOUNT", "PORT", "HOST", "DENO_KV_URL", "DENO_KV_ACCESS_TOKEN", "DENO_KV_PATH", "DENO_DEPLOY"]) {
+  for (const name of [
+    "CONFIG",
+    "CONFIG_FILE",
+    "SIGNING_KEYS",
+    "SERVER_SECRET",
+    "FCM_SERVICE_ACCOUNT",
+    "PORT",
+    "HOST",
+    "DENO_KV_URL",
+    "DENO_KV_ACCESS_TOKEN",
+    "DENO_KV_PATH",
+    "DENO_DEPLOY",
+  ]) {
     delete env[name];
   }
   return { ...env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...settings };

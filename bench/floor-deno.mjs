@@ -12,19 +12,32 @@
 const kv = await Deno.openKv(Deno.env.get("DENO_KV_PATH"));
 
 const encoder = new TextEncoder();
-const b64url = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+const b64url = (bytes) =>
+  btoa(String.fromCharCode(...new Uint8Array(bytes)))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 const fromB64url = (text) => Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
 const ES256 = { name: "ECDSA", hash: "SHA-256" };
 
 const keys = new Map();
-const { privateKey: signingKey } = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
+const { privateKey: signingKey } = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, [
+  "sign",
+  "verify",
+]);
 
 async function proofKey(headerText) {
   let entry = keys.get(headerText);
   if (!entry) {
     const { jwk } = JSON.parse(new TextDecoder().decode(fromB64url(headerText)));
     const { crv, kty, x, y } = jwk;
-    const key = await crypto.subtle.importKey("jwk", { crv, kty, x, y }, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
+    const key = await crypto.subtle.importKey(
+      "jwk",
+      { crv, kty, x, y },
+      { name: "ECDSA", namedCurve: "P-256" },
+      false,
+      ["verify"],
+    );
     const jkt = b64url(await crypto.subtle.digest("SHA-256", encoder.encode(JSON.stringify({ crv, kty, x, y }))));
     entry = { key, jkt };
     keys.set(headerText, entry);
@@ -35,7 +48,11 @@ async function proofKey(headerText) {
 /** Single use: the first commit of a jti wins, any later one is refused. */
 async function use(jkt, jti, exp) {
   const key = ["floor", jkt, jti];
-  const { ok } = await kv.atomic().check({ key, versionstamp: null }).set(key, { expires_at: exp }, { expireIn: 360_000 }).commit();
+  const { ok } = await kv
+    .atomic()
+    .check({ key, versionstamp: null })
+    .set(key, { expires_at: exp }, { expireIn: 360_000 })
+    .commit();
   return ok;
 }
 

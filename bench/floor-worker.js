@@ -15,13 +15,21 @@ export class FloorReplayGuard extends DurableObject {
   }
 
   use(jti, exp) {
-    const cursor = this.ctx.storage.sql.exec("INSERT INTO used (jti, exp) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING RETURNING jti", jti, exp);
+    const cursor = this.ctx.storage.sql.exec(
+      "INSERT INTO used (jti, exp) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING RETURNING jti",
+      jti,
+      exp,
+    );
     return cursor.toArray().length === 1;
   }
 }
 
 const encoder = new TextEncoder();
-const b64url = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+const b64url = (bytes) =>
+  btoa(String.fromCharCode(...new Uint8Array(bytes)))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 const fromB64url = (text) => Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
 const ES256 = { name: "ECDSA", hash: "SHA-256" };
 
@@ -33,7 +41,13 @@ async function proofKey(headerText) {
   if (!entry) {
     const { jwk } = JSON.parse(new TextDecoder().decode(fromB64url(headerText)));
     const { crv, kty, x, y } = jwk;
-    const key = await crypto.subtle.importKey("jwk", { crv, kty, x, y }, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
+    const key = await crypto.subtle.importKey(
+      "jwk",
+      { crv, kty, x, y },
+      { name: "ECDSA", namedCurve: "P-256" },
+      false,
+      ["verify"],
+    );
     const jkt = b64url(await crypto.subtle.digest("SHA-256", encoder.encode(JSON.stringify({ crv, kty, x, y }))));
     entry = { key, jkt };
     keys.set(headerText, entry);

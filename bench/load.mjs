@@ -13,7 +13,9 @@ const b64url = (buffer) => Buffer.from(buffer).toString("base64url");
 /** A client_secret_hash in the format src/verifiers/client-secret.ts verifies (see scripts/hash-secret.mjs). */
 export function clientSecretHash(secret) {
   const salt = randomBytes(16);
-  return `sha256$${salt.toString("base64url")}$${createHash("sha256").update(Buffer.concat([salt, Buffer.from(secret)])).digest("base64url")}`;
+  return `sha256$${salt.toString("base64url")}$${createHash("sha256")
+    .update(Buffer.concat([salt, Buffer.from(secret)]))
+    .digest("base64url")}`;
 }
 
 export function makeDeviceKeys(count = 100) {
@@ -51,7 +53,9 @@ export async function learnNonce(keys, tokenUrl, authorization) {
   });
   const body = await response.text();
   // Only a nonce the server demanded; one offered on success is not required by it.
-  return response.status === 400 && body.includes("use_dpop_nonce") ? (response.headers.get("dpop-nonce") ?? undefined) : undefined;
+  return response.status === 400 && body.includes("use_dpop_nonce")
+    ? (response.headers.get("dpop-nonce") ?? undefined)
+    : undefined;
 }
 
 function jktOfToken(body) {
@@ -67,7 +71,15 @@ function jktOfToken(body) {
  */
 export async function runLoad({ tokenUrl, authorization, proofs, seconds, connections, replayEvery = 100 }) {
   let next = 0;
-  const stats = { ok: 0, wrongBinding: 0, unexpectedStatus: 0, serverErrors: 0, replays: 0, replaysAccepted: 0, exhausted: 0 };
+  const stats = {
+    ok: 0,
+    wrongBinding: 0,
+    unexpectedStatus: 0,
+    serverErrors: 0,
+    replays: 0,
+    replaysAccepted: 0,
+    exhausted: 0,
+  };
   const sent = [];
   const url = new URL(tokenUrl);
 
@@ -129,7 +141,13 @@ export async function runLoad({ tokenUrl, authorization, proofs, seconds, connec
     tokensPerSecond: stats.ok / elapsed,
     p50: result.latency.p50,
     p99: result.latency.p99,
-    errors: stats.wrongBinding + stats.unexpectedStatus + stats.serverErrors + stats.replaysAccepted + result.errors + result.timeouts,
+    errors:
+      stats.wrongBinding +
+      stats.unexpectedStatus +
+      stats.serverErrors +
+      stats.replaysAccepted +
+      result.errors +
+      result.timeouts,
     detail: { ...stats, socketErrors: result.errors, timeouts: result.timeouts, total: result.requests.total },
   };
 }

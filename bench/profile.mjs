@@ -20,12 +20,25 @@ const inspectorPort = port + 100;
 const secret = randomBytes(24).toString("base64url");
 const hash = clientSecretHash(secret);
 const issuer = `http://127.0.0.1:${port}`;
-const config = { issuer, logging: { level: "error" }, clients: [{ client_id: "bench-client", client_secret_hash: hash, scope: "read", dpop_bound_access_tokens: true }] };
-const server = spawn(process.execPath, [onDeno ? "bench/serve-deno.mjs" : "bench/serve-ours.mjs", String(port), JSON.stringify(config), String(inspectorPort)], {
-  cwd: new URL("..", import.meta.url).pathname,
-  stdio: ["ignore", "pipe", "inherit"],
-  detached: true,
-});
+const config = {
+  issuer,
+  logging: { level: "error" },
+  clients: [{ client_id: "bench-client", client_secret_hash: hash, scope: "read", dpop_bound_access_tokens: true }],
+};
+const server = spawn(
+  process.execPath,
+  [
+    onDeno ? "bench/serve-deno.mjs" : "bench/serve-ours.mjs",
+    String(port),
+    JSON.stringify(config),
+    String(inspectorPort),
+  ],
+  {
+    cwd: new URL("..", import.meta.url).pathname,
+    stdio: ["ignore", "pipe", "inherit"],
+    detached: true,
+  },
+);
 await new Promise((resolve) => server.stdout.on("data", (chunk) => String(chunk).includes("ready") && resolve()));
 
 const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json();
@@ -38,7 +51,11 @@ socket.addEventListener("message", (event) => {
   const message = JSON.parse(event.data);
   if (message.id && pending.has(message.id)) pending.get(message.id)(message.result);
 });
-const send = (method, params = {}) => new Promise((resolve) => { pending.set(++id, resolve); socket.send(JSON.stringify({ id, method, params })); });
+const send = (method, params = {}) =>
+  new Promise((resolve) => {
+    pending.set(++id, resolve);
+    socket.send(JSON.stringify({ id, method, params }));
+  });
 
 /** CPU ticks of every thread in the server's process group, by "pid/tid", with the thread's name. */
 function threadTicks() {
@@ -50,7 +67,10 @@ function threadTicks() {
       for (const tid of readdirSync(`/proc/${pid}/task`)) {
         const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
         const after = fields.slice(fields.lastIndexOf(")") + 2).split(" ");
-        threads.set(`${pid}/${tid}`, { name: fields.slice(fields.indexOf("(") + 1, fields.lastIndexOf(")")), ticks: Number(after[11]) + Number(after[12]) });
+        threads.set(`${pid}/${tid}`, {
+          name: fields.slice(fields.indexOf("(") + 1, fields.lastIndexOf(")")),
+          ticks: Number(after[11]) + Number(after[12]),
+        });
       }
     } catch {}
   }
@@ -66,7 +86,13 @@ await send("Profiler.setSamplingInterval", { interval: 100 });
 await send("Profiler.start");
 const before = threadTicks();
 const started = performance.now();
-const result = await runLoad({ tokenUrl, authorization, proofs: makeProofs(keys, 40_000, tokenUrl), seconds, connections: 32 });
+const result = await runLoad({
+  tokenUrl,
+  authorization,
+  proofs: makeProofs(keys, 40_000, tokenUrl),
+  seconds,
+  connections: 32,
+});
 const elapsed = (performance.now() - started) / 1000;
 const after = threadTicks();
 const { profile } = await send("Profiler.stop");
@@ -83,8 +109,11 @@ for (const [nodeId, count] of counts) {
   const name = `${callFrame.functionName || "(anonymous)"} ${callFrame.url.split("/").pop()}:${callFrame.lineNumber}`;
   self.set(name, (self.get(name) ?? 0) + count);
 }
-console.log(`${Math.round(result.tokensPerSecond)} tokens/s while profiling (${onDeno ? "Deno" : "workerd"}); ${total} samples; profile in ${profilePath}`);
-for (const [name, count] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`${((count / total) * 100).toFixed(1).padStart(5)}%  ${name}`);
+console.log(
+  `${Math.round(result.tokensPerSecond)} tokens/s while profiling (${onDeno ? "Deno" : "workerd"}); ${total} samples; profile in ${profilePath}`,
+);
+for (const [name, count] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30))
+  console.log(`${((count / total) * 100).toFixed(1).padStart(5)}%  ${name}`);
 
 const byName = new Map();
 for (const [thread, { name, ticks }] of after) {
@@ -96,9 +125,13 @@ for (const [thread, { name, ticks }] of after) {
   byName.set(name, entry);
 }
 const serverCores = [...byName.values()].reduce((sum, entry) => sum + entry.cores, 0);
-console.log(`\nserver CPU by thread name: ${serverCores.toFixed(2)} cores, ${((serverCores / result.tokensPerSecond) * 1000).toFixed(2)} ms per token`);
+console.log(
+  `\nserver CPU by thread name: ${serverCores.toFixed(2)} cores, ${((serverCores / result.tokensPerSecond) * 1000).toFixed(2)} ms per token`,
+);
 for (const [name, entry] of [...byName].sort((a, b) => b[1].cores - a[1].cores)) {
-  console.log(`${entry.cores.toFixed(2).padStart(6)} cores  ${((entry.cores / result.tokensPerSecond) * 1000).toFixed(2)} ms/token  ${name} (${entry.threads} thread${entry.threads > 1 ? "s" : ""})`);
+  console.log(
+    `${entry.cores.toFixed(2).padStart(6)} cores  ${((entry.cores / result.tokensPerSecond) * 1000).toFixed(2)} ms/token  ${name} (${entry.threads} thread${entry.threads > 1 ? "s" : ""})`,
+  );
 }
 socket.close();
 process.kill(-server.pid, "SIGTERM");

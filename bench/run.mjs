@@ -38,14 +38,18 @@ const CLIENT_ID = "bench-client";
 const CLIENT_SECRET = randomBytes(24).toString("base64url");
 const AUTHORIZATION = `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString("base64")}`;
 
-
 function freePortFrom(base) {
   return base + Math.floor(Math.random() * 1000);
 }
 
 const children = [];
 function start(command, commandArgs, options = {}) {
-  const child = spawn(command, commandArgs, { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], ...options });
+  const child = spawn(command, commandArgs, {
+    cwd: ROOT,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    ...options,
+  });
   let output = "";
   child.stdout.on("data", (chunk) => (output = (output + chunk).slice(-20_000)));
   child.stderr.on("data", (chunk) => (output = (output + chunk).slice(-20_000)));
@@ -84,7 +88,11 @@ const median = (values) => {
 
 function versionOf(command, commandArgs) {
   try {
-    return execFileSync(command, commandArgs, { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    return execFileSync(command, commandArgs, {
+      cwd: ROOT,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
   } catch {
     return "unknown";
   }
@@ -131,12 +139,16 @@ function measureDenoPrimitives(seconds) {
   const disk = kvDirectory("haapi-edge-deno-primitives-disk", { disk: true });
   const noble = args.includes("--noble") ? ["--noble", args[args.indexOf("--noble") + 1]] : [];
   try {
-    const output = execFileSync(DENO, [...startDenoCommand().args, "bench/deno-primitives.mjs", String(seconds), memory.path, disk.path, ...noble], {
-      cwd: ROOT,
-      encoding: "utf8",
-      env: denoEnv({}),
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const output = execFileSync(
+      DENO,
+      [...startDenoCommand().args, "bench/deno-primitives.mjs", String(seconds), memory.path, disk.path, ...noble],
+      {
+        cwd: ROOT,
+        encoding: "utf8",
+        env: denoEnv({}),
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     return { ...JSON.parse(output.trim().split("\n").pop()), memoryKind: memory.memory ? memoryFs() : "disk" };
   } finally {
     memory.cleanup();
@@ -170,7 +182,9 @@ const isFloor = (id) => id === "floor" || id === "deno-floor";
 const wanted = (id) => (only ? only.includes(id) : !(isFloor(id) && flag("no-floor")));
 const onDeno = wanted("deno") || wanted("deno-floor");
 
-console.log(`haapi-edge token issuance benchmark${quick ? " (quick)" : ""}: ${rounds} rounds x ${seconds} s per server, ${connections} connections`);
+console.log(
+  `haapi-edge token issuance benchmark${quick ? " (quick)" : ""}: ${rounds} rounds x ${seconds} s per server, ${connections} connections`,
+);
 
 const cryptoFloor = measureCryptoFloor(quick ? 1 : 2);
 console.log(`crypto floor (Node, OpenSSL): ${fmt(cryptoFloor)} ES256 verify+sign pairs per second on one core`);
@@ -180,7 +194,9 @@ if (denoPrimitives) {
   const { crypto: c, kv } = denoPrimitives;
   console.log(
     `crypto floor (Deno ${denoPrimitives.deno}, WebCrypto): ${fmt(c.webcrypto.pair.perSecond)} pairs/s using ${c.webcrypto.pair.cores} cores (sign ${fmt(c.webcrypto.sign.perSecond)}/s, verify ${fmt(c.webcrypto.verify.perSecond)}/s); node:crypto under Deno ${fmt(c.nodeCrypto.pair.perSecond)} pairs/s` +
-      (c.noble ? `; @noble/curves sign ${fmt(c.noble.sign.perSecond)}/s, with WebCrypto verify ${fmt(c.noble.pairWithWebcryptoVerify.perSecond)} pairs/s` : ""),
+      (c.noble
+        ? `; @noble/curves sign ${fmt(c.noble.sign.perSecond)}/s, with WebCrypto verify ${fmt(c.noble.pairWithWebcryptoVerify.perSecond)} pairs/s`
+        : ""),
   );
   console.log(
     `Deno KV on ${denoPrimitives.memoryKind}: check(null)+set ${fmt(kv.memory.checkNullSet.perSecond)}/s (1 in flight), ${fmt(kv.memory.checkNullSet32.perSecond)}/s (32); get+check+set ${fmt(kv.memory.getCheckSet32.perSecond)}/s (32) using ${kv.memory.getCheckSet32.cores} cores; on disk: check(null)+set ${fmt(kv.disk.checkNullSet.perSecond)}/s (1), ${fmt(kv.disk.checkNullSet32.perSecond)}/s (32)`,
@@ -196,12 +212,42 @@ const configFor = (issuer) => ({
 });
 const METADATA = "/.well-known/oauth-authorization-server";
 const candidates = [
-  { id: "haapi", base: 18_000, tokenPath: "/oauth/v2/oauth-token", readyPath: METADATA, command: (port, url) => ["bench/serve-ours.mjs", String(port), JSON.stringify(configFor(url))] },
-  { id: "deno", base: 21_000, tokenPath: "/oauth/v2/oauth-token", readyPath: METADATA, command: (port, url) => ["bench/serve-deno.mjs", String(port), JSON.stringify(configFor(url))] },
-  { id: "oidc", base: 19_000, tokenPath: "/token", readyPath: "/.well-known/openid-configuration", command: (port) => ["bench/peer-oidc-provider.mjs", String(port), CLIENT_ID, CLIENT_SECRET] },
+  {
+    id: "haapi",
+    base: 18_000,
+    tokenPath: "/oauth/v2/oauth-token",
+    readyPath: METADATA,
+    command: (port, url) => ["bench/serve-ours.mjs", String(port), JSON.stringify(configFor(url))],
+  },
+  {
+    id: "deno",
+    base: 21_000,
+    tokenPath: "/oauth/v2/oauth-token",
+    readyPath: METADATA,
+    command: (port, url) => ["bench/serve-deno.mjs", String(port), JSON.stringify(configFor(url))],
+  },
+  {
+    id: "oidc",
+    base: 19_000,
+    tokenPath: "/token",
+    readyPath: "/.well-known/openid-configuration",
+    command: (port) => ["bench/peer-oidc-provider.mjs", String(port), CLIENT_ID, CLIENT_SECRET],
+  },
   // References, not competitors: the irreducible work of a token in each runtime (floor-worker.js, floor-deno.mjs).
-  { id: "floor", base: 20_000, tokenPath: "/token", readyPath: "/", command: (port) => ["bench/serve-ours.mjs", String(port), "--floor"] },
-  { id: "deno-floor", base: 22_000, tokenPath: "/token", readyPath: "/", command: (port) => ["bench/serve-deno.mjs", String(port), "--floor"] },
+  {
+    id: "floor",
+    base: 20_000,
+    tokenPath: "/token",
+    readyPath: "/",
+    command: (port) => ["bench/serve-ours.mjs", String(port), "--floor"],
+  },
+  {
+    id: "deno-floor",
+    base: 22_000,
+    tokenPath: "/token",
+    readyPath: "/",
+    command: (port) => ["bench/serve-deno.mjs", String(port), "--floor"],
+  },
 ];
 const servers = candidates
   .filter((candidate) => wanted(candidate.id))
@@ -209,7 +255,14 @@ const servers = candidates
     const port = freePortFrom(candidate.base);
     const origin = `http://127.0.0.1:${port}`;
     const process_ = start(process.execPath, candidate.command(port, origin));
-    return { id: candidate.id, name: ROWS[candidate.id], tokenUrl: `${origin}${candidate.tokenPath}`, readyUrl: `${origin}${candidate.readyPath}`, process: process_, runs: [] };
+    return {
+      id: candidate.id,
+      name: ROWS[candidate.id],
+      tokenUrl: `${origin}${candidate.tokenPath}`,
+      readyUrl: `${origin}${candidate.readyPath}`,
+      process: process_,
+      runs: [],
+    };
   });
 for (const server of servers) await waitForHttp(server.readyUrl, server.process);
 
@@ -217,7 +270,13 @@ const keys = makeDeviceKeys(100);
 for (const server of servers) {
   server.nonce = await learnNonce(keys, server.tokenUrl, AUTHORIZATION);
   // Warm-up (JIT, key caches, Durable Objects, the KV file), not measured.
-  const warm = await runLoad({ tokenUrl: server.tokenUrl, authorization: AUTHORIZATION, proofs: makeProofs(keys, 20_000, server.tokenUrl, server.nonce), seconds: warmupSeconds, connections });
+  const warm = await runLoad({
+    tokenUrl: server.tokenUrl,
+    authorization: AUTHORIZATION,
+    proofs: makeProofs(keys, 20_000, server.tokenUrl, server.nonce),
+    seconds: warmupSeconds,
+    connections,
+  });
   server.estimate = warm.rps;
   console.log(`warm-up ${server.name}: ${Math.round(warm.rps)} req/s${server.nonce ? " (nonce learned)" : ""}`);
 }
@@ -228,7 +287,13 @@ for (let round = 1; round <= rounds; round++) {
     const proofs = makeProofs(keys, count, server.tokenUrl, server.nonce);
     const before = groupThreadTicks(server.process.child.pid);
     const started = performance.now();
-    const result = await runLoad({ tokenUrl: server.tokenUrl, authorization: AUTHORIZATION, proofs, seconds, connections });
+    const result = await runLoad({
+      tokenUrl: server.tokenUrl,
+      authorization: AUTHORIZATION,
+      proofs,
+      seconds,
+      connections,
+    });
     result.cpu = cpuBetween(before, groupThreadTicks(server.process.child.pid), (performance.now() - started) / 1000);
     server.runs.push(result);
     server.estimate = Math.max(server.estimate, result.rps);
@@ -274,12 +339,16 @@ const peer = row("oidc");
 const workerd = row("haapi");
 const deno = row("deno");
 if (workerd && peer) {
-  lines.push(`**Ratio haapi-edge (workerd) / oidc-provider: ${(workerd.tokensPerSecond / peer.tokensPerSecond).toFixed(2)}x** tokens per second (median of rounds); p99 ${workerd.p99} ms vs ${peer.p99} ms.`);
+  lines.push(
+    `**Ratio haapi-edge (workerd) / oidc-provider: ${(workerd.tokensPerSecond / peer.tokensPerSecond).toFixed(2)}x** tokens per second (median of rounds); p99 ${workerd.p99} ms vs ${peer.p99} ms.`,
+  );
 }
 if (deno && peer) {
   lines.push(
     `**Ratio haapi-edge (Deno) / oidc-provider: ${(deno.tokensPerSecond / peer.tokensPerSecond).toFixed(2)}x**; p99 ${deno.p99} ms vs ${peer.p99} ms` +
-      (workerd ? `; haapi-edge on Deno is ${(deno.tokensPerSecond / workerd.tokensPerSecond).toFixed(2)}x haapi-edge on workerd.` : "."),
+      (workerd
+        ? `; haapi-edge on Deno is ${(deno.tokensPerSecond / workerd.tokensPerSecond).toFixed(2)}x haapi-edge on workerd.`
+        : "."),
   );
 }
 lines.push(
@@ -290,7 +359,9 @@ lines.push(
 );
 if (denoPrimitives?.crypto.noble) {
   const { noble } = denoPrimitives.crypto;
-  lines.push(`@noble/curves (not a dependency; \`--noble\`) under Deno: sign ${fmt(noble.sign.perSecond)}/s, verify ${fmt(noble.verify.perSecond)}/s; its signing with WebCrypto's verification: ${fmt(noble.pairWithWebcryptoVerify.perSecond)} pairs/s.`);
+  lines.push(
+    `@noble/curves (not a dependency; \`--noble\`) under Deno: sign ${fmt(noble.sign.perSecond)}/s, verify ${fmt(noble.verify.perSecond)}/s; its signing with WebCrypto's verification: ${fmt(noble.pairWithWebcryptoVerify.perSecond)} pairs/s.`,
+  );
 }
 if (denoPrimitives) {
   const { memory, disk } = denoPrimitives.kv;

@@ -18,11 +18,20 @@ const kv = kvDirectory(floor ? "haapi-edge-deno-floor" : "haapi-edge-deno-kv", {
 
 const child = spawn(
   DENO,
-  [...denoArgs, ...(inspectorPort ? [`--inspect=127.0.0.1:${inspectorPort}`] : []), floor ? "bench/floor-deno.mjs" : entry],
+  [
+    ...denoArgs,
+    ...(inspectorPort ? [`--inspect=127.0.0.1:${inspectorPort}`] : []),
+    floor ? "bench/floor-deno.mjs" : entry,
+  ],
   {
     cwd: ROOT,
     stdio: ["ignore", "inherit", "inherit"],
-    env: denoEnv({ PORT: port, HOST: "127.0.0.1", DENO_KV_PATH: join(kv.path, "haapi-edge.sqlite3"), ...(floor ? {} : { CONFIG: config }) }),
+    env: denoEnv({
+      PORT: port,
+      HOST: "127.0.0.1",
+      DENO_KV_PATH: join(kv.path, "haapi-edge.sqlite3"),
+      ...(floor ? {} : { CONFIG: config }),
+    }),
   },
 );
 

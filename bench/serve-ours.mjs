@@ -15,20 +15,26 @@ const floor = config === "--floor";
 const root = new URL("..", import.meta.url).pathname;
 const outdir = mkdtempSync(join(tmpdir(), "haapi-edge-bundle-"));
 if (floor) copyFileSync(join(root, "bench/floor-worker.js"), join(outdir, "index.js"));
-else execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outdir], { cwd: root, stdio: "ignore", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+else
+  execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outdir], {
+    cwd: root,
+    stdio: "ignore",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+  });
 const wranglerToml = readFileSync(join(root, "wrangler.toml"), "utf8");
 const compatibilityDate = wranglerToml.match(/compatibility_date = "([^"]+)"/)[1];
 
 // The bundle's other modules (wrangler writes them beside index.js, and index.js imports them by file
 // name): the browser scripts the server serves, bundled as text by wrangler.toml's [[rules]] (Text for
 // "**/*.client.js"), and as ES modules anything else that is JavaScript.
-const textSuffixes = [...wranglerToml.matchAll(/\[\[rules\]\]\s*type = "Text"\s*globs = \[([^\]]*)\]/g)].flatMap((match) =>
-  [...match[1].matchAll(/"\*\*\/\*([^"]+)"/g)].map((glob) => glob[1]),
+const textSuffixes = [...wranglerToml.matchAll(/\[\[rules\]\]\s*type = "Text"\s*globs = \[([^\]]*)\]/g)].flatMap(
+  (match) => [...match[1].matchAll(/"\*\*\/\*([^"]+)"/g)].map((glob) => glob[1]),
 );
 const extraModules = readdirSync(outdir)
   .filter((file) => file !== "index.js" && !file.endsWith(".map") && file !== "README.md" && file !== "workerd.capnp")
   .map((file) => {
-    if (textSuffixes.some((suffix) => file.endsWith(suffix))) return `(name = ${JSON.stringify(file)}, text = embed ${JSON.stringify(file)})`;
+    if (textSuffixes.some((suffix) => file.endsWith(suffix)))
+      return `(name = ${JSON.stringify(file)}, text = embed ${JSON.stringify(file)})`;
     if (/\.m?js$/.test(file)) return `(name = ${JSON.stringify(file)}, esModule = embed ${JSON.stringify(file)})`;
     throw new Error(`bench/serve-ours.mjs: the bundle has a module of a kind it does not know: ${file}`);
   });
@@ -59,10 +65,10 @@ const worker :Workerd.Worker = (
   modules = [ (name = "index.js", esModule = embed "index.js")${extraModules.map((module) => `, ${module}`).join("")} ],
   compatibilityDate = ${text(compatibilityDate)},
 ${
-    floor
-      ? `bindings = [ (name = "GUARD", durableObjectNamespace = "FloorReplayGuard") ],
+  floor
+    ? `bindings = [ (name = "GUARD", durableObjectNamespace = "FloorReplayGuard") ],
   durableObjectNamespaces = [ (className = "FloorReplayGuard", uniqueKey = "haapi-edge-floor", enableSql = true) ],`
-      : `bindings = [
+    : `bindings = [
     (name = "CONFIG", text = ${text(config)}),
     (name = "REPLAY_GUARD", durableObjectNamespace = "ReplayGuard"),
     (name = "KEY_MANAGER", durableObjectNamespace = "KeyManager"),
@@ -87,14 +93,18 @@ ${
     (className = "UafTransaction", uniqueKey = "haapi-edge-uaf-transactions", enableSql = true),
     (className = "WebSession", uniqueKey = "haapi-edge-web-sessions", enableSql = true),
   ],`
-  }
+}
   durableObjectStorage = (localDisk = "storage"),
 );
 `,
 );
 
 const workerd = join(root, "node_modules/.bin/workerd");
-const child = spawn(workerd, ["serve", join(outdir, "workerd.capnp"), ...(inspectorPort ? [`--inspector-addr=127.0.0.1:${inspectorPort}`] : [])], { stdio: ["ignore", "inherit", "inherit"] });
+const child = spawn(
+  workerd,
+  ["serve", join(outdir, "workerd.capnp"), ...(inspectorPort ? [`--inspector-addr=127.0.0.1:${inspectorPort}`] : [])],
+  { stdio: ["ignore", "inherit", "inherit"] },
+);
 
 function cleanup() {
   child.kill("SIGTERM");

@@ -24,7 +24,12 @@ function walk(node, path, required) {
     }
     return;
   }
-  if (node.type === "object" && node.additionalProperties && typeof node.additionalProperties === "object" && node.additionalProperties.properties) {
+  if (
+    node.type === "object" &&
+    node.additionalProperties &&
+    typeof node.additionalProperties === "object" &&
+    node.additionalProperties.properties
+  ) {
     // A map from names to objects (named attestation policies).
     rows.push({ path, type: "map of name to object", required, fallback: node.default, text: node.description ?? "" });
     walk(node.additionalProperties, `${path}.<name>`, false);
@@ -46,11 +51,14 @@ const lines = [
   "Generated from `src/config/schema.ts` by `npm run docs:config`; do not edit by hand.",
   "The document is the `CONFIG` binding (a JSON string or object); without it the bundled development",
   "configuration (`src/config/development.json`) is used. It is validated when the Worker starts, and every",
-  "invalid field is reported by its path, e.g. `clients[2].token_endpoint_auth_method: unsupported value \"foo\"`.",
+  'invalid field is reported by its path, e.g. `clients[2].token_endpoint_auth_method: unsupported value "foo"`.',
   "",
   "| field | type | default | description |",
   "| --- | --- | --- | --- |",
-  ...rows.map((row) => `| \`${row.path}\` | ${cell(row.type)} | ${row.required ? "**required**" : row.fallback === undefined ? "" : `\`${cell(JSON.stringify(row.fallback))}\``} | ${cell(row.text)} |`),
+  ...rows.map(
+    (row) =>
+      `| \`${row.path}\` | ${cell(row.type)} | ${row.required ? "**required**" : row.fallback === undefined ? "" : `\`${cell(JSON.stringify(row.fallback))}\``} | ${cell(row.text)} |`,
+  ),
   "",
   "Secrets are not part of this document: `SIGNING_KEYS` (a JWK set of EC P-256 private keys, the first one signs)",
   "and `SERVER_SECRET` (at least 32 characters, the key for stateless DPoP nonces) are Worker secrets",

@@ -69,17 +69,24 @@ async function deviceKey(file) {
       privateJwk = JSON.parse(await readFile(file, "utf8"));
     }
   }
-  if (privateJwk.kty !== "EC" || privateJwk.crv !== "P-256" || !privateJwk.d) fail(`${file}: not a private EC P-256 JWK`);
+  if (privateJwk.kty !== "EC" || privateJwk.crv !== "P-256" || !privateJwk.d)
+    fail(`${file}: not a private EC P-256 JWK`);
   const { kty, crv, x, y } = privateJwk;
   const publicJwk = { kty, crv, x, y };
-  return { privateKey: await importJWK(privateJwk, "ES256"), publicJwk, jkt: await calculateJwkThumbprint(publicJwk, "sha256") };
+  return {
+    privateKey: await importJWK(privateJwk, "ES256"),
+    publicJwk,
+    jkt: await calculateJwkThumbprint(publicJwk, "sha256"),
+  };
 }
 
 const args = parseArgs(process.argv.slice(2));
 const key = await deviceKey(args.key);
 const claims = { htm: args.method, htu: args.htu, ...(args.nonce ? { nonce: args.nonce } : {}) };
 if (args.ath) {
-  claims.ath = base64url.encode(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(args.ath))));
+  claims.ath = base64url.encode(
+    new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(args.ath))),
+  );
 }
 const proof = await new SignJWT(claims)
   .setProtectedHeader({ typ: "dpop+jwt", alg: "ES256", jwk: key.publicJwk })

@@ -14,7 +14,16 @@
 // 6. prints {"token_response": ..., "header": ..., "claims": ...} as JSON.
 // Exits 1 with the server's error (or the failed check) on stderr, 2 on a usage error.
 import { readFile } from "node:fs/promises";
-import { calculateJwkThumbprint, createRemoteJWKSet, errors, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT } from "jose";
+import {
+  calculateJwkThumbprint,
+  createRemoteJWKSet,
+  errors,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  jwtVerify,
+  SignJWT,
+} from "jose";
 import { basicAuthorization, parseOptions } from "./cli-common.mjs";
 
 const USAGE =
@@ -26,7 +35,17 @@ const JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 class Failure extends Error {}
 
 function parseArgs(argv) {
-  return parseOptions(argv, { script: "get-token", usage: USAGE, names: OPTIONS, defaults: { issuer: "http://127.0.0.1:8787", client: "dev-client", secret: "dev-secret", scope: "urn:se:curity:scopes:haapi" } });
+  return parseOptions(argv, {
+    script: "get-token",
+    usage: USAGE,
+    names: OPTIONS,
+    defaults: {
+      issuer: "http://127.0.0.1:8787",
+      client: "dev-client",
+      secret: "dev-secret",
+      scope: "urn:se:curity:scopes:haapi",
+    },
+  });
 }
 
 /** The JWS alg for a private JWK: its own `alg`, else the usual one for its key type. */
@@ -98,7 +117,10 @@ async function main() {
   const metadataResponse = await fetchOrFail(metadataUrl, { headers: { Accept: "application/json" } }, "metadata");
   const metadata = await readJson(metadataResponse, "metadata");
   if (!metadataResponse.ok) throw new Failure(`metadata: HTTP ${metadataResponse.status}: ${JSON.stringify(metadata)}`);
-  if (metadata.issuer !== options.issuer) throw new Failure(`metadata: issuer is ${JSON.stringify(metadata.issuer)}, expected ${JSON.stringify(options.issuer)} (RFC 8414 §3.3)`);
+  if (metadata.issuer !== options.issuer)
+    throw new Failure(
+      `metadata: issuer is ${JSON.stringify(metadata.issuer)}, expected ${JSON.stringify(options.issuer)} (RFC 8414 §3.3)`,
+    );
   for (const field of ["token_endpoint", "jwks_uri"]) {
     if (typeof metadata[field] !== "string") throw new Failure(`metadata: no ${field}`);
   }
@@ -140,8 +162,10 @@ async function main() {
     const description = body.error_description ? `: ${body.error_description}` : "";
     throw new Failure(`token request: HTTP ${response.status} ${body.error ?? JSON.stringify(body)}${description}`);
   }
-  if (typeof body.access_token !== "string") throw new Failure(`token request: no access_token in ${JSON.stringify(body)}`);
-  if (String(body.token_type).toLowerCase() !== "dpop") throw new Failure(`token request: token_type is ${JSON.stringify(body.token_type)}, expected DPoP`);
+  if (typeof body.access_token !== "string")
+    throw new Failure(`token request: no access_token in ${JSON.stringify(body)}`);
+  if (String(body.token_type).toLowerCase() !== "dpop")
+    throw new Failure(`token request: token_type is ${JSON.stringify(body.token_type)}, expected DPoP`);
 
   // 5. Verify the access token with the server's published keys.
   let verified;
@@ -155,13 +179,18 @@ async function main() {
     throw new Failure(`access token does not verify against ${metadata.jwks_uri}: ${detail}`);
   }
   const jkt = verified.payload.cnf?.jkt;
-  if (jkt !== dpopKey.jkt) throw new Failure(`access token cnf.jkt is ${JSON.stringify(jkt)}, expected the DPoP key thumbprint ${dpopKey.jkt}`);
+  if (jkt !== dpopKey.jkt)
+    throw new Failure(
+      `access token cnf.jkt is ${JSON.stringify(jkt)}, expected the DPoP key thumbprint ${dpopKey.jkt}`,
+    );
 
   // 6. Output.
-  console.log(JSON.stringify({ token_response: body, header: verified.protectedHeader, claims: verified.payload }, null, 2));
+  console.log(
+    JSON.stringify({ token_response: body, header: verified.protectedHeader, claims: verified.payload }, null, 2),
+  );
 }
 
 main().catch((error) => {
-  console.error(`get-token: ${error instanceof Failure ? error.message : error.stack ?? error}`);
+  console.error(`get-token: ${error instanceof Failure ? error.message : (error.stack ?? error)}`);
   process.exit(1);
 });

@@ -30,7 +30,20 @@ const HAAPI_SCOPE = "urn:se:curity:scopes:haapi";
 class Failure extends Error {}
 
 function parseArgs(argv) {
-  return parseOptions(argv, { script: "haapi-login", usage: USAGE, names: OPTIONS, defaults: { issuer: "http://127.0.0.1:8787", client: "dev-client", secret: "dev-secret", user: "demo", password: "demo-password", "redirect-uri": "app://haapi", scope: "openid profile email" } });
+  return parseOptions(argv, {
+    script: "haapi-login",
+    usage: USAGE,
+    names: OPTIONS,
+    defaults: {
+      issuer: "http://127.0.0.1:8787",
+      client: "dev-client",
+      secret: "dev-secret",
+      user: "demo",
+      password: "demo-password",
+      "redirect-uri": "app://haapi",
+      scope: "openid profile email",
+    },
+  });
 }
 
 function section(title, value) {
@@ -60,12 +73,23 @@ class DpopClient {
 
   async send(url, { method = "GET", headers = {}, form, accessToken } = {}, what = url) {
     for (let attempt = 1; ; attempt++) {
-      const proof = await createDpopProof({ keyPair: this.keyPair, htm: method, htu: url, ...(this.nonce ? { nonce: this.nonce } : {}), ...(accessToken ? { accessToken } : {}) });
+      const proof = await createDpopProof({
+        keyPair: this.keyPair,
+        htm: method,
+        htu: url,
+        ...(this.nonce ? { nonce: this.nonce } : {}),
+        ...(accessToken ? { accessToken } : {}),
+      });
       let response;
       try {
         response = await fetch(url, {
           method,
-          headers: { ...headers, DPoP: proof, ...(accessToken ? { Authorization: `DPoP ${accessToken}` } : {}), ...(form ? { "Content-Type": "application/x-www-form-urlencoded" } : {}) },
+          headers: {
+            ...headers,
+            DPoP: proof,
+            ...(accessToken ? { Authorization: `DPoP ${accessToken}` } : {}),
+            ...(form ? { "Content-Type": "application/x-www-form-urlencoded" } : {}),
+          },
           ...(form ? { body: new URLSearchParams(form) } : {}),
         });
       } catch (error) {
@@ -75,9 +99,14 @@ class DpopClient {
       if (fresh) this.nonce = fresh;
       const challenge = response.headers.get("WWW-Authenticate") ?? "";
       const body = await readJson(response, what);
-      const askedForNonce = (response.status === 401 && challenge.includes("use_dpop_nonce")) || (response.status === 400 && body.error === "use_dpop_nonce");
+      const askedForNonce =
+        (response.status === 401 && challenge.includes("use_dpop_nonce")) ||
+        (response.status === 400 && body.error === "use_dpop_nonce");
       if (askedForNonce && fresh && attempt === 1) continue;
-      if (!response.ok) throw new Failure(`${what}: HTTP ${response.status} ${JSON.stringify(body)}${challenge ? ` (WWW-Authenticate: ${challenge})` : ""}`);
+      if (!response.ok)
+        throw new Failure(
+          `${what}: HTTP ${response.status} ${JSON.stringify(body)}${challenge ? ` (WWW-Authenticate: ${challenge})` : ""}`,
+        );
       return { response, body };
     }
   }
@@ -95,17 +124,28 @@ async function verified(token, jwks, issuer, options, what) {
 
 /** A token response with its tokens decoded and checked. */
 async function decodeTokens(body, { jwks, issuer, clientId, jkt, nonce }) {
-  if (String(body.token_type).toLowerCase() !== "dpop") throw new Failure(`token_type is ${JSON.stringify(body.token_type)}, expected DPoP`);
+  if (String(body.token_type).toLowerCase() !== "dpop")
+    throw new Failure(`token_type is ${JSON.stringify(body.token_type)}, expected DPoP`);
   const access = await verified(body.access_token, jwks, issuer, { typ: "at+jwt", audience: issuer }, "access token");
-  if (access.claims.cnf?.jkt !== jkt) throw new Failure(`access token cnf.jkt is ${JSON.stringify(access.claims.cnf?.jkt)}, expected ${jkt}`);
+  if (access.claims.cnf?.jkt !== jkt)
+    throw new Failure(`access token cnf.jkt is ${JSON.stringify(access.claims.cnf?.jkt)}, expected ${jkt}`);
   const decoded = { access_token: access };
   if (body.id_token) {
     const id = await verified(body.id_token, jwks, issuer, { audience: clientId }, "ID token");
-    if (nonce !== undefined && id.claims.nonce !== nonce) throw new Failure(`ID token nonce is ${JSON.stringify(id.claims.nonce)}, expected ${JSON.stringify(nonce)}`);
+    if (nonce !== undefined && id.claims.nonce !== nonce)
+      throw new Failure(`ID token nonce is ${JSON.stringify(id.claims.nonce)}, expected ${JSON.stringify(nonce)}`);
     decoded.id_token = id;
   }
   const short = (token) => (typeof token === "string" ? `${token.slice(0, 24)}...(${token.length} chars)` : token);
-  return { response: { ...body, access_token: short(body.access_token), ...(body.id_token ? { id_token: short(body.id_token) } : {}), ...(body.refresh_token ? { refresh_token: short(body.refresh_token) } : {}) }, decoded };
+  return {
+    response: {
+      ...body,
+      access_token: short(body.access_token),
+      ...(body.id_token ? { id_token: short(body.id_token) } : {}),
+      ...(body.refresh_token ? { refresh_token: short(body.refresh_token) } : {}),
+    },
+    decoded,
+  };
 }
 
 function randomString(bytes = 32) {
@@ -119,13 +159,18 @@ async function main() {
   // 1. Metadata.
   let metadataResponse;
   try {
-    metadataResponse = await fetch(`${issuer}/.well-known/openid-configuration`, { headers: { Accept: "application/json" } });
+    metadataResponse = await fetch(`${issuer}/.well-known/openid-configuration`, {
+      headers: { Accept: "application/json" },
+    });
   } catch (error) {
-    throw new Failure(`metadata: cannot reach ${issuer}: ${error.cause?.message ?? error.message} (is the server running? npm start)`);
+    throw new Failure(
+      `metadata: cannot reach ${issuer}: ${error.cause?.message ?? error.message} (is the server running? npm start)`,
+    );
   }
   const metadata = await readJson(metadataResponse, "metadata");
   if (!metadataResponse.ok) throw new Failure(`metadata: HTTP ${metadataResponse.status}: ${JSON.stringify(metadata)}`);
-  if (metadata.issuer !== issuer) throw new Failure(`metadata: issuer is ${JSON.stringify(metadata.issuer)}, expected ${JSON.stringify(issuer)}`);
+  if (metadata.issuer !== issuer)
+    throw new Failure(`metadata: issuer is ${JSON.stringify(metadata.issuer)}, expected ${JSON.stringify(issuer)}`);
   for (const field of ["token_endpoint", "authorization_endpoint", "jwks_uri"]) {
     if (typeof metadata[field] !== "string") throw new Failure(`metadata: no ${field}`);
   }
@@ -138,30 +183,66 @@ async function main() {
   const authorization = basicAuthorization(clientId, secret);
   const haapi = await dpop.send(
     metadata.token_endpoint,
-    { method: "POST", headers: { Authorization: authorization, Accept: "application/json" }, form: { grant_type: "client_credentials", scope: HAAPI_SCOPE } },
+    {
+      method: "POST",
+      headers: { Authorization: authorization, Accept: "application/json" },
+      form: { grant_type: "client_credentials", scope: HAAPI_SCOPE },
+    },
     "HAAPI token",
   );
   const haapiToken = haapi.body.access_token;
-  const haapiDecoded = await verified(haapiToken, jwks, issuer, { typ: "at+jwt", audience: issuer }, "HAAPI access token");
-  section(`1. HAAPI access token (client_credentials, DPoP key ${jkt})`, { scope: haapi.body.scope, expires_in: haapi.body.expires_in, claims: haapiDecoded.claims });
+  const haapiDecoded = await verified(
+    haapiToken,
+    jwks,
+    issuer,
+    { typ: "at+jwt", audience: issuer },
+    "HAAPI access token",
+  );
+  section(`1. HAAPI access token (client_credentials, DPoP key ${jkt})`, {
+    scope: haapi.body.scope,
+    expires_in: haapi.body.expires_in,
+    claims: haapiDecoded.claims,
+  });
 
   // 3. The authorization request, through HAAPI.
   let sessionId;
   const haapiRequest = async (url, init, what) => {
-    const result = await dpop.send(url, { ...init, accessToken: haapiToken, headers: { Accept: HAAPI, ...(sessionId ? { "Session-Id": sessionId } : {}) } }, what);
+    const result = await dpop.send(
+      url,
+      {
+        ...init,
+        accessToken: haapiToken,
+        headers: { Accept: HAAPI, ...(sessionId ? { "Session-Id": sessionId } : {}) },
+      },
+      what,
+    );
     sessionId = result.response.headers.get("Set-Session-Id") ?? sessionId;
     return result.body;
   };
   const verifier = randomString();
-  const challenge = base64url.encode(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
+  const challenge = base64url.encode(
+    new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))),
+  );
   const state = randomString(16);
   const nonce = randomString(16);
   const authorize = new URL(metadata.authorization_endpoint);
-  for (const [name, value] of Object.entries({ client_id: clientId, response_type: "code", redirect_uri: options["redirect-uri"], scope: options.scope, state, nonce, code_challenge: challenge, code_challenge_method: "S256" })) {
+  for (const [name, value] of Object.entries({
+    client_id: clientId,
+    response_type: "code",
+    redirect_uri: options["redirect-uri"],
+    scope: options.scope,
+    state,
+    nonce,
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+  })) {
     authorize.searchParams.set(name, value);
   }
   let representation = await haapiRequest(authorize.href, {}, "authorize");
-  section(`2. GET ${authorize.origin}${authorize.pathname}?... -> ${representation.type} (Session-Id ${sessionId?.slice(0, 16)}...)`, representation);
+  section(
+    `2. GET ${authorize.origin}${authorize.pathname}?... -> ${representation.type} (Session-Id ${sessionId?.slice(0, 16)}...)`,
+    representation,
+  );
 
   const actionOf = (kind) => (representation.actions ?? []).find((action) => action.kind === kind);
   const selector = actionOf("authenticator-selector");
@@ -175,18 +256,28 @@ async function main() {
   // 4. The login form.
   const login = actionOf("login");
   if (!login) throw new Failure(`no login action in ${JSON.stringify(representation)}`);
-  representation = await haapiRequest(login.model.href, { method: login.model.method, form: { userName: options.user, password: options.password } }, "login");
+  representation = await haapiRequest(
+    login.model.href,
+    { method: login.model.method, form: { userName: options.user, password: options.password } },
+    "login",
+  );
   section(`3. ${login.model.method} ${login.model.href} -> ${representation.type}`, representation);
-  if (representation.type !== "oauth-authorization-response") throw new Failure(`expected oauth-authorization-response, got ${representation.type}`);
+  if (representation.type !== "oauth-authorization-response")
+    throw new Failure(`expected oauth-authorization-response, got ${representation.type}`);
   const { code, state: returnedState, iss } = representation.properties ?? {};
-  if (returnedState !== state) throw new Failure(`state is ${JSON.stringify(returnedState)}, expected ${JSON.stringify(state)}`);
+  if (returnedState !== state)
+    throw new Failure(`state is ${JSON.stringify(returnedState)}, expected ${JSON.stringify(state)}`);
   if (iss !== issuer) throw new Failure(`iss is ${JSON.stringify(iss)}, expected ${JSON.stringify(issuer)} (RFC 9207)`);
 
   // 5. The code, redeemed with DPoP.
   const checks = { jwks, issuer, clientId, jkt, nonce };
   const tokens = await dpop.send(
     metadata.token_endpoint,
-    { method: "POST", headers: { Authorization: authorization, Accept: "application/json" }, form: { grant_type: "authorization_code", code, redirect_uri: options["redirect-uri"], code_verifier: verifier } },
+    {
+      method: "POST",
+      headers: { Authorization: authorization, Accept: "application/json" },
+      form: { grant_type: "authorization_code", code, redirect_uri: options["redirect-uri"], code_verifier: verifier },
+    },
     "authorization_code",
   );
   const redeemed = await decodeTokens(tokens.body, checks);
@@ -196,12 +287,22 @@ async function main() {
   if (!tokens.body.refresh_token) throw new Failure("no refresh_token (does the client have the refresh_token grant?)");
   const refreshed = await dpop.send(
     metadata.token_endpoint,
-    { method: "POST", headers: { Authorization: authorization, Accept: "application/json" }, form: { grant_type: "refresh_token", refresh_token: tokens.body.refresh_token } },
+    {
+      method: "POST",
+      headers: { Authorization: authorization, Accept: "application/json" },
+      form: { grant_type: "refresh_token", refresh_token: tokens.body.refresh_token },
+    },
     "refresh_token",
   );
-  if (refreshed.body.refresh_token === tokens.body.refresh_token) throw new Failure("the refresh token was not rotated");
-  section("5. POST token endpoint, grant_type=refresh_token (rotated)", await decodeTokens(refreshed.body, { ...checks, nonce: undefined }));
-  section(`done: ${options.user} logged in to ${clientId} (sub ${redeemed.decoded.access_token.claims.sub}, cal ${redeemed.decoded.access_token.claims.cal})`);
+  if (refreshed.body.refresh_token === tokens.body.refresh_token)
+    throw new Failure("the refresh token was not rotated");
+  section(
+    "5. POST token endpoint, grant_type=refresh_token (rotated)",
+    await decodeTokens(refreshed.body, { ...checks, nonce: undefined }),
+  );
+  section(
+    `done: ${options.user} logged in to ${clientId} (sub ${redeemed.decoded.access_token.claims.sub}, cal ${redeemed.decoded.access_token.claims.cal})`,
+  );
 }
 
 main().catch((error) => {

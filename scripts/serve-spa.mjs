@@ -36,7 +36,8 @@ const APP_PATHS = new Set(["/", "/callback"]);
  * The page's policy: its own scripts only (no inline script), and fetches and frames to any http(s)
  * origin, because the issuer is chosen with a query parameter.
  */
-const PAGE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; connect-src http: https:; frame-src http: https:; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const PAGE_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; connect-src http: https:; frame-src http: https:; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /**
  * The file a request path names, inside SPA_ROOT; null for a path that leaves it or is not a plain file name.
@@ -51,7 +52,11 @@ function fileFor(pathname) {
 
 /** @param {import("node:http").ServerResponse} res @param {number} status @param {string} text */
 function plain(res, status, text) {
-  res.writeHead(status, { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff" });
+  res.writeHead(status, {
+    "Content-Type": "text/plain; charset=utf-8",
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+  });
   res.end(`${text}\n`);
 }
 
@@ -98,7 +103,8 @@ async function handle(req, res) {
  */
 export function startSpaServer(options = {}) {
   const port = options.port ?? DEFAULT_PORT;
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new TypeError(`port must be an integer from 0 to 65535, got ${port}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new TypeError(`port must be an integer from 0 to 65535, got ${port}`);
   const server = createServer((req, res) => {
     handle(req, res).catch((error) => {
       if (!res.headersSent) plain(res, 500, "internal error");
@@ -133,7 +139,9 @@ function parsePort(args) {
       process.exit(0);
     }
     if (value === undefined || !/^\d+$/.test(value)) {
-      process.stderr.write(`serve-spa: ${arg === "--port" || arg?.startsWith("--port=") ? "--port needs a number" : `unknown argument ${arg}`}\nusage: node scripts/serve-spa.mjs [--port N]\n`);
+      process.stderr.write(
+        `serve-spa: ${arg === "--port" || arg?.startsWith("--port=") ? "--port needs a number" : `unknown argument ${arg}`}\nusage: node scripts/serve-spa.mjs [--port N]\n`,
+      );
       process.exit(2);
     }
     port = Number(value);

@@ -14,7 +14,21 @@ import { spawn } from "node:child_process";
 const args = process.argv.length > 2 ? [...process.argv.slice(2), "--passWithNoTests"] : [];
 const runs = [
   { name: "node", command: "vitest", args: ["run", ...args] },
-  { name: "deno", command: "deno", args: ["run", "--config", "deno.json", "-A", "node_modules/vitest/vitest.mjs", "run", "--config", "vitest.deno.config.ts", ...args] },
+  {
+    name: "deno",
+    command: "deno",
+    args: [
+      "run",
+      "--config",
+      "deno.json",
+      "-A",
+      "node_modules/vitest/vitest.mjs",
+      "run",
+      "--config",
+      "vitest.deno.config.ts",
+      ...args,
+    ],
+  },
 ];
 const width = Math.max(...runs.map((run) => run.name.length));
 
@@ -35,7 +49,10 @@ const results = await Promise.all(
       new Promise((resolve) => {
         const prefix = `[${run.name.padEnd(width)}] `;
         // npm run puts node_modules/.bin (vitest, deno, node 22) first on PATH.
-        const child = spawn(run.command, run.args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? "1" : process.env.FORCE_COLOR } });
+        const child = spawn(run.command, run.args, {
+          stdio: ["ignore", "pipe", "pipe"],
+          env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? "1" : process.env.FORCE_COLOR },
+        });
         relay(child.stdout, prefix, process.stdout);
         relay(child.stderr, prefix, process.stderr);
         child.on("error", (error) => resolve({ run, status: `could not start: ${error.message}` }));

@@ -76,10 +76,29 @@ async function respondWithError(c: Context<AppEnv>, thrown: unknown): Promise<Re
 /** An error at a UAF service that is not a UafError: a refused OAuth-level check keeps its status class. */
 function uafErrorOf(error: unknown): UafError {
   if (error instanceof OAuthError) {
-    const code = error.status === 401 ? UAF_STATUS.UNAUTHORIZED : error.status === 403 ? UAF_STATUS.FORBIDDEN : error.status === 404 ? UAF_STATUS.NOT_FOUND : error.status >= 500 ? UAF_STATUS.INTERNAL_SERVER_ERROR : UAF_STATUS.BAD_REQUEST;
-    return new UafError(code, error.description, `${error.code}: ${error.reason}`, error.headers, error.status === 503 ? 503 : undefined);
+    const code =
+      error.status === 401
+        ? UAF_STATUS.UNAUTHORIZED
+        : error.status === 403
+          ? UAF_STATUS.FORBIDDEN
+          : error.status === 404
+            ? UAF_STATUS.NOT_FOUND
+            : error.status >= 500
+              ? UAF_STATUS.INTERNAL_SERVER_ERROR
+              : UAF_STATUS.BAD_REQUEST;
+    return new UafError(
+      code,
+      error.description,
+      `${error.code}: ${error.reason}`,
+      error.headers,
+      error.status === 503 ? 503 : undefined,
+    );
   }
-  return new UafError(UAF_STATUS.INTERNAL_SERVER_ERROR, "Internal server error", error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+  return new UafError(
+    UAF_STATUS.INTERNAL_SERVER_ERROR,
+    "Internal server error",
+    error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+  );
 }
 
 export function createApp(runtimeOf: RuntimeOf): Hono<AppEnv> {

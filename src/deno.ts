@@ -28,20 +28,28 @@ const env = (name: string): string | undefined => Deno.env.get(name);
 async function configDocument(): Promise<unknown> {
   const inline = env("CONFIG");
   const file = env("CONFIG_FILE");
-  if (inline !== undefined && file !== undefined) throw new ConfigError(["CONFIG_FILE: give either CONFIG or CONFIG_FILE, not both"]);
+  if (inline !== undefined && file !== undefined)
+    throw new ConfigError(["CONFIG_FILE: give either CONFIG or CONFIG_FILE, not both"]);
   if (file === undefined) return inline;
   try {
     return await Deno.readTextFile(file);
   } catch (error) {
-    throw new ConfigError([`CONFIG_FILE: cannot read ${JSON.stringify(file)} (${error instanceof Error ? error.message : String(error)})`]);
+    throw new ConfigError([
+      `CONFIG_FILE: cannot read ${JSON.stringify(file)} (${error instanceof Error ? error.message : String(error)})`,
+    ]);
   }
 }
 
 async function start(): Promise<void> {
   const config = configFor(await configDocument());
-  const secrets = { signingKeys: env("SIGNING_KEYS"), serverSecret: env("SERVER_SECRET"), fcmServiceAccount: env("FCM_SERVICE_ACCOUNT") };
+  const secrets = {
+    signingKeys: env("SIGNING_KEYS"),
+    serverSecret: env("SERVER_SECRET"),
+    fcmServiceAccount: env("FCM_SERVICE_ACCOUNT"),
+  };
   if (secrets.signingKeys) parseSigningKeys(secrets.signingKeys);
-  if (secrets.serverSecret !== undefined && secrets.serverSecret.length < 32) throw new ConfigError(["SERVER_SECRET: must be at least 32 characters"]);
+  if (secrets.serverSecret !== undefined && secrets.serverSecret.length < 32)
+    throw new ConfigError(["SERVER_SECRET: must be at least 32 characters"]);
   const proxyHeader = env("SOURCE_ADDRESS_HEADER") || undefined;
   const headerProblem = proxyHeader === undefined ? null : sourceHeaderProblem(proxyHeader);
   if (headerProblem) throw new ConfigError([`SOURCE_ADDRESS_HEADER: ${headerProblem}`]);
@@ -54,20 +62,33 @@ async function start(): Promise<void> {
   };
   const app = createApp(() => runtime);
   if (config.environment === "development") {
-    writeLog(config.logging.level, "warn", { msg: "running the development configuration profile: plain-text client secrets are accepted", issuer: config.issuer });
+    writeLog(config.logging.level, "warn", {
+      msg: "running the development configuration profile: plain-text client secrets are accepted",
+      issuer: config.issuer,
+    });
   }
   const onDeploy = env("DENO_DEPLOY") === "true";
   const port = Number(env("PORT") ?? 8787);
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new ConfigError([`PORT: must be a TCP port, got ${JSON.stringify(env("PORT"))}`]);
+  if (!Number.isInteger(port) || port <= 0 || port > 65535)
+    throw new ConfigError([`PORT: must be a TCP port, got ${JSON.stringify(env("PORT"))}`]);
   const hostname = env("HOST") ?? (onDeploy ? undefined : "127.0.0.1");
   Deno.serve(
     {
       port,
       ...(hostname ? { hostname } : {}),
-      onListen: ({ hostname: host, port: listening }) => writeLog(config.logging.level, "info", { msg: "listening", runtime: "deno", url: `http://${host}:${listening}`, issuer: config.issuer }),
+      onListen: ({ hostname: host, port: listening }) =>
+        writeLog(config.logging.level, "info", {
+          msg: "listening",
+          runtime: "deno",
+          url: `http://${host}:${listening}`,
+          issuer: config.issuer,
+        }),
     },
     // The rate limits' client address: never what the client claims (src/http/source-address.ts).
-    (request, info) => app.fetch(withSourceAddress(request, "hostname" in info.remoteAddr ? info.remoteAddr.hostname : "unknown", proxyHeader)),
+    (request, info) =>
+      app.fetch(
+        withSourceAddress(request, "hostname" in info.remoteAddr ? info.remoteAddr.hostname : "unknown", proxyHeader),
+      ),
   );
 }
 

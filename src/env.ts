@@ -2,7 +2,17 @@
  * The Worker's bindings (wrangler.toml). Only the Workers entry point (src/index.ts) and its adapters
  * (src/kv/workers/) read them; routes get `Stores` and secrets from the request context.
  */
-import type { DynamicClientStore, Grant, KeyManager, LoginSession, RateLimiter, UafTransaction, UafUser, UserStore, WebSession } from "./kv/workers/classes";
+import type {
+  DynamicClientStore,
+  Grant,
+  KeyManager,
+  LoginSession,
+  RateLimiter,
+  UafTransaction,
+  UafUser,
+  UserStore,
+  WebSession,
+} from "./kv/workers/classes";
 import type { ReplayGuard } from "./kv/workers/replay-guard";
 
 export interface Env {

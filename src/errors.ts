@@ -101,7 +101,10 @@ export function errorResponse(error: OAuthError): Response {
 /** Anything that is not an OAuthError is a bug; it is logged in full and answered vaguely. */
 export function asOAuthError(error: unknown): OAuthError {
   if (error instanceof StoreBusyError) {
-    return new OAuthError("temporarily_unavailable", "the server is busy; retry shortly", { reason: `store_busy: ${error.message}`, headers: { "Retry-After": String(error.retryAfter) } });
+    return new OAuthError("temporarily_unavailable", "the server is busy; retry shortly", {
+      reason: `store_busy: ${error.message}`,
+      headers: { "Retry-After": String(error.retryAfter) },
+    });
   }
   if (error instanceof OAuthError) return error;
   return new OAuthError("server_error", "internal error", {

@@ -17,7 +17,17 @@ import { writeLog } from "./log";
 import WEB_CAT_SCRIPT from "./routes/cat/web-cat.client.js";
 import type { Runtime } from "./runtime";
 
-export { DynamicClientStore, Grant, KeyManager, LoginSession, RateLimiter, UafTransaction, UafUser, UserStore, WebSession } from "./kv/workers/classes";
+export {
+  DynamicClientStore,
+  Grant,
+  KeyManager,
+  LoginSession,
+  RateLimiter,
+  UafTransaction,
+  UafUser,
+  UserStore,
+  WebSession,
+} from "./kv/workers/classes";
 export { ReplayGuard } from "./kv/workers/replay-guard";
 
 const startupEnv = env as unknown as Env;
@@ -27,7 +37,10 @@ if (startupEnv.SERVER_SECRET !== undefined && startupEnv.SERVER_SECRET.length < 
   throw new Error("SERVER_SECRET: must be at least 32 characters");
 }
 if (config.environment === "development") {
-  writeLog(config.logging.level, "warn", { msg: "running the development configuration profile: plain-text client secrets are accepted", issuer: config.issuer });
+  writeLog(config.logging.level, "warn", {
+    msg: "running the development configuration profile: plain-text client secrets are accepted",
+    issuer: config.issuer,
+  });
 }
 
 const runtimes = new WeakMap<object, Runtime>();
@@ -39,7 +52,11 @@ export function workersRuntime(bindings: Env): Runtime {
     runtime = {
       config: configFor(bindings.CONFIG),
       stores: workersStores(bindings),
-      secrets: { signingKeys: bindings.SIGNING_KEYS, serverSecret: bindings.SERVER_SECRET, fcmServiceAccount: bindings.FCM_SERVICE_ACCOUNT },
+      secrets: {
+        signingKeys: bindings.SIGNING_KEYS,
+        serverSecret: bindings.SERVER_SECRET,
+        fcmServiceAccount: bindings.FCM_SERVICE_ACCOUNT,
+      },
       webCatScript: WEB_CAT_SCRIPT,
     };
     runtimes.set(bindings, runtime);

@@ -6,7 +6,11 @@ export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
-export function writeLog(threshold: LogLevel, level: Exclude<LogLevel, "silent">, fields: Record<string, unknown>): void {
+export function writeLog(
+  threshold: LogLevel,
+  level: Exclude<LogLevel, "silent">,
+  fields: Record<string, unknown>,
+): void {
   if (RANK[level] < RANK[threshold]) return;
   // At startup (module scope) Workers report the clock as 0: leave the time out rather than print 1970.
   const now = Date.now();

@@ -109,10 +109,22 @@ async function authorize() {
   const { verifier, challenge } = await pkce();
   const state = randomToken(16);
   /** @type {import("./haapi-steps.js").NextRequest} */
-  let request = { href: authorizeUrl(settings.issuer, { clientId: settings.clientId, redirectUri: settings.redirectUri, scope: settings.scope, state, codeChallenge: challenge }), method: "GET", title: "authorization request" };
+  let request = {
+    href: authorizeUrl(settings.issuer, {
+      clientId: settings.clientId,
+      redirectUri: settings.redirectUri,
+      scope: settings.scope,
+      state,
+      codeChallenge: challenge,
+    }),
+    method: "GET",
+    title: "authorization request",
+  };
   for (let step = 0; step < MAX_STEPS; step++) {
     const representation = await readRepresentation(await send(request));
-    log(`  = ${representation.type}${representation.metadata?.viewName ? ` (${representation.metadata.viewName})` : ""}`);
+    log(
+      `  = ${representation.type}${representation.metadata?.viewName ? ` (${representation.metadata.viewName})` : ""}`,
+    );
     const next = nextStep(representation);
     if (next.kind === "done") {
       if (next.state !== state) throw new Error("the authorization response's state is not the one this app sent");
@@ -124,7 +136,7 @@ async function authorize() {
     }
     if (ui.pause.checked) {
       setState("login-form");
-      log("waiting: press \"Send the login form\"");
+      log('waiting: press "Send the login form"');
       await nextClick(ui.submit);
       setState("authorizing");
     }
@@ -149,14 +161,24 @@ async function run() {
     const { code, verifier } = await authorize();
     setState("redeeming");
     log(`POST ${settings.tokenEndpoint} (authorization_code, PKCE, public client ${settings.clientId})`);
-    const tokens = await redeemCode(settings.tokenEndpoint, { code, redirectUri: settings.redirectUri, codeVerifier: verifier, clientId: settings.clientId });
+    const tokens = await redeemCode(settings.tokenEndpoint, {
+      code,
+      redirectUri: settings.redirectUri,
+      codeVerifier: verifier,
+      clientId: settings.clientId,
+    });
     log(`  = ${tokens.token_type} access token, scope ${tokens.scope}`);
     log(`GET ${settings.issuer}/oauth/v2/oauth-userinfo`);
     const claims = await userinfo(settings.issuer, tokens);
     ui.result.textContent = JSON.stringify(
       {
         userinfo: claims,
-        token: { token_type: tokens.token_type, scope: tokens.scope, expires_in: tokens.expires_in, refresh_token: typeof tokens.refresh_token === "string" },
+        token: {
+          token_type: tokens.token_type,
+          scope: tokens.scope,
+          expires_in: tokens.expires_in,
+          refresh_token: typeof tokens.refresh_token === "string",
+        },
         ...(typeof tokens.id_token === "string" ? { id_token_claims: unverifiedClaims(tokens.id_token) } : {}),
       },
       null,
@@ -167,7 +189,11 @@ async function run() {
   } catch (error) {
     const failure = /** @type {Error & { code?: string }} */ (error);
     log(`failed: ${failure.name}${failure.code ? ` ${failure.code}` : ""}: ${failure.message}`);
-    ui.result.textContent = JSON.stringify({ error: { name: failure.name, ...(failure.code ? { code: failure.code } : {}), message: failure.message } }, null, 2);
+    ui.result.textContent = JSON.stringify(
+      { error: { name: failure.name, ...(failure.code ? { code: failure.code } : {}), message: failure.message } },
+      null,
+      2,
+    );
     setState("error");
   } finally {
     ui.submit.hidden = true;

@@ -38,5 +38,7 @@ const INITIALIZATION_CODES = new Set(["ERR_LOADED_TIMEOUT", "ERR_SETUP_TIMEOUT",
 
 /** @param {DriverErrorCode} code @param {string} message @param {ErrorOptions} [options] */
 export function driverError(code, message, options) {
-  return INITIALIZATION_CODES.has(code) ? new InitializationError(code, message, options) : new HaapiDriverError(code, message, options);
+  return INITIALIZATION_CODES.has(code)
+    ? new InitializationError(code, message, options)
+    : new HaapiDriverError(code, message, options);
 }

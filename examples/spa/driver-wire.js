@@ -20,7 +20,8 @@ const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 export function iframeSource(clientId, tokenEndpoint) {
   const source = new URL("cat", `${tokenEndpoint.replace(/\/+$/, "")}/`);
   source.searchParams.set("client_id", clientId);
-  const page = typeof window === "undefined" ? {} : /** @type {Record<string, unknown>} */ (/** @type {unknown} */ (window));
+  const page =
+    typeof window === "undefined" ? {} : /** @type {Record<string, unknown>} */ (/** @type {unknown} */ (window));
   if (page[DEBUG_FLAG] === true) source.searchParams.set("debug", "true");
   return source;
 }
@@ -44,12 +45,15 @@ export function wireRequest(init, sessionId) {
       throw new TypeError("body must be a string, URLSearchParams or a plain object (form fields)");
     }
     const form = new URLSearchParams();
-    for (const [name, value] of Object.entries(given)) if (value !== undefined && value !== null) form.append(name, String(value));
+    for (const [name, value] of Object.entries(given))
+      if (value !== undefined && value !== null) form.append(name, String(value));
     body = form.toString();
   }
-  if (body !== undefined && typeof given !== "string" && !headers.has("Content-Type")) headers.set("Content-Type", "application/x-www-form-urlencoded");
+  if (body !== undefined && typeof given !== "string" && !headers.has("Content-Type"))
+    headers.set("Content-Type", "application/x-www-form-urlencoded");
   const method = (init.method ?? "GET").toUpperCase();
-  if (body !== undefined && (method === "GET" || method === "HEAD")) throw new TypeError(`a ${method} request cannot have a body`);
+  if (body !== undefined && (method === "GET" || method === "HEAD"))
+    throw new TypeError(`a ${method} request cannot have a body`);
   return {
     method,
     headers: Object.fromEntries(headers),
@@ -58,20 +62,33 @@ export function wireRequest(init, sessionId) {
   };
 }
 
-
 /**
  * The Response an `api-response` describes, and the Session-Id it sets (null when none).
  * @param {unknown} data the message's `data`: {body, init: {status, statusText, headers}}
  * @returns {{ response: Response, setSessionId: string | null }}
  */
 export function responseOf(data) {
-  const answer = /** @type {{ body?: unknown, init?: { status?: unknown, statusText?: unknown, headers?: unknown } }} */ (data);
+  const answer =
+    /** @type {{ body?: unknown, init?: { status?: unknown, statusText?: unknown, headers?: unknown } }} */ (data);
   const init = answer?.init;
-  if (typeof answer !== "object" || answer === null || typeof init !== "object" || init === null || typeof init.status !== "number") {
+  if (
+    typeof answer !== "object" ||
+    answer === null ||
+    typeof init !== "object" ||
+    init === null ||
+    typeof init.status !== "number"
+  ) {
     throw driverError("ERR_MALFORMED_RESPONSE", "the iframe's api-response has no init.status");
   }
   const headers = new Headers(/** @type {HeadersInit} */ (init.headers ?? {}));
-  const body = NULL_BODY_STATUSES.has(init.status) || answer.body === undefined ? null : /** @type {BodyInit | null} */ (answer.body);
-  const response = new Response(body, { status: init.status, statusText: typeof init.statusText === "string" ? init.statusText : "", headers });
+  const body =
+    NULL_BODY_STATUSES.has(init.status) || answer.body === undefined
+      ? null
+      : /** @type {BodyInit | null} */ (answer.body);
+  const response = new Response(body, {
+    status: init.status,
+    statusText: typeof init.statusText === "string" ? init.statusText : "",
+    headers,
+  });
   return { response, setSessionId: headers.get("set-session-id") || null };
 }

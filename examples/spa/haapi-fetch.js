@@ -52,14 +52,27 @@ function checkOptions(options) {
   if (typeof options !== "object" || options === null) throw new TypeError("createHaapiFetch needs an options object");
   const { clientId, tokenEndpoint, baseUrl, timeout = 5, deviceIdentifier, onEvent } = options;
   if (typeof clientId !== "string" || clientId === "") throw new TypeError("clientId must be a non-empty string");
-  if (typeof tokenEndpoint !== "string" || !URL.canParse(tokenEndpoint)) throw new TypeError("tokenEndpoint must be an absolute URL");
-  if (baseUrl !== undefined && (typeof baseUrl !== "string" || !URL.canParse(baseUrl))) throw new TypeError("baseUrl must be an absolute URL");
-  if (typeof timeout !== "number" || !(timeout > 0) || !Number.isFinite(timeout)) throw new TypeError("timeout must be a positive number of seconds");
-  if (deviceIdentifier !== undefined && (typeof deviceIdentifier !== "string" || deviceIdentifier.length < 2 || deviceIdentifier.length > 128)) {
+  if (typeof tokenEndpoint !== "string" || !URL.canParse(tokenEndpoint))
+    throw new TypeError("tokenEndpoint must be an absolute URL");
+  if (baseUrl !== undefined && (typeof baseUrl !== "string" || !URL.canParse(baseUrl)))
+    throw new TypeError("baseUrl must be an absolute URL");
+  if (typeof timeout !== "number" || !(timeout > 0) || !Number.isFinite(timeout))
+    throw new TypeError("timeout must be a positive number of seconds");
+  if (
+    deviceIdentifier !== undefined &&
+    (typeof deviceIdentifier !== "string" || deviceIdentifier.length < 2 || deviceIdentifier.length > 128)
+  ) {
     throw new TypeError("deviceIdentifier must be a string of 2 to 128 characters");
   }
   if (onEvent !== undefined && typeof onEvent !== "function") throw new TypeError("onEvent must be a function");
-  return { clientId, tokenEndpoint, baseUrl: baseUrl ?? new URL(tokenEndpoint).origin, timeout, deviceIdentifier, onEvent };
+  return {
+    clientId,
+    tokenEndpoint,
+    baseUrl: baseUrl ?? new URL(tokenEndpoint).origin,
+    timeout,
+    deviceIdentifier,
+    onEvent,
+  };
 }
 
 /**
@@ -130,8 +143,17 @@ export function createHaapiFetch(options) {
     let markSettled = () => {};
     const settled = new Promise((resolveSettled) => (markSettled = () => resolveSettled(undefined)));
     return new Promise((resolve, reject) => {
-      const onAbort = () => finish(() => reject(driverError("ERR_ABORTED", `${type} #${traceId} aborted`, { cause: how.signal?.reason })));
-      const timer = setTimeout(() => finish(() => reject(driverError(how.timeoutCode, `no answer to ${type} #${traceId} from the iframe within ${timeout} s`))), waitMs);
+      const onAbort = () =>
+        finish(() => reject(driverError("ERR_ABORTED", `${type} #${traceId} aborted`, { cause: how.signal?.reason })));
+      const timer = setTimeout(
+        () =>
+          finish(() =>
+            reject(
+              driverError(how.timeoutCode, `no answer to ${type} #${traceId} from the iframe within ${timeout} s`),
+            ),
+          ),
+        waitMs,
+      );
       /** @param {() => void} outcome */
       const finish = (outcome) => {
         if (!pending.has(traceId)) return;
@@ -158,8 +180,15 @@ export function createHaapiFetch(options) {
   }
 
   function setup() {
-    const data = { startedLoadingAt, finishedLoadingAt, timeout: waitMs, ...(deviceIdentifier !== undefined ? { deviceIdentifier } : {}) };
-    return exchange("setup", data, { timeoutCode: "ERR_SETUP_TIMEOUT", refusedCode: "ERR_SETUP_REFUSED" }).then(() => undefined);
+    const data = {
+      startedLoadingAt,
+      finishedLoadingAt,
+      timeout: waitMs,
+      ...(deviceIdentifier !== undefined ? { deviceIdentifier } : {}),
+    };
+    return exchange("setup", data, { timeoutCode: "ERR_SETUP_TIMEOUT", refusedCode: "ERR_SETUP_REFUSED" }).then(
+      () => undefined,
+    );
   }
 
   /** Replace the current setup (the callers of awaitReady() follow the newest one). @param {Promise<void>} next */
@@ -178,7 +207,9 @@ export function createHaapiFetch(options) {
       return;
     }
     if (!ready) return; // not initialised (or failed and torn down): nothing to set up
-    rejectAll((entry) => driverError("ERR_IFRAME_RELOADED", `the iframe loaded a new document before it answered ${entry.type}`));
+    rejectAll((entry) =>
+      driverError("ERR_IFRAME_RELOADED", `the iframe loaded a new document before it answered ${entry.type}`),
+    );
     setReady(setup());
   }
 
@@ -211,7 +242,10 @@ export function createHaapiFetch(options) {
       timer = setTimeout(() => {
         awaitingLoaded = null;
         rejectLoaded(
-          driverError("ERR_LOADED_TIMEOUT", `the iframe ${targetOrigin} did not announce itself within ${timeout} s; is ${window.location.origin} one of the allowed origins of client ${clientId}?`),
+          driverError(
+            "ERR_LOADED_TIMEOUT",
+            `the iframe ${targetOrigin} did not announce itself within ${timeout} s; is ${window.location.origin} one of the allowed origins of client ${clientId}?`,
+          ),
         );
       }, waitMs);
     });
@@ -314,14 +348,19 @@ export function createHaapiFetch(options) {
 
   /** @param {string | URL} input @param {HaapiRequestInit} [requestInit] */
   async function haapiFetch(input, requestInit = {}) {
-    if (typeof input !== "string" && !(input instanceof URL)) throw new TypeError("haapiFetch takes a URL (string or URL), not a Request");
+    if (typeof input !== "string" && !(input instanceof URL))
+      throw new TypeError("haapiFetch takes a URL (string or URL), not a Request");
     const href = new URL(input, baseUrl).href;
     const signal = requestInit.signal ?? undefined;
     await init();
     signal?.throwIfAborted();
     // Built after the wait, so the Session-Id of a request answered meanwhile is the one sent.
     const wire = wireRequest(requestInit, sessionId);
-    const data = await exchange("api-request", { href, init: wire }, { timeoutCode: "ERR_RESPONSE_TIMEOUT", refusedCode: "ERR_REQUEST_REFUSED", ...(signal ? { signal } : {}) });
+    const data = await exchange(
+      "api-request",
+      { href, init: wire },
+      { timeoutCode: "ERR_RESPONSE_TIMEOUT", refusedCode: "ERR_REQUEST_REFUSED", ...(signal ? { signal } : {}) },
+    );
     const { response, setSessionId } = responseOf(data);
     if (setSessionId !== null) sessionId = setSessionId;
     return response;

@@ -28,7 +28,9 @@ export async function readRepresentation(response) {
   const text = await response.text();
   if (mediaType === PROBLEM_MEDIA_TYPE) throw new HaapiProblem(response.status, JSON.parse(text));
   if (mediaType !== HAAPI_MEDIA_TYPE || !response.ok) {
-    throw new Error(`expected ${HAAPI_MEDIA_TYPE}, got HTTP ${response.status} ${mediaType || "(no Content-Type)"}: ${text.slice(0, 300)}`);
+    throw new Error(
+      `expected ${HAAPI_MEDIA_TYPE}, got HTTP ${response.status} ${mediaType || "(no Content-Type)"}: ${text.slice(0, 300)}`,
+    );
   }
   return JSON.parse(text);
 }
@@ -44,14 +46,17 @@ export async function readRepresentation(response) {
 function requestOf(action, body) {
   const { href, method = "GET" } = action.model ?? {};
   if (typeof href !== "string") throw new Error(`the ${action.kind} action has no href`);
-  if (method !== "GET" && method !== "POST") throw new Error(`the ${action.kind} action's method ${method} is not supported`);
+  if (method !== "GET" && method !== "POST")
+    throw new Error(`the ${action.kind} action's method ${method} is not supported`);
   return { href, method, title: action.title ?? action.kind, ...(body && Object.keys(body).length ? { body } : {}) };
 }
 
 /** @param {Record<string, any>} action */
 const hiddenValues = (action) =>
   Object.fromEntries(
-    /** @type {Record<string, any>[]} */ (action.model?.fields ?? []).filter((field) => field.type === "hidden" || field.type === "context").map((field) => [field.name, field.value ?? ""]),
+    /** @type {Record<string, any>[]} */ (action.model?.fields ?? [])
+      .filter((field) => field.type === "hidden" || field.type === "context")
+      .map((field) => [field.name, field.value ?? ""]),
   );
 
 /**
@@ -76,7 +81,10 @@ export function nextStep(representation, options = {}) {
   if (selector) {
     const choices = /** @type {Record<string, any>[]} */ (selector.model?.options ?? []);
     const choice = choices.find((option) => option.properties?.authenticatorType === wanted);
-    if (!choice) throw new Error(`the selector offers no ${wanted} authenticator (it offers ${choices.map((option) => option.properties?.authenticatorType ?? option.title).join(", ") || "nothing"})`);
+    if (!choice)
+      throw new Error(
+        `the selector offers no ${wanted} authenticator (it offers ${choices.map((option) => option.properties?.authenticatorType ?? option.title).join(", ") || "nothing"})`,
+      );
     return { kind: "follow", request: requestOf(choice) };
   }
   const login = actions.find((action) => action.template === "form" && action.kind === "login");
@@ -99,7 +107,8 @@ export function loginRequest(action, credentials) {
     if (field.type === "username" || field.name === "userName") body[field.name] = credentials.username;
     else if (field.type === "password") body[field.name] = credentials.password;
     else if (field.type === "hidden" || field.type === "context") body[field.name] = field.value ?? "";
-    else if (field.required) throw new Error(`the login form asks for ${field.name} (${field.type}), which this app does not know`);
+    else if (field.required)
+      throw new Error(`the login form asks for ${field.name} (${field.type}), which this app does not know`);
   }
   return requestOf(action, body);
 }

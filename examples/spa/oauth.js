@@ -48,7 +48,8 @@ async function oauthFailure(what, response) {
   let detail = text.slice(0, 300);
   try {
     const body = JSON.parse(text);
-    if (typeof body.error === "string") detail = `${body.error}${body.error_description ? `: ${body.error_description}` : ""}`;
+    if (typeof body.error === "string")
+      detail = `${body.error}${body.error_description ? `: ${body.error_description}` : ""}`;
   } catch {
     // not JSON: the text as is
   }
@@ -65,7 +66,13 @@ export async function redeemCode(tokenEndpoint, grant) {
   const response = await fetch(tokenEndpoint, {
     method: "POST",
     headers: { Accept: "application/json" },
-    body: new URLSearchParams({ grant_type: "authorization_code", code: grant.code, redirect_uri: grant.redirectUri, code_verifier: grant.codeVerifier, client_id: grant.clientId }),
+    body: new URLSearchParams({
+      grant_type: "authorization_code",
+      code: grant.code,
+      redirect_uri: grant.redirectUri,
+      code_verifier: grant.codeVerifier,
+      client_id: grant.clientId,
+    }),
   });
   if (!response.ok) throw await oauthFailure("token endpoint", response);
   const tokens = await response.json();
@@ -82,8 +89,11 @@ export async function redeemCode(tokenEndpoint, grant) {
  */
 export async function userinfo(issuer, tokens) {
   const type = String(tokens.token_type ?? "");
-  if (type.toLowerCase() !== "bearer") throw new Error(`the access token is a ${type} token; this page has no DPoP key to present it with`);
-  const response = await fetch(`${issuer}/oauth/v2/oauth-userinfo`, { headers: { Authorization: `Bearer ${tokens.access_token}`, Accept: "application/json" } });
+  if (type.toLowerCase() !== "bearer")
+    throw new Error(`the access token is a ${type} token; this page has no DPoP key to present it with`);
+  const response = await fetch(`${issuer}/oauth/v2/oauth-userinfo`, {
+    headers: { Authorization: `Bearer ${tokens.access_token}`, Accept: "application/json" },
+  });
   if (!response.ok) throw await oauthFailure("userinfo", response);
   return response.json();
 }

@@ -40,7 +40,11 @@ export function parseServiceAccount(secret: string | undefined): ServiceAccount 
     throw new FcmError("fcm_service_account_not_json", "FCM_SERVICE_ACCOUNT is not JSON");
   }
   const parsed = serviceAccountSchema.safeParse(json);
-  if (!parsed.success) throw new FcmError("fcm_service_account_invalid", `FCM_SERVICE_ACCOUNT: ${parsed.error.issues[0]!.path.join(".")} is missing or malformed`);
+  if (!parsed.success)
+    throw new FcmError(
+      "fcm_service_account_invalid",
+      `FCM_SERVICE_ACCOUNT: ${parsed.error.issues[0]!.path.join(".")} is missing or malformed`,
+    );
   return parsed.data;
 }
 
@@ -56,7 +60,10 @@ async function post(url: string, init: RequestInit, what: string): Promise<Respo
   try {
     return await fetch(url, { ...init, method: "POST" });
   } catch (error) {
-    throw new FcmError("fcm_unreachable", `${what} is unreachable: ${error instanceof Error ? error.message : String(error)}`);
+    throw new FcmError(
+      "fcm_unreachable",
+      `${what} is unreachable: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 }
 
@@ -80,11 +87,15 @@ async function accessToken(account: ServiceAccount, endpoints: FcmEndpoints, now
     .sign(key);
   const response = await post(
     endpoints.tokenUri,
-    { headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer", assertion }) },
+    {
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer", assertion }),
+    },
     "the token endpoint",
   );
   const body = (await response.json().catch(() => null)) as { access_token?: unknown; expires_in?: unknown } | null;
-  if (!response.ok || typeof body?.access_token !== "string") throw new FcmError("fcm_token_refused", `the token endpoint answered ${response.status}`);
+  if (!response.ok || typeof body?.access_token !== "string")
+    throw new FcmError("fcm_token_refused", `the token endpoint answered ${response.status}`);
   const expiresIn = typeof body.expires_in === "number" ? body.expires_in : 3600;
   tokens.set(cacheKey, { token: body.access_token, until: now + Math.max(0, expiresIn - 60) });
   return body.access_token;
@@ -99,25 +110,37 @@ export interface FcmMessage {
 }
 
 /** Send one message; returns FCM's message name (`projects/<id>/messages/<id>`). */
-export async function sendFcmMessage(account: ServiceAccount, endpoints: FcmEndpoints, message: FcmMessage, now: number): Promise<string> {
+export async function sendFcmMessage(
+  account: ServiceAccount,
+  endpoints: FcmEndpoints,
+  message: FcmMessage,
+  now: number,
+): Promise<string> {
   const bearer = await accessToken(account, endpoints, now);
-  const response = await post(`${endpoints.endpoint.replace(/\/$/, "")}/v1/projects/${account.project_id}/messages:send`, {
-    headers: { Authorization: `Bearer ${bearer}`, "Content-Type": "application/json" },
-    body: JSON.stringify({
-      message: {
-        token: message.token,
-        data: message.data,
-        ...(message.notification ? { notification: message.notification } : {}),
-        android: { priority: "high" },
-        apns: { headers: { "apns-priority": "10" } },
-      },
-    }),
-  }, "FCM");
+  const response = await post(
+    `${endpoints.endpoint.replace(/\/$/, "")}/v1/projects/${account.project_id}/messages:send`,
+    {
+      headers: { Authorization: `Bearer ${bearer}`, "Content-Type": "application/json" },
+      body: JSON.stringify({
+        message: {
+          token: message.token,
+          data: message.data,
+          ...(message.notification ? { notification: message.notification } : {}),
+          android: { priority: "high" },
+          apns: { headers: { "apns-priority": "10" } },
+        },
+      }),
+    },
+    "FCM",
+  );
   const body = (await response.json().catch(() => null)) as { name?: unknown; error?: { status?: unknown } } | null;
   if (!response.ok || typeof body?.name !== "string") {
     const status = typeof body?.error?.status === "string" ? body.error.status : String(response.status);
     // UNREGISTERED / NOT_FOUND: the app was uninstalled or the token rotated.
-    throw new FcmError(status === "UNREGISTERED" || status === "NOT_FOUND" ? "fcm_target_expired" : "fcm_send_failed", `FCM answered ${status}`);
+    throw new FcmError(
+      status === "UNREGISTERED" || status === "NOT_FOUND" ? "fcm_target_expired" : "fcm_send_failed",
+      `FCM answered ${status}`,
+    );
   }
   return body.name;
 }

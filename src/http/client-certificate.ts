@@ -41,17 +41,32 @@ function fromCloudflare(cf: TlsClientAuth | undefined): ClientCertificate | null
 
 async function fromHeader(value: string): Promise<ClientCertificate> {
   // RFC 9440 sf-binary is ":base64:"; some proxies send bare base64 or PEM.
-  const text = value.trim().replace(/^:|:$/g, "").replace(/-----(BEGIN|END) CERTIFICATE-----/g, "").replace(/\s+/g, "");
+  const text = value
+    .trim()
+    .replace(/^:|:$/g, "")
+    .replace(/-----(BEGIN|END) CERTIFICATE-----/g, "")
+    .replace(/\s+/g, "");
   try {
     const der = Uint8Array.from(atob(text), (char) => char.charCodeAt(0));
     const facts = await parseCertificate(der);
-    return { source: "header", verified: true, thumbprintS256: facts.thumbprintS256, subjectDN: facts.subjectDN, san: facts.san };
+    return {
+      source: "header",
+      verified: true,
+      thumbprintS256: facts.thumbprintS256,
+      subjectDN: facts.subjectDN,
+      san: facts.san,
+    };
   } catch (error) {
-    throw new OAuthError("invalid_request", "client certificate unreadable", { reason: `certificate header: ${(error as Error).message}` });
+    throw new OAuthError("invalid_request", "client certificate unreadable", {
+      reason: `certificate header: ${(error as Error).message}`,
+    });
   }
 }
 
-export async function clientCertificateOf(request: Request, headerName: string | null): Promise<ClientCertificate | null> {
+export async function clientCertificateOf(
+  request: Request,
+  headerName: string | null,
+): Promise<ClientCertificate | null> {
   const cf = (request as { cf?: { tlsClientAuth?: TlsClientAuth } }).cf;
   const fromEdge = fromCloudflare(cf?.tlsClientAuth);
   if (fromEdge) return fromEdge;

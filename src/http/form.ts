@@ -9,7 +9,10 @@ export type FormParams = ReadonlyMap<string, string>;
 export async function readBodyLimited(request: Request, maxBytes: number): Promise<string> {
   const declared = request.headers.get("Content-Length");
   if (declared !== null && Number(declared) > maxBytes) {
-    throw new OAuthError("invalid_request", "request body too large", { status: 413, reason: `content-length ${declared} > ${maxBytes}` });
+    throw new OAuthError("invalid_request", "request body too large", {
+      status: 413,
+      reason: `content-length ${declared} > ${maxBytes}`,
+    });
   }
   if (!request.body) return "";
   const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
@@ -30,7 +33,10 @@ export async function readBodyLimited(request: Request, maxBytes: number): Promi
     size += value.byteLength;
     if (size > maxBytes) {
       await reader.cancel();
-      throw new OAuthError("invalid_request", "request body too large", { status: 413, reason: `body exceeds ${maxBytes} bytes` });
+      throw new OAuthError("invalid_request", "request body too large", {
+        status: 413,
+        reason: `body exceeds ${maxBytes} bytes`,
+      });
     }
     chunks.push(value);
   }

@@ -15,7 +15,8 @@ const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Check a configured proxy header name: an error message naming the problem, or null. */
 export function sourceHeaderProblem(name: string): string | null {
   if (!HEADER_NAME.test(name)) return `not a header name: ${JSON.stringify(name)}`;
-  if (name.toLowerCase() === SOURCE_ADDRESS.toLowerCase()) return `${SOURCE_ADDRESS} is what this header sets; name the header your proxy writes (X-Real-IP, X-Forwarded-For)`;
+  if (name.toLowerCase() === SOURCE_ADDRESS.toLowerCase())
+    return `${SOURCE_ADDRESS} is what this header sets; name the header your proxy writes (X-Real-IP, X-Forwarded-For)`;
   return null;
 }
 

@@ -53,7 +53,6 @@ export interface DynamicClientRecord {
   readonly unused_deadline: number;
 }
 
-
 /** When the record must go: unused past its deadline, or its secret expired. Infinity: never. */
 export function deletionTime(record: DynamicClientRecord): number {
   const unused = record.used_at === null ? record.unused_deadline : Infinity;
@@ -66,24 +65,33 @@ export const dynamicClientKind = recordKind({
   expiresAt: deletionTime,
   operations: {
     /** Write a new client. False when the id is taken (ids are random: a bug, never a retry). */
-    create: (current: DynamicClientRecord | null, record: DynamicClientRecord): Step<DynamicClientRecord, boolean> => (current ? { outcome: false } : { next: record, outcome: true }),
+    create: (current: DynamicClientRecord | null, record: DynamicClientRecord): Step<DynamicClientRecord, boolean> =>
+      current ? { outcome: false } : { next: record, outcome: true },
 
     /** The client, or null when it does not exist or is due for deletion. */
-    read: (current: DynamicClientRecord | null): Step<DynamicClientRecord, DynamicClientRecord | null> => ({ outcome: current }),
+    read: (current: DynamicClientRecord | null): Step<DynamicClientRecord, DynamicClientRecord | null> => ({
+      outcome: current,
+    }),
 
     /** Record the first successful authentication: the client is no longer a candidate for unused clean-up. */
     markUsed: (current: DynamicClientRecord | null, _input: null, now: number): Step<DynamicClientRecord, null> =>
-      current === null || current.used_at !== null ? { outcome: null } : { next: { ...current, used_at: now }, outcome: null },
+      current === null || current.used_at !== null
+        ? { outcome: null }
+        : { next: { ...current, used_at: now }, outcome: null },
 
     /** Replace the metadata (RFC 7592 §2.2). Null when the client was deleted meanwhile. */
-    update: (current: DynamicClientRecord | null, metadata: RegisteredMetadata): Step<DynamicClientRecord, DynamicClientRecord | null> => {
+    update: (
+      current: DynamicClientRecord | null,
+      metadata: RegisteredMetadata,
+    ): Step<DynamicClientRecord, DynamicClientRecord | null> => {
       if (current === null) return { outcome: null };
       const updated = { ...current, metadata };
       return { next: updated, outcome: updated };
     },
 
     /** Delete the client (RFC 7592 §2.3). False when there was none. */
-    remove: (current: DynamicClientRecord | null): Step<DynamicClientRecord, boolean> => (current === null ? { outcome: false } : { next: null, outcome: true }),
+    remove: (current: DynamicClientRecord | null): Step<DynamicClientRecord, boolean> =>
+      current === null ? { outcome: false } : { next: null, outcome: true },
   },
 });
 

@@ -61,7 +61,8 @@ export const grantKind = recordKind({
   expiresAt: (record: GrantRecord) => record.expires_at,
   operations: {
     /** Write a new grant. False when the id is taken (ids are random: a bug, never a retry). */
-    create: (current: GrantRecord | null, record: GrantRecord): Step<GrantRecord, boolean> => (current ? { outcome: false } : { next: record, outcome: true }),
+    create: (current: GrantRecord | null, record: GrantRecord): Step<GrantRecord, boolean> =>
+      current ? { outcome: false } : { next: record, outcome: true },
 
     /** The grant, or null when there is none (never issued, or gone after its last token expired). */
     read: (current: GrantRecord | null): Step<GrantRecord, GrantRecord | null> => ({ outcome: current }),
@@ -79,7 +80,15 @@ export const grantKind = recordKind({
       if (current.revoked_at !== null) return { outcome: "revoked" };
       if (current.code.used_at !== null) return { next: withRevocation(current, now), outcome: "used" };
       if (current.code.expires_at <= now) return { outcome: "expired" };
-      return { next: { ...current, code: { ...current.code, used_at: now }, refresh: input.refresh, expires_at: Math.max(current.expires_at, input.expiresAt) }, outcome: "ok" };
+      return {
+        next: {
+          ...current,
+          code: { ...current.code, used_at: now },
+          refresh: input.refresh,
+          expires_at: Math.max(current.expires_at, input.expiresAt),
+        },
+        outcome: "ok",
+      };
     },
 
     /** Replace the current refresh token `presented` (its hash) by `next`. A rotated-away token revokes the grant. */
@@ -90,7 +99,8 @@ export const grantKind = recordKind({
     ): Step<GrantRecord, Rotation> => {
       if (current === null) return { outcome: "invalid" };
       if (current.revoked_at !== null) return { outcome: "revoked" };
-      if (current.spent_refresh.includes(input.presented)) return { next: withRevocation(current, now), outcome: "reused" };
+      if (current.spent_refresh.includes(input.presented))
+        return { next: withRevocation(current, now), outcome: "reused" };
       const refresh = current.refresh;
       if (refresh === null || refresh.hash !== input.presented) return { outcome: "invalid" };
       if (refresh.expires_at <= now) return { outcome: "expired" };
@@ -107,7 +117,9 @@ export const grantKind = recordKind({
 
     /** Revoke the whole grant (RFC 7009): its refresh token and every access and ID token it issued. */
     revoke: (current: GrantRecord | null, _input: null, now: number): Step<GrantRecord, boolean> =>
-      current === null || current.revoked_at !== null ? { outcome: false } : { next: withRevocation(current, now), outcome: true },
+      current === null || current.revoked_at !== null
+        ? { outcome: false }
+        : { next: withRevocation(current, now), outcome: true },
   },
 });
 

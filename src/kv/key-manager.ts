@@ -47,7 +47,10 @@ export interface KeyState {
 export const KEY_MANAGER_NAME = "signing-keys";
 
 async function generateKey(activatesAt: number): Promise<StoredKey> {
-  const pair = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
+  const pair = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+    "sign",
+    "verify",
+  ])) as CryptoKeyPair;
   const privateJwk = (await crypto.subtle.exportKey("jwk", pair.privateKey)) as JWK;
   const publicJwk = (await crypto.subtle.exportKey("jwk", pair.publicKey)) as JWK;
   const kid = await calculateJwkThumbprint(publicJwk, "sha256");
@@ -60,18 +63,28 @@ async function generateKey(activatesAt: number): Promise<StoredKey> {
 
 function randomSecret(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 }
 
 /**
  * Advance the key state to `now`: create keys on first use, promote `next` when its time has come,
  * drop retired keys nobody can need. Pure but for key generation; exported for tests.
  */
-export async function advance(state: KeyState | undefined, policy: RotationPolicy, now: number): Promise<{ state: KeyState; changed: boolean }> {
+export async function advance(
+  state: KeyState | undefined,
+  policy: RotationPolicy,
+  now: number,
+): Promise<{ state: KeyState; changed: boolean }> {
   let changed = false;
-  const next: KeyState = state ? { keys: state.keys.map((key) => ({ ...key })), serverSecret: state.serverSecret } : { keys: [], serverSecret: randomSecret() };
+  const next: KeyState = state
+    ? { keys: state.keys.map((key) => ({ ...key })), serverSecret: state.serverSecret }
+    : { keys: [], serverSecret: randomSecret() };
   if (!state) changed = true;
-  const live = () => next.keys.filter((key) => key.retiredAt === undefined).sort((a, b) => a.activatesAt - b.activatesAt);
+  const live = () =>
+    next.keys.filter((key) => key.retiredAt === undefined).sort((a, b) => a.activatesAt - b.activatesAt);
 
   if (live().length === 0) {
     next.keys.push(await generateKey(now));
@@ -91,7 +104,9 @@ export async function advance(state: KeyState | undefined, policy: RotationPolic
     changed = true;
   }
   const before = next.keys.length;
-  next.keys = next.keys.filter((key) => key.retiredAt === undefined || key.retiredAt + policy.retainAfterRetirement > now);
+  next.keys = next.keys.filter(
+    (key) => key.retiredAt === undefined || key.retiredAt + policy.retainAfterRetirement > now,
+  );
   if (next.keys.length !== before) changed = true;
   return { state: next, changed };
 }
@@ -101,7 +116,9 @@ export function snapshot(state: KeyState): KeySnapshot {
   const [current, upcoming] = live as [StoredKey, StoredKey];
   return {
     current,
-    published: [current, upcoming, ...state.keys.filter((key) => key.retiredAt !== undefined)].map((key) => key.publicJwk),
+    published: [current, upcoming, ...state.keys.filter((key) => key.retiredAt !== undefined)].map(
+      (key) => key.publicJwk,
+    ),
     serverSecret: state.serverSecret,
     validUntil: upcoming.activatesAt,
   };
@@ -113,7 +130,11 @@ export const keyManagerKind = recordKind({
   asynchronous: true,
   operations: {
     /** The key set as of now, rotated if due. (Asynchronous: creating a key is a WebCrypto call.) */
-    keys: async (current: KeyState | null, policy: RotationPolicy, now: number): Promise<Step<KeyState, KeySnapshot>> => {
+    keys: async (
+      current: KeyState | null,
+      policy: RotationPolicy,
+      now: number,
+    ): Promise<Step<KeyState, KeySnapshot>> => {
       const { state, changed } = await advance(current ?? undefined, policy, now);
       return { ...(changed ? { next: state } : {}), outcome: snapshot(state) };
     },

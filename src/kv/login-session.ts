@@ -35,7 +35,9 @@ export interface AuthenticatedUser {
  * What approves a polling step: opening a one-time link (approval-link; SHA-256 of its secret), or the
  * outcome of a FIDO UAF transaction on the user's phone (uaf-mobile-approval).
  */
-export type PollApproval = { readonly via: "link"; readonly hash: string } | { readonly via: "uaf"; readonly transaction: string };
+export type PollApproval =
+  | { readonly via: "link"; readonly hash: string }
+  | { readonly via: "uaf"; readonly transaction: string };
 
 /** Where the flow is. `poll`: waiting for an out-of-band approval (the polling step). */
 export type FlowStep =
@@ -51,7 +53,13 @@ export type FlowStep =
       readonly user: AuthenticatedUser;
     }
   /** uaf-device: a UAF authentication request is out with the app; its response must answer `transaction`. */
-  | { readonly kind: "uaf"; readonly authenticator: string; readonly transaction: string; readonly expires_at: number; readonly user: AuthenticatedUser }
+  | {
+      readonly kind: "uaf";
+      readonly authenticator: string;
+      readonly transaction: string;
+      readonly expires_at: number;
+      readonly user: AuthenticatedUser;
+    }
   | { readonly kind: "done" };
 
 /** Who may continue a flow. The two kinds never mix: a HAAPI session refuses a browser, and the reverse. */
@@ -83,7 +91,8 @@ export const loginSessionKind = recordKind({
   expiresAt: (record: SessionRecord) => record.expires_at,
   operations: {
     /** Write a new session. False when the id is taken (ids are random: a bug, never a retry). */
-    create: (current: SessionRecord | null, record: SessionRecord): Step<SessionRecord, boolean> => (current ? { outcome: false } : { next: record, outcome: true }),
+    create: (current: SessionRecord | null, record: SessionRecord): Step<SessionRecord, boolean> =>
+      current ? { outcome: false } : { next: record, outcome: true },
 
     /** The session, or null when there is none or it expired. */
     read: (current: SessionRecord | null): Step<SessionRecord, SessionRecord | null> => ({ outcome: current }),
@@ -101,7 +110,14 @@ export const loginSessionKind = recordKind({
      */
     approve: (current: SessionRecord | null, approvalHash: string, now: number): Step<SessionRecord, boolean> => {
       const step = pendingPoll(current);
-      if (!current || !step || step.approval.via !== "link" || step.approval.hash !== approvalHash || step.expires_at <= now) return { outcome: false };
+      if (
+        !current ||
+        !step ||
+        step.approval.via !== "link" ||
+        step.approval.hash !== approvalHash ||
+        step.expires_at <= now
+      )
+        return { outcome: false };
       return { next: { ...current, step: { ...step, status: "done" } }, outcome: true };
     },
 
@@ -112,18 +128,26 @@ export const loginSessionKind = recordKind({
      */
     settleTransaction: (
       current: SessionRecord | null,
-      input: { readonly transaction: string; readonly outcome: { readonly approved: true; readonly amr: readonly string[] } | { readonly approved: false } },
+      input: {
+        readonly transaction: string;
+        readonly outcome: { readonly approved: true; readonly amr: readonly string[] } | { readonly approved: false };
+      },
     ): Step<SessionRecord, SessionRecord | null> => {
       const step = pendingPoll(current);
-      if (!current || !step || step.approval.via !== "uaf" || step.approval.transaction !== input.transaction) return { outcome: current };
-      const settled: FlowStep = input.outcome.approved ? { ...step, status: "done", user: { ...step.user, amr: input.outcome.amr } } : { ...step, status: "failed" };
+      if (!current || !step || step.approval.via !== "uaf" || step.approval.transaction !== input.transaction)
+        return { outcome: current };
+      const settled: FlowStep = input.outcome.approved
+        ? { ...step, status: "done", user: { ...step.user, amr: input.outcome.amr } }
+        : { ...step, status: "failed" };
       const updated = { ...current, step: settled };
       return { next: updated, outcome: updated };
     },
 
     /** Finish the flow, once: true for the first caller, false afterwards (or when the session is gone). */
     complete: (current: SessionRecord | null): Step<SessionRecord, boolean> =>
-      current === null || current.step.kind === "done" ? { outcome: false } : { next: { ...current, step: { kind: "done" } }, outcome: true },
+      current === null || current.step.kind === "done"
+        ? { outcome: false }
+        : { next: { ...current, step: { kind: "done" } }, outcome: true },
   },
 });
 

@@ -5,7 +5,10 @@
  */
 const OBJECT_ID = /^[0-9a-f]{64}$/;
 
-export function objectByHexId<T extends Rpc.DurableObjectBranded | undefined>(namespace: DurableObjectNamespace<T>, id: string): DurableObjectStub<T> | null {
+export function objectByHexId<T extends Rpc.DurableObjectBranded | undefined>(
+  namespace: DurableObjectNamespace<T>,
+  id: string,
+): DurableObjectStub<T> | null {
   if (!OBJECT_ID.test(id)) return null;
   try {
     return namespace.get(namespace.idFromString(id));
@@ -15,7 +18,9 @@ export function objectByHexId<T extends Rpc.DurableObjectBranded | undefined>(na
 }
 
 /** A new object, created where this request runs, and its id (hex): what names it on the wire. */
-export function newObject<T extends Rpc.DurableObjectBranded | undefined>(namespace: DurableObjectNamespace<T>): { id: string; stub: DurableObjectStub<T> } {
+export function newObject<T extends Rpc.DurableObjectBranded | undefined>(
+  namespace: DurableObjectNamespace<T>,
+): { id: string; stub: DurableObjectStub<T> } {
   const id = namespace.newUniqueId();
   return { id: id.toString(), stub: namespace.get(id) };
 }

@@ -47,7 +47,11 @@ export const rateLimitKind = recordKind({
     take: (current: Bucket | null, limit: Limit, now: number): Step<Bucket, RateDecision> => {
       const tokens = tokensAt(current, limit, now);
       const left = tokens >= 1 ? tokens - 1 : tokens;
-      const bucket = { tokens: left, at: now, fullAt: now + Math.ceil((limit.requests - left) / (limit.requests / limit.window)) };
+      const bucket = {
+        tokens: left,
+        at: now,
+        fullAt: now + Math.ceil((limit.requests - left) / (limit.requests / limit.window)),
+      };
       return { next: bucket, outcome: tokens >= 1 ? { allowed: true, retryAfter: 0 } : refused(tokens, limit) };
     },
 

@@ -75,7 +75,13 @@ export interface RecordCollection<Ops> {
  * Run `operation` of `kind` on `current` as a backend does: an expired record is no record. Synchronous
  * operations answer synchronously (a Durable Object then never yields between its read and its write).
  */
-export function applyOperation<R, Ops extends Operations<R>>(kind: RecordKind<R, Ops>, operation: string, current: R | null, input: unknown, now: number): Step<R, unknown> | Promise<Step<R, unknown>> {
+export function applyOperation<R, Ops extends Operations<R>>(
+  kind: RecordKind<R, Ops>,
+  operation: string,
+  current: R | null,
+  input: unknown,
+  now: number,
+): Step<R, unknown> | Promise<Step<R, unknown>> {
   const run = Object.hasOwn(kind.operations, operation) ? kind.operations[operation] : undefined;
   if (!run) throw new TypeError(`${kind.name}: no operation ${JSON.stringify(operation)}`);
   const live = current !== null && kind.expiresAt(current) > now ? current : null;

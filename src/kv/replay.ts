@@ -23,17 +23,28 @@ export const appAttestKeyKind = recordKind({
   expiresAt: (record: AppAttestKeyRecord) => record.expiresAt,
   operations: {
     /** Register an attested App Attest key (a new attestation of the same keyId replaces the old record). */
-    register: (_current: AppAttestKeyRecord | null, record: AppAttestKeyRecord): Step<AppAttestKeyRecord, null> => ({ next: record, outcome: null }),
+    register: (_current: AppAttestKeyRecord | null, record: AppAttestKeyRecord): Step<AppAttestKeyRecord, null> => ({
+      next: record,
+      outcome: null,
+    }),
 
-    read: (current: AppAttestKeyRecord | null): Step<AppAttestKeyRecord, AppAttestKeyRecord | null> => ({ outcome: current }),
+    read: (current: AppAttestKeyRecord | null): Step<AppAttestKeyRecord, AppAttestKeyRecord | null> => ({
+      outcome: current,
+    }),
 
     /**
      * Move the key's counter to `counter` if that is higher than the stored one (compare-and-set), and
      * extend the record to `expiresAt`. False when the counter does not increase (a replayed or cloned assertion).
      */
-    advance: (current: AppAttestKeyRecord | null, input: { readonly counter: number; readonly expiresAt: number }): Step<AppAttestKeyRecord, boolean> => {
+    advance: (
+      current: AppAttestKeyRecord | null,
+      input: { readonly counter: number; readonly expiresAt: number },
+    ): Step<AppAttestKeyRecord, boolean> => {
       if (current === null || current.counter >= input.counter) return { outcome: false };
-      return { next: { ...current, counter: input.counter, expiresAt: Math.max(current.expiresAt, input.expiresAt) }, outcome: true };
+      return {
+        next: { ...current, counter: input.counter, expiresAt: Math.max(current.expiresAt, input.expiresAt) },
+        outcome: true,
+      };
     },
   },
 });

@@ -23,7 +23,9 @@ function isStatusList(value: unknown): value is StatusList {
   if (!value || typeof value !== "object") return false;
   const entries = (value as { entries?: unknown }).entries;
   if (!entries || typeof entries !== "object" || Array.isArray(entries)) return false;
-  return Object.values(entries).every((entry) => entry && typeof entry === "object" && typeof (entry as { status?: unknown }).status === "string");
+  return Object.values(entries).every(
+    (entry) => entry && typeof entry === "object" && typeof (entry as { status?: unknown }).status === "string",
+  );
 }
 
 export interface StatusListSource {
@@ -50,7 +52,10 @@ export async function androidStatusList(source: StatusListSource, now: number): 
     // A corrupt KV value is treated as a miss.
   }
   try {
-    const response = await (source.fetch ?? fetch)(source.url, { headers: { Accept: "application/json" }, signal: AbortSignal.timeout(5000) });
+    const response = await (source.fetch ?? fetch)(source.url, {
+      headers: { Accept: "application/json" },
+      signal: AbortSignal.timeout(5000),
+    });
     if (!response.ok) return "unavailable";
     const list: unknown = await response.json();
     if (!isStatusList(list)) return "unavailable";

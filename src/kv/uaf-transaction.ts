@@ -12,7 +12,13 @@
 import { recordKind, type Step } from "./record";
 
 export type UafOperation = "registration" | "authentication" | "deregistration";
-export type UafTransactionStatus = "tokenCreated" | "clientRegistering" | "clientAuthenticating" | "clientDeregistering" | "succeeded" | "failed";
+export type UafTransactionStatus =
+  | "tokenCreated"
+  | "clientRegistering"
+  | "clientAuthenticating"
+  | "clientDeregistering"
+  | "succeeded"
+  | "failed";
 
 export interface UafTransactionRecord {
   readonly id: string;
@@ -43,14 +49,22 @@ export interface UafTransactionRecord {
 /** How long a finished transaction can still be polled, seconds. */
 const RETAIN_AFTER_END = 3600;
 
-export type RedeemRefusal = "unknown_token" | "token_already_redeemed" | "token_expired" | "token_for_another_operation";
+export type RedeemRefusal =
+  | "unknown_token"
+  | "token_already_redeemed"
+  | "token_expired"
+  | "token_for_another_operation";
 
 /** The UAF status code of an answer that never came (REQUEST_TIMEOUT). */
 const TIMED_OUT = 1408;
 
 const FINAL = new Set<UafTransactionStatus>(["succeeded", "failed"]);
 
-type Result = { readonly succeeded: boolean; readonly uafStatusCode: number; readonly authenticators?: UafTransactionRecord["authenticators"] };
+type Result = {
+  readonly succeeded: boolean;
+  readonly uafStatusCode: number;
+  readonly authenticators?: UafTransactionRecord["authenticators"];
+};
 
 function settled(record: UafTransactionRecord, result: Result, now: number): UafTransactionRecord {
   return {
@@ -65,18 +79,28 @@ function settled(record: UafTransactionRecord, result: Result, now: number): Uaf
 export const uafTransactionKind = recordKind({
   name: "uaf-transaction",
   // Kept a while after it can no longer change, so its status can still be polled.
-  expiresAt: (record: UafTransactionRecord) => Math.max(record.expires_at, record.answer_by ?? 0, record.updated_at) + RETAIN_AFTER_END,
+  expiresAt: (record: UafTransactionRecord) =>
+    Math.max(record.expires_at, record.answer_by ?? 0, record.updated_at) + RETAIN_AFTER_END,
   operations: {
-    create: (current: UafTransactionRecord | null, record: UafTransactionRecord): Step<UafTransactionRecord, boolean> => (current ? { outcome: false } : { next: record, outcome: true }),
+    create: (
+      current: UafTransactionRecord | null,
+      record: UafTransactionRecord,
+    ): Step<UafTransactionRecord, boolean> => (current ? { outcome: false } : { next: record, outcome: true }),
 
     /**
      * The transaction as the status services report it: an unredeemed token past its deadline has timed
      * out, and so has a redeemed operation whose device did not answer in time (1408).
      */
-    read: (current: UafTransactionRecord | null, _input: null, now: number): Step<UafTransactionRecord, UafTransactionRecord | null> => {
+    read: (
+      current: UafTransactionRecord | null,
+      _input: null,
+      now: number,
+    ): Step<UafTransactionRecord, UafTransactionRecord | null> => {
       if (!current) return { outcome: null };
-      if (current.status === "tokenCreated" && current.expires_at <= now) return { outcome: { ...current, status: "failed", token_result: "tokenTimedOut" } };
-      if (!FINAL.has(current.status) && current.answer_by !== undefined && current.answer_by <= now) return { outcome: { ...current, status: "failed", uaf_status_code: TIMED_OUT } };
+      if (current.status === "tokenCreated" && current.expires_at <= now)
+        return { outcome: { ...current, status: "failed", token_result: "tokenTimedOut" } };
+      if (!FINAL.has(current.status) && current.answer_by !== undefined && current.answer_by <= now)
+        return { outcome: { ...current, status: "failed", uaf_status_code: TIMED_OUT } };
       return { outcome: current };
     },
 
@@ -86,13 +110,26 @@ export const uafTransactionKind = recordKind({
       input: { readonly tokenHash: string; readonly operation: UafOperation; readonly answerBy: number },
       now: number,
     ): Step<UafTransactionRecord, { ok: true; value: UafTransactionRecord } | { ok: false; reason: RedeemRefusal }> => {
-      if (!current || current.token_hash !== input.tokenHash) return { outcome: { ok: false, reason: "unknown_token" } };
+      if (!current || current.token_hash !== input.tokenHash)
+        return { outcome: { ok: false, reason: "unknown_token" } };
       if (current.status !== "tokenCreated") return { outcome: { ok: false, reason: "token_already_redeemed" } };
       if (current.expires_at <= now) return { outcome: { ok: false, reason: "token_expired" } };
       // Refused before anything changes: the token stays good at its own operation's service.
-      if (current.operation !== input.operation) return { outcome: { ok: false, reason: "token_for_another_operation" } };
-      const status: UafTransactionStatus = current.operation === "registration" ? "clientRegistering" : current.operation === "authentication" ? "clientAuthenticating" : "clientDeregistering";
-      const updated: UafTransactionRecord = { ...current, status, token_result: "tokenRedeemed", answer_by: input.answerBy, updated_at: now };
+      if (current.operation !== input.operation)
+        return { outcome: { ok: false, reason: "token_for_another_operation" } };
+      const status: UafTransactionStatus =
+        current.operation === "registration"
+          ? "clientRegistering"
+          : current.operation === "authentication"
+            ? "clientAuthenticating"
+            : "clientDeregistering";
+      const updated: UafTransactionRecord = {
+        ...current,
+        status,
+        token_result: "tokenRedeemed",
+        answer_by: input.answerBy,
+        updated_at: now,
+      };
       return { next: updated, outcome: { ok: true, value: updated } };
     },
 
@@ -101,27 +138,42 @@ export const uafTransactionKind = recordKind({
      * answer (concurrent or later) is refused, so the status the backend acts on is the only outcome.
      */
     claim: (current: UafTransactionRecord | null, _input: null, now: number): Step<UafTransactionRecord, boolean> => {
-      if (!current || current.status === "tokenCreated" || FINAL.has(current.status) || current.answered_at !== undefined) return { outcome: false };
+      if (
+        !current ||
+        current.status === "tokenCreated" ||
+        FINAL.has(current.status) ||
+        current.answered_at !== undefined
+      )
+        return { outcome: false };
       if (current.answer_by !== undefined && current.answer_by <= now) return { outcome: false };
       return { next: { ...current, answered_at: now, updated_at: now }, outcome: true };
     },
 
     /** How the claimed answer ended: succeeded or failed (with its UAF status code). */
-    finish: (current: UafTransactionRecord | null, result: Result, now: number): Step<UafTransactionRecord, UafTransactionRecord | null> => {
+    finish: (
+      current: UafTransactionRecord | null,
+      result: Result,
+      now: number,
+    ): Step<UafTransactionRecord, UafTransactionRecord | null> => {
       if (!current || current.answered_at === undefined || FINAL.has(current.status)) return { outcome: null };
       const updated = settled(current, result, now);
       return { next: updated, outcome: updated };
     },
 
     /** The operation ends without a device answer to claim (a deregistration, or a request that could not be made). */
-    end: (current: UafTransactionRecord | null, result: Result, now: number): Step<UafTransactionRecord, UafTransactionRecord | null> => {
+    end: (
+      current: UafTransactionRecord | null,
+      result: Result,
+      now: number,
+    ): Step<UafTransactionRecord, UafTransactionRecord | null> => {
       if (!current || current.status === "tokenCreated" || FINAL.has(current.status)) return { outcome: null };
       const updated = settled(current, result, now);
       return { next: updated, outcome: updated };
     },
 
     /** Forget a transaction whose token could not be delivered (before anyone could redeem it). */
-    discard: (current: UafTransactionRecord | null): Step<UafTransactionRecord, null> => (current ? { next: null, outcome: null } : { outcome: null }),
+    discard: (current: UafTransactionRecord | null): Step<UafTransactionRecord, null> =>
+      current ? { next: null, outcome: null } : { outcome: null },
   },
 });
 

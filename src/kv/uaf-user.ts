@@ -40,7 +40,10 @@ export interface UafDeviceRecord {
   readonly updated_at: number;
 }
 
-export type DeviceInformation = Pick<UafDeviceRecord, "name" | "fcmRegistrationToken" | "signatureKey" | "encryptionKey">;
+export type DeviceInformation = Pick<
+  UafDeviceRecord,
+  "name" | "fcmRegistrationToken" | "signatureKey" | "encryptionKey"
+>;
 
 export interface UafUserRecord {
   readonly userId: string;
@@ -53,11 +56,18 @@ export interface UafUserRecord {
 
 export type NewUafAuthenticator = Omit<UafAuthenticatorRecord, "deviceId" | "registered_at" | "last_used_at">;
 
-export type RegisterRefusal = "challenge_spent" | "key_already_registered" | "authenticator_type_already_registered" | "device_information_required" | "device_name_taken";
+export type RegisterRefusal =
+  | "challenge_spent"
+  | "key_already_registered"
+  | "authenticator_type_already_registered"
+  | "device_information_required"
+  | "device_name_taken";
 export type AuthenticateRefusal = "challenge_spent" | "unknown_key" | "counter_regressed";
 
 /** A store's answer. (Not verifiers/result.ts's Result: its optional `detail` does not narrow across the RPC boundary.) */
-export type Outcome<T, R extends string> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: R };
+export type Outcome<T, R extends string> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly reason: R };
 
 /** A challenge already answered, remembered until it could no longer be answered anyway. */
 interface SpentChallenge {
@@ -76,8 +86,17 @@ function isSpent(state: UafUserState | null, challenge: string, now: number): bo
 }
 
 /** The state with `user`, the challenge spent until `expiresAt`, and spent challenges that expired dropped. */
-function spending(state: UafUserState | null, user: UafUserRecord, challenge: string, expiresAt: number, now: number): UafUserState {
-  return { user, spent: [...(state?.spent ?? []).filter((spent) => spent.expires_at > now), { challenge, expires_at: expiresAt }] };
+function spending(
+  state: UafUserState | null,
+  user: UafUserRecord,
+  challenge: string,
+  expiresAt: number,
+  now: number,
+): UafUserState {
+  return {
+    user,
+    spent: [...(state?.spent ?? []).filter((spent) => spent.expires_at > now), { challenge, expires_at: expiresAt }],
+  };
 }
 
 function emptyUser(userId: string, username: string, now: number): UafUserRecord {
@@ -89,10 +108,16 @@ export const uafUserKind = recordKind({
   expiresAt: (_record: UafUserState) => Infinity,
   operations: {
     /** The user, or null before the first contact. */
-    read: (current: UafUserState | null): Step<UafUserState, UafUserRecord | null> => ({ outcome: current?.user ?? null }),
+    read: (current: UafUserState | null): Step<UafUserState, UafUserRecord | null> => ({
+      outcome: current?.user ?? null,
+    }),
 
     /** The user, created (without authenticators) when absent: the enrollment of the Authentication Cloud API. */
-    ensure: (current: UafUserState | null, input: { readonly userId: string; readonly username: string }, now: number): Step<UafUserState, UafUserRecord> => {
+    ensure: (
+      current: UafUserState | null,
+      input: { readonly userId: string; readonly username: string },
+      now: number,
+    ): Step<UafUserState, UafUserRecord> => {
       if (current) return { outcome: current.user };
       const user = emptyUser(input.userId, input.username, now);
       return { next: { user, spent: [] }, outcome: user };
@@ -119,26 +144,49 @@ export const uafUserKind = recordKind({
       if (isSpent(current, input.challenge, now)) return { outcome: { ok: false, reason: "challenge_spent" } };
       const existingDevice = user.devices.find((device) => device.deviceId === input.deviceId);
       if (!existingDevice && !input.device) return { outcome: { ok: false, reason: "device_information_required" } };
-      if (!existingDevice && user.devices.some((device) => device.name === input.device!.name)) return { outcome: { ok: false, reason: "device_name_taken" } };
+      if (!existingDevice && user.devices.some((device) => device.name === input.device!.name))
+        return { outcome: { ok: false, reason: "device_name_taken" } };
       const onDevice = user.authenticators.filter((authenticator) => authenticator.deviceId === input.deviceId);
       for (const [i, candidate] of input.authenticators.entries()) {
         const earlier = input.authenticators.slice(0, i);
-        if (user.authenticators.some((stored) => stored.aaid === candidate.aaid && stored.keyId === candidate.keyId) || earlier.some((other) => other.aaid === candidate.aaid && other.keyId === candidate.keyId)) {
+        if (
+          user.authenticators.some((stored) => stored.aaid === candidate.aaid && stored.keyId === candidate.keyId) ||
+          earlier.some((other) => other.aaid === candidate.aaid && other.keyId === candidate.keyId)
+        ) {
           return { outcome: { ok: false, reason: "key_already_registered" } };
         }
         // The Nevis SDK registers one authenticator of each type per user and device.
-        if (onDevice.some((stored) => stored.aaid === candidate.aaid) || earlier.some((other) => other.aaid === candidate.aaid)) {
+        if (
+          onDevice.some((stored) => stored.aaid === candidate.aaid) ||
+          earlier.some((other) => other.aaid === candidate.aaid)
+        ) {
           return { outcome: { ok: false, reason: "authenticator_type_already_registered" } };
         }
       }
-      const devices = existingDevice ? user.devices : [...user.devices, { deviceId: input.deviceId, ...withoutUndefined(input.device!), created_at: now, updated_at: now }];
+      const devices = existingDevice
+        ? user.devices
+        : [
+            ...user.devices,
+            { deviceId: input.deviceId, ...withoutUndefined(input.device!), created_at: now, updated_at: now },
+          ];
       const updated: UafUserRecord = {
         ...user,
         updated_at: now,
         devices,
-        authenticators: [...user.authenticators, ...input.authenticators.map((authenticator) => ({ ...authenticator, deviceId: input.deviceId, registered_at: now, last_used_at: null }))],
+        authenticators: [
+          ...user.authenticators,
+          ...input.authenticators.map((authenticator) => ({
+            ...authenticator,
+            deviceId: input.deviceId,
+            registered_at: now,
+            last_used_at: null,
+          })),
+        ],
       };
-      return { next: spending(current, updated, input.challenge, input.challengeExpiresAt, now), outcome: { ok: true, value: updated } };
+      return {
+        next: spending(current, updated, input.challenge, input.challengeExpiresAt, now),
+        outcome: { ok: true, value: updated },
+      };
     },
 
     /**
@@ -147,50 +195,98 @@ export const uafUserKind = recordKind({
      */
     authenticate: (
       current: UafUserState | null,
-      input: { readonly challenge: string; readonly challengeExpiresAt: number; readonly aaid: string; readonly keyId: string; readonly signCounter: number; readonly allowCounterRegression: boolean },
+      input: {
+        readonly challenge: string;
+        readonly challengeExpiresAt: number;
+        readonly aaid: string;
+        readonly keyId: string;
+        readonly signCounter: number;
+        readonly allowCounterRegression: boolean;
+      },
       now: number,
     ): Step<UafUserState, Outcome<UafAuthenticatorRecord, AuthenticateRefusal>> => {
       const user = current?.user;
-      const index = user?.authenticators.findIndex((stored) => stored.aaid === input.aaid && stored.keyId === input.keyId) ?? -1;
+      const index =
+        user?.authenticators.findIndex((stored) => stored.aaid === input.aaid && stored.keyId === input.keyId) ?? -1;
       if (!user || index < 0) return { outcome: { ok: false, reason: "unknown_key" } };
       if (isSpent(current, input.challenge, now)) return { outcome: { ok: false, reason: "challenge_spent" } };
       const stored = user.authenticators[index]!;
       const regressed = input.signCounter !== 0 && stored.signCounter !== 0 && input.signCounter <= stored.signCounter;
       if (regressed && !input.allowCounterRegression) return { outcome: { ok: false, reason: "counter_regressed" } };
-      const updatedAuthenticator = { ...stored, signCounter: Math.max(stored.signCounter, input.signCounter), last_used_at: now };
-      const authenticators = user.authenticators.map((authenticator, i) => (i === index ? updatedAuthenticator : authenticator));
-      return { next: spending(current, { ...user, authenticators, updated_at: now }, input.challenge, input.challengeExpiresAt, now), outcome: { ok: true, value: updatedAuthenticator } };
+      const updatedAuthenticator = {
+        ...stored,
+        signCounter: Math.max(stored.signCounter, input.signCounter),
+        last_used_at: now,
+      };
+      const authenticators = user.authenticators.map((authenticator, i) =>
+        i === index ? updatedAuthenticator : authenticator,
+      );
+      return {
+        next: spending(
+          current,
+          { ...user, authenticators, updated_at: now },
+          input.challenge,
+          input.challengeExpiresAt,
+          now,
+        ),
+        outcome: { ok: true, value: updatedAuthenticator },
+      };
     },
 
     /**
      * Remove the authenticators matching the filter (all of the user's without one), then every device
      * left without an authenticator. Returns the removed authenticators.
      */
-    deregister: (current: UafUserState | null, filter: { readonly aaid?: string; readonly keyId?: string; readonly deviceId?: string }, now: number): Step<UafUserState, readonly UafAuthenticatorRecord[]> => {
+    deregister: (
+      current: UafUserState | null,
+      filter: { readonly aaid?: string; readonly keyId?: string; readonly deviceId?: string },
+      now: number,
+    ): Step<UafUserState, readonly UafAuthenticatorRecord[]> => {
       const user = current?.user;
       if (!current || !user) return { outcome: [] };
       const matches = (authenticator: UafAuthenticatorRecord) =>
-        (filter.aaid === undefined || authenticator.aaid === filter.aaid) && (filter.keyId === undefined || authenticator.keyId === filter.keyId) && (filter.deviceId === undefined || authenticator.deviceId === filter.deviceId);
+        (filter.aaid === undefined || authenticator.aaid === filter.aaid) &&
+        (filter.keyId === undefined || authenticator.keyId === filter.keyId) &&
+        (filter.deviceId === undefined || authenticator.deviceId === filter.deviceId);
       const removed = user.authenticators.filter(matches);
       if (removed.length === 0) return { outcome: [] };
       const authenticators = user.authenticators.filter((authenticator) => !matches(authenticator));
-      const devices = user.devices.filter((device) => authenticators.some((authenticator) => authenticator.deviceId === device.deviceId));
+      const devices = user.devices.filter((device) =>
+        authenticators.some((authenticator) => authenticator.deviceId === device.deviceId),
+      );
       return { next: { ...current, user: { ...user, authenticators, devices, updated_at: now } }, outcome: removed };
     },
 
     /** Change a device's name, FCM registration token (null removes it) or encryption key ("change device information"). */
     changeDevice: (
       current: UafUserState | null,
-      input: { readonly deviceId: string; readonly change: { readonly name?: string; readonly fcmRegistrationToken?: string | null; readonly encryptionKey?: JWK } },
+      input: {
+        readonly deviceId: string;
+        readonly change: {
+          readonly name?: string;
+          readonly fcmRegistrationToken?: string | null;
+          readonly encryptionKey?: JWK;
+        };
+      },
       now: number,
-    ): Step<UafUserState, Outcome<UafDeviceRecord & { readonly user: UafUserRecord }, "unknown_device" | "device_name_taken">> => {
+    ): Step<
+      UafUserState,
+      Outcome<UafDeviceRecord & { readonly user: UafUserRecord }, "unknown_device" | "device_name_taken">
+    > => {
       const { deviceId, change } = input;
       const user = current?.user;
       const device = user?.devices.find((candidate) => candidate.deviceId === deviceId);
       if (!current || !user || !device) return { outcome: { ok: false, reason: "unknown_device" } };
-      if (change.name !== undefined && user.devices.some((other) => other.deviceId !== deviceId && other.name === change.name)) return { outcome: { ok: false, reason: "device_name_taken" } };
+      if (
+        change.name !== undefined &&
+        user.devices.some((other) => other.deviceId !== deviceId && other.name === change.name)
+      )
+        return { outcome: { ok: false, reason: "device_name_taken" } };
       const { fcmRegistrationToken: _previous, ...rest } = device;
-      const token = change.fcmRegistrationToken === undefined ? device.fcmRegistrationToken : (change.fcmRegistrationToken ?? undefined);
+      const token =
+        change.fcmRegistrationToken === undefined
+          ? device.fcmRegistrationToken
+          : (change.fcmRegistrationToken ?? undefined);
       const updated: UafDeviceRecord = {
         ...rest,
         ...(change.name !== undefined ? { name: change.name } : {}),
@@ -198,8 +294,15 @@ export const uafUserKind = recordKind({
         ...(change.encryptionKey ? { encryptionKey: change.encryptionKey } : {}),
         updated_at: now,
       };
-      const changedUser = { ...user, devices: user.devices.map((candidate) => (candidate.deviceId === deviceId ? updated : candidate)), updated_at: now };
-      return { next: { ...current, user: changedUser }, outcome: { ok: true, value: { ...updated, user: changedUser } } };
+      const changedUser = {
+        ...user,
+        devices: user.devices.map((candidate) => (candidate.deviceId === deviceId ? updated : candidate)),
+        updated_at: now,
+      };
+      return {
+        next: { ...current, user: changedUser },
+        outcome: { ok: true, value: { ...updated, user: changedUser } },
+      };
     },
   },
 });

@@ -36,7 +36,10 @@ export interface UserState {
 }
 
 function withLockout(current: UserState | null, lockout: Lockout | undefined): UserState | null {
-  const next: UserState = { ...(current?.account ? { account: current.account } : {}), ...(lockout ? { lockout } : {}) };
+  const next: UserState = {
+    ...(current?.account ? { account: current.account } : {}),
+    ...(lockout ? { lockout } : {}),
+  };
   return next.account || next.lockout ? next : null;
 }
 
@@ -57,10 +60,15 @@ export const userKind = recordKind({
     },
 
     /** Count a failed login; the `max`-th failure locks the user for `lockSeconds`. */
-    recordFailure: (current: UserState | null, input: { readonly max: number; readonly lockSeconds: number }, now: number): Step<UserState, LockState> => {
+    recordFailure: (
+      current: UserState | null,
+      input: { readonly max: number; readonly lockSeconds: number },
+      now: number,
+    ): Step<UserState, LockState> => {
       const previous = current?.lockout;
       // A lock that ran out starts a fresh count.
-      const failures = (previous && previous.locked_until !== 0 && previous.locked_until <= now ? 0 : (previous?.failures ?? 0)) + 1;
+      const failures =
+        (previous && previous.locked_until !== 0 && previous.locked_until <= now ? 0 : (previous?.failures ?? 0)) + 1;
       const lockedUntil = failures >= input.max ? now + input.lockSeconds : 0;
       return {
         next: withLockout(current, { failures: failures >= input.max ? 0 : failures, locked_until: lockedUntil }),
@@ -68,7 +76,8 @@ export const userKind = recordKind({
       };
     },
 
-    recordSuccess: (current: UserState | null): Step<UserState, null> => (current?.lockout ? { next: withLockout(current, undefined), outcome: null } : { outcome: null }),
+    recordSuccess: (current: UserState | null): Step<UserState, null> =>
+      current?.lockout ? { next: withLockout(current, undefined), outcome: null } : { outcome: null },
   },
 });
 

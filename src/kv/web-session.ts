@@ -25,7 +25,8 @@ export const webSessionKind = recordKind({
   name: "web-session",
   expiresAt: (record: WebSessionRecord) => record.expires_at,
   operations: {
-    create: (current: WebSessionRecord | null, record: WebSessionRecord): Step<WebSessionRecord, boolean> => (current ? { outcome: false } : { next: record, outcome: true }),
+    create: (current: WebSessionRecord | null, record: WebSessionRecord): Step<WebSessionRecord, boolean> =>
+      current ? { outcome: false } : { next: record, outcome: true },
 
     /** The session, when `secretHash` is its secret's and it has not expired. */
     read: (current: WebSessionRecord | null, secretHash: string): Step<WebSessionRecord, WebSessionRecord | null> => ({

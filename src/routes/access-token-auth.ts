@@ -40,14 +40,20 @@ function challenge(scheme: "Bearer" | "DPoP", code: string, description: string)
 }
 
 export function resourceTokenError(scheme: "Bearer" | "DPoP", reason: string, description: string): OAuthError {
-  return new OAuthError("invalid_token", description, { reason, headers: challenge(scheme, "invalid_token", description) });
+  return new OAuthError("invalid_token", description, {
+    reason,
+    headers: challenge(scheme, "invalid_token", description),
+  });
 }
 
 /**
  * The DPoP proof for a bound token at a protected resource: as at the token endpoint, but failures are
  * 401 with a DPoP challenge (RFC 9449 §7.1, §9).
  */
-export async function requireResourceProof<E extends AppEnv>(c: Context<E>, options: { url: string; requireNonce: boolean; accessToken: string; expectedJkt: string }): Promise<void> {
+export async function requireResourceProof<E extends AppEnv>(
+  c: Context<E>,
+  options: { url: string; requireNonce: boolean; accessToken: string; expectedJkt: string },
+): Promise<void> {
   try {
     await requireDpopProof(c, options);
   } catch (error) {
@@ -82,29 +88,67 @@ export interface AcceptedAccessToken {
   readonly grant: GrantRecord | null;
 }
 
-export async function authenticateAccessToken<E extends AppEnv>(c: Context<E>, options: ResourceTokenOptions): Promise<AcceptedAccessToken> {
+export async function authenticateAccessToken<E extends AppEnv>(
+  c: Context<E>,
+  options: ResourceTokenOptions,
+): Promise<AcceptedAccessToken> {
   const config = c.get("config");
   const authorization = c.req.header("Authorization") ?? "";
   const scheme = options.requireDpop ? "DPoP" : "Bearer";
-  if (authorization.length > config.limits.max_header_bytes) throw new OAuthError("invalid_request", "Authorization header too large");
+  if (authorization.length > config.limits.max_header_bytes)
+    throw new OAuthError("invalid_request", "Authorization header too large");
   const match = /^(Bearer|DPoP) +([\x21-\x7e]+)$/i.exec(authorization);
-  if (!match) throw resourceTokenError(scheme, "access_token_missing", options.requireDpop ? "a DPoP-bound access token is required (Authorization: DPoP)" : "an access token is required");
+  if (!match)
+    throw resourceTokenError(
+      scheme,
+      "access_token_missing",
+      options.requireDpop
+        ? "a DPoP-bound access token is required (Authorization: DPoP)"
+        : "an access token is required",
+    );
   const used = match[1]!.toLowerCase() === "dpop" ? "DPoP" : "Bearer";
   const raw = match[2]!;
-  const result = await verifyAccessToken(raw, { issuer: config.issuer, audience: config.issuer }, await serverKeySet(c), c.get("now"));
-  if (!result.ok) throw resourceTokenError(used, `access_token_${result.reason}`, result.reason === "expired" ? "the access token has expired" : "the access token is not valid");
+  const result = await verifyAccessToken(
+    raw,
+    { issuer: config.issuer, audience: config.issuer },
+    await serverKeySet(c),
+    c.get("now"),
+  );
+  if (!result.ok)
+    throw resourceTokenError(
+      used,
+      `access_token_${result.reason}`,
+      result.reason === "expired" ? "the access token has expired" : "the access token is not valid",
+    );
   const token = result.value;
   const client = await options.clientOf(token.clientId);
   if (!client) throw resourceTokenError(used, "access_token_client_unknown", "the access token is not valid");
   if (token.jkt) {
     // RFC 9449 §7.2: a DPoP-bound token sent as Bearer is refused (no downgrade).
-    if (used !== "DPoP") throw resourceTokenError("DPoP", "dpop_bound_token_as_bearer", "a DPoP-bound token needs the DPoP scheme and a proof");
-    await requireResourceProof(c, { url: options.url, requireNonce: nonceRequired(config, client, token.scopes), accessToken: raw, expectedJkt: token.jkt });
+    if (used !== "DPoP")
+      throw resourceTokenError(
+        "DPoP",
+        "dpop_bound_token_as_bearer",
+        "a DPoP-bound token needs the DPoP scheme and a proof",
+      );
+    await requireResourceProof(c, {
+      url: options.url,
+      requireNonce: nonceRequired(config, client, token.scopes),
+      accessToken: raw,
+      expectedJkt: token.jkt,
+    });
   } else if (options.requireDpop || used === "DPoP") {
-    throw resourceTokenError(options.requireDpop ? "DPoP" : "Bearer", "access_token_not_dpop_bound", options.requireDpop ? "a DPoP-bound access token is required" : "the token is not DPoP-bound; use the Bearer scheme");
+    throw resourceTokenError(
+      options.requireDpop ? "DPoP" : "Bearer",
+      "access_token_not_dpop_bound",
+      options.requireDpop
+        ? "a DPoP-bound access token is required"
+        : "the token is not DPoP-bound; use the Bearer scheme",
+    );
   }
   if (token.grantId === undefined) {
-    if (options.requireUser) throw resourceTokenError(used, "access_token_without_user", "the token does not belong to a user");
+    if (options.requireUser)
+      throw resourceTokenError(used, "access_token_without_user", "the token does not belong to a user");
     return { token, raw, client, grant: null };
   }
   const grant = await liveGrant(c, token.grantId, { clientId: token.clientId, subject: token.subject });

@@ -26,7 +26,11 @@ const originsByConfig = new WeakMap<Config, ReadonlySet<string>>();
 export function browserOrigins(config: Config): ReadonlySet<string> {
   let origins = originsByConfig.get(config);
   if (!origins) {
-    origins = new Set(config.clients.flatMap((client) => client.attestation?.web?.allowed_origins ?? []).map((origin) => new URL(origin).origin));
+    origins = new Set(
+      config.clients
+        .flatMap((client) => client.attestation?.web?.allowed_origins ?? [])
+        .map((origin) => new URL(origin).origin),
+    );
     originsByConfig.set(config, origins);
   }
   return origins;

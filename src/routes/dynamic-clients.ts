@@ -63,7 +63,10 @@ export function clientFromRecord(template: Client, record: DynamicClientRecord):
 }
 
 /** A dynamic client's record and its template, or null when either is gone. */
-export async function readDynamicClient<E extends AppEnv>(c: Context<E>, clientId: string): Promise<{ record: DynamicClientRecord; template: Client } | null> {
+export async function readDynamicClient<E extends AppEnv>(
+  c: Context<E>,
+  clientId: string,
+): Promise<{ record: DynamicClientRecord; template: Client } | null> {
   const ref = c.get("stores").dynamicClients.byId(clientId);
   const record = ref ? await ref.run("read", null, c.get("now")) : null;
   if (!record) return null;
@@ -73,7 +76,11 @@ export async function readDynamicClient<E extends AppEnv>(c: Context<E>, clientI
 }
 
 /** The client a client_id names: a configured client (never a template), or, when `dynamic`, a dynamic one. */
-export async function findClient<E extends AppEnv>(c: Context<E>, clientId: string, dynamic: boolean): Promise<Client | undefined> {
+export async function findClient<E extends AppEnv>(
+  c: Context<E>,
+  clientId: string,
+  dynamic: boolean,
+): Promise<Client | undefined> {
   const configured = c.get("config").clientsById.get(clientId);
   if (configured) return configured.dynamic_client_registration_template ? undefined : configured;
   if (!dynamic) return undefined;

@@ -50,11 +50,17 @@ export function authenticateFormClient(options: { readonly allowPublic: boolean 
       {
         authorization: c.req.header("Authorization") ?? null,
         form: c.get("form"),
-        attestation: { attestation: c.req.header("OAuth-Client-Attestation") ?? null, pop: c.req.header("OAuth-Client-Attestation-PoP") ?? null },
+        attestation: {
+          attestation: c.req.header("OAuth-Client-Attestation") ?? null,
+          pop: c.req.header("OAuth-Client-Attestation-PoP") ?? null,
+        },
       },
       { dynamic: true, allowPublic: options.allowPublic },
     );
-    if (authenticated.attestation) throw new OAuthError("invalid_client", "client authentication failed", { reason: "attestation_not_accepted_here" });
+    if (authenticated.attestation)
+      throw new OAuthError("invalid_client", "client authentication failed", {
+        reason: "attestation_not_accepted_here",
+      });
     c.set("authenticated", authenticated);
     await next();
   });
@@ -85,7 +91,12 @@ export async function findToken(c: Context<AppEnv>, value: string): Promise<Foun
     return null;
   }
   const config = c.get("config");
-  const result = await verifyAccessToken(value, { issuer: config.issuer, audience: config.issuer }, await serverKeySet(c), c.get("now"));
+  const result = await verifyAccessToken(
+    value,
+    { issuer: config.issuer, audience: config.issuer },
+    await serverKeySet(c),
+    c.get("now"),
+  );
   if (!result.ok) {
     c.get("log").token = `access_token_${result.reason}`;
     return null;
@@ -97,7 +108,21 @@ export async function findToken(c: Context<AppEnv>, value: string): Promise<Foun
 const INACTIVE = { active: false } as const;
 
 /** Claims of an access token that introspection answers with (RFC 7662 §2.2, RFC 9068, RFC 9449 §6.2). */
-const ACCESS_CLAIMS = ["scope", "client_id", "sub", "exp", "iat", "iss", "aud", "cnf", "acr", "amr", "auth_time", "cal", "jti"] as const;
+const ACCESS_CLAIMS = [
+  "scope",
+  "client_id",
+  "sub",
+  "exp",
+  "iat",
+  "iss",
+  "aud",
+  "cnf",
+  "acr",
+  "amr",
+  "auth_time",
+  "cal",
+  "jti",
+] as const;
 
 function introspectAccessToken(token: VerifiedAccessToken, grant: FoundGrant | null): Record<string, unknown> | string {
   if (token.grantId !== undefined) {
@@ -111,7 +136,11 @@ function introspectAccessToken(token: VerifiedAccessToken, grant: FoundGrant | n
   return out;
 }
 
-function introspectRefreshToken(found: Extract<FoundToken, { kind: "refresh" }>, clientId: string, now: number): Record<string, unknown> | string {
+function introspectRefreshToken(
+  found: Extract<FoundToken, { kind: "refresh" }>,
+  clientId: string,
+  now: number,
+): Record<string, unknown> | string {
   const { record } = found.grant;
   if (!found.current) return "refresh_token_spent";
   if (record.revoked_at !== null) return "grant_revoked";
@@ -129,19 +158,25 @@ function introspectRefreshToken(found: Extract<FoundToken, { kind: "refresh" }>,
   };
 }
 
-export const introspectRoute = new Hono<AppEnv>().post(INTROSPECT_PATH, noStore, parseClientForm, authenticateFormClient({ allowPublic: false }), async (c) => {
-  const log = c.get("log");
-  const found = await findToken(c, c.get("form").get("token")!);
-  const answer =
-    found === null
-      ? "token_unknown"
-      : found.kind === "access"
-        ? introspectAccessToken(found.token, found.grant)
-        : introspectRefreshToken(found, c.get("authenticated").client.client_id, c.get("now"));
-  if (typeof answer === "string") {
-    log.token ??= answer;
-    return c.json(INACTIVE);
-  }
-  log.token = found!.kind;
-  return c.json(answer);
-});
+export const introspectRoute = new Hono<AppEnv>().post(
+  INTROSPECT_PATH,
+  noStore,
+  parseClientForm,
+  authenticateFormClient({ allowPublic: false }),
+  async (c) => {
+    const log = c.get("log");
+    const found = await findToken(c, c.get("form").get("token")!);
+    const answer =
+      found === null
+        ? "token_unknown"
+        : found.kind === "access"
+          ? introspectAccessToken(found.token, found.grant)
+          : introspectRefreshToken(found, c.get("authenticated").client.client_id, c.get("now"));
+    if (typeof answer === "string") {
+      log.token ??= answer;
+      return c.json(INACTIVE);
+    }
+    log.token = found!.kind;
+    return c.json(answer);
+  },
+);

@@ -24,6 +24,10 @@ export async function findGrant<E extends AppEnv>(c: Context<E>, grantIdOrToken:
 }
 
 /** The grant `grantId` names, if it is still live for `expected`. */
-export async function liveGrant<E extends AppEnv>(c: Context<E>, grantId: string, expected: GrantExpectation): Promise<Result<GrantRecord, GrantLivenessFailure>> {
+export async function liveGrant<E extends AppEnv>(
+  c: Context<E>,
+  grantId: string,
+  expected: GrantExpectation,
+): Promise<Result<GrantRecord, GrantLivenessFailure>> {
   return checkGrantLive((await findGrant(c, grantId))?.record ?? null, expected);
 }

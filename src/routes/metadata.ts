@@ -26,7 +26,25 @@ export function serverMetadata(config: Config): Record<string, unknown> {
     code_challenge_methods_supported: ["S256"],
     subject_types_supported: ["public"],
     id_token_signing_alg_values_supported: ["ES256"],
-    claims_supported: ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "cal", "name", "given_name", "family_name", "preferred_username", "email", "email_verified"],
+    claims_supported: [
+      "sub",
+      "iss",
+      "aud",
+      "exp",
+      "iat",
+      "auth_time",
+      "nonce",
+      "acr",
+      "amr",
+      "azp",
+      "cal",
+      "name",
+      "given_name",
+      "family_name",
+      "preferred_username",
+      "email",
+      "email_verified",
+    ],
     authorization_response_iss_parameter_supported: true,
     scopes_supported: [...scopes].sort(),
     token_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS],
@@ -59,6 +77,9 @@ function metadataJson(config: Config): string {
 export const metadataRoute = new Hono<AppEnv>();
 for (const path of ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"]) {
   metadataRoute.get(path, (c) =>
-    c.body(metadataJson(c.get("config")), 200, { "Content-Type": "application/json", "Cache-Control": "public, max-age=300" }),
+    c.body(metadataJson(c.get("config")), 200, {
+      "Content-Type": "application/json",
+      "Cache-Control": "public, max-age=300",
+    }),
   );
 }

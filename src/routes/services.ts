@@ -31,13 +31,18 @@ export function keysFor<E extends AppEnv>(c: Context<E>): Promise<ServerKeys> {
 }
 
 /** DPoP proofs are used once per key (its `dpop:<jkt>` scope). */
-export function dpopReplay<E extends AppEnv>(c: Context<E>): (jkt: string, jti: string, expiresAt: number) => Promise<boolean> {
+export function dpopReplay<E extends AppEnv>(
+  c: Context<E>,
+): (jkt: string, jti: string, expiresAt: number) => Promise<boolean> {
   const { replay } = c.get("stores");
   return (jkt, jti, expiresAt) => replay.use(replayScope.dpop(jkt), replayId.dpopProof(jti), expiresAt, c.get("now"));
 }
 
 /** Client assertions are used once per client. */
-export function assertionReplay<E extends AppEnv>(c: Context<E>, clientId: string): (jti: string, expiresAt: number) => Promise<boolean> {
+export function assertionReplay<E extends AppEnv>(
+  c: Context<E>,
+  clientId: string,
+): (jti: string, expiresAt: number) => Promise<boolean> {
   const { replay } = c.get("stores");
   return (jti, expiresAt) => replay.use(replayScope.clientAssertion(clientId, jti), jti, expiresAt, c.get("now"));
 }

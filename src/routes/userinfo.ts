@@ -33,7 +33,9 @@ async function userinfo(c: Context<AppEnv>): Promise<Response> {
     const description = "the access token lacks the openid scope";
     throw new OAuthError("insufficient_scope", description, {
       reason: "access_token_without_openid",
-      headers: { "WWW-Authenticate": `${scheme} error="insufficient_scope", error_description="${description}", scope="openid"` },
+      headers: {
+        "WWW-Authenticate": `${scheme} error="insufficient_scope", error_description="${description}", scope="openid"`,
+      },
     });
   }
   // A login's token comes with its live grant; a client_credentials token has no user behind it.

@@ -24,14 +24,24 @@ export async function findUser<E extends AppEnv>(c: Context<E>, username: string
   const seeded = c.get("config").usersByName.get(username.toLowerCase());
   if (seeded) {
     const sub = typeof seeded.claims.sub === "string" ? seeded.claims.sub : seeded.username;
-    return { sub, username: seeded.username, claims: seeded.claims, secret: { password: seeded.password, password_hash: seeded.password_hash } };
+    return {
+      sub,
+      username: seeded.username,
+      claims: seeded.claims,
+      secret: { password: seeded.password, password_hash: seeded.password_hash },
+    };
   }
   const account = await (await userRecord(c, username)).run("account", null, c.get("now"));
   return account ? fromRecord(account) : null;
 }
 
 function fromRecord(record: UserRecord): User {
-  return { sub: record.sub, username: record.username, claims: record.claims, secret: { password_hash: record.password_hash } };
+  return {
+    sub: record.sub,
+    username: record.username,
+    claims: record.claims,
+    secret: { password_hash: record.password_hash },
+  };
 }
 
 /** Register a new account; false when the username is taken (seeded or registered). */
@@ -47,7 +57,21 @@ export function claimsForScopes(user: User, scopes: readonly string[]): Record<s
     for (const name of names) if (user.claims[name] !== undefined) out[name] = user.claims[name];
   };
   if (scopes.includes("profile")) {
-    pick(["name", "given_name", "family_name", "middle_name", "nickname", "profile", "picture", "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at"]);
+    pick([
+      "name",
+      "given_name",
+      "family_name",
+      "middle_name",
+      "nickname",
+      "profile",
+      "picture",
+      "website",
+      "gender",
+      "birthdate",
+      "zoneinfo",
+      "locale",
+      "updated_at",
+    ]);
     out.preferred_username = user.username;
   }
   if (scopes.includes("email")) pick(["email", "email_verified"]);

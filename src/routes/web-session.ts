@@ -27,7 +27,21 @@ export async function startWebSession(c: Context<AppEnv>, user: AuthenticatedUse
   const secret = base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
   const ref = c.get("stores").webSessions.fresh();
   const id = ref.id;
-  await ref.run("create", { id, secret_hash: await hashToken(secret), sub: user.sub, username: user.username, acr: user.acr, amr: user.amr, auth_time: user.auth_time, created_at: now, expires_at: now + ttl }, now);
+  await ref.run(
+    "create",
+    {
+      id,
+      secret_hash: await hashToken(secret),
+      sub: user.sub,
+      username: user.username,
+      acr: user.acr,
+      amr: user.amr,
+      auth_time: user.auth_time,
+      created_at: now,
+      expires_at: now + ttl,
+    },
+    now,
+  );
   return setCookie(COOKIE, config.issuer, `${id}.${secret}`, ttl);
 }
 
@@ -37,11 +51,19 @@ export function hasSessionCookie(cookieHeader: string | undefined, issuer: strin
 }
 
 /** The live session the Cookie header names, or null. */
-export async function webSessionOf(c: Context<AppEnv>, cookieHeader: string | undefined): Promise<WebSessionRecord | null> {
+export async function webSessionOf(
+  c: Context<AppEnv>,
+  cookieHeader: string | undefined,
+): Promise<WebSessionRecord | null> {
   const value = readCookie(cookieHeader, sessionCookieName(c.get("config").issuer));
   const match = value ? COOKIE_VALUE.exec(value) : null;
   if (!match) return null;
-  return (await c.get("stores").webSessions.byId(match[1]!)?.run("read", await hashToken(match[2]!), c.get("now"))) ?? null;
+  return (
+    (await c
+      .get("stores")
+      .webSessions.byId(match[1]!)
+      ?.run("read", await hashToken(match[2]!), c.get("now"))) ?? null
+  );
 }
 
 /** Whether the session `id` (from the server's own sealed data, never from a cookie) is still live. */

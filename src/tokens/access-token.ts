@@ -42,7 +42,12 @@ export async function signAccessToken(keys: ServerKeys, claims: AccessTokenClaim
     scope: claims.scope,
     cal: claims.cal,
     ...(claims.authentication
-      ? { acr: claims.authentication.acr, amr: [...claims.authentication.amr], auth_time: claims.authentication.authTime, gid: claims.authentication.grantId }
+      ? {
+          acr: claims.authentication.acr,
+          amr: [...claims.authentication.amr],
+          auth_time: claims.authentication.authTime,
+          gid: claims.authentication.grantId,
+        }
       : {}),
     ...(Object.keys(cnf).length ? { cnf } : {}),
   })

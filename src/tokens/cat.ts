@@ -26,7 +26,11 @@ export interface CatClaims {
   readonly attestation: AttestationSummary;
 }
 
-export async function signCat(keys: ServerKeys, claims: CatClaims, now: number): Promise<{ cat: string; jti: string; exp: number }> {
+export async function signCat(
+  keys: ServerKeys,
+  claims: CatClaims,
+  now: number,
+): Promise<{ cat: string; jti: string; exp: number }> {
   const jti = newTokenId();
   const exp = now + claims.ttl;
   const cat = await new SignJWT({ cnf: { jwk: claims.jwk }, cal: claims.cal, attestation: claims.attestation })

@@ -9,7 +9,8 @@ let current: { key: CryptoKey; step: number; nonce: Promise<string> } | undefine
 /** The nonce to hand out now (`DPoP-Nonce` response header). */
 export function currentDpopNonce(key: CryptoKey, now: number, stepSeconds: number): Promise<string> {
   const step = nonceStep(now, stepSeconds);
-  if (!current || current.key !== key || current.step !== step) current = { key, step, nonce: dpopNonceForStep(key, step) };
+  if (!current || current.key !== key || current.step !== step)
+    current = { key, step, nonce: dpopNonceForStep(key, step) };
   return current.nonce;
 }
 

@@ -22,5 +22,10 @@ export async function issueRegistrationCredentials(withSecret: boolean): Promise
   const registrationAccessTokenHash = await hashClientSecret(registrationAccessToken);
   if (!withSecret) return { registrationAccessToken, registrationAccessTokenHash };
   const clientSecret = randomToken();
-  return { clientSecret, clientSecretHash: await hashClientSecret(clientSecret), registrationAccessToken, registrationAccessTokenHash };
+  return {
+    clientSecret,
+    clientSecretHash: await hashClientSecret(clientSecret),
+    registrationAccessToken,
+    registrationAccessTokenHash,
+  };
 }

@@ -53,7 +53,8 @@ async function load(sources: KeySources, now: number): Promise<ServerKeys> {
   const signer = fixed ? fixed[0]! : snapshot!.current;
   const published = fixed ? fixed.map((key) => key.publicJwk) : snapshot!.published;
   const signingKey = await importJWK(signer.privateJwk, "ES256");
-  if (signingKey instanceof Uint8Array) throw new TypeError("the signing key must be an EC private key, not a symmetric one");
+  if (signingKey instanceof Uint8Array)
+    throw new TypeError("the signing key must be an EC private key, not a symmetric one");
   const secret = sources.serverSecret ?? snapshot!.serverSecret;
   const [nonceKey, challengeKey, uafServerDataKey, approvalKey] = await Promise.all([
     deriveMacKey(secret, "dpop-nonce"),
@@ -62,7 +63,16 @@ async function load(sources: KeySources, now: number): Promise<ServerKeys> {
     deriveMacKey(secret, "approval-secret"),
   ]);
   const validUntil = Math.min(now + ISOLATE_CACHE_SECONDS, fixed ? Infinity : snapshot!.validUntil);
-  return { kid: signer.kid, signingKey, jwks: { keys: published }, nonceKey, challengeKey, uafServerDataKey, approvalKey, validUntil };
+  return {
+    kid: signer.kid,
+    signingKey,
+    jwks: { keys: published },
+    nonceKey,
+    challengeKey,
+    uafServerDataKey,
+    approvalKey,
+    validUntil,
+  };
 }
 
 let cached: { sources: string; until: number; keys: Promise<ServerKeys> } | undefined;

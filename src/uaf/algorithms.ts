@@ -80,7 +80,8 @@ function derLength(length: number): number[] {
   return [0x80 | bytes.length, ...bytes];
 }
 
-const derElement = (tag: number, content: Uint8Array): Uint8Array => new Uint8Array([tag, ...derLength(content.length), ...content]);
+const derElement = (tag: number, content: Uint8Array): Uint8Array =>
+  new Uint8Array([tag, ...derLength(content.length), ...content]);
 
 /** Minimal DER INTEGER content for an unsigned big-endian number. */
 function unsignedInteger(bytes: Uint8Array): Uint8Array {
@@ -98,7 +99,6 @@ function ecdsaRawToDer(raw: Uint8Array): Uint8Array {
   return derElement(0x30, new Uint8Array([...r, ...s]));
 }
 
-
 /** r||s of a DER ECDSA P-256 signature, only if it is the one canonical DER encoding. */
 function strictEcdsaDer(signature: Uint8Array): Uint8Array | null {
   const raw = ecdsaDerToRaw(signature, 32);
@@ -114,7 +114,9 @@ function octetString(bytes: Uint8Array): Uint8Array | null {
 
 /** Wrap a PKCS#1 RSAPublicKey in a SubjectPublicKeyInfo (rsaEncryption, NULL parameters). */
 function rsaPublicKeyToSpki(rsaPublicKey: Uint8Array): Uint8Array {
-  const algorithm = new Uint8Array([0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00]);
+  const algorithm = new Uint8Array([
+    0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+  ]);
   const bitString = derElement(0x03, new Uint8Array([0, ...rsaPublicKey]));
   return derElement(0x30, new Uint8Array([...algorithm, ...bitString]));
 }
@@ -129,7 +131,11 @@ function isRsaPublicKey(bytes: Uint8Array): boolean {
 
 // ---------------------------------------------------------------------------------------------
 
-async function importOrFail(format: "raw" | "spki" | "jwk", data: Uint8Array | JsonWebKey, algorithm: typeof EC_IMPORT | typeof RSA_IMPORT): Promise<Result<CryptoKey, UafKeyFailure>> {
+async function importOrFail(
+  format: "raw" | "spki" | "jwk",
+  data: Uint8Array | JsonWebKey,
+  algorithm: typeof EC_IMPORT | typeof RSA_IMPORT,
+): Promise<Result<CryptoKey, UafKeyFailure>> {
   try {
     const key =
       format === "jwk"
@@ -154,7 +160,8 @@ async function importOrFail(format: "raw" | "spki" | "jwk", data: Uint8Array | J
 export async function importUafPublicKey(alg: number, bytes: Uint8Array): Promise<Result<CryptoKey, UafKeyFailure>> {
   switch (alg) {
     case UAF_ALG.KEY_ECC_X962_RAW:
-      if (bytes.length !== 65 || bytes[0] !== 0x04) return fail("public_key_malformed", { why: "not an uncompressed P-256 point (65 bytes, 0x04 first)" });
+      if (bytes.length !== 65 || bytes[0] !== 0x04)
+        return fail("public_key_malformed", { why: "not an uncompressed P-256 point (65 bytes, 0x04 first)" });
       return importOrFail("raw", bytes, EC_IMPORT);
     case UAF_ALG.KEY_ECC_X962_DER: {
       const info = spkiAlgorithm(bytes);
@@ -165,7 +172,8 @@ export async function importUafPublicKey(alg: number, bytes: Uint8Array): Promis
       return importOrFail("spki", bytes, EC_IMPORT);
     }
     case UAF_ALG.KEY_RSA_2048_RAW: {
-      if (bytes.length <= RSA_BITS / 8 || bytes.length > RSA_BITS / 8 + 8) return fail("public_key_malformed", { why: "not n (256 bytes) followed by e" });
+      if (bytes.length <= RSA_BITS / 8 || bytes.length > RSA_BITS / 8 + 8)
+        return fail("public_key_malformed", { why: "not n (256 bytes) followed by e" });
       const n = bytes.subarray(0, RSA_BITS / 8);
       let e = bytes.subarray(RSA_BITS / 8);
       while (e.length > 1 && e[0] === 0) e = e.subarray(1);
@@ -189,9 +197,15 @@ export async function importUafPublicKey(alg: number, bytes: Uint8Array): Promis
  * algorithm `signAlg`. `signature_malformed`: the encoding is wrong for `signAlg` (length, non
  * canonical DER); `signature_invalid`: well formed but does not verify.
  */
-export async function verifyUafSignature(signAlg: number, key: CryptoKey, signature: Uint8Array, data: Uint8Array): Promise<Result<null, UafSignatureFailure>> {
+export async function verifyUafSignature(
+  signAlg: number,
+  key: CryptoKey,
+  signature: Uint8Array,
+  data: Uint8Array,
+): Promise<Result<null, UafSignatureFailure>> {
   const family = SIGN_FAMILY[signAlg];
-  const keyFamily: Family | undefined = key.algorithm.name === "ECDSA" ? "ec" : key.algorithm.name === "RSA-PSS" ? "rsa" : undefined;
+  const keyFamily: Family | undefined =
+    key.algorithm.name === "ECDSA" ? "ec" : key.algorithm.name === "RSA-PSS" ? "rsa" : undefined;
   if (!family || family !== keyFamily) return fail("unsupported_algorithm", { signAlg, key: key.algorithm.name });
 
   let bytes: Uint8Array | null;
@@ -215,6 +229,11 @@ export async function verifyUafSignature(signAlg: number, key: CryptoKey, signat
   const valid =
     family === "ec"
       ? await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, bufferSource(bytes), bufferSource(data))
-      : await crypto.subtle.verify({ name: "RSA-PSS", saltLength: PSS_SALT_LENGTH }, key, bufferSource(bytes), bufferSource(data));
+      : await crypto.subtle.verify(
+          { name: "RSA-PSS", saltLength: PSS_SALT_LENGTH },
+          key,
+          bufferSource(bytes),
+          bufferSource(data),
+        );
   return valid ? ok(null) : fail("signature_invalid", { signAlg });
 }

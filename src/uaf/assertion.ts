@@ -16,7 +16,18 @@
  */
 import { fail, ok, type Result } from "../verifiers/result";
 import { decodeBase64url } from "./base64url";
-import { fixedLength, parseTlv, readFields, TAG, u16, u32, type Fields, type FieldSpec, type TlvElement, type TlvReason } from "./tlv";
+import {
+  fixedLength,
+  parseTlv,
+  readFields,
+  TAG,
+  u16,
+  u32,
+  type Fields,
+  type FieldSpec,
+  type TlvElement,
+  type TlvReason,
+} from "./tlv";
 
 export type AssertionReason =
   | TlvReason
@@ -86,7 +97,11 @@ function decodeRoot(assertion: string, rootTag: number): Out<TlvElement> {
   if (!bytes) return fail("assertion_not_base64url");
   const root = parseTlv(bytes);
   if (!root.ok) return root;
-  if (root.value.tag !== rootTag) return fail("tlv_unexpected_tag", { tag: `0x${root.value.tag.toString(16)}`, expected: `0x${rootTag.toString(16)}` });
+  if (root.value.tag !== rootTag)
+    return fail("tlv_unexpected_tag", {
+      tag: `0x${root.value.tag.toString(16)}`,
+      expected: `0x${rootTag.toString(16)}`,
+    });
   return root;
 }
 
@@ -99,7 +114,8 @@ function readAaid(fields: Fields): Out<string> {
 
 function readKeyId(fields: Fields): Out<Uint8Array> {
   const keyId = fields.one(TAG.KEYID)!.value;
-  if (keyId.length === 0 || keyId.length > MAX_KEY_ID_BYTES) return fail("key_id_malformed", { length: keyId.length, max: MAX_KEY_ID_BYTES });
+  if (keyId.length === 0 || keyId.length > MAX_KEY_ID_BYTES)
+    return fail("key_id_malformed", { length: keyId.length, max: MAX_KEY_ID_BYTES });
   return ok(keyId);
 }
 
@@ -131,7 +147,10 @@ function readAttestation(element: TlvElement): Out<RegAttestation> {
 export function readRegAssertion(assertion: string): Out<RegAssertion> {
   const root = decodeRoot(assertion, TAG.REG_ASSERTION);
   if (!root.ok) return root;
-  const top = readFields(root.value, [{ tag: TAG.KRD }, { tag: [TAG.ATTESTATION_BASIC_FULL, TAG.ATTESTATION_BASIC_SURROGATE, TAG.ATTESTATION_ECDAA] }]);
+  const top = readFields(root.value, [
+    { tag: TAG.KRD },
+    { tag: [TAG.ATTESTATION_BASIC_FULL, TAG.ATTESTATION_BASIC_SURROGATE, TAG.ATTESTATION_ECDAA] },
+  ]);
   if (!top.ok) return top;
   const krd = top.value.one(TAG.KRD)!;
   const attestationElement = root.value.children[1]!;
@@ -202,7 +221,8 @@ export function readAuthAssertion(assertion: string): Out<AuthAssertion> {
   const info = fixedLength(f.one(TAG.ASSERTION_INFO)!, 5);
   if (!info.ok) return info;
   const nonce = f.one(TAG.AUTHENTICATOR_NONCE)!.value;
-  if (nonce.length < MIN_AUTHENTICATOR_NONCE_BYTES) return fail("authenticator_nonce_malformed", { length: nonce.length, min: MIN_AUTHENTICATOR_NONCE_BYTES });
+  if (nonce.length < MIN_AUTHENTICATOR_NONCE_BYTES)
+    return fail("authenticator_nonce_malformed", { length: nonce.length, min: MIN_AUTHENTICATOR_NONCE_BYTES });
   const keyId = readKeyId(f);
   if (!keyId.ok) return keyId;
   const counters = fixedLength(f.one(TAG.COUNTERS)!, 4);

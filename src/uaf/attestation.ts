@@ -44,10 +44,17 @@ export interface VerifiedAttestation {
 
 type Out<T> = Result<T, AttestationReason>;
 
-async function checkSignature(signAlg: number, key: CryptoKey, signature: Uint8Array, krd: Uint8Array): Promise<Out<null>> {
+async function checkSignature(
+  signAlg: number,
+  key: CryptoKey,
+  signature: Uint8Array,
+  krd: Uint8Array,
+): Promise<Out<null>> {
   const verified = await verifyUafSignature(signAlg, key, signature, krd);
   if (verified.ok) return verified;
-  return verified.reason === "unsupported_algorithm" ? fail("unsupported_algorithm", verified.detail) : fail("attestation_signature_invalid", { why: verified.reason });
+  return verified.reason === "unsupported_algorithm"
+    ? fail("unsupported_algorithm", verified.detail)
+    : fail("attestation_signature_invalid", { why: verified.reason });
 }
 
 function parseCertificates(certificates: readonly Uint8Array[]): Out<ParsedCertificate[]> {
@@ -65,15 +72,27 @@ function parseCertificates(certificates: readonly Uint8Array[]): Out<ParsedCerti
 
 function checkDates(certificate: ParsedCertificate, now: Date): Out<null> {
   if (now.getTime() < certificate.notBefore.getTime()) {
-    return fail("attestation_certificate_not_yet_valid", { notBefore: certificate.notBefore.toISOString(), now: now.toISOString() });
+    return fail("attestation_certificate_not_yet_valid", {
+      notBefore: certificate.notBefore.toISOString(),
+      now: now.toISOString(),
+    });
   }
   if (now.getTime() > certificate.notAfter.getTime()) {
-    return fail("attestation_certificate_expired", { notAfter: certificate.notAfter.toISOString(), now: now.toISOString() });
+    return fail("attestation_certificate_expired", {
+      notAfter: certificate.notAfter.toISOString(),
+      now: now.toISOString(),
+    });
   }
   return ok(null);
 }
 
-async function verifyBasicFull(assertion: RegAssertion, signature: Uint8Array, certificates: readonly Uint8Array[], trust: RegistrationTrust, now: Date): Promise<Out<VerifiedAttestation>> {
+async function verifyBasicFull(
+  assertion: RegAssertion,
+  signature: Uint8Array,
+  certificates: readonly Uint8Array[],
+  trust: RegistrationTrust,
+  now: Date,
+): Promise<Out<VerifiedAttestation>> {
   const parsed = parseCertificates(certificates);
   if (!parsed.ok) return parsed;
   const chain = parsed.value;
@@ -108,7 +127,12 @@ async function verifyBasicFull(assertion: RegAssertion, signature: Uint8Array, c
  * Verify the attestation of a registration assertion. `publicKey` is the KRD's PUB_KEY, already
  * imported (the surrogate signature is made with it).
  */
-export async function verifyAttestation(assertion: RegAssertion, publicKey: CryptoKey, trust: RegistrationTrust, now: Date): Promise<Out<VerifiedAttestation>> {
+export async function verifyAttestation(
+  assertion: RegAssertion,
+  publicKey: CryptoKey,
+  trust: RegistrationTrust,
+  now: Date,
+): Promise<Out<VerifiedAttestation>> {
   const { attestation } = assertion;
   switch (attestation.type) {
     case "ecdaa":

@@ -23,7 +23,14 @@
  */
 import { fail, ok, type Result } from "../verifiers/result";
 import { importUafPublicKey, verifyUafSignature, type StoredUafPublicKey } from "./algorithms";
-import { ASSERTION_SCHEME, MODE_TRANSACTION_CONFIRMED, MODE_USER_VERIFIED, readAuthAssertion, type AssertionReason, type AuthAssertion } from "./assertion";
+import {
+  ASSERTION_SCHEME,
+  MODE_TRANSACTION_CONFIRMED,
+  MODE_USER_VERIFIED,
+  readAuthAssertion,
+  type AssertionReason,
+  type AuthAssertion,
+} from "./assertion";
 import { decodeBase64url, encodeBase64url } from "./base64url";
 import { checkResponseEnvelope, type FinalChallengeReason } from "./final-challenge";
 import type { AuthenticationResponse } from "./messages";
@@ -80,10 +87,14 @@ export type AuthenticationReason =
 
 type Out<T> = Result<T, AuthenticationReason>;
 
-
-function findAuthenticator(assertion: AuthAssertion, authenticators: readonly StoredUafAuthenticator[]): Out<StoredUafAuthenticator> {
+function findAuthenticator(
+  assertion: AuthAssertion,
+  authenticators: readonly StoredUafAuthenticator[],
+): Out<StoredUafAuthenticator> {
   const keyId = encodeBase64url(assertion.keyId);
-  const found = authenticators.find((candidate) => candidate.keyId === keyId && candidate.aaid.toUpperCase() === assertion.aaid);
+  const found = authenticators.find(
+    (candidate) => candidate.keyId === keyId && candidate.aaid.toUpperCase() === assertion.aaid,
+  );
   return found ? ok(found) : fail("unknown_key_id", { aaid: assertion.aaid, keyId });
 }
 
@@ -103,15 +114,24 @@ async function transactionHashes(transactions: readonly { content: string }[]): 
   return hashes;
 }
 
-async function checkTransaction(assertion: AuthAssertion, transactions: readonly { content: string }[] | undefined, sealed: readonly string[] | undefined): Promise<Out<boolean>> {
+async function checkTransaction(
+  assertion: AuthAssertion,
+  transactions: readonly { content: string }[] | undefined,
+  sealed: readonly string[] | undefined,
+): Promise<Out<boolean>> {
   const { authenticationMode: mode, transactionContentHash: hash } = assertion;
   if ((!transactions || transactions.length === 0) && (!sealed || sealed.length === 0)) {
     if (mode !== MODE_USER_VERIFIED) return fail("authentication_mode_invalid", { mode, transaction: false });
-    return hash.length === 0 ? ok(false) : fail("transaction_hash_mismatch", { why: "a transaction hash without a transaction" });
+    return hash.length === 0
+      ? ok(false)
+      : fail("transaction_hash_mismatch", { why: "a transaction hash without a transaction" });
   }
   if (hash.length === 0) return fail("transaction_not_confirmed", { mode });
   if (mode !== MODE_TRANSACTION_CONFIRMED) return fail("authentication_mode_invalid", { mode, transaction: true });
-  const expected = [...(await transactionHashes(transactions ?? [])), ...(sealed ?? []).flatMap((value) => decodeBase64url(value) ?? [])];
+  const expected = [
+    ...(await transactionHashes(transactions ?? [])),
+    ...(sealed ?? []).flatMap((value) => decodeBase64url(value) ?? []),
+  ];
   return expected.some((candidate) => equalBytes(candidate, hash)) ? ok(true) : fail("transaction_hash_mismatch");
 }
 
@@ -121,7 +141,9 @@ async function checkSignature(assertion: AuthAssertion, stored: StoredUafAuthent
   if (!key.ok) return fail("stored_key_invalid", { why: key.reason });
   const verified = await verifyUafSignature(assertion.signAlg, key.value, assertion.signature, assertion.signedData);
   if (verified.ok) return verified;
-  return verified.reason === "unsupported_algorithm" ? fail("unsupported_algorithm", verified.detail) : fail("signature_invalid", { why: verified.reason });
+  return verified.reason === "unsupported_algorithm"
+    ? fail("unsupported_algorithm", verified.detail)
+    : fail("signature_invalid", { why: verified.reason });
 }
 
 /**
@@ -134,11 +156,17 @@ export async function verifyAuthentication(
   authenticators: readonly StoredUafAuthenticator[],
   now: Date,
 ): Promise<Result<VerifiedAuthentication, AuthenticationReason>> {
-  const envelope = await checkResponseEnvelope(response, { op: "Auth", appId: expected.appId, challenge: expected.challenge, trustedFacetIds: expected.trustedFacetIds });
+  const envelope = await checkResponseEnvelope(response, {
+    op: "Auth",
+    appId: expected.appId,
+    challenge: expected.challenge,
+    trustedFacetIds: expected.trustedFacetIds,
+  });
   if (!envelope.ok) return envelope;
   if (response.assertions.length !== 1) return fail("assertion_count_invalid", { count: response.assertions.length });
   const item = response.assertions[0]!;
-  if (item.assertionScheme !== ASSERTION_SCHEME) return fail("assertion_scheme_unsupported", { scheme: item.assertionScheme });
+  if (item.assertionScheme !== ASSERTION_SCHEME)
+    return fail("assertion_scheme_unsupported", { scheme: item.assertionScheme });
 
   const read = readAuthAssertion(item.assertion);
   if (!read.ok) return read;

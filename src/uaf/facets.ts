@@ -15,7 +15,10 @@ import { fail, ok, type Result } from "../verifiers/result";
 export const TRUSTED_FACETS_MEDIA_TYPE = "application/fido.trusted-apps+json";
 
 export interface TrustedFacetsDocument {
-  readonly trustedFacets: readonly { readonly version: { readonly major: number; readonly minor: number }; readonly ids: readonly string[] }[];
+  readonly trustedFacets: readonly {
+    readonly version: { readonly major: number; readonly minor: number };
+    readonly ids: readonly string[];
+  }[];
 }
 
 export type FacetIdReason =
@@ -40,10 +43,14 @@ function isUnpaddedBase64(text: string, bytes: number): boolean {
 /** `id` if it is a facet ID this server can list, else the precise reason. */
 export function checkFacetId(id: string): Result<string, FacetIdReason> {
   if (id.startsWith(ANDROID_SHA256)) {
-    return isUnpaddedBase64(id.slice(ANDROID_SHA256.length), 32) ? ok(id) : fail("facet_android_sha256_hash_invalid", { id, expected: "43 characters of unpadded base64 (SHA-256)" });
+    return isUnpaddedBase64(id.slice(ANDROID_SHA256.length), 32)
+      ? ok(id)
+      : fail("facet_android_sha256_hash_invalid", { id, expected: "43 characters of unpadded base64 (SHA-256)" });
   }
   if (id.startsWith(ANDROID_SHA1)) {
-    return isUnpaddedBase64(id.slice(ANDROID_SHA1.length), 20) ? ok(id) : fail("facet_android_hash_invalid", { id, expected: "27 characters of unpadded base64 (SHA-1)" });
+    return isUnpaddedBase64(id.slice(ANDROID_SHA1.length), 20)
+      ? ok(id)
+      : fail("facet_android_hash_invalid", { id, expected: "27 characters of unpadded base64 (SHA-1)" });
   }
   if (id.startsWith(IOS)) {
     const bundleId = id.slice(IOS.length);
@@ -58,7 +65,9 @@ export function checkFacetId(id: string): Result<string, FacetIdReason> {
     } catch {
       // not a URL
     }
-    return origin === id ? ok(id) : fail("facet_origin_invalid", { id, expected: "https://host[:port] with no path or trailing slash" });
+    return origin === id
+      ? ok(id)
+      : fail("facet_origin_invalid", { id, expected: "https://host[:port] with no path or trailing slash" });
   }
   return fail("facet_scheme_unknown", { id });
 }

@@ -44,12 +44,16 @@ export interface CheckedFinalChallenge {
 const SUPPORTED_MINOR_VERSIONS = [0, 1];
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
-export function checkHeader(header: OperationHeader, expected: Pick<ExpectedFinalChallenge, "op" | "appId">): Result<null, FinalChallengeReason> {
+export function checkHeader(
+  header: OperationHeader,
+  expected: Pick<ExpectedFinalChallenge, "op" | "appId">,
+): Result<null, FinalChallengeReason> {
   if (header.upv.major !== 1 || !SUPPORTED_MINOR_VERSIONS.includes(header.upv.minor)) {
     return fail("upv_unsupported", { upv: `${header.upv.major}.${header.upv.minor}` });
   }
   if (header.op !== expected.op) return fail("op_mismatch", { expected: expected.op, actual: header.op });
-  if (header.appID !== expected.appId) return fail("app_id_mismatch", { expected: expected.appId, actual: header.appID ?? null });
+  if (header.appID !== expected.appId)
+    return fail("app_id_mismatch", { expected: expected.appId, actual: header.appID ?? null });
   return ok(null);
 }
 
@@ -62,11 +66,15 @@ function decodeFcParams(fcParams: string): Result<{ json: Record<string, unknown
   } catch {
     return fail("fc_params_malformed", { why: "not UTF-8 JSON" });
   }
-  if (typeof json !== "object" || json === null || Array.isArray(json)) return fail("fc_params_malformed", { why: "not a JSON object" });
+  if (typeof json !== "object" || json === null || Array.isArray(json))
+    return fail("fc_params_malformed", { why: "not a JSON object" });
   return ok({ json: json as Record<string, unknown> });
 }
 
-export async function checkFinalChallenge(fcParams: string, expected: ExpectedFinalChallenge): Promise<Result<CheckedFinalChallenge, FinalChallengeReason>> {
+export async function checkFinalChallenge(
+  fcParams: string,
+  expected: ExpectedFinalChallenge,
+): Promise<Result<CheckedFinalChallenge, FinalChallengeReason>> {
   const decoded = decodeFcParams(fcParams);
   if (!decoded.ok) return decoded;
   const { json } = decoded.value;
@@ -78,7 +86,8 @@ export async function checkFinalChallenge(fcParams: string, expected: ExpectedFi
     return fail("fc_params_malformed", { path: issue.path.join("."), why: issue.message });
   }
   const params = parsed.data;
-  if (params.appID !== expected.appId) return fail("fc_params_app_id_mismatch", { expected: expected.appId, actual: params.appID });
+  if (params.appID !== expected.appId)
+    return fail("fc_params_app_id_mismatch", { expected: expected.appId, actual: params.appID });
   if (!constantTimeEqual(params.challenge, expected.challenge)) return fail("challenge_mismatch");
   if (!expected.trustedFacetIds.includes(params.facetID) && params.facetID !== expected.appId) {
     return fail("facet_not_trusted", { facetID: params.facetID });

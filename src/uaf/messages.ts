@@ -82,7 +82,10 @@ export const DisplayPngCharacteristicsDescriptor = z.object({
   compression: z.number().int().min(0).max(255),
   filter: z.number().int().min(0).max(255),
   interlace: z.number().int().min(0).max(255),
-  plte: z.array(z.object({ r: uint16, g: uint16, b: uint16 })).max(256).optional(),
+  plte: z
+    .array(z.object({ r: uint16, g: uint16, b: uint16 }))
+    .max(256)
+    .optional(),
 });
 
 export const Transaction = z.object({
@@ -146,7 +149,10 @@ export const AuthenticationResponse = response;
 export type AuthenticationResponse = z.infer<typeof AuthenticationResponse>;
 
 const pathOf = (path: readonly PropertyKey[]): string =>
-  path.map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`)).join("").replace(/^\./, "") || "(root)";
+  path
+    .map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`))
+    .join("")
+    .replace(/^\./, "") || "(root)";
 
 /**
  * Parse SendUAFResponse.uafResponse: a JSON array with exactly one response (a UAF client answers
@@ -154,12 +160,25 @@ const pathOf = (path: readonly PropertyKey[]): string =>
  * not checked here (the verifiers refuse a wrong op with their own reason); `op` picks the type.
  * `detail.path` names the first bad member, e.g. "[0].assertions[0].assertion".
  */
-export function parseUafResponse(uafResponse: string, op: "Reg"): Result<RegistrationResponse[], "uaf_response_malformed">;
-export function parseUafResponse(uafResponse: string, op: "Auth"): Result<AuthenticationResponse[], "uaf_response_malformed">;
-export function parseUafResponse(uafResponse: string, op: "Reg" | "Auth"): Result<(RegistrationResponse | AuthenticationResponse)[], "uaf_response_malformed">;
-export function parseUafResponse(uafResponse: string, op: "Reg" | "Auth"): Result<(RegistrationResponse | AuthenticationResponse)[], "uaf_response_malformed"> {
+export function parseUafResponse(
+  uafResponse: string,
+  op: "Reg",
+): Result<RegistrationResponse[], "uaf_response_malformed">;
+export function parseUafResponse(
+  uafResponse: string,
+  op: "Auth",
+): Result<AuthenticationResponse[], "uaf_response_malformed">;
+export function parseUafResponse(
+  uafResponse: string,
+  op: "Reg" | "Auth",
+): Result<(RegistrationResponse | AuthenticationResponse)[], "uaf_response_malformed">;
+export function parseUafResponse(
+  uafResponse: string,
+  op: "Reg" | "Auth",
+): Result<(RegistrationResponse | AuthenticationResponse)[], "uaf_response_malformed"> {
   if (typeof uafResponse !== "string") return fail("uaf_response_malformed", { path: "(root)", why: "not a string" });
-  if (uafResponse.length > MAX_UAF_RESPONSE_CHARS) return fail("uaf_response_malformed", { path: "(root)", why: `longer than ${MAX_UAF_RESPONSE_CHARS} characters` });
+  if (uafResponse.length > MAX_UAF_RESPONSE_CHARS)
+    return fail("uaf_response_malformed", { path: "(root)", why: `longer than ${MAX_UAF_RESPONSE_CHARS} characters` });
   let json: unknown;
   try {
     json = JSON.parse(uafResponse);

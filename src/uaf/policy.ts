@@ -42,7 +42,11 @@ type Outcome = "match" | "no_match" | "unknown";
 
 const upper = (value: string): string => value.toUpperCase();
 
-function listMember<T>(list: readonly T[] | undefined, value: T | undefined, same: (a: T, b: T) => boolean = (a, b) => a === b): Outcome {
+function listMember<T>(
+  list: readonly T[] | undefined,
+  value: T | undefined,
+  same: (a: T, b: T) => boolean = (a, b) => a === b,
+): Outcome {
   if (list === undefined) return "match";
   if (value === undefined) return "unknown";
   return list.some((item) => same(item, value)) ? "match" : "no_match";
@@ -101,14 +105,19 @@ export function matchesPolicy(policy: Policy, authenticator: PolicyAuthenticator
  * them). Tells "an AAID this server does not know" (UAF 1480) from "a known AAID refused here" (1492).
  */
 export function policyKnowsAaid(policy: Policy, aaid: string): boolean {
-  return policy.accepted.some((set) => set.some((criteria) => criteria.aaid === undefined || criteria.aaid.some((item) => upper(item) === upper(aaid))));
+  return policy.accepted.some((set) =>
+    set.some((criteria) => criteria.aaid === undefined || criteria.aaid.some((item) => upper(item) === upper(aaid))),
+  );
 }
 
 /**
  * The registration policy this server sends: any one of `allowedAaids`, except the keys the user
  * already registered (`disallowed` by AAID and KeyID, so the client does not register them twice).
  */
-export function registrationPolicy(allowedAaids: readonly string[], registered: readonly { aaid: string; keyId: string }[] = []): Policy {
+export function registrationPolicy(
+  allowedAaids: readonly string[],
+  registered: readonly { aaid: string; keyId: string }[] = [],
+): Policy {
   if (allowedAaids.length === 0) throw new TypeError("registrationPolicy needs at least one AAID");
   const disallowed = groupByAaid(registered).map(([aaid, keyIDs]) => ({ aaid: [aaid], keyIDs }));
   return { accepted: allowedAaids.map((aaid) => [{ aaid: [aaid] }]), ...(disallowed.length > 0 ? { disallowed } : {}) };

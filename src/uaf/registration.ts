@@ -16,8 +16,20 @@
  * Pure: no I/O; `now` passed in.
  */
 import { fail, ok, type Result } from "../verifiers/result";
-import { algorithmsMatch, importUafPublicKey, isSupportedKeyAlg, isSupportedSignAlg, type StoredUafPublicKey } from "./algorithms";
-import { ASSERTION_SCHEME, MODE_USER_VERIFIED, readRegAssertion, type AssertionReason, type RegAssertion } from "./assertion";
+import {
+  algorithmsMatch,
+  importUafPublicKey,
+  isSupportedKeyAlg,
+  isSupportedSignAlg,
+  type StoredUafPublicKey,
+} from "./algorithms";
+import {
+  ASSERTION_SCHEME,
+  MODE_USER_VERIFIED,
+  readRegAssertion,
+  type AssertionReason,
+  type RegAssertion,
+} from "./assertion";
 import { verifyAttestation, type AttestationReason, type RegistrationTrust } from "./attestation";
 import { encodeBase64url } from "./base64url";
 import { checkResponseEnvelope, type FinalChallengeReason } from "./final-challenge";
@@ -66,13 +78,14 @@ export type RegistrationReason =
 
 type Out<T> = Result<T, RegistrationReason>;
 
-
 function checkFinalChallengeHash(assertion: RegAssertion, expectedHash: Uint8Array): Out<null> {
   return equalBytes(assertion.finalChallengeHash, expectedHash) ? ok(null) : fail("final_challenge_hash_mismatch");
 }
 
 function checkAuthenticationMode(assertion: RegAssertion): Out<null> {
-  return assertion.authenticationMode === MODE_USER_VERIFIED ? ok(null) : fail("authentication_mode_invalid", { mode: assertion.authenticationMode });
+  return assertion.authenticationMode === MODE_USER_VERIFIED
+    ? ok(null)
+    : fail("authentication_mode_invalid", { mode: assertion.authenticationMode });
 }
 
 async function importPublicKey(assertion: RegAssertion): Promise<Out<CryptoKey>> {
@@ -93,7 +106,9 @@ function checkPolicy(assertion: RegAssertion, keyId: string, policy: Policy): Ou
     authenticatorVersion: assertion.authenticatorVersion,
   };
   if (matchesPolicy(policy, authenticator)) return ok(null);
-  return policyKnowsAaid(policy, assertion.aaid) ? fail("authenticator_not_accepted", { aaid: assertion.aaid }) : fail("aaid_unknown", { aaid: assertion.aaid });
+  return policyKnowsAaid(policy, assertion.aaid)
+    ? fail("authenticator_not_accepted", { aaid: assertion.aaid })
+    : fail("aaid_unknown", { aaid: assertion.aaid });
 }
 
 /** One assertion: every step after the envelope. */
@@ -105,7 +120,8 @@ async function verifyAssertion(
   trust: RegistrationTrust,
   now: Date,
 ): Promise<Out<NewAuthenticator>> {
-  if (item.assertionScheme !== ASSERTION_SCHEME) return fail("assertion_scheme_unsupported", { scheme: item.assertionScheme });
+  if (item.assertionScheme !== ASSERTION_SCHEME)
+    return fail("assertion_scheme_unsupported", { scheme: item.assertionScheme });
   const read = readRegAssertion(item.assertion);
   if (!read.ok) return read;
   const assertion = read.value;
@@ -147,7 +163,12 @@ export async function verifyRegistration(
   trust: RegistrationTrust,
   now: Date,
 ): Promise<Result<NewAuthenticator[], RegistrationReason>> {
-  const envelope = await checkResponseEnvelope(response, { op: "Reg", appId: expected.appId, challenge: expected.challenge, trustedFacetIds: expected.trustedFacetIds });
+  const envelope = await checkResponseEnvelope(response, {
+    op: "Reg",
+    appId: expected.appId,
+    challenge: expected.challenge,
+    trustedFacetIds: expected.trustedFacetIds,
+  });
   if (!envelope.ok) return envelope;
 
   const seen = new Set<string>();

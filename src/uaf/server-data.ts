@@ -47,7 +47,10 @@ const Payload = z.strictObject({
   challenge: z.string().min(1).max(128),
   exp: z.number().int().min(0),
   tx: z.string().min(1).max(256).optional(),
-  txh: z.string().regex(/^[A-Za-z0-9_-]{43}$/).optional(),
+  txh: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/)
+    .optional(),
   authority: z
     .string()
     .regex(/^(?:(?:grant|web-session):[0-9a-f]{64}|device:[A-Za-z0-9_-]{43})$/)
@@ -70,13 +73,19 @@ export async function sealServerData(key: CryptoKey, data: ServerData): Promise<
 }
 
 /** Open a serverData string sealed with `key`, at `now` (epoch seconds). */
-export async function openServerData(key: CryptoKey, serverData: string, now: number): Promise<Result<ServerData, ServerDataReason>> {
-  if (typeof serverData !== "string" || serverData.length > MAX_SERVER_DATA_CHARS) return fail("server_data_malformed", { why: "missing or too long" });
+export async function openServerData(
+  key: CryptoKey,
+  serverData: string,
+  now: number,
+): Promise<Result<ServerData, ServerDataReason>> {
+  if (typeof serverData !== "string" || serverData.length > MAX_SERVER_DATA_CHARS)
+    return fail("server_data_malformed", { why: "missing or too long" });
   const parts = serverData.split(".");
   if (parts.length !== 2) return fail("server_data_malformed", { why: "not two dot-separated parts" });
   const [payloadPart, macPart] = parts as [string, string];
   const payload = decodeBase64url(payloadPart);
-  if (!payload || payload.length === 0 || !/^[A-Za-z0-9_-]{43}$/.test(macPart)) return fail("server_data_malformed", { why: "parts are not base64url" });
+  if (!payload || payload.length === 0 || !/^[A-Za-z0-9_-]{43}$/.test(macPart))
+    return fail("server_data_malformed", { why: "parts are not base64url" });
 
   if (!constantTimeEqual(macPart, await mac(key, payload))) return fail("server_data_forged");
 

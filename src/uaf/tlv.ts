@@ -91,7 +91,13 @@ function parseSeries(bytes: Uint8Array, start: number, end: number, depth: numbe
       if (!inner.ok) return inner;
       children = inner.value;
     }
-    elements.push({ tag, offset, value: bytes.subarray(valueStart, valueEnd), raw: bytes.subarray(offset, valueEnd), children });
+    elements.push({
+      tag,
+      offset,
+      value: bytes.subarray(valueStart, valueEnd),
+      raw: bytes.subarray(offset, valueEnd),
+      children,
+    });
     offset = valueEnd;
   }
   return ok(elements);
@@ -105,7 +111,13 @@ export function parseTlv(bytes: Uint8Array): Result<TlvElement, TlvReason> {
   if (bytes.length < 4) return fail("tlv_truncated", { offset: 0, why: "incomplete header" });
   const length = bytes[2]! | (bytes[3]! << 8);
   const rootEnd = 4 + length;
-  if (rootEnd > bytes.length) return fail("tlv_truncated", { offset: 0, tag: hexTag(bytes[0]! | (bytes[1]! << 8)), length, available: bytes.length - 4 });
+  if (rootEnd > bytes.length)
+    return fail("tlv_truncated", {
+      offset: 0,
+      tag: hexTag(bytes[0]! | (bytes[1]! << 8)),
+      length,
+      available: bytes.length - 4,
+    });
   if (rootEnd < bytes.length) return fail("tlv_trailing_bytes", { offset: rootEnd, count: bytes.length - rootEnd });
   const parsed = parseSeries(bytes, 0, rootEnd, 0);
   if (!parsed.ok) return parsed;
@@ -135,15 +147,19 @@ export interface Fields {
  * refused (`tlv_out_of_order`) rather than guessed at.
  */
 export function readFields(parent: TlvElement, layout: readonly FieldSpec[]): Result<Fields, TlvReason> {
-  const slotOf = (tag: number): number => layout.findIndex((spec) => (typeof spec.tag === "number" ? spec.tag === tag : spec.tag.includes(tag)));
+  const slotOf = (tag: number): number =>
+    layout.findIndex((spec) => (typeof spec.tag === "number" ? spec.tag === tag : spec.tag.includes(tag)));
   const counts = layout.map(() => 0);
   let current = 0;
   for (const child of parent.children) {
     const slot = slotOf(child.tag);
-    if (slot === -1) return fail("tlv_unexpected_tag", { parent: hexTag(parent.tag), tag: hexTag(child.tag), offset: child.offset });
+    if (slot === -1)
+      return fail("tlv_unexpected_tag", { parent: hexTag(parent.tag), tag: hexTag(child.tag), offset: child.offset });
     const max = layout[slot]!.max ?? 1;
-    if (counts[slot]! >= max) return fail("tlv_duplicate_tag", { parent: hexTag(parent.tag), tag: hexTag(child.tag), offset: child.offset });
-    if (slot < current) return fail("tlv_out_of_order", { parent: hexTag(parent.tag), tag: hexTag(child.tag), offset: child.offset });
+    if (counts[slot]! >= max)
+      return fail("tlv_duplicate_tag", { parent: hexTag(parent.tag), tag: hexTag(child.tag), offset: child.offset });
+    if (slot < current)
+      return fail("tlv_out_of_order", { parent: hexTag(parent.tag), tag: hexTag(child.tag), offset: child.offset });
     counts[slot]!++;
     current = slot;
   }
@@ -168,4 +184,5 @@ export function fixedLength(element: TlvElement, length: number): Result<Uint8Ar
 
 /** Little-endian unsigned integers inside TLV values (callers have checked the length). */
 export const u16 = (bytes: Uint8Array, at: number): number => bytes[at]! | (bytes[at + 1]! << 8);
-export const u32 = (bytes: Uint8Array, at: number): number => (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
+export const u32 = (bytes: Uint8Array, at: number): number =>
+  (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;

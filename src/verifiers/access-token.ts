@@ -11,7 +11,14 @@ import { errors, jwtVerify, type JWTVerifyGetKey } from "jose";
 import type { ClientAssuranceLevel } from "../tokens/access-token";
 import { fail, ok, type Result } from "./result";
 
-export type AccessTokenFailure = "malformed" | "typ" | "signature" | "issuer" | "audience" | "expired" | "claims_missing";
+export type AccessTokenFailure =
+  | "malformed"
+  | "typ"
+  | "signature"
+  | "issuer"
+  | "audience"
+  | "expired"
+  | "claims_missing";
 
 export interface AccessTokenPolicy {
   readonly issuer: string;
@@ -35,7 +42,12 @@ export interface VerifiedAccessToken {
 
 const CAL = new Set<string>(["by-policy", "by-provisioned-key", "none"]);
 
-export async function verifyAccessToken(token: string, policy: AccessTokenPolicy, keys: JWTVerifyGetKey, now: number): Promise<Result<VerifiedAccessToken, AccessTokenFailure>> {
+export async function verifyAccessToken(
+  token: string,
+  policy: AccessTokenPolicy,
+  keys: JWTVerifyGetKey,
+  now: number,
+): Promise<Result<VerifiedAccessToken, AccessTokenFailure>> {
   let payload: Record<string, unknown>;
   try {
     ({ payload } = await jwtVerify(token, keys, {
@@ -55,12 +67,15 @@ export async function verifyAccessToken(token: string, policy: AccessTokenPolicy
       if (error.claim === "aud") return fail("audience");
       return fail("claims_missing", { claim: error.claim });
     }
-    if (error instanceof errors.JWSSignatureVerificationFailed || error instanceof errors.JWKSNoMatchingKey) return fail("signature");
+    if (error instanceof errors.JWSSignatureVerificationFailed || error instanceof errors.JWKSNoMatchingKey)
+      return fail("signature");
     return fail("malformed");
   }
   const { sub, client_id: clientId, scope, jti, exp, cal, cnf } = payload;
-  if (typeof sub !== "string" || typeof clientId !== "string" || typeof jti !== "string" || typeof exp !== "number") return fail("claims_missing");
-  if (typeof scope !== "string" || typeof cal !== "string" || !CAL.has(cal)) return fail("claims_missing", { claim: typeof scope !== "string" ? "scope" : "cal" });
+  if (typeof sub !== "string" || typeof clientId !== "string" || typeof jti !== "string" || typeof exp !== "number")
+    return fail("claims_missing");
+  if (typeof scope !== "string" || typeof cal !== "string" || !CAL.has(cal))
+    return fail("claims_missing", { claim: typeof scope !== "string" ? "scope" : "cal" });
   let jkt: string | undefined;
   if (cnf !== undefined) {
     const bound = (cnf as Record<string, unknown> | null)?.jkt;

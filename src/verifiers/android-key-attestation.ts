@@ -22,7 +22,13 @@
  *
  * Pure: no clock, no I/O; `now` and the revocation list are passed in.
  */
-import { KEY_DESCRIPTION_OID, KeyDescriptionError, parseKeyDescription, type KeyDescription, type SecurityLevel } from "../x509/android-key-description";
+import {
+  KEY_DESCRIPTION_OID,
+  KeyDescriptionError,
+  parseKeyDescription,
+  type KeyDescription,
+  type SecurityLevel,
+} from "../x509/android-key-description";
 import { parseDerCertificate, verifyChain, X509Error, type ParsedCertificate, type TrustAnchor } from "../x509/chain";
 import { fail, ok, type Result } from "./result";
 import { bufferSource } from "../bytes";
@@ -46,7 +52,9 @@ export interface AndroidAttestationPolicy {
 
 /** Google's attestation status list (https://android.googleapis.com/attestation/status). */
 export interface RevocationStatusList {
-  readonly entries: Readonly<Record<string, { readonly status: "REVOKED" | "SUSPENDED" | string; readonly reason?: string }>>;
+  readonly entries: Readonly<
+    Record<string, { readonly status: "REVOKED" | "SUSPENDED" | string; readonly reason?: string }>
+  >;
 }
 
 export interface AndroidAttestationDeps {
@@ -115,10 +123,20 @@ type Out<T> = Result<T, AndroidAttestationFailure>;
 
 const PROVISIONING_INFO_OID = "1.3.6.1.4.1.11129.2.1.30";
 const LEVEL_RANK: Record<AndroidSecurityLevel, number> = { software: 0, "trusted-environment": 1, strongbox: 2 };
-const LEVEL_NAME: Record<SecurityLevel, AndroidSecurityLevel> = { SOFTWARE: "software", TRUSTED_ENVIRONMENT: "trusted-environment", STRONG_BOX: "strongbox" };
-const BOOT_NAME = { VERIFIED: "verified", SELF_SIGNED: "self-signed", UNVERIFIED: "unverified", FAILED: "failed" } as const;
+const LEVEL_NAME: Record<SecurityLevel, AndroidSecurityLevel> = {
+  SOFTWARE: "software",
+  TRUSTED_ENVIRONMENT: "trusted-environment",
+  STRONG_BOX: "strongbox",
+};
+const BOOT_NAME = {
+  VERIFIED: "verified",
+  SELF_SIGNED: "self-signed",
+  UNVERIFIED: "unverified",
+  FAILED: "failed",
+} as const;
 
-const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((byte, i) => byte === b[i]);
+const equalBytes = (a: Uint8Array, b: Uint8Array): boolean =>
+  a.length === b.length && a.every((byte, i) => byte === b[i]);
 
 function base64(bytes: Uint8Array): string {
   let binary = "";
@@ -130,7 +148,12 @@ const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(1
 
 /** RKP chains: an intermediate carries ProvisioningInfo, or the chain passes through a "Droid CA". */
 function isRemotelyProvisioned(chain: readonly ParsedCertificate[]): boolean {
-  return chain.slice(1).some((cert) => cert.extension(PROVISIONING_INFO_OID) !== undefined || /(^|, )CN=Droid CA\d*(,|$)/.test(cert.subjectName));
+  return chain
+    .slice(1)
+    .some(
+      (cert) =>
+        cert.extension(PROVISIONING_INFO_OID) !== undefined || /(^|, )CN=Droid CA\d*(,|$)/.test(cert.subjectName),
+    );
 }
 
 function parseChain(chainDer: readonly Uint8Array[]): Out<ParsedCertificate[]> {
@@ -140,7 +163,8 @@ function parseChain(chainDer: readonly Uint8Array[]): Out<ParsedCertificate[]> {
     try {
       chain.push(parseDerCertificate(der));
     } catch (error) {
-      if (error instanceof X509Error || error instanceof TypeError) return fail("malformed_chain", { index, why: error.message });
+      if (error instanceof X509Error || error instanceof TypeError)
+        return fail("malformed_chain", { index, why: error.message });
       throw error;
     }
   }
@@ -149,7 +173,8 @@ function parseChain(chainDer: readonly Uint8Array[]): Out<ParsedCertificate[]> {
 
 function leafKeyDescription(chain: readonly ParsedCertificate[]): Out<KeyDescription> {
   const elsewhere = chain.findIndex((cert, index) => index > 0 && cert.extension(KEY_DESCRIPTION_OID) !== undefined);
-  if (elsewhere !== -1) return fail("key_description_not_on_leaf", { index: elsewhere, subject: chain[elsewhere]!.subjectName });
+  if (elsewhere !== -1)
+    return fail("key_description_not_on_leaf", { index: elsewhere, subject: chain[elsewhere]!.subjectName });
   const extension = chain[0]!.extension(KEY_DESCRIPTION_OID);
   if (!extension) return fail("key_description_missing");
   try {
@@ -194,7 +219,11 @@ async function checkTrust(
   return ok(rkp ? "rkp" : "factory");
 }
 
-function checkRevocation(chain: readonly ParsedCertificate[], policy: AndroidAttestationPolicy, deps: AndroidAttestationDeps): Out<boolean> {
+function checkRevocation(
+  chain: readonly ParsedCertificate[],
+  policy: AndroidAttestationPolicy,
+  deps: AndroidAttestationDeps,
+): Out<boolean> {
   if (policy.revocation === "off") return ok(false);
   const list = deps.revocation;
   if (list === undefined || list === "unavailable" || typeof list.entries !== "object" || list.entries === null) {
@@ -203,7 +232,12 @@ function checkRevocation(chain: readonly ParsedCertificate[], policy: AndroidAtt
   for (const [index, cert] of chain.entries()) {
     const entry = Object.hasOwn(list.entries, cert.serialNumberHex) ? list.entries[cert.serialNumberHex] : undefined;
     if (entry && (entry.status === "REVOKED" || entry.status === "SUSPENDED")) {
-      return fail("revoked", { index, serial: cert.serialNumberHex, status: entry.status, ...(entry.reason ? { revocationReason: entry.reason } : {}) });
+      return fail("revoked", {
+        index,
+        serial: cert.serialNumberHex,
+        status: entry.status,
+        ...(entry.reason ? { revocationReason: entry.reason } : {}),
+      });
     }
   }
   return ok(true);
@@ -213,14 +247,22 @@ function checkKeyDescription(
   kd: KeyDescription,
   provisioning: Provisioning | "unknown",
   policy: AndroidAttestationPolicy,
-): Out<Pick<AndroidAttestation, "securityLevel" | "bootState" | "deviceLocked" | "packageName" | "packageVersion" | "signatureDigests">> {
+): Out<
+  Pick<
+    AndroidAttestation,
+    "securityLevel" | "bootState" | "deviceLocked" | "packageName" | "packageVersion" | "signatureDigests"
+  >
+> {
   if (!equalBytes(kd.attestationChallenge, policy.challenge)) {
     return fail("challenge_mismatch", { expected: hex(policy.challenge), actual: hex(kd.attestationChallenge) });
   }
 
   const softwareAttested = provisioning === "software" || kd.attestationSecurityLevel === "SOFTWARE";
   if (!softwareAttested && kd.attestationSecurityLevel !== kd.keyMintSecurityLevel) {
-    return fail("security_level_mismatch", { attestationSecurityLevel: kd.attestationSecurityLevel, keyMintSecurityLevel: kd.keyMintSecurityLevel });
+    return fail("security_level_mismatch", {
+      attestationSecurityLevel: kd.attestationSecurityLevel,
+      keyMintSecurityLevel: kd.keyMintSecurityLevel,
+    });
   }
   const securityLevel: AndroidSecurityLevel = softwareAttested ? "software" : LEVEL_NAME[kd.attestationSecurityLevel];
   if (LEVEL_RANK[securityLevel] < LEVEL_RANK[policy.minimumSecurityLevel]) {
@@ -235,14 +277,21 @@ function checkKeyDescription(
   const rootOfTrust = softwareAttested ? (hw.rootOfTrust ?? sw.rootOfTrust) : hw.rootOfTrust;
   if (!rootOfTrust && (!softwareAttested || policy.verifyBootState)) return fail("root_of_trust_missing");
   if (policy.verifyBootState && (rootOfTrust!.verifiedBootState !== "VERIFIED" || !rootOfTrust!.deviceLocked)) {
-    return fail("boot_state_not_verified", { verifiedBootState: rootOfTrust!.verifiedBootState, deviceLocked: rootOfTrust!.deviceLocked });
+    return fail("boot_state_not_verified", {
+      verifiedBootState: rootOfTrust!.verifiedBootState,
+      deviceLocked: rootOfTrust!.deviceLocked,
+    });
   }
 
   // attestationApplicationId is in the software list (Keystore fills it in, not the TEE).
   const appId = sw.attestationApplicationId;
   if (!appId) return fail("application_id_missing");
   const match = appId.packages.find((info) => policy.packageNames.includes(info.name));
-  if (!match) return fail("package_not_allowed", { expected: [...policy.packageNames], actual: appId.packages.map((info) => info.name) });
+  if (!match)
+    return fail("package_not_allowed", {
+      expected: [...policy.packageNames],
+      actual: appId.packages.map((info) => info.name),
+    });
   const digests = appId.signatures.map(base64);
   const unknown = digests.filter((digest) => !policy.signatureDigests.includes(digest));
   if (digests.length === 0 || unknown.length > 0) {
@@ -251,7 +300,9 @@ function checkKeyDescription(
 
   return ok({
     securityLevel,
-    ...(rootOfTrust ? { bootState: BOOT_NAME[rootOfTrust.verifiedBootState], deviceLocked: rootOfTrust.deviceLocked } : {}),
+    ...(rootOfTrust
+      ? { bootState: BOOT_NAME[rootOfTrust.verifiedBootState], deviceLocked: rootOfTrust.deviceLocked }
+      : {}),
     packageName: match.name,
     packageVersion: match.version,
     signatureDigests: digests,

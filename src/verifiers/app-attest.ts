@@ -15,7 +15,17 @@
  */
 import { decodeFirst } from "cborg";
 import { base64url } from "jose";
-import { ecdsaDerToRaw, parseDerCertificate, readChildren, readTlv, spkiAlgorithm, verifyChain, type ChainFailure, type ParsedCertificate, type TrustAnchor } from "../x509/chain";
+import {
+  ecdsaDerToRaw,
+  parseDerCertificate,
+  readChildren,
+  readTlv,
+  spkiAlgorithm,
+  verifyChain,
+  type ChainFailure,
+  type ParsedCertificate,
+  type TrustAnchor,
+} from "../x509/chain";
 import { fail, ok, type Result } from "./result";
 import { equalBytes } from "./constant-time";
 import { bufferSource } from "../bytes";
@@ -98,7 +108,12 @@ const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
   return out;
 };
 const sha256 = async (data: Uint8Array | string): Promise<Uint8Array> =>
-  new Uint8Array(await crypto.subtle.digest("SHA-256", typeof data === "string" ? new TextEncoder().encode(data) : bufferSource(data)));
+  new Uint8Array(
+    await crypto.subtle.digest(
+      "SHA-256",
+      typeof data === "string" ? new TextEncoder().encode(data) : bufferSource(data),
+    ),
+  );
 const toBase64 = (bytes: Uint8Array): string => btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(""));
 const toHex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 
@@ -242,13 +257,15 @@ export async function verifyAppAttestation(
   const nonce = await sha256(concat(authDataBytes, input.clientDataHash));
   const certNonce = certificateNonce(credCert);
   if (!certNonce) return fail("malformed", { field: "credCert nonce extension" });
-  if (!equalBytes(nonce, certNonce)) return fail("nonce_mismatch", { expected: toBase64(nonce), actual: toBase64(certNonce) });
+  if (!equalBytes(nonce, certNonce))
+    return fail("nonce_mismatch", { expected: toBase64(nonce), actual: toBase64(certNonce) });
 
   // 5. keyId is the SHA-256 of the credCert's public key point (65 bytes, not the SPKI).
   const point = p256Point(credCert.spki);
   if (!point) return fail("malformed", { field: "credCert public key" });
   const keyId = await sha256(point);
-  if (!equalBytes(keyId, input.keyId)) return fail("key_id_mismatch", { expected: toBase64(input.keyId), actual: toBase64(keyId) });
+  if (!equalBytes(keyId, input.keyId))
+    return fail("key_id_mismatch", { expected: toBase64(input.keyId), actual: toBase64(keyId) });
 
   // 6. rpIdHash is SHA-256 of an accepted App ID.
   const appId = await matchAppId(authData.rpIdHash, policy.appIds);
@@ -258,7 +275,11 @@ export async function verifyAppAttestation(
   if (authData.counter !== 0) return fail("counter_not_zero", { counter: authData.counter });
 
   // 8. The aaguid names the App Attest environment; the policy decides which one is accepted.
-  const environment = equalBytes(authData.aaguid, AAGUID_PRODUCTION) ? "production" : equalBytes(authData.aaguid, AAGUID_DEVELOPMENT) ? "development" : null;
+  const environment = equalBytes(authData.aaguid, AAGUID_PRODUCTION)
+    ? "production"
+    : equalBytes(authData.aaguid, AAGUID_DEVELOPMENT)
+      ? "development"
+      : null;
   if (environment !== (policy.mode === "production" ? "production" : "development")) {
     return fail("aaguid_not_allowed", { aaguid: toHex(authData.aaguid), environment, mode: policy.mode });
   }
@@ -270,7 +291,10 @@ export async function verifyAppAttestation(
 
   // Not one of Apple's steps: the key in authData, which we hand out for assertions, is the certified one.
   if (!equalBytes(point.subarray(1, 33), authData.x) || !equalBytes(point.subarray(33), authData.y)) {
-    return fail("public_key_mismatch", { certificate: toBase64(point), authData: toBase64(concat(authData.x, authData.y)) });
+    return fail("public_key_mismatch", {
+      certificate: toBase64(point),
+      authData: toBase64(concat(authData.x, authData.y)),
+    });
   }
 
   return ok({
@@ -290,7 +314,13 @@ async function importVerifyKey(key: JsonWebKey | CryptoKey): Promise<CryptoKey> 
     throw new TypeError("publicKey must be an EC P-256 JWK");
   }
   try {
-    return await crypto.subtle.importKey("jwk", { kty: "EC", crv: "P-256", x: key.x, y: key.y }, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
+    return await crypto.subtle.importKey(
+      "jwk",
+      { kty: "EC", crv: "P-256", x: key.x, y: key.y },
+      { name: "ECDSA", namedCurve: "P-256" },
+      false,
+      ["verify"],
+    );
   } catch (error) {
     throw new TypeError(`publicKey is not a usable P-256 key: ${(error as Error).message}`);
   }
@@ -309,7 +339,8 @@ export async function verifyAppAttestAssertion(
   deps: AppAttestAssertionDeps,
 ): Promise<Result<{ counter: number; appId: string }, AppAttestAssertionFailure>> {
   requireBytes(input.clientDataHash, "clientDataHash");
-  if (!Number.isSafeInteger(deps.previousCounter) || deps.previousCounter < 0) throw new TypeError("previousCounter must be a non-negative integer");
+  if (!Number.isSafeInteger(deps.previousCounter) || deps.previousCounter < 0)
+    throw new TypeError("previousCounter must be a non-negative integer");
   if (!(assertion instanceof Uint8Array)) return fail("malformed", { field: "assertion" });
 
   // { signature: DER ECDSA, authenticatorData: rpIdHash 32 | flags 1 | counter 4 }
@@ -325,7 +356,8 @@ export async function verifyAppAttestAssertion(
   // 1-3. The signature over the nonce verifies with the stored key.
   const key = await importVerifyKey(deps.publicKey);
   const nonce = await sha256(concat(authData, input.clientDataHash));
-  if (!(await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, bufferSource(raw), bufferSource(nonce)))) return fail("bad_signature");
+  if (!(await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, bufferSource(raw), bufferSource(nonce))))
+    return fail("bad_signature");
 
   // 4. rpIdHash is SHA-256 of an accepted App ID.
   const appId = await matchAppId(authData.subarray(0, 32), policy.appIds);
@@ -333,6 +365,7 @@ export async function verifyAppAttestAssertion(
 
   // 5. The counter only goes up (a replayed or cloned assertion repeats an old one).
   const counter = new DataView(authData.buffer, authData.byteOffset, authData.byteLength).getUint32(33);
-  if (counter <= deps.previousCounter) return fail("counter_not_increasing", { counter, previousCounter: deps.previousCounter });
+  if (counter <= deps.previousCounter)
+    return fail("counter_not_increasing", { counter, previousCounter: deps.previousCounter });
   return ok({ counter, appId });
 }

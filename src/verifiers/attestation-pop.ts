@@ -17,7 +17,16 @@ import { fail, ok, type Result } from "./result";
 
 export const ATTESTATION_POP_TYP = "oauth-client-attestation-pop+jwt";
 
-export type AttestationPopFailure = "malformed" | "typ" | "alg_not_allowed" | "signature" | "aud_mismatch" | "iat_missing" | "iat_too_old" | "iat_in_future" | "jti_missing";
+export type AttestationPopFailure =
+  | "malformed"
+  | "typ"
+  | "alg_not_allowed"
+  | "signature"
+  | "aud_mismatch"
+  | "iat_missing"
+  | "iat_too_old"
+  | "iat_in_future"
+  | "jti_missing";
 
 export interface AttestationPopPolicy {
   readonly audiences: readonly string[];
@@ -33,11 +42,32 @@ export interface VerifiedAttestationPop {
 }
 
 /** `key` is the attestation's `cnf.jwk`. */
-export async function verifyAttestationPop(pop: string, policy: AttestationPopPolicy, key: JWK, now: number): Promise<Result<VerifiedAttestationPop, AttestationPopFailure>> {
+export async function verifyAttestationPop(
+  pop: string,
+  policy: AttestationPopPolicy,
+  key: JWK,
+  now: number,
+): Promise<Result<VerifiedAttestationPop, AttestationPopFailure>> {
   let payload: Record<string, unknown>;
   try {
-    const imported = await importJWK(key, key.alg ?? (key.kty === "EC" ? (key.crv === "P-384" ? "ES384" : key.crv === "P-521" ? "ES512" : "ES256") : key.kty === "OKP" ? "EdDSA" : "RS256"));
-    ({ payload } = await jwtVerify(pop, imported, { algorithms: [...policy.algorithms], typ: ATTESTATION_POP_TYP, currentDate: new Date(now * 1000) }));
+    const imported = await importJWK(
+      key,
+      key.alg ??
+        (key.kty === "EC"
+          ? key.crv === "P-384"
+            ? "ES384"
+            : key.crv === "P-521"
+              ? "ES512"
+              : "ES256"
+          : key.kty === "OKP"
+            ? "EdDSA"
+            : "RS256"),
+    );
+    ({ payload } = await jwtVerify(pop, imported, {
+      algorithms: [...policy.algorithms],
+      typ: ATTESTATION_POP_TYP,
+      currentDate: new Date(now * 1000),
+    }));
   } catch (error) {
     if (error instanceof errors.JOSEAlgNotAllowed) return fail("alg_not_allowed");
     if (error instanceof errors.JWTClaimValidationFailed && error.claim === "typ") return fail("typ");
@@ -47,7 +77,8 @@ export async function verifyAttestationPop(pop: string, policy: AttestationPopPo
   }
   const aud = payload.aud;
   const audiences = typeof aud === "string" ? [aud] : Array.isArray(aud) ? aud : [];
-  if (!audiences.some((value) => policy.audiences.includes(value as string))) return fail("aud_mismatch", { expected: policy.audiences, received: audiences.slice(0, 5) });
+  if (!audiences.some((value) => policy.audiences.includes(value as string)))
+    return fail("aud_mismatch", { expected: policy.audiences, received: audiences.slice(0, 5) });
   const iat = payload.iat;
   if (typeof iat !== "number" || !Number.isFinite(iat)) return fail("iat_missing");
   if (iat > now + policy.clockSkew) return fail("iat_in_future", { iat, now });

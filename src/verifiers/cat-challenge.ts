@@ -24,10 +24,16 @@ const encoder = new TextEncoder();
 const VERSION = "c1";
 const SHAPE = /^c1\.([A-Za-z0-9_-]{1,400})\.([A-Za-z0-9_-]{22})\.([1-9][0-9]{0,11})\.([A-Za-z0-9_-]{43})$/;
 
-const macInput = (clientPart: string, id: string, expiresAt: number) => encoder.encode(`haapi-edge cat challenge\u0000${VERSION}.${clientPart}.${id}.${expiresAt}`);
+const macInput = (clientPart: string, id: string, expiresAt: number) =>
+  encoder.encode(`haapi-edge cat challenge\u0000${VERSION}.${clientPart}.${id}.${expiresAt}`);
 
 /** A new challenge for `clientId`, valid until `expiresAt` (epoch seconds). `random` must be 16 fresh random bytes. */
-export async function issueCatChallenge(key: CryptoKey, clientId: string, random: Uint8Array, expiresAt: number): Promise<string> {
+export async function issueCatChallenge(
+  key: CryptoKey,
+  clientId: string,
+  random: Uint8Array,
+  expiresAt: number,
+): Promise<string> {
   if (random.length !== 16) throw new TypeError("a CAT challenge needs 16 random bytes");
   const clientPart = base64url.encode(clientId);
   const id = base64url.encode(random);
@@ -36,7 +42,11 @@ export async function issueCatChallenge(key: CryptoKey, clientId: string, random
 }
 
 /** Check a challenge's form, MAC and expiry; it says nothing about whether it was already used. */
-export async function readCatChallenge(key: CryptoKey, challenge: string, now: number): Promise<Result<CatChallenge, ChallengeFailure>> {
+export async function readCatChallenge(
+  key: CryptoKey,
+  challenge: string,
+  now: number,
+): Promise<Result<CatChallenge, ChallengeFailure>> {
   const match = SHAPE.exec(challenge);
   if (!match) return fail("malformed");
   const [, clientPart, id, expiry, macPart] = match as unknown as [string, string, string, string, string];
@@ -50,7 +60,8 @@ export async function readCatChallenge(key: CryptoKey, challenge: string, now: n
   }
   const expiresAt = Number(expiry);
   // crypto.subtle.verify compares in constant time.
-  if (!(await crypto.subtle.verify("HMAC", key, bufferSource(mac), bufferSource(macInput(clientPart, id, expiresAt))))) return fail("bad_mac");
+  if (!(await crypto.subtle.verify("HMAC", key, bufferSource(mac), bufferSource(macInput(clientPart, id, expiresAt)))))
+    return fail("bad_mac");
   if (now >= expiresAt) return fail("expired", { expired_at: expiresAt, now });
   return ok({ clientId, id, expiresAt });
 }

@@ -14,7 +14,15 @@ import { CAT_TYP, type AttestationSummary } from "../tokens/cat";
 import type { ClientAssuranceLevel } from "../tokens/access-token";
 import { fail, ok, type Result } from "./result";
 
-export type CatFailure = "malformed" | "typ" | "signature" | "issuer" | "expired" | "lifetime_too_long" | "claims_missing" | "cnf_invalid";
+export type CatFailure =
+  | "malformed"
+  | "typ"
+  | "signature"
+  | "issuer"
+  | "expired"
+  | "lifetime_too_long"
+  | "claims_missing"
+  | "cnf_invalid";
 
 export interface CatPolicy {
   readonly issuer: string;
@@ -36,7 +44,12 @@ export interface VerifiedCat {
 const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 const CAL = new Set<string>(["by-policy", "by-provisioned-key", "none"]);
 
-export async function verifyCat(token: string, policy: CatPolicy, keys: JWTVerifyGetKey, now: number): Promise<Result<VerifiedCat, CatFailure>> {
+export async function verifyCat(
+  token: string,
+  policy: CatPolicy,
+  keys: JWTVerifyGetKey,
+  now: number,
+): Promise<Result<VerifiedCat, CatFailure>> {
   let payload: Record<string, unknown>;
   try {
     ({ payload } = await jwtVerify(token, keys, {
@@ -53,20 +66,33 @@ export async function verifyCat(token: string, policy: CatPolicy, keys: JWTVerif
       if (error.claim === "iss") return fail("issuer");
       return fail("claims_missing", { claim: error.claim });
     }
-    if (error instanceof errors.JWSSignatureVerificationFailed || error instanceof errors.JWKSNoMatchingKey) return fail("signature");
+    if (error instanceof errors.JWSSignatureVerificationFailed || error instanceof errors.JWKSNoMatchingKey)
+      return fail("signature");
     return fail("malformed");
   }
   const { sub, jti, exp, iat, cnf, cal, attestation } = payload as Record<string, unknown>;
-  if (typeof sub !== "string" || typeof jti !== "string" || typeof exp !== "number" || typeof iat !== "number") return fail("claims_missing");
-  if (exp - iat > policy.maxLifetime) return fail("lifetime_too_long", { lifetime: exp - iat, max: policy.maxLifetime });
-  if (typeof cal !== "string" || !CAL.has(cal) || !attestation || typeof attestation !== "object") return fail("claims_missing", { claim: "cal" });
+  if (typeof sub !== "string" || typeof jti !== "string" || typeof exp !== "number" || typeof iat !== "number")
+    return fail("claims_missing");
+  if (exp - iat > policy.maxLifetime)
+    return fail("lifetime_too_long", { lifetime: exp - iat, max: policy.maxLifetime });
+  if (typeof cal !== "string" || !CAL.has(cal) || !attestation || typeof attestation !== "object")
+    return fail("claims_missing", { claim: "cal" });
   const jwk = (cnf as { jwk?: unknown } | undefined)?.jwk;
-  if (!jwk || typeof jwk !== "object" || Array.isArray(jwk) || PRIVATE_MEMBERS.some((member) => member in jwk)) return fail("cnf_invalid");
+  if (!jwk || typeof jwk !== "object" || Array.isArray(jwk) || PRIVATE_MEMBERS.some((member) => member in jwk))
+    return fail("cnf_invalid");
   let jkt: string;
   try {
     jkt = await calculateJwkThumbprint(jwk as JWK, "sha256");
   } catch {
     return fail("cnf_invalid");
   }
-  return ok({ clientId: sub, jti, exp, jwk: jwk as JWK, jkt, cal: cal as ClientAssuranceLevel, attestation: attestation as AttestationSummary });
+  return ok({
+    clientId: sub,
+    jti,
+    exp,
+    jwk: jwk as JWK,
+    jkt,
+    cal: cal as ClientAssuranceLevel,
+    attestation: attestation as AttestationSummary,
+  });
 }

@@ -64,7 +64,8 @@ export async function verifyClientAssertion(
     return fail("malformed");
   }
   if (!ACCEPTED_TYP.has(header.typ)) return fail("typ", { typ: header.typ });
-  if (typeof header.alg !== "string" || !policy.algorithms.includes(header.alg)) return fail("alg_not_allowed", { alg: header.alg });
+  if (typeof header.alg !== "string" || !policy.algorithms.includes(header.alg))
+    return fail("alg_not_allowed", { alg: header.alg });
 
   let payload: Awaited<ReturnType<typeof jwtVerify>>["payload"];
   try {
@@ -75,23 +76,31 @@ export async function verifyClientAssertion(
     }));
   } catch (error) {
     if (error instanceof errors.JWSSignatureVerificationFailed) return fail("signature");
-    if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) return fail("no_matching_key", { kid: header.kid });
+    if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys)
+      return fail("no_matching_key", { kid: header.kid });
     if (error instanceof errors.JWTExpired) return fail("expired");
-    if (error instanceof errors.JWTClaimValidationFailed) return fail(error.claim === "exp" ? "exp_missing" : "not_yet_valid", { claim: error.claim });
+    if (error instanceof errors.JWTClaimValidationFailed)
+      return fail(error.claim === "exp" ? "exp_missing" : "not_yet_valid", { claim: error.claim });
     return fail("malformed", { error: (error as Error).message });
   }
 
   if (payload.iss !== policy.clientId) return fail("iss_mismatch", { iss: payload.iss });
   if (payload.sub !== policy.clientId) return fail("sub_mismatch", { sub: payload.sub });
   const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
-  if (!audiences.some((aud) => typeof aud === "string" && policy.audiences.includes(aud))) return fail("aud_mismatch", { aud: payload.aud });
+  if (!audiences.some((aud) => typeof aud === "string" && policy.audiences.includes(aud)))
+    return fail("aud_mismatch", { aud: payload.aud });
   if (typeof payload.exp !== "number") return fail("exp_missing");
-  if (payload.exp - now > policy.maxLifetime + policy.clockSkew) return fail("lifetime_too_long", { exp: payload.exp, server_time: now });
-  if (typeof payload.iat === "number" && payload.exp - payload.iat > policy.maxLifetime) return fail("lifetime_too_long", { exp: payload.exp, iat: payload.iat });
-  if (typeof payload.iat === "number" && payload.iat > now + policy.clockSkew) return fail("not_yet_valid", { iat: payload.iat, server_time: now });
-  if (typeof payload.jti !== "string" || payload.jti.length === 0 || payload.jti.length > 256) return fail("jti_missing");
+  if (payload.exp - now > policy.maxLifetime + policy.clockSkew)
+    return fail("lifetime_too_long", { exp: payload.exp, server_time: now });
+  if (typeof payload.iat === "number" && payload.exp - payload.iat > policy.maxLifetime)
+    return fail("lifetime_too_long", { exp: payload.exp, iat: payload.iat });
+  if (typeof payload.iat === "number" && payload.iat > now + policy.clockSkew)
+    return fail("not_yet_valid", { iat: payload.iat, server_time: now });
+  if (typeof payload.jti !== "string" || payload.jti.length === 0 || payload.jti.length > 256)
+    return fail("jti_missing");
 
   // Single use: the record lives until the assertion could no longer be accepted anyway.
-  if (!(await deps.markUsed(payload.jti, Math.ceil(payload.exp + policy.clockSkew) + 1))) return fail("replayed", { jti: payload.jti });
+  if (!(await deps.markUsed(payload.jti, Math.ceil(payload.exp + policy.clockSkew) + 1)))
+    return fail("replayed", { jti: payload.jti });
   return ok({ jti: payload.jti, exp: payload.exp });
 }

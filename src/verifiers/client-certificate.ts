@@ -20,10 +20,21 @@ export interface ClientCertificate {
   /** RFC 4514/2253 subject DN. */
   readonly subjectDN: string | null;
   /** SANs; only known when the whole certificate was forwarded. */
-  readonly san: { readonly dns: readonly string[]; readonly uri: readonly string[]; readonly ip: readonly string[]; readonly email: readonly string[] } | null;
+  readonly san: {
+    readonly dns: readonly string[];
+    readonly uri: readonly string[];
+    readonly ip: readonly string[];
+    readonly email: readonly string[];
+  } | null;
 }
 
-export type CertificateFailure = "certificate_missing" | "certificate_unverified" | "subject_mismatch" | "san_unavailable" | "san_mismatch" | "certificate_not_registered";
+export type CertificateFailure =
+  | "certificate_missing"
+  | "certificate_unverified"
+  | "subject_mismatch"
+  | "san_unavailable"
+  | "san_mismatch"
+  | "certificate_not_registered";
 
 /** Split on unescaped separators, keeping escapes for the next stage. */
 function splitUnescaped(text: string, separators: string): string[] {
@@ -71,11 +82,18 @@ export function normalizeDN(dn: string): string {
   );
 }
 
-export function verifyTlsClientAuth(certificate: ClientCertificate | null, client: ClientConfig): Result<ClientCertificate, CertificateFailure> {
+export function verifyTlsClientAuth(
+  certificate: ClientCertificate | null,
+  client: ClientConfig,
+): Result<ClientCertificate, CertificateFailure> {
   if (!certificate) return fail("certificate_missing");
   if (!certificate.verified) return fail("certificate_unverified", { source: certificate.source });
   if (client.tls_client_auth_subject_dn !== undefined) {
-    if (certificate.subjectDN !== null && normalizeDN(certificate.subjectDN) === normalizeDN(client.tls_client_auth_subject_dn)) return ok(certificate);
+    if (
+      certificate.subjectDN !== null &&
+      normalizeDN(certificate.subjectDN) === normalizeDN(client.tls_client_auth_subject_dn)
+    )
+      return ok(certificate);
     return fail("subject_mismatch", { subject: certificate.subjectDN });
   }
   if (!certificate.san) return fail("san_unavailable", { source: certificate.source });
@@ -94,8 +112,12 @@ export function verifyTlsClientAuth(certificate: ClientCertificate | null, clien
 /**
  * @param registeredThumbprints base64url SHA-256 thumbprints of the client's x5c[0] certificates.
  */
-export function verifySelfSignedTlsClientAuth(certificate: ClientCertificate | null, registeredThumbprints: readonly string[]): Result<ClientCertificate, CertificateFailure> {
+export function verifySelfSignedTlsClientAuth(
+  certificate: ClientCertificate | null,
+  registeredThumbprints: readonly string[],
+): Result<ClientCertificate, CertificateFailure> {
   if (!certificate) return fail("certificate_missing");
-  if (!registeredThumbprints.includes(certificate.thumbprintS256)) return fail("certificate_not_registered", { x5t: certificate.thumbprintS256 });
+  if (!registeredThumbprints.includes(certificate.thumbprintS256))
+    return fail("certificate_not_registered", { x5t: certificate.thumbprintS256 });
   return ok(certificate);
 }

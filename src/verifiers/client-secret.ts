@@ -33,17 +33,27 @@ async function sha256(...parts: Uint8Array[]): Promise<Uint8Array> {
 
 async function pbkdf2(secret: string, salt: Uint8Array, iterations: number): Promise<Uint8Array> {
   const key = await crypto.subtle.importKey("raw", encoder.encode(secret), "PBKDF2", false, ["deriveBits"]);
-  return new Uint8Array(await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt: bufferSource(salt), iterations }, key, 256));
+  return new Uint8Array(
+    await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt: bufferSource(salt), iterations }, key, 256),
+  );
 }
 
 /** Hash a secret for `client_secret_hash`. */
-export async function hashClientSecret(secret: string, scheme: "sha256" | "pbkdf2-sha256" = "sha256", iterations = 100_000): Promise<string> {
+export async function hashClientSecret(
+  secret: string,
+  scheme: "sha256" | "pbkdf2-sha256" = "sha256",
+  iterations = 100_000,
+): Promise<string> {
   const salt = crypto.getRandomValues(new Uint8Array(16));
-  if (scheme === "sha256") return `sha256$${base64url.encode(salt)}$${base64url.encode(await sha256(salt, encoder.encode(secret)))}`;
+  if (scheme === "sha256")
+    return `sha256$${base64url.encode(salt)}$${base64url.encode(await sha256(salt, encoder.encode(secret)))}`;
   return `pbkdf2-sha256$${iterations}$${base64url.encode(salt)}$${base64url.encode(await pbkdf2(secret, salt, iterations))}`;
 }
 
-export async function verifyClientSecret(presented: string, stored: StoredSecret): Promise<Result<true, SecretFailure>> {
+export async function verifyClientSecret(
+  presented: string,
+  stored: StoredSecret,
+): Promise<Result<true, SecretFailure>> {
   if (stored.client_secret !== undefined) {
     const [a, b] = await Promise.all([sha256(encoder.encode(presented)), sha256(encoder.encode(stored.client_secret))]);
     return constantTimeEqual(base64url.encode(a), base64url.encode(b)) ? ok(true) : fail("secret_mismatch");

@@ -23,7 +23,12 @@ export async function dpopNonceForStep(key: CryptoKey, step: number): Promise<st
 }
 
 /** Whether `nonce` is the nonce of the current or the previous step. */
-export async function isDpopNonceValid(nonce: string, key: CryptoKey, now: number, stepSeconds: number): Promise<boolean> {
+export async function isDpopNonceValid(
+  nonce: string,
+  key: CryptoKey,
+  now: number,
+  stepSeconds: number,
+): Promise<boolean> {
   if (nonce.length !== 22) return false;
   const step = nonceStep(now, stepSeconds);
   for (const candidate of [step, step - 1]) {

@@ -134,7 +134,8 @@ export async function verifyDpopProof(
   if (!jwk || typeof jwk !== "object" || Array.isArray(jwk)) return fail("jwk_missing");
   const members = jwk as Record<string, unknown>;
   if (PRIVATE_MEMBERS.some((member) => member in members)) return fail("jwk_private");
-  if (typeof members.kty !== "string" || !ASYMMETRIC_KTY.has(members.kty)) return fail("jwk_invalid", { kty: members.kty });
+  if (typeof members.kty !== "string" || !ASYMMETRIC_KTY.has(members.kty))
+    return fail("jwk_invalid", { kty: members.kty });
 
   // 2. Signature, with the embedded key.
   // Only the members the thumbprint covers are imported, so a cached import depends on the thumbprint alone.
@@ -158,7 +159,8 @@ export async function verifyDpopProof(
 
   // 3-6. Claims.
   const { jti, htm, htu, iat } = claims;
-  if (typeof jti !== "string" || jti.length === 0 || jti.length > MAX_JTI_LENGTH) return fail("jti_invalid", { jti_type: typeof jti });
+  if (typeof jti !== "string" || jti.length === 0 || jti.length > MAX_JTI_LENGTH)
+    return fail("jti_invalid", { jti_type: typeof jti });
   if (htm !== policy.method) return fail("htm_mismatch", { expected: policy.method, received: htm });
   if (typeof htu !== "string") return fail("htu_invalid", { received: htu });
   const receivedHtu = normalizeHtu(htu);
@@ -174,11 +176,13 @@ export async function verifyDpopProof(
     if (typeof claims.ath !== "string") return fail("ath_missing");
     if (claims.ath !== (await accessTokenHash(policy.accessToken))) return fail("ath_mismatch");
   }
-  if (policy.expectedJkt !== undefined && policy.expectedJkt !== jkt) return fail("jkt_mismatch", { expected: policy.expectedJkt, received: jkt });
+  if (policy.expectedJkt !== undefined && policy.expectedJkt !== jkt)
+    return fail("jkt_mismatch", { expected: policy.expectedJkt, received: jkt });
 
   // 8. Nonce.
   if (claims.nonce !== undefined || policy.requireNonce) {
-    if (typeof claims.nonce !== "string" || claims.nonce === "") return fail(policy.requireNonce ? "nonce_missing" : "nonce_invalid");
+    if (typeof claims.nonce !== "string" || claims.nonce === "")
+      return fail(policy.requireNonce ? "nonce_missing" : "nonce_invalid");
     if (!(await deps.isNonceValid(claims.nonce, now))) return fail("nonce_invalid");
   }
 
@@ -191,7 +195,8 @@ export async function verifyDpopProof(
 
 /** The RFC 7638 required members, in lexicographic order: exactly what identifies the public key. */
 function publicJwk(jwk: Record<string, unknown>): JWK {
-  const pick = jwk.kty === "RSA" ? ["e", "kty", "n"] : jwk.kty === "OKP" ? ["crv", "kty", "x"] : ["crv", "kty", "x", "y"];
+  const pick =
+    jwk.kty === "RSA" ? ["e", "kty", "n"] : jwk.kty === "OKP" ? ["crv", "kty", "x"] : ["crv", "kty", "x", "y"];
   const out: Record<string, unknown> = {};
   for (const name of pick) if (jwk[name] !== undefined) out[name] = jwk[name];
   return out as JWK;

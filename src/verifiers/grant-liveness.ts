@@ -12,7 +12,11 @@
 import type { GrantRecord } from "../kv/grant";
 import { fail, ok, type Result } from "./result";
 
-export type GrantLivenessFailure = "grant_unknown" | "grant_revoked" | "grant_of_another_client" | "grant_of_another_user";
+export type GrantLivenessFailure =
+  | "grant_unknown"
+  | "grant_revoked"
+  | "grant_of_another_client"
+  | "grant_of_another_user";
 
 export interface GrantExpectation {
   /** The client the token was issued to (`client_id`, or an ID token's `aud`). */
@@ -21,10 +25,14 @@ export interface GrantExpectation {
   readonly subject?: string;
 }
 
-export function checkGrantLive(record: GrantRecord | null, expected: GrantExpectation): Result<GrantRecord, GrantLivenessFailure> {
+export function checkGrantLive(
+  record: GrantRecord | null,
+  expected: GrantExpectation,
+): Result<GrantRecord, GrantLivenessFailure> {
   if (record === null) return fail("grant_unknown");
   if (record.revoked_at !== null) return fail("grant_revoked", { revoked_at: record.revoked_at });
-  if (expected.clientId !== undefined && record.client_id !== expected.clientId) return fail("grant_of_another_client", { expected: expected.clientId, grant: record.client_id });
+  if (expected.clientId !== undefined && record.client_id !== expected.clientId)
+    return fail("grant_of_another_client", { expected: expected.clientId, grant: record.client_id });
   if (expected.subject !== undefined && record.user.sub !== expected.subject) return fail("grant_of_another_user");
   return ok(record);
 }

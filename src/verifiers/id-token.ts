@@ -20,9 +20,21 @@ export interface VerifiedIdToken {
   readonly gid?: string;
 }
 
-export async function verifyIdToken(token: string, keys: JWTVerifyGetKey, expected: { readonly issuer: string; readonly maxAge: number }, now: number): Promise<Result<VerifiedIdToken, IdTokenFailure>> {
+export async function verifyIdToken(
+  token: string,
+  keys: JWTVerifyGetKey,
+  expected: { readonly issuer: string; readonly maxAge: number },
+  now: number,
+): Promise<Result<VerifiedIdToken, IdTokenFailure>> {
   try {
-    const { payload } = await jwtVerify(token, keys, { algorithms: ["ES256"], typ: "JWT", issuer: expected.issuer, currentDate: new Date(now * 1000), maxTokenAge: expected.maxAge, requiredClaims: ["sub", "aud", "exp", "iat", "auth_time"] });
+    const { payload } = await jwtVerify(token, keys, {
+      algorithms: ["ES256"],
+      typ: "JWT",
+      issuer: expected.issuer,
+      currentDate: new Date(now * 1000),
+      maxTokenAge: expected.maxAge,
+      requiredClaims: ["sub", "aud", "exp", "iat", "auth_time"],
+    });
     if (typeof payload.sub !== "string" || typeof payload.aud !== "string") return fail("id_token_invalid");
     if (payload.gid !== undefined && typeof payload.gid !== "string") return fail("id_token_invalid");
     return ok({ sub: payload.sub, aud: payload.aud, ...(typeof payload.gid === "string" ? { gid: payload.gid } : {}) });

@@ -13,7 +13,10 @@ export function hashPassword(password: string): Promise<string> {
   return hashClientSecret(password, "pbkdf2-sha256", PASSWORD_ITERATIONS);
 }
 
-export function verifyPassword(presented: string, stored: { password?: string | undefined; password_hash?: string | undefined }): Promise<Result<true, SecretFailure>> {
+export function verifyPassword(
+  presented: string,
+  stored: { password?: string | undefined; password_hash?: string | undefined },
+): Promise<Result<true, SecretFailure>> {
   return verifyClientSecret(presented, { client_secret: stored.password, client_secret_hash: stored.password_hash });
 }
 

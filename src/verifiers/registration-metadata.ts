@@ -43,23 +43,33 @@ type Checked = Result<RegisteredMetadata, MetadataFailure>;
 const invalid = (field: string, problem: string): Checked => fail("invalid_client_metadata", { field, problem });
 
 function stringArray(value: unknown, max: number): string[] | null {
-  if (!Array.isArray(value) || value.length > max || !value.every((item) => typeof item === "string" && item.length > 0 && item.length <= 2000)) return null;
+  if (
+    !Array.isArray(value) ||
+    value.length > max ||
+    !value.every((item) => typeof item === "string" && item.length > 0 && item.length <= 2000)
+  )
+    return null;
   return value as string[];
 }
 
 /** Check a registration (or an RFC 7592 update) against its template; returns the metadata to store. */
-export async function checkRegistrationMetadata(input: Readonly<Record<string, unknown>>, template: TemplateAllowance): Promise<Checked> {
+export async function checkRegistrationMetadata(
+  input: Readonly<Record<string, unknown>>,
+  template: TemplateAllowance,
+): Promise<Checked> {
   if (input.software_id !== template.templateId) return invalid("software_id", "must name the template");
 
   let clientName = template.clientName;
   if (input.client_name !== undefined) {
-    if (typeof input.client_name !== "string" || input.client_name.length === 0 || input.client_name.length > 200) return invalid("client_name", "must be a string of 1 to 200 characters");
+    if (typeof input.client_name !== "string" || input.client_name.length === 0 || input.client_name.length > 200)
+      return invalid("client_name", "must be a string of 1 to 200 characters");
     clientName = input.client_name;
   }
 
   let softwareVersion: string | undefined;
   if (input.software_version !== undefined) {
-    if (typeof input.software_version !== "string" || input.software_version.length > 100) return invalid("software_version", "must be a string of at most 100 characters");
+    if (typeof input.software_version !== "string" || input.software_version.length > 100)
+      return invalid("software_version", "must be a string of at most 100 characters");
     softwareVersion = input.software_version;
   }
 
@@ -67,7 +77,8 @@ export async function checkRegistrationMetadata(input: Readonly<Record<string, u
   if (input.scope !== undefined) {
     if (typeof input.scope !== "string") return invalid("scope", "must be a space-separated string");
     const requested = input.scope.split(" ");
-    if (input.scope === "" || !requested.every((token) => SCOPE_TOKEN.test(token))) return invalid("scope", "malformed scope");
+    if (input.scope === "" || !requested.every((token) => SCOPE_TOKEN.test(token)))
+      return invalid("scope", "malformed scope");
     const refused = requested.filter((token) => !template.scopes.includes(token));
     if (refused.length) return invalid("scope", `not allowed by the template: ${refused.join(" ").slice(0, 200)}`);
     scopes = [...new Set(requested)];
@@ -78,7 +89,8 @@ export async function checkRegistrationMetadata(input: Readonly<Record<string, u
     const requested = stringArray(input.grant_types, 10);
     if (!requested || requested.length === 0) return invalid("grant_types", "must be a non-empty array of strings");
     const refused = requested.filter((grant) => !template.grantTypes.includes(grant));
-    if (refused.length) return invalid("grant_types", `not allowed by the template: ${refused.join(" ").slice(0, 200)}`);
+    if (refused.length)
+      return invalid("grant_types", `not allowed by the template: ${refused.join(" ").slice(0, 200)}`);
     grantTypes = [...new Set(requested)];
   }
 
@@ -87,8 +99,9 @@ export async function checkRegistrationMetadata(input: Readonly<Record<string, u
   if (input.response_types !== undefined) {
     const requested = stringArray(input.response_types, 5);
     if (!requested) return invalid("response_types", "must be an array of strings");
-    if (requested.some((type) => type !== "code")) return invalid("response_types", "only \"code\" is supported");
-    if (requested.length > 0 && !codeFlow) return invalid("response_types", "\"code\" needs the authorization_code grant type (RFC 7591 §2.1)");
+    if (requested.some((type) => type !== "code")) return invalid("response_types", 'only "code" is supported');
+    if (requested.length > 0 && !codeFlow)
+      return invalid("response_types", '"code" needs the authorization_code grant type (RFC 7591 §2.1)');
     responseTypes = [...new Set(requested)];
   }
 
@@ -97,17 +110,31 @@ export async function checkRegistrationMetadata(input: Readonly<Record<string, u
     const requested = stringArray(input.redirect_uris, 20);
     if (!requested) return invalid("redirect_uris", "must be an array of strings");
     const refused = requested.filter((uri) => !template.redirectUris.includes(uri));
-    if (refused.length) return fail("invalid_redirect_uri", { field: "redirect_uris", problem: `not allowed by the template: ${refused.join(" ").slice(0, 300)}` });
+    if (refused.length)
+      return fail("invalid_redirect_uri", {
+        field: "redirect_uris",
+        problem: `not allowed by the template: ${refused.join(" ").slice(0, 300)}`,
+      });
     if (requested.length > 0) redirectUris = [...new Set(requested)];
   }
-  if (codeFlow && redirectUris.length === 0) return invalid("redirect_uris", "the authorization_code grant type needs a redirect URI, and the template has none");
+  if (codeFlow && redirectUris.length === 0)
+    return invalid(
+      "redirect_uris",
+      "the authorization_code grant type needs a redirect URI, and the template has none",
+    );
 
   if (input.jwks_uri !== undefined) return invalid("jwks_uri", "not supported; register the public keys as jwks");
 
   let jwks: RegisteredMetadata["jwks"];
   if (input.jwks !== undefined) {
     const keys = (input.jwks as { keys?: unknown } | null)?.keys;
-    if (typeof input.jwks !== "object" || input.jwks === null || !Array.isArray(keys) || keys.length === 0 || keys.length > MAX_KEYS) {
+    if (
+      typeof input.jwks !== "object" ||
+      input.jwks === null ||
+      !Array.isArray(keys) ||
+      keys.length === 0 ||
+      keys.length > MAX_KEYS
+    ) {
       return invalid("jwks", `must be a JWK set with 1 to ${MAX_KEYS} keys`);
     }
     for (const [i, key] of keys.entries()) {
@@ -119,7 +146,10 @@ export async function checkRegistrationMetadata(input: Readonly<Record<string, u
 
   let method: RegisteredMetadata["token_endpoint_auth_method"];
   if (input.token_endpoint_auth_method !== undefined) {
-    if (typeof input.token_endpoint_auth_method !== "string" || !(DYNAMIC_CLIENT_AUTH_METHODS as readonly string[]).includes(input.token_endpoint_auth_method)) {
+    if (
+      typeof input.token_endpoint_auth_method !== "string" ||
+      !(DYNAMIC_CLIENT_AUTH_METHODS as readonly string[]).includes(input.token_endpoint_auth_method)
+    ) {
       return invalid("token_endpoint_auth_method", `must be one of ${DYNAMIC_CLIENT_AUTH_METHODS.join(", ")}`);
     }
     method = input.token_endpoint_auth_method as RegisteredMetadata["token_endpoint_auth_method"];
@@ -127,26 +157,37 @@ export async function checkRegistrationMetadata(input: Readonly<Record<string, u
     method = jwks ? "private_key_jwt" : template.defaultMethod;
   }
   if (method === "private_key_jwt") {
-    if (!template.deviceKeys) return invalid("token_endpoint_auth_method", "the template does not accept device keys (private_key_jwt)");
+    if (!template.deviceKeys)
+      return invalid("token_endpoint_auth_method", "the template does not accept device keys (private_key_jwt)");
     if (!jwks) return invalid("jwks", "private_key_jwt needs the client's public keys (jwks)");
   } else {
-    if (!template.secret) return invalid("token_endpoint_auth_method", "the template does not hand out client secrets; register jwks and use private_key_jwt");
+    if (!template.secret)
+      return invalid(
+        "token_endpoint_auth_method",
+        "the template does not hand out client secrets; register jwks and use private_key_jwt",
+      );
     if (jwks) return invalid("jwks", `not used with ${method}`);
   }
 
   let signingAlg: string | undefined;
   if (input.token_endpoint_auth_signing_alg !== undefined) {
-    if (typeof input.token_endpoint_auth_signing_alg !== "string" || !(ASYMMETRIC_ALGS as readonly string[]).includes(input.token_endpoint_auth_signing_alg)) {
+    if (
+      typeof input.token_endpoint_auth_signing_alg !== "string" ||
+      !(ASYMMETRIC_ALGS as readonly string[]).includes(input.token_endpoint_auth_signing_alg)
+    ) {
       return invalid("token_endpoint_auth_signing_alg", `must be one of ${ASYMMETRIC_ALGS.join(", ")}`);
     }
-    if (method !== "private_key_jwt") return invalid("token_endpoint_auth_signing_alg", "only used with private_key_jwt");
+    if (method !== "private_key_jwt")
+      return invalid("token_endpoint_auth_signing_alg", "only used with private_key_jwt");
     signingAlg = input.token_endpoint_auth_signing_alg;
   }
 
   let dpopBound = template.dpopBound;
   if (input.dpop_bound_access_tokens !== undefined) {
-    if (typeof input.dpop_bound_access_tokens !== "boolean") return invalid("dpop_bound_access_tokens", "must be a boolean");
-    if (template.dpopBound && !input.dpop_bound_access_tokens) return invalid("dpop_bound_access_tokens", "the template requires DPoP-bound access tokens");
+    if (typeof input.dpop_bound_access_tokens !== "boolean")
+      return invalid("dpop_bound_access_tokens", "must be a boolean");
+    if (template.dpopBound && !input.dpop_bound_access_tokens)
+      return invalid("dpop_bound_access_tokens", "the template requires DPoP-bound access tokens");
     dpopBound = input.dpop_bound_access_tokens;
   }
 
@@ -172,7 +213,8 @@ function publicMembers(key: Record<string, unknown>): RegisteredJwk {
   const out: Record<string, string | readonly string[]> = {};
   for (const member of JWK_MEMBERS) {
     const value = key[member];
-    if (typeof value === "string" || (Array.isArray(value) && value.every((item) => typeof item === "string"))) out[member] = value as string | string[];
+    if (typeof value === "string" || (Array.isArray(value) && value.every((item) => typeof item === "string")))
+      out[member] = value as string | string[];
   }
   return out;
 }
@@ -184,9 +226,18 @@ async function publicKeyProblem(key: unknown): Promise<string | null> {
   if (PRIVATE_MEMBERS.some((member) => member in jwk)) return "private key material; register only the public key";
   if (jwk.kty !== "EC" && jwk.kty !== "RSA" && jwk.kty !== "OKP") return "kty must be EC, RSA or OKP";
   if (jwk.use !== undefined && jwk.use !== "sig") return "use must be sig";
-  if (jwk.alg !== undefined && !(ASYMMETRIC_ALGS as readonly string[]).includes(jwk.alg as string)) return `alg must be one of ${ASYMMETRIC_ALGS.join(", ")}`;
-  if (jwk.kty === "RSA" && typeof jwk.n === "string" && jwk.n.length < 342) return "RSA keys must have at least 2048 bits";
-  const alg = typeof jwk.alg === "string" ? jwk.alg : jwk.kty === "EC" ? ({ "P-256": "ES256", "P-384": "ES384", "P-521": "ES512" } as Record<string, string>)[jwk.crv as string] : jwk.kty === "OKP" ? "EdDSA" : "RS256";
+  if (jwk.alg !== undefined && !(ASYMMETRIC_ALGS as readonly string[]).includes(jwk.alg as string))
+    return `alg must be one of ${ASYMMETRIC_ALGS.join(", ")}`;
+  if (jwk.kty === "RSA" && typeof jwk.n === "string" && jwk.n.length < 342)
+    return "RSA keys must have at least 2048 bits";
+  const alg =
+    typeof jwk.alg === "string"
+      ? jwk.alg
+      : jwk.kty === "EC"
+        ? ({ "P-256": "ES256", "P-384": "ES384", "P-521": "ES512" } as Record<string, string>)[jwk.crv as string]
+        : jwk.kty === "OKP"
+          ? "EdDSA"
+          : "RS256";
   if (!alg) return "unsupported curve";
   let imported: CryptoKey | Uint8Array;
   try {

@@ -8,5 +8,8 @@ export type Result<T, Reason extends string> =
 
 export const ok = <T>(value: T): { ok: true; value: T } => ({ ok: true, value });
 
-export const fail = <Reason extends string>(reason: Reason, detail?: Record<string, unknown>): { ok: false; reason: Reason; detail?: Record<string, unknown> } =>
+export const fail = <Reason extends string>(
+  reason: Reason,
+  detail?: Record<string, unknown>,
+): { ok: false; reason: Reason; detail?: Record<string, unknown> } =>
   detail ? { ok: false, reason, detail } : { ok: false, reason };

@@ -15,7 +15,14 @@ import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetK
 import { ASYMMETRIC_ALGS } from "../config/schema";
 import { fail, ok, type Result } from "./result";
 
-export type SoftwareStatementFailure = "malformed" | "unapproved" | "alg_not_allowed" | "signature" | "expired" | "not_yet_valid" | "claims_invalid";
+export type SoftwareStatementFailure =
+  | "malformed"
+  | "unapproved"
+  | "alg_not_allowed"
+  | "signature"
+  | "expired"
+  | "not_yet_valid"
+  | "claims_invalid";
 
 export interface TrustedStatementIssuer {
   readonly issuer: string;
@@ -31,7 +38,11 @@ export interface SoftwareStatementPolicy {
 /** Registered JWT claims, which are not client metadata. */
 const JWT_CLAIMS = new Set(["iss", "sub", "aud", "exp", "nbf", "iat", "jti"]);
 
-export async function verifySoftwareStatement(statement: unknown, policy: SoftwareStatementPolicy, now: number): Promise<Result<Record<string, unknown>, SoftwareStatementFailure>> {
+export async function verifySoftwareStatement(
+  statement: unknown,
+  policy: SoftwareStatementPolicy,
+  now: number,
+): Promise<Result<Record<string, unknown>, SoftwareStatementFailure>> {
   if (typeof statement !== "string" || statement.length > 16_384) return fail("malformed");
   let issuer: unknown;
   let alg: unknown;
@@ -41,7 +52,8 @@ export async function verifySoftwareStatement(statement: unknown, policy: Softwa
   } catch {
     return fail("malformed");
   }
-  if (typeof alg !== "string" || !(ASYMMETRIC_ALGS as readonly string[]).includes(alg)) return fail("alg_not_allowed", { alg: String(alg).slice(0, 20) });
+  if (typeof alg !== "string" || !(ASYMMETRIC_ALGS as readonly string[]).includes(alg))
+    return fail("alg_not_allowed", { alg: String(alg).slice(0, 20) });
   if (typeof issuer !== "string") return fail("claims_invalid", { claim: "iss" });
   const trusted = policy.issuers.find((candidate) => candidate.issuer === issuer);
   if (!trusted) return fail("unapproved", { iss: issuer.slice(0, 200) });
@@ -55,8 +67,10 @@ export async function verifySoftwareStatement(statement: unknown, policy: Softwa
     }));
   } catch (error) {
     if (error instanceof errors.JWTExpired) return fail("expired");
-    if (error instanceof errors.JWTClaimValidationFailed) return fail(error.claim === "nbf" ? "not_yet_valid" : "claims_invalid", { claim: error.claim });
-    if (error instanceof errors.JWSSignatureVerificationFailed || error instanceof errors.JWKSNoMatchingKey) return fail("signature");
+    if (error instanceof errors.JWTClaimValidationFailed)
+      return fail(error.claim === "nbf" ? "not_yet_valid" : "claims_invalid", { claim: error.claim });
+    if (error instanceof errors.JWSSignatureVerificationFailed || error instanceof errors.JWKSNoMatchingKey)
+      return fail("signature");
     return fail("malformed");
   }
   if (typeof payload.software_id !== "string") return fail("claims_invalid", { claim: "software_id" });

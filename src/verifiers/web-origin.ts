@@ -49,7 +49,10 @@ function normalizeOrigin(origin: string): string | null {
   }
 }
 
-export function verifyWebOrigin(origin: string | null, policy: WebOriginPolicy): Result<{ origin: string | null; verified: boolean }, WebOriginFailure> {
+export function verifyWebOrigin(
+  origin: string | null,
+  policy: WebOriginPolicy,
+): Result<{ origin: string | null; verified: boolean }, WebOriginFailure> {
   if (policy.disableOriginVerification) return ok({ origin, verified: false });
   if (origin === null || origin === "null") return fail("origin_missing");
   const normalized = normalizeOrigin(origin);
@@ -63,14 +66,24 @@ export function verifyWebOrigin(origin: string | null, policy: WebOriginPolicy):
  * A CAT request's web attestation. From the iframe, the request must be same-origin with the server
  * (`serverOrigin`), so another site cannot post an attested origin of its choosing from a browser.
  */
-export function verifyWebAttestation(input: WebAttestationInput, policy: WebOriginPolicy & { readonly serverOrigin: string }): Result<VerifiedWebOrigin, WebOriginFailure> {
+export function verifyWebAttestation(
+  input: WebAttestationInput,
+  policy: WebOriginPolicy & { readonly serverOrigin: string },
+): Result<VerifiedWebOrigin, WebOriginFailure> {
   if (input.attestedOrigin === undefined) {
     const direct = verifyWebOrigin(input.requestOrigin, policy);
     return direct.ok ? ok({ ...direct.value, via: "origin" }) : direct;
   }
   if (!policy.disableOriginVerification) {
-    const fromServerPage = input.requestOrigin !== null && normalizeOrigin(input.requestOrigin) === new URL(policy.serverOrigin).origin && input.fetchSite === "same-origin";
-    if (!fromServerPage) return fail("not_from_server_page", { origin: input.requestOrigin?.slice(0, 200) ?? null, fetch_site: input.fetchSite?.slice(0, 40) ?? null });
+    const fromServerPage =
+      input.requestOrigin !== null &&
+      normalizeOrigin(input.requestOrigin) === new URL(policy.serverOrigin).origin &&
+      input.fetchSite === "same-origin";
+    if (!fromServerPage)
+      return fail("not_from_server_page", {
+        origin: input.requestOrigin?.slice(0, 200) ?? null,
+        fetch_site: input.fetchSite?.slice(0, 40) ?? null,
+      });
   }
   const attested = verifyWebOrigin(input.attestedOrigin, policy);
   return attested.ok ? ok({ ...attested.value, via: "iframe" }) : attested;

@@ -231,12 +231,20 @@ function parseRootOfTrust(r: Reader, tlv: Tlv): RootOfTrust {
 /** The content of tag 709: OCTET STRING wrapping SEQUENCE { SET OF packageInfo, SET OF digest }. */
 export function parseAttestationApplicationId(der: Uint8Array): AttestationApplicationId {
   const r = new Reader(der);
-  const [packagesSet, signaturesSet] = r.children(r.expect(r.top(), 0x30, "attestationApplicationId"), "attestationApplicationId");
+  const [packagesSet, signaturesSet] = r.children(
+    r.expect(r.top(), 0x30, "attestationApplicationId"),
+    "attestationApplicationId",
+  );
   const packages = r.children(r.expect(packagesSet, 0x31, "packageInfos"), "packageInfos").map((info) => {
     const [name, version] = r.children(r.expect(info, 0x30, "packageInfo"), "packageInfo");
-    return { name: utf8.decode(r.content(r.expect(name, 0x04, "package name"))), version: r.integer(version, "package version") };
+    return {
+      name: utf8.decode(r.content(r.expect(name, 0x04, "package name"))),
+      version: r.integer(version, "package version"),
+    };
   });
-  const signatures = r.children(r.expect(signaturesSet, 0x31, "signatureDigests"), "signatureDigests").map((digest) => r.content(r.expect(digest, 0x04, "signature digest")));
+  const signatures = r
+    .children(r.expect(signaturesSet, 0x31, "signatureDigests"), "signatureDigests")
+    .map((digest) => r.content(r.expect(digest, 0x04, "signature digest")));
   return { packages, signatures };
 }
 
@@ -304,9 +312,17 @@ export function parseKeyDescription(der: Uint8Array): KeyDescription {
   const hardwareEnforced = parseAuthorizationList(r, hardware, "hardwareEnforced");
   return {
     attestationVersion: r.integer(version, "attestationVersion"),
-    attestationSecurityLevel: enumValue(SECURITY_LEVELS, r.integer(attLevel, "attestationSecurityLevel", 0x0a), "attestationSecurityLevel"),
+    attestationSecurityLevel: enumValue(
+      SECURITY_LEVELS,
+      r.integer(attLevel, "attestationSecurityLevel", 0x0a),
+      "attestationSecurityLevel",
+    ),
     keyMintVersion: r.integer(kmVersion, "keyMintVersion"),
-    keyMintSecurityLevel: enumValue(SECURITY_LEVELS, r.integer(kmLevel, "keyMintSecurityLevel", 0x0a), "keyMintSecurityLevel"),
+    keyMintSecurityLevel: enumValue(
+      SECURITY_LEVELS,
+      r.integer(kmLevel, "keyMintSecurityLevel", 0x0a),
+      "keyMintSecurityLevel",
+    ),
     attestationChallenge: r.content(r.expect(challenge, 0x04, "attestationChallenge")),
     uniqueId: r.content(r.expect(uniqueId, 0x04, "uniqueId")),
     softwareEnforced,

@@ -23,7 +23,9 @@ export async function sha256Thumbprint(der: Uint8Array): Promise<string> {
 
 /** x5t#S256 of the first certificate (x5c[0]) of each key that has one: a client's registered certificates. */
 export async function x5cThumbprints(keys: ReadonlyArray<Record<string, unknown>>): Promise<string[]> {
-  const certificates = keys.flatMap((key) => (Array.isArray(key.x5c) && typeof key.x5c[0] === "string" ? [key.x5c[0] as string] : []));
+  const certificates = keys.flatMap((key) =>
+    Array.isArray(key.x5c) && typeof key.x5c[0] === "string" ? [key.x5c[0] as string] : [],
+  );
   const thumbprints: string[] = [];
   for (const b64 of certificates) {
     try {

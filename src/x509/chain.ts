@@ -181,7 +181,9 @@ function nameToString(name: Name): string {
 }
 
 function hexNoLeadingZeros(bytes: Uint8Array): string {
-  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("").replace(/^0+/, "");
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0"))
+    .join("")
+    .replace(/^0+/, "");
   return hex === "" ? "0" : hex;
 }
 
@@ -205,7 +207,14 @@ export function parseDerCertificate(input: Uint8Array): ParsedCertificate {
   const issuerTlv = tbsFields[base + 2];
   const subjectTlv = tbsFields[base + 4];
   const spkiTlv = tbsFields[base + 5];
-  if (!issuerTlv || !subjectTlv || !spkiTlv || issuerTlv.tagByte !== 0x30 || subjectTlv.tagByte !== 0x30 || spkiTlv.tagByte !== 0x30) {
+  if (
+    !issuerTlv ||
+    !subjectTlv ||
+    !spkiTlv ||
+    issuerTlv.tagByte !== 0x30 ||
+    subjectTlv.tagByte !== 0x30 ||
+    spkiTlv.tagByte !== 0x30
+  ) {
     throw malformed("tbsCertificate fields");
   }
 
@@ -370,7 +379,10 @@ function base64(bytes: Uint8Array): string {
 }
 
 /** Import (once per isolate, bounded) an issuer key for the given WebCrypto algorithm. */
-function importKey(spki: Uint8Array, algorithm: { name: string; hash?: string; namedCurve?: string }): Promise<CryptoKey> {
+function importKey(
+  spki: Uint8Array,
+  algorithm: { name: string; hash?: string; namedCurve?: string },
+): Promise<CryptoKey> {
   const cacheKey = `${JSON.stringify(algorithm)}:${base64(spki)}`;
   const cached = keyCache.get(cacheKey);
   if (cached) return cached;
@@ -386,12 +398,14 @@ function pssParams(params: Uint8Array | null): { hash: Hash; saltLength: number 
   try {
     const parsed = AsnConvert.parse(params, RsaSaPssParams);
     const hash = HASH_OIDS[parsed.hashAlgorithm.algorithm];
-    const mgfHash = parsed.maskGenAlgorithm.parameters ? (() => {
-      const mgf = new Uint8Array(parsed.maskGenAlgorithm.parameters);
-      const top = readTlv(mgf, 0);
-      const [oid] = top ? (readChildren(mgf, top) ?? []) : [];
-      return oid ? decodeOid(mgf, oid) : null;
-    })() : null;
+    const mgfHash = parsed.maskGenAlgorithm.parameters
+      ? (() => {
+          const mgf = new Uint8Array(parsed.maskGenAlgorithm.parameters);
+          const top = readTlv(mgf, 0);
+          const [oid] = top ? (readChildren(mgf, top) ?? []) : [];
+          return oid ? decodeOid(mgf, oid) : null;
+        })()
+      : null;
     // WebCrypto uses the same hash for MGF1; anything else is unsupported.
     if (!hash || (mgfHash !== null && HASH_OIDS[mgfHash] !== hash)) return null;
     return { hash, saltLength: parsed.saltLength };
@@ -418,7 +432,12 @@ export async function verifySignature(child: ParsedCertificate, issuerSpki: Uint
       const raw = ecdsaDerToRaw(child.signature, curve.size);
       if (!raw) return false;
       const key = await importKey(issuerSpki, { name: "ECDSA", namedCurve: curve.name });
-      return crypto.subtle.verify({ name: "ECDSA", hash: sigAlg.hash! }, key, bufferSource(raw), bufferSource(child.tbs));
+      return crypto.subtle.verify(
+        { name: "ECDSA", hash: sigAlg.hash! },
+        key,
+        bufferSource(raw),
+        bufferSource(child.tbs),
+      );
     }
     case "rsa": {
       if (keyAlg.algorithm !== OID_RSA_ENCRYPTION) return false;
@@ -431,7 +450,12 @@ export async function verifySignature(child: ParsedCertificate, issuerSpki: Uint
       if (!params) throw new UnsupportedAlgorithmError("RSASSA-PSS parameters");
       if (keyAlg.algorithm === OID_RSASSA_PSS) throw new UnsupportedAlgorithmError("id-RSASSA-PSS keys");
       const key = await importKey(issuerSpki, { name: "RSA-PSS", hash: params.hash });
-      return crypto.subtle.verify({ name: "RSA-PSS", saltLength: params.saltLength }, key, bufferSource(child.signature), bufferSource(child.tbs));
+      return crypto.subtle.verify(
+        { name: "RSA-PSS", saltLength: params.saltLength },
+        key,
+        bufferSource(child.signature),
+        bufferSource(child.tbs),
+      );
     }
     case "ed25519": {
       if (keyAlg.algorithm !== OID_ED25519) return false;
@@ -456,10 +480,12 @@ export interface TrustAnchor {
 
 /** Trust anchors from PEM (one or more certificates per string) or DER certificates. */
 export function importTrustAnchors(certificates: ReadonlyArray<string | Uint8Array>): TrustAnchor[] {
-  return certificates.flatMap((item) => (typeof item === "string" ? pemToDer(item) : [item])).map((der) => {
-    const certificate = parseDerCertificate(der);
-    return { label: certificate.subjectName, spki: certificate.spki, subject: certificate.subject, certificate };
-  });
+  return certificates
+    .flatMap((item) => (typeof item === "string" ? pemToDer(item) : [item]))
+    .map((der) => {
+      const certificate = parseDerCertificate(der);
+      return { label: certificate.subjectName, spki: certificate.spki, subject: certificate.subject, certificate };
+    });
 }
 
 export type ChainFailure =
@@ -493,7 +519,6 @@ export interface VerifiedChain {
   readonly length: number;
 }
 
-
 /**
  * Verify a chain, leaf first, up to one of `anchors`. Order of checks: linkage and signatures,
  * then the anchor, then validity dates (so an untrusted chain reports that, not its dates). If the last certificate's SPKI is an anchor's,
@@ -511,7 +536,10 @@ export async function verifyChain(
   const info: ChainInfo = { length: chain.length, rootIncluded: rootAnchor !== undefined };
   const nowMs = options.now.getTime();
 
-  const checkLink = async (child: ParsedCertificate, issuerSpki: Uint8Array): Promise<"ok" | "bad_signature" | "unsupported_algorithm"> => {
+  const checkLink = async (
+    child: ParsedCertificate,
+    issuerSpki: Uint8Array,
+  ): Promise<"ok" | "bad_signature" | "unsupported_algorithm"> => {
     try {
       return (await verifySignature(child, issuerSpki)) ? "ok" : "bad_signature";
     } catch (error) {
@@ -523,10 +551,20 @@ export async function verifyChain(
     for (const [index, cert] of chain.entries()) {
       if (options.checkValidity?.(cert, index, info) ?? true) {
         if (nowMs < cert.notBefore.getTime()) {
-          return fail("not_yet_valid", { index, subject: cert.subjectName, notBefore: cert.notBefore.toISOString(), now: options.now.toISOString() });
+          return fail("not_yet_valid", {
+            index,
+            subject: cert.subjectName,
+            notBefore: cert.notBefore.toISOString(),
+            now: options.now.toISOString(),
+          });
         }
         if (nowMs > cert.notAfter.getTime()) {
-          return fail("expired", { index, subject: cert.subjectName, notAfter: cert.notAfter.toISOString(), now: options.now.toISOString() });
+          return fail("expired", {
+            index,
+            subject: cert.subjectName,
+            notAfter: cert.notAfter.toISOString(),
+            now: options.now.toISOString(),
+          });
         }
       }
     }
@@ -542,7 +580,8 @@ export async function verifyChain(
       return fail("issuer_mismatch", { index, issuer: child.issuerName, parentSubject: parent.subjectName });
     }
     const outcome = await checkLink(child, parent.spki);
-    if (outcome !== "ok") return fail(outcome, { index, subject: child.subjectName, algorithm: child.signatureAlgorithm });
+    if (outcome !== "ok")
+      return fail(outcome, { index, subject: child.subjectName, algorithm: child.signatureAlgorithm });
   }
   if (rootAnchor) {
     const dates = checkDates();
@@ -565,5 +604,10 @@ export async function verifyChain(
     }
     if (outcome === "unsupported_algorithm") failure = outcome;
   }
-  return fail(failure, { index: chain.length - 1, subject: last.subjectName, issuer: last.issuerName, algorithm: last.signatureAlgorithm });
+  return fail(failure, {
+    index: chain.length - 1,
+    subject: last.subjectName,
+    issuer: last.issuerName,
+    algorithm: last.signatureAlgorithm,
+  });
 }

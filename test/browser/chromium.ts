@@ -12,14 +12,23 @@ import { chromium, type Browser } from "playwright-core";
 
 export const CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"] as const;
 
-export const INSTALL_HINT = "install it with `apt-get update && apt-get install -y chromium`, or set CHROMIUM_PATH to a Chromium or Chrome executable";
+export const INSTALL_HINT =
+  "install it with `apt-get update && apt-get install -y chromium`, or set CHROMIUM_PATH to a Chromium or Chrome executable";
 
 /**
  * Flags that work as root on a machine without a display or outside network: no sandbox (root), no
  * GPU, and none of the background connections a closed network refuses (Google services, component
  * updates, sync, QUIC).
  */
-export const LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"] as const;
+export const LAUNCH_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+] as const;
 
 /**
  * Playwright (1.65) starts Chromium with `--disable-features=` a list that includes
@@ -56,9 +65,14 @@ function isExecutableFile(path: string): boolean {
 /** The Chromium to use, or why there is none. A CHROMIUM_PATH that is not an executable is not silently passed over. */
 export function findChromium(env: NodeJS.ProcessEnv = process.env): ChromiumLookup {
   const configured = env.CHROMIUM_PATH;
-  if (configured) return isExecutableFile(configured) ? { path: configured } : { path: null, why: `Chromium not found: CHROMIUM_PATH=${configured} is not an executable file` };
+  if (configured)
+    return isExecutableFile(configured)
+      ? { path: configured }
+      : { path: null, why: `Chromium not found: CHROMIUM_PATH=${configured} is not an executable file` };
   const found = CANDIDATES.find(isExecutableFile);
-  return found ? { path: found } : { path: null, why: `Chromium not found (CHROMIUM_PATH is not set; none of ${CANDIDATES.join(", ")})` };
+  return found
+    ? { path: found }
+    : { path: null, why: `Chromium not found (CHROMIUM_PATH is not set; none of ${CANDIDATES.join(", ")})` };
 }
 
 /** True when a missing Chromium must fail the run (CI sets HAAPI_EDGE_REQUIRE_CHROMIUM=1). */
@@ -72,7 +86,10 @@ export function skipBrowserTests(env: NodeJS.ProcessEnv = process.env): boolean 
 }
 
 /** Start headless Chromium (playwright gives it a fresh, empty profile directory). Throws when there is none. */
-export async function launchChromium(options: LaunchOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<Browser> {
+export async function launchChromium(
+  options: LaunchOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Browser> {
   const lookup = findChromium(env);
   if (lookup.path === null) throw new Error(`${lookup.why}: ${INSTALL_HINT}`);
   const args = [...LAUNCH_ARGS, ...(options.partitionedStorage === false ? [] : STOCK_STORAGE_FEATURES)];

@@ -12,8 +12,12 @@ export interface PageRecord {
 
 export function recordPage(page: Page): PageRecord {
   const lines: string[] = [];
-  page.on("console", (message) => lines.push(`console.${message.type()} [${message.location().url || "?"}] ${message.text()}`));
+  page.on("console", (message) =>
+    lines.push(`console.${message.type()} [${message.location().url || "?"}] ${message.text()}`),
+  );
   page.on("pageerror", (error) => lines.push(`pageerror ${error.name}: ${error.message}`));
-  page.on("requestfailed", (request) => lines.push(`requestfailed ${request.method()} ${request.url()}: ${request.failure()?.errorText ?? "?"}`));
+  page.on("requestfailed", (request) =>
+    lines.push(`requestfailed ${request.method()} ${request.url()}: ${request.failure()?.errorText ?? "?"}`),
+  );
   return { lines, text: () => lines.join("\n") || "(nothing)" };
 }

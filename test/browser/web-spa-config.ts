@@ -34,14 +34,20 @@ export function webSpaConfig(development: Json, issuer: string, spaOrigin: strin
   const webSpa = clients.find((client) => client.client_id === CLIENT_ID) ?? WEB_SPA_CONTRACT;
   const adjusted = {
     ...webSpa,
-    attestation: { ...webSpa.attestation, web: { ...webSpa.attestation.web, allowed_origins: [spaOrigin], policy: SHORT_LIVED_POLICY } },
+    attestation: {
+      ...webSpa.attestation,
+      web: { ...webSpa.attestation.web, allowed_origins: [spaOrigin], policy: SHORT_LIVED_POLICY },
+    },
     redirect_uris: [`${spaOrigin}/callback`],
   };
   const policies = development.attestation_policies as Json;
   return {
     ...development,
     issuer,
-    attestation_policies: { ...policies, web: { ...policies.web, [SHORT_LIVED_POLICY]: { haapi_access_token_ttl: SHORT_LIVED_TTL } } },
+    attestation_policies: {
+      ...policies,
+      web: { ...policies.web, [SHORT_LIVED_POLICY]: { haapi_access_token_ttl: SHORT_LIVED_TTL } },
+    },
     clients: [...clients.filter((client) => client.client_id !== CLIENT_ID), adjusted],
   };
 }

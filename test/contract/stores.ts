@@ -35,7 +35,12 @@ async function winners<T>(n: number, call: () => Promise<T>, won: (outcome: T) =
 function sessionRecord(id: string, T: number): SessionRecord {
   return {
     id,
-    request: { client_id: "contract-client", redirect_uri: "app://haapi", scope: "openid", code_challenge: "c".repeat(43) },
+    request: {
+      client_id: "contract-client",
+      redirect_uri: "app://haapi",
+      scope: "openid",
+      code_challenge: "c".repeat(43),
+    },
     binding: { kind: "haapi", token_jti: "jti-1", jkt: "jkt-1" },
     cal: "none",
     authenticators: ["html-form"],
@@ -122,9 +127,23 @@ export function storeContract(adapter: string, stores: () => Stores | Promise<St
         const { replay } = await stores();
         const T = nowSeconds();
         const jkt = unique("jkt");
-        expect(await winners(RACERS, () => replay.use(replayScope.dpop(jkt), replayId.dpopProof("jti-1"), T + 60, T), Boolean)).toBe(1);
-        expect(await winners(RACERS, () => replay.use(replayScope.dpop(jkt), replayId.cat("cat-1"), T + 60, T), Boolean)).toBe(1);
-        expect(await winners(RACERS, () => replay.use(replayScope.catChallenge("client", "challenge-1"), "challenge-1", T + 60, T), Boolean)).toBe(1);
+        expect(
+          await winners(
+            RACERS,
+            () => replay.use(replayScope.dpop(jkt), replayId.dpopProof("jti-1"), T + 60, T),
+            Boolean,
+          ),
+        ).toBe(1);
+        expect(
+          await winners(RACERS, () => replay.use(replayScope.dpop(jkt), replayId.cat("cat-1"), T + 60, T), Boolean),
+        ).toBe(1);
+        expect(
+          await winners(
+            RACERS,
+            () => replay.use(replayScope.catChallenge("client", "challenge-1"), "challenge-1", T + 60, T),
+            Boolean,
+          ),
+        ).toBe(1);
       });
     });
 
@@ -151,7 +170,10 @@ export function storeContract(adapter: string, stores: () => Stores | Promise<St
         expect(ref.id).toMatch(RECORD_ID);
         expect(await ref.run("create", grantRecord(ref.id, T), T)).toBe(true);
         expect(await ref.run("create", grantRecord(ref.id, T, { client_id: "other" }), T)).toBe(false);
-        expect(await grants.byId(ref.id)!.run("read", null, T)).toMatchObject({ id: ref.id, client_id: "contract-client" });
+        expect(await grants.byId(ref.id)!.run("read", null, T)).toMatchObject({
+          id: ref.id,
+          client_id: "contract-client",
+        });
         expect(grants.byId("not-a-grant")).toBeNull();
         expect(grants.byId(ref.id.toUpperCase())).toBeNull();
       });
@@ -169,7 +191,11 @@ export function storeContract(adapter: string, stores: () => Stores | Promise<St
 
         const raced = grants.fresh();
         await raced.run("create", grantRecord(raced.id, T), T);
-        const outcomes = await Promise.all(Array.from({ length: RACERS }, () => raced.run("redeemCode", { codeHash: "code-hash", refresh, expiresAt: T + 3600 }, T)));
+        const outcomes = await Promise.all(
+          Array.from({ length: RACERS }, () =>
+            raced.run("redeemCode", { codeHash: "code-hash", refresh, expiresAt: T + 3600 }, T),
+          ),
+        );
         expect(outcomes.filter((outcome) => outcome === "ok")).toHaveLength(1);
       });
 
@@ -177,9 +203,23 @@ export function storeContract(adapter: string, stores: () => Stores | Promise<St
         const { grants } = await stores();
         const T = nowSeconds();
         const ref = grants.fresh();
-        await ref.run("create", grantRecord(ref.id, T, { code: { hash: "code-hash", expires_at: T + 60, code_challenge: "c".repeat(43), used_at: T }, refresh: { hash: "r0", expires_at: T + 3600 }, expires_at: T + 3600 }), T);
+        await ref.run(
+          "create",
+          grantRecord(ref.id, T, {
+            code: { hash: "code-hash", expires_at: T + 60, code_challenge: "c".repeat(43), used_at: T },
+            refresh: { hash: "r0", expires_at: T + 3600 },
+            expires_at: T + 3600,
+          }),
+          T,
+        );
         const outcomes = await Promise.all(
-          Array.from({ length: RACERS }, (_, i) => ref.run("rotateRefresh", { presented: "r0", next: { hash: `r1-${i}`, expires_at: T + 3600 }, accessExpiresAt: T + 600 }, T)),
+          Array.from({ length: RACERS }, (_, i) =>
+            ref.run(
+              "rotateRefresh",
+              { presented: "r0", next: { hash: `r1-${i}`, expires_at: T + 3600 }, accessExpiresAt: T + 600 },
+              T,
+            ),
+          ),
         );
         expect(outcomes.filter((outcome) => outcome === "ok")).toHaveLength(1);
         // The losers presented a rotated-away token: reuse, which revokes the whole grant.
@@ -206,7 +246,14 @@ export function storeContract(adapter: string, stores: () => Stores | Promise<St
         const ref = loginSessions.fresh();
         expect(await ref.run("create", sessionRecord(ref.id, T), T)).toBe(true);
         const user = { sub: "user-1", username: "alice", acr: "urn:test", amr: ["mca"], auth_time: T };
-        const poll = { kind: "poll", authenticator: "approval", approval: { via: "link", hash: "h" }, expires_at: T + 300, status: "pending", user } as const;
+        const poll = {
+          kind: "poll",
+          authenticator: "approval",
+          approval: { via: "link", hash: "h" },
+          expires_at: T + 300,
+          status: "pending",
+          user,
+        } as const;
         expect(await ref.run("setStep", poll, T)).toMatchObject({ step: poll });
         expect(await ref.run("approve", "other-hash", T)).toBe(false);
         expect(await ref.run("approve", "h", T)).toBe(true);
@@ -222,9 +269,26 @@ export function storeContract(adapter: string, stores: () => Stores | Promise<St
         const ref = loginSessions.fresh();
         await ref.run("create", sessionRecord(ref.id, T), T);
         const user = { sub: "user-1", username: "alice", acr: "urn:test", amr: ["mca"], auth_time: T };
-        await ref.run("setStep", { kind: "poll", authenticator: "mobile", approval: { via: "uaf", transaction: "tx-1" }, expires_at: T + 300, status: "pending", user }, T);
-        expect((await ref.run("settleTransaction", { transaction: "tx-2", outcome: { approved: true, amr: ["fpt"] } }, T))!.step).toMatchObject({ status: "pending" });
-        expect((await ref.run("settleTransaction", { transaction: "tx-1", outcome: { approved: true, amr: ["fpt"] } }, T))!.step).toMatchObject({ status: "done", user: { amr: ["fpt"] } });
+        await ref.run(
+          "setStep",
+          {
+            kind: "poll",
+            authenticator: "mobile",
+            approval: { via: "uaf", transaction: "tx-1" },
+            expires_at: T + 300,
+            status: "pending",
+            user,
+          },
+          T,
+        );
+        expect(
+          (await ref.run("settleTransaction", { transaction: "tx-2", outcome: { approved: true, amr: ["fpt"] } }, T))!
+            .step,
+        ).toMatchObject({ status: "pending" });
+        expect(
+          (await ref.run("settleTransaction", { transaction: "tx-1", outcome: { approved: true, amr: ["fpt"] } }, T))!
+            .step,
+        ).toMatchObject({ status: "done", user: { amr: ["fpt"] } });
       });
     });
 
@@ -233,7 +297,13 @@ export function storeContract(adapter: string, stores: () => Stores | Promise<St
         const { users } = await stores();
         const T = nowSeconds();
         const name = unique("user").toLowerCase();
-        const account: UserRecord = { sub: "sub-1", username: name, password_hash: "pbkdf2-sha256$1$salt$hash", claims: {}, created_at: T };
+        const account: UserRecord = {
+          sub: "sub-1",
+          username: name,
+          password_hash: "pbkdf2-sha256$1$salt$hash",
+          claims: {},
+          created_at: T,
+        };
         const ref = await users.named(name);
         expect(ref.id).toMatch(RECORD_ID);
         expect((await users.named(name)).id).toBe(ref.id);
@@ -260,17 +330,54 @@ export function storeContract(adapter: string, stores: () => Stores | Promise<St
         const name = unique("uaf").toLowerCase();
         const ref = await uafUsers.named(name);
         expect(await ref.run("read", null, T)).toBeNull();
-        expect(await ref.run("ensure", { userId: ref.id, username: name }, T)).toMatchObject({ userId: ref.id, username: name, authenticators: [] });
+        expect(await ref.run("ensure", { userId: ref.id, username: name }, T)).toMatchObject({
+          userId: ref.id,
+          username: name,
+          authenticators: [],
+        });
         expect(await uafUsers.byId(ref.id)!.run("read", null, T)).toMatchObject({ userId: ref.id });
-        const registration = { userId: ref.id, username: name, challenge: "reg-1", challengeExpiresAt: T + 240, deviceId: "device-1", device: { name: "Phone" }, authenticators: [AUTHENTICATOR] };
+        const registration = {
+          userId: ref.id,
+          username: name,
+          challenge: "reg-1",
+          challengeExpiresAt: T + 240,
+          deviceId: "device-1",
+          device: { name: "Phone" },
+          authenticators: [AUTHENTICATOR],
+        };
         expect(await ref.run("register", registration, T)).toMatchObject({ ok: true });
-        expect(await ref.run("register", { ...registration, authenticators: [{ ...AUTHENTICATOR, keyId: "key-2", aaid: "F1D0#0002" }] }, T)).toEqual({ ok: false, reason: "challenge_spent" });
-        const answer = { challenge: "auth-1", challengeExpiresAt: T + 240, aaid: AUTHENTICATOR.aaid, keyId: AUTHENTICATOR.keyId, signCounter: 1, allowCounterRegression: false };
-        expect(await winners(RACERS, () => ref.run("authenticate", answer, T), (outcome) => outcome.ok)).toBe(1);
+        expect(
+          await ref.run(
+            "register",
+            { ...registration, authenticators: [{ ...AUTHENTICATOR, keyId: "key-2", aaid: "F1D0#0002" }] },
+            T,
+          ),
+        ).toEqual({ ok: false, reason: "challenge_spent" });
+        const answer = {
+          challenge: "auth-1",
+          challengeExpiresAt: T + 240,
+          aaid: AUTHENTICATOR.aaid,
+          keyId: AUTHENTICATOR.keyId,
+          signCounter: 1,
+          allowCounterRegression: false,
+        };
+        expect(
+          await winners(
+            RACERS,
+            () => ref.run("authenticate", answer, T),
+            (outcome) => outcome.ok,
+          ),
+        ).toBe(1);
         // A spent challenge is forgotten once it could no longer be answered anyway.
         expect(await ref.run("authenticate", { ...answer, signCounter: 2 }, T + 240)).toMatchObject({ ok: true });
-        expect(await ref.run("changeDevice", { deviceId: "device-1", change: { name: "Renamed" } }, T)).toMatchObject({ ok: true, value: { name: "Renamed" } });
-        expect(await ref.run("changeDevice", { deviceId: "nope", change: { name: "x" } }, T)).toEqual({ ok: false, reason: "unknown_device" });
+        expect(await ref.run("changeDevice", { deviceId: "device-1", change: { name: "Renamed" } }, T)).toMatchObject({
+          ok: true,
+          value: { name: "Renamed" },
+        });
+        expect(await ref.run("changeDevice", { deviceId: "nope", change: { name: "x" } }, T)).toEqual({
+          ok: false,
+          reason: "unknown_device",
+        });
         expect(await ref.run("deregister", { deviceId: "device-1" }, T)).toHaveLength(1);
         expect(await ref.run("read", null, T)).toMatchObject({ authenticators: [], devices: [] });
       });
@@ -283,9 +390,17 @@ export function storeContract(adapter: string, stores: () => Stores | Promise<St
         const ref = uafTransactions.fresh();
         expect(await ref.run("create", transactionRecord(ref.id, T), T)).toBe(true);
         const redeem = { tokenHash: "token-hash", operation: "registration", answerBy: T + 240 } as const;
-        expect(await winners(RACERS, () => ref.run("redeem", redeem, T), (outcome) => outcome.ok)).toBe(1);
+        expect(
+          await winners(
+            RACERS,
+            () => ref.run("redeem", redeem, T),
+            (outcome) => outcome.ok,
+          ),
+        ).toBe(1);
         expect(await winners(RACERS, () => ref.run("claim", null, T), Boolean)).toBe(1);
-        expect(await ref.run("finish", { succeeded: true, uafStatusCode: 1200 }, T)).toMatchObject({ status: "succeeded" });
+        expect(await ref.run("finish", { succeeded: true, uafStatusCode: 1200 }, T)).toMatchObject({
+          status: "succeeded",
+        });
         expect(await ref.run("finish", { succeeded: false, uafStatusCode: 1491 }, T)).toBeNull();
       });
 
@@ -295,7 +410,9 @@ export function storeContract(adapter: string, stores: () => Stores | Promise<St
         const ref = uafTransactions.fresh();
         await ref.run("create", transactionRecord(ref.id, T), T);
         expect(await ref.run("read", null, T + 300)).toMatchObject({ status: "failed", token_result: "tokenTimedOut" });
-        expect(await ref.run("redeem", { tokenHash: "token-hash", operation: "registration", answerBy: T + 600 }, T + 300)).toEqual({ ok: false, reason: "token_expired" });
+        expect(
+          await ref.run("redeem", { tokenHash: "token-hash", operation: "registration", answerBy: T + 600 }, T + 300),
+        ).toEqual({ ok: false, reason: "token_expired" });
         expect(await ref.run("read", null, T + 300 + 3600)).toBeNull();
         const other = uafTransactions.fresh();
         await other.run("create", transactionRecord(other.id, T), T);
@@ -309,7 +426,17 @@ export function storeContract(adapter: string, stores: () => Stores | Promise<St
         const { webSessions } = await stores();
         const T = nowSeconds();
         const ref = webSessions.fresh();
-        const record: WebSessionRecord = { id: ref.id, secret_hash: "secret-hash", sub: "sub-1", username: "alice", acr: "urn:test", amr: ["pwd"], auth_time: T, created_at: T, expires_at: T + 3600 };
+        const record: WebSessionRecord = {
+          id: ref.id,
+          secret_hash: "secret-hash",
+          sub: "sub-1",
+          username: "alice",
+          acr: "urn:test",
+          amr: ["pwd"],
+          auth_time: T,
+          created_at: T,
+          expires_at: T + 3600,
+        };
         expect(await ref.run("create", record, T)).toBe(true);
         expect(await ref.run("read", "secret-hash", T)).toEqual(record);
         expect(await ref.run("read", "other-hash", T)).toBeNull();
@@ -341,7 +468,13 @@ export function storeContract(adapter: string, stores: () => Stores | Promise<St
         const T = nowSeconds();
         const ref = await rateLimits.named(unique("bucket"));
         const limit = { requests: 5, window: 3600 };
-        expect(await winners(20, () => ref.run("take", limit, T), (decision) => decision.allowed)).toBe(5);
+        expect(
+          await winners(
+            20,
+            () => ref.run("take", limit, T),
+            (decision) => decision.allowed,
+          ),
+        ).toBe(5);
         expect(await ref.run("peek", limit, T)).toMatchObject({ allowed: false });
         // One token back every window / requests seconds.
         expect((await ref.run("peek", limit, T + 720)).allowed).toBe(true);
@@ -371,11 +504,20 @@ export function storeContract(adapter: string, stores: () => Stores | Promise<St
         const { appAttestKeys } = await stores();
         const T = nowSeconds();
         const ref = await appAttestKeys.named(appAttestKeyName(unique("jkt"), "key-id"));
-        const record: AppAttestKeyRecord = { keyId: "key-id", clientId: "contract-client", appId: "TEAM123456.com.example", publicKey: { kty: "EC" }, counter: 0, expiresAt: T + 3600 };
+        const record: AppAttestKeyRecord = {
+          keyId: "key-id",
+          clientId: "contract-client",
+          appId: "TEAM123456.com.example",
+          publicKey: { kty: "EC" },
+          counter: 0,
+          expiresAt: T + 3600,
+        };
         expect(await ref.run("read", null, T)).toBeNull();
         await ref.run("register", record, T);
         expect(await ref.run("read", null, T)).toEqual(record);
-        expect(await winners(RACERS, () => ref.run("advance", { counter: 5, expiresAt: T + 7200 }, T), Boolean)).toBe(1);
+        expect(await winners(RACERS, () => ref.run("advance", { counter: 5, expiresAt: T + 7200 }, T), Boolean)).toBe(
+          1,
+        );
         expect(await ref.run("advance", { counter: 5, expiresAt: T + 7200 }, T)).toBe(false);
         expect(await ref.run("read", null, T)).toMatchObject({ counter: 5, expiresAt: T + 7200 });
         expect(await ref.run("read", null, T + 7200)).toBeNull();

@@ -65,7 +65,8 @@ describe("denoCacheStore", () => {
   it("a split value whose parts are gone is a miss, not an error", async () => {
     const cache = denoCacheStore(kv);
     await cache.put("list", "y".repeat(CHUNK_CHARS * 2), 3600, NOW);
-    for await (const entry of kv.list({ prefix: ["cache", "list"] })) if (entry.key.length > 2) await kv.delete(entry.key);
+    for await (const entry of kv.list({ prefix: ["cache", "list"] }))
+      if (entry.key.length > 2) await kv.delete(entry.key);
     expect(await cache.get("list", NOW)).toBeNull();
   });
 

@@ -42,7 +42,9 @@ describe("commit loop", () => {
 
   it('retries "database is locked" from reads and commits: a record operation still succeeds once', async () => {
     const retries: Retry[] = [];
-    const vouchers = denoRecordCollection(lockedAtFirst(kv, { reads: 2, commits: 3 }), voucherKind, { onRetry: (retry) => retries.push(retry) });
+    const vouchers = denoRecordCollection(lockedAtFirst(kv, { reads: 2, commits: 3 }), voucherKind, {
+      onRetry: (retry) => retries.push(retry),
+    });
     const ref = vouchers.fresh();
     expect(await ref.run("create", voucher("v", NOW + 60), NOW)).toBe(true);
     expect(retries.map((retry) => retry.reason)).toEqual(["locked", "locked", "locked", "locked", "locked"]);
@@ -57,11 +59,22 @@ describe("commit loop", () => {
   });
 
   it("gives up after maxAttempts with a KvContentionError that says why", async () => {
-    const vouchers = denoRecordCollection(lockedAtFirst(kv, { reads: 0, commits: 1_000 }), voucherKind, { maxAttempts: 5 });
-    const failure = await vouchers.fresh().run("create", voucher("v", NOW + 60), NOW).catch((error: unknown) => error);
+    const vouchers = denoRecordCollection(lockedAtFirst(kv, { reads: 0, commits: 1_000 }), voucherKind, {
+      maxAttempts: 5,
+    });
+    const failure = await vouchers
+      .fresh()
+      .run("create", voucher("v", NOW + 60), NOW)
+      .catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(KvContentionError);
-    expect((failure as KvContentionError).message).toBe("Deno KV: test-voucher.create gave up after 5 attempts (the database stayed locked)");
-    expect((failure as KvContentionError).evidence).toEqual({ what: "test-voucher.create", attempts: 5, last: "locked" });
+    expect((failure as KvContentionError).message).toBe(
+      "Deno KV: test-voucher.create gave up after 5 attempts (the database stayed locked)",
+    );
+    expect((failure as KvContentionError).evidence).toEqual({
+      what: "test-voucher.create",
+      attempts: 5,
+      last: "locked",
+    });
     expect((failure as KvContentionError).code).toBe("ERR_KV_CONTENTION");
   });
 

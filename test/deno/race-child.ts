@@ -29,7 +29,8 @@ const vouchers = denoRecordCollection(kv, voucherKind, { onRetry });
 const replay = denoReplayStore(kv, { onRetry });
 
 const errors: string[] = [];
-const settle = <T>(promise: Promise<T>) => promise.catch((error: unknown) => (errors.push(String(error)), "error" as const));
+const settle = <T>(promise: Promise<T>) =>
+  promise.catch((error: unknown) => (errors.push(String(error)), "error" as const));
 const ref = vouchers.byId(voucherId!)!;
 const created = await settle(ref.run("create", voucher("raced", NOW + 600), NOW));
 
@@ -42,7 +43,9 @@ const [spends, uses, counts] = await Promise.all([
   Promise.all(Array.from({ length: RACERS }, () => settle(ref.run("spend", null, NOW)))),
   Promise.all(Array.from({ length: RACERS }, () => settle(replay.use("dpop:race", "the-jti", NOW + 300, NOW)))),
   Promise.all(Array.from({ length: COUNTS }, () => settle(ref.run("count", null, NOW)))),
-  Promise.all(Array.from({ length: FILLERS }, (_, i) => settle(replay.use("dpop:filler", `${label}-${i}`, NOW + 300, NOW)))),
+  Promise.all(
+    Array.from({ length: FILLERS }, (_, i) => settle(replay.use("dpop:filler", `${label}-${i}`, NOW + 300, NOW))),
+  ),
 ]);
 console.log(JSON.stringify({ created, spends, uses, counts, errors, retries }));
 kv.close();

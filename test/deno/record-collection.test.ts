@@ -29,7 +29,10 @@ describe("ids", () => {
   it("named(name) is the hex SHA-256 of `${kind.name}:${name}`: stable, and distinct per name", async () => {
     const vouchers = denoRecordCollection(kv, voucherKind);
     const alice = await vouchers.named("alice");
-    const expected = Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode("test-voucher:alice"))), (b) => b.toString(16).padStart(2, "0")).join("");
+    const expected = Array.from(
+      new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode("test-voucher:alice"))),
+      (b) => b.toString(16).padStart(2, "0"),
+    ).join("");
     expect(alice.id).toBe(expected);
     expect((await vouchers.named("alice")).id).toBe(alice.id);
     expect((await vouchers.named("bob")).id).not.toBe(alice.id);
@@ -47,7 +50,15 @@ describe("ids", () => {
     const vouchers = denoRecordCollection(kv, voucherKind);
     const good = "0123456789abcdef".repeat(4);
     expect(vouchers.byId(good)?.id).toBe(good);
-    for (const bad of ["", good.toUpperCase(), good.slice(1), `${good}0`, `${good.slice(1)}g`, "../grant", `${good}\n`]) {
+    for (const bad of [
+      "",
+      good.toUpperCase(),
+      good.slice(1),
+      `${good}0`,
+      `${good.slice(1)}g`,
+      "../grant",
+      `${good}\n`,
+    ]) {
       expect(vouchers.byId(bad), JSON.stringify(bad)).toBeNull();
     }
   });
@@ -119,7 +130,12 @@ describe("expiry", () => {
     await vouchers.fresh().run("create", voucher("b", NOW + 0.25), NOW);
     await vouchers.fresh().run("create", voucher("c", NOW - 5), NOW);
     await vouchers.fresh().run("create", voucher("d", Infinity), NOW);
-    expect(sets.map((set) => set.options?.expireIn)).toEqual([600_000 + EXPIRY_MARGIN_MS, 250 + EXPIRY_MARGIN_MS, EXPIRY_MARGIN_MS, undefined]);
+    expect(sets.map((set) => set.options?.expireIn)).toEqual([
+      600_000 + EXPIRY_MARGIN_MS,
+      250 + EXPIRY_MARGIN_MS,
+      EXPIRY_MARGIN_MS,
+      undefined,
+    ]);
   });
 });
 
@@ -135,10 +151,15 @@ describe("what may be stored", () => {
   });
 
   it("a CryptoKey in a record is refused, naming where it is", async () => {
-    const { privateKey } = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
+    const { privateKey } = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, [
+      "sign",
+      "verify",
+    ]);
     const ref = denoRecordCollection(kv, voucherKind).fresh();
     const withKey = { ...voucher("k", NOW + 60), note: { keys: [{ kid: "1", key: privateKey }] } };
-    await expect(ref.run("put", withKey, NOW)).rejects.toThrow(/test-voucher\.put: the record holds a CryptoKey at \$\.note\.keys\[0\]\.key/);
+    await expect(ref.run("put", withKey, NOW)).rejects.toThrow(
+      /test-voucher\.put: the record holds a CryptoKey at \$\.note\.keys\[0\]\.key/,
+    );
     expect(await ref.run("read", null, NOW)).toBeNull();
   });
 });
@@ -149,7 +170,9 @@ describe("racing writers in one process", () => {
     const ref = vouchers.fresh();
     await ref.run("create", voucher("v", NOW + 600), NOW);
     // Each racer has its own reference, as separate requests would.
-    const outcomes = await Promise.all(Array.from({ length: 10 }, () => vouchers.byId(ref.id)!.run("spend", null, NOW)));
+    const outcomes = await Promise.all(
+      Array.from({ length: 10 }, () => vouchers.byId(ref.id)!.run("spend", null, NOW)),
+    );
     expect(outcomes.filter((outcome) => outcome === "ok")).toHaveLength(1);
     expect(outcomes.filter((outcome) => outcome === "spent")).toHaveLength(9);
   });

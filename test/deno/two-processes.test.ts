@@ -29,7 +29,17 @@ interface ChildReport {
 function spawnChild(path: string, voucherId: string, label: string) {
   const dir = dirname(path);
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--config", join(ROOT, "deno.json"), `--allow-read=${dir}`, `--allow-write=${dir}`, CHILD, path, voucherId, label],
+    args: [
+      "run",
+      "--config",
+      join(ROOT, "deno.json"),
+      `--allow-read=${dir}`,
+      `--allow-write=${dir}`,
+      CHILD,
+      path,
+      voucherId,
+      label,
+    ],
     cwd: ROOT,
     stdin: "piped",
     stdout: "piped",
@@ -61,7 +71,10 @@ function spawnChild(path: string, voucherId: string, label: string) {
     return JSON.parse(lines.at(-1)!) as ChildReport;
   })();
   // A child that dies before "ready" must not leave the test waiting.
-  const readyOrDead = Promise.race([ready.promise, report.then(() => Promise.reject(new Error(`${label} ended before "ready": ${lines.join("\n")}`)))]);
+  const readyOrDead = Promise.race([
+    ready.promise,
+    report.then(() => Promise.reject(new Error(`${label} ended before "ready": ${lines.join("\n")}`))),
+  ]);
   return {
     ready: readyOrDead,
     report,

@@ -19,14 +19,16 @@ export const voucherKind = recordKind({
   name: "test-voucher",
   expiresAt: (voucher: Voucher) => voucher.expires_at,
   operations: {
-    create: (current: Voucher | null, voucher: Voucher): Step<Voucher, boolean> => (current ? { outcome: false } : { next: voucher, outcome: true }),
+    create: (current: Voucher | null, voucher: Voucher): Step<Voucher, boolean> =>
+      current ? { outcome: false } : { next: voucher, outcome: true },
     read: (current: Voucher | null): Step<Voucher, Voucher | null> => ({ outcome: current }),
     spend: (current: Voucher | null, _input: null, now: number): Step<Voucher, Spend> => {
       if (current === null) return { outcome: "missing" };
       if (current.spent_at !== null) return { outcome: "spent" };
       return { next: { ...current, spent_at: now }, outcome: "ok" };
     },
-    count: (current: Voucher | null): Step<Voucher, number | null> => (current ? { next: { ...current, count: current.count + 1 }, outcome: current.count + 1 } : { outcome: null }),
+    count: (current: Voucher | null): Step<Voucher, number | null> =>
+      current ? { next: { ...current, count: current.count + 1 }, outcome: current.count + 1 } : { outcome: null },
     /** Replace the record as given (tests of what may be stored). */
     put: (_current: Voucher | null, voucher: Voucher): Step<Voucher, null> => ({ next: voucher, outcome: null }),
     remove: (current: Voucher | null): Step<Voucher, boolean> => ({ next: null, outcome: current !== null }),

@@ -58,9 +58,15 @@ describe("two Deno server processes on one KV file, serving one issuer", () => {
     const vars = { DENO_KV_PATH: join(scratch, "shared.sqlite3") };
     // One after the other: the second's config names the first's port, and two processes creating
     // the KV file at the same moment is a startup race of its own (docs/deno.md), not this test's subject.
-    first = processes.first = await startDenoServer((own) => ({ ...development, issuer: own }), { tempPrefix: "haapi-edge-e2e-deno-first-", vars });
+    first = processes.first = await startDenoServer((own) => ({ ...development, issuer: own }), {
+      tempPrefix: "haapi-edge-e2e-deno-first-",
+      vars,
+    });
     issuer = first.issuer;
-    second = processes.second = await startDenoServer(() => ({ ...development, issuer }), { tempPrefix: "haapi-edge-e2e-deno-second-", vars });
+    second = processes.second = await startDenoServer(() => ({ ...development, issuer }), {
+      tempPrefix: "haapi-edge-e2e-deno-second-",
+      vars,
+    });
     metadata = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as Metadata;
   });
   afterAll(async () => {
@@ -79,14 +85,23 @@ describe("two Deno server processes on one KV file, serving one issuer", () => {
       scope: LOGIN_SCOPE,
     });
 
-  const explain = () => `first process (${first.issuer}) output:\n${first.output()}\nsecond process (${second.issuer}) output:\n${second.output()}`;
+  const explain = () =>
+    `first process (${first.issuer}) output:\n${first.output()}\nsecond process (${second.issuer}) output:\n${second.output()}`;
 
   it("a. both serve the one issuer's metadata and signing keys", async () => {
     expect(second.port).not.toBe(first.port);
-    expect(metadata).toMatchObject({ issuer, token_endpoint: `${issuer}/oauth/v2/oauth-token`, userinfo_endpoint: `${issuer}/oauth/v2/oauth-userinfo` });
-    const fromSecond = (await (await fetch(sentTo(`${issuer}/.well-known/openid-configuration`, second.issuer))).json()) as Metadata;
+    expect(metadata).toMatchObject({
+      issuer,
+      token_endpoint: `${issuer}/oauth/v2/oauth-token`,
+      userinfo_endpoint: `${issuer}/oauth/v2/oauth-userinfo`,
+    });
+    const fromSecond = (await (
+      await fetch(sentTo(`${issuer}/.well-known/openid-configuration`, second.issuer))
+    ).json()) as Metadata;
     expect(fromSecond).toEqual(metadata);
-    const jwks = await Promise.all([first, second].map(async (server) => (await fetch(sentTo(metadata.jwks_uri, server.issuer))).json()));
+    const jwks = await Promise.all(
+      [first, second].map(async (server) => (await fetch(sentTo(metadata.jwks_uri, server.issuer))).json()),
+    );
     expect((jwks[0] as { keys: unknown[] }).keys.length).toBeGreaterThan(0);
     expect(jwks[1], "the second process publishes the keys the first made").toEqual(jwks[0]);
   });
@@ -95,7 +110,11 @@ describe("two Deno server processes on one KV file, serving one issuer", () => {
   const haapiTokenRequest = (server: DevServer, proof: string) =>
     fetch(sentTo(metadata.token_endpoint, server.issuer), {
       method: "POST",
-      headers: { Authorization: basic(DEV_CLIENT.clientId, DEV_CLIENT.secret), "Content-Type": "application/x-www-form-urlencoded", DPoP: proof },
+      headers: {
+        Authorization: basic(DEV_CLIENT.clientId, DEV_CLIENT.secret),
+        "Content-Type": "application/x-www-form-urlencoded",
+        DPoP: proof,
+      },
       body: new URLSearchParams({ grant_type: "client_credentials", scope: HAAPI_SCOPE }),
     });
 
@@ -125,7 +144,9 @@ describe("two Deno server processes on one KV file, serving one issuer", () => {
     expect(replayed.status, `${JSON.stringify(refusal)}\n${explain()}`).toBe(400);
     expect(refusal).toEqual({ error: "invalid_dpop_proof", error_description: "invalid DPoP proof" });
     const log = await logged(second, (lines) => lines.some((line) => line.status === 400));
-    expect(log.filter((line) => line.path === "/oauth/v2/oauth-token" && line.status === 400).map((line) => line.reason)).toEqual(["dpop_replayed"]);
+    expect(
+      log.filter((line) => line.path === "/oauth/v2/oauth-token" && line.status === 400).map((line) => line.reason),
+    ).toEqual(["dpop_replayed"]);
 
     // Refused for its jti only: the same request with a fresh proof (same key, htu and nonce) is accepted there.
     const fresh = await haapiTokenRequest(second, await dpopProof(key, { htm: "POST", htu, nonce }));
@@ -135,13 +156,24 @@ describe("two Deno server processes on one KV file, serving one issuer", () => {
 
   it("b. one proof sent to both processes at once, twice each, is accepted exactly once", async () => {
     const key = await newDpopKey();
-    const proof = await dpopProof(key, { htm: "POST", htu: metadata.token_endpoint, nonce: await nonceFrom(second, key) });
-    const answers = await Promise.all([first, second, first, second].map(async (server) => {
-      const answer = await haapiTokenRequest(server, proof);
-      return { status: answer.status, error: ((await answer.json()) as { error?: string }).error };
-    }));
-    expect(answers.filter((answer) => answer.status === 200), `${JSON.stringify(answers)}\n${explain()}`).toHaveLength(1);
-    expect(answers.filter((answer) => answer.status !== 200)).toEqual(Array(3).fill({ status: 400, error: "invalid_dpop_proof" }));
+    const proof = await dpopProof(key, {
+      htm: "POST",
+      htu: metadata.token_endpoint,
+      nonce: await nonceFrom(second, key),
+    });
+    const answers = await Promise.all(
+      [first, second, first, second].map(async (server) => {
+        const answer = await haapiTokenRequest(server, proof);
+        return { status: answer.status, error: ((await answer.json()) as { error?: string }).error };
+      }),
+    );
+    expect(
+      answers.filter((answer) => answer.status === 200),
+      `${JSON.stringify(answers)}\n${explain()}`,
+    ).toHaveLength(1);
+    expect(answers.filter((answer) => answer.status !== 200)).toEqual(
+      Array(3).fill({ status: 400, error: "invalid_dpop_proof" }),
+    );
   });
 
   describe.each([
@@ -153,15 +185,36 @@ describe("two Deno server processes on one KV file, serving one issuer", () => {
       // The login runs at the first process; only the redemptions move.
       const { code, verifier } = await demoLogin(client);
       const token = (origin: string, form: Record<string, string>) =>
-        client.send(metadata.token_endpoint, { origin, headers: { Authorization: basic(DEV_CLIENT.clientId, DEV_CLIENT.secret) }, form });
-      const redeem = (server: DevServer) => token(server.issuer, { grant_type: "authorization_code", code, redirect_uri: DEV_CLIENT.redirectUri, code_verifier: verifier });
-      const userinfo = (server: DevServer, accessToken: string) => client.send(metadata.userinfo_endpoint, { origin: server.issuer, accessToken });
-      const answered = (answer: DpopAnswer) => `${answer.status} ${JSON.stringify(answer.body)} (WWW-Authenticate: ${answer.headers.get("WWW-Authenticate")})\n${explain()}`;
+        client.send(metadata.token_endpoint, {
+          origin,
+          headers: { Authorization: basic(DEV_CLIENT.clientId, DEV_CLIENT.secret) },
+          form,
+        });
+      const redeem = (server: DevServer) =>
+        token(server.issuer, {
+          grant_type: "authorization_code",
+          code,
+          redirect_uri: DEV_CLIENT.redirectUri,
+          code_verifier: verifier,
+        });
+      const userinfo = (server: DevServer, accessToken: string) =>
+        client.send(metadata.userinfo_endpoint, { origin: server.issuer, accessToken });
+      const answered = (answer: DpopAnswer) =>
+        `${answer.status} ${JSON.stringify(answer.body)} (WWW-Authenticate: ${answer.headers.get("WWW-Authenticate")})\n${explain()}`;
 
       const redeemed = await redeem(processes[redeemAt]);
       expect(redeemed.status, answered(redeemed)).toBe(200);
-      expect(redeemed.body).toMatchObject({ token_type: "DPoP", scope: LOGIN_SCOPE, access_token: expect.any(String), refresh_token: expect.any(String), id_token: expect.any(String) });
-      const { access_token: accessToken, refresh_token: refreshToken } = redeemed.body as { access_token: string; refresh_token: string };
+      expect(redeemed.body).toMatchObject({
+        token_type: "DPoP",
+        scope: LOGIN_SCOPE,
+        access_token: expect.any(String),
+        refresh_token: expect.any(String),
+        id_token: expect.any(String),
+      });
+      const { access_token: accessToken, refresh_token: refreshToken } = redeemed.body as {
+        access_token: string;
+        refresh_token: string;
+      };
       // Live before the replay, on both processes: what follows is the replay's doing.
       for (const server of [processes[redeemAt], processes[replayAt]]) {
         const before = await userinfo(server, accessToken);
@@ -171,7 +224,10 @@ describe("two Deno server processes on one KV file, serving one issuer", () => {
 
       const replayed = await redeem(processes[replayAt]);
       expect(replayed.status, answered(replayed)).toBe(400);
-      expect(replayed.body).toEqual({ error: "invalid_grant", error_description: "the authorization code was already used; the grant is revoked" });
+      expect(replayed.body).toEqual({
+        error: "invalid_grant",
+        error_description: "the authorization code was already used; the grant is revoked",
+      });
 
       for (const server of [processes[redeemAt], processes[replayAt]]) {
         const after = await userinfo(server, accessToken);
@@ -179,7 +235,10 @@ describe("two Deno server processes on one KV file, serving one issuer", () => {
         expect(after.body.error).toBe("invalid_token");
         expect(after.headers.get("WWW-Authenticate")).toMatch(/^DPoP error="invalid_token"/);
       }
-      const refreshed = await token(processes[redeemAt].issuer, { grant_type: "refresh_token", refresh_token: refreshToken });
+      const refreshed = await token(processes[redeemAt].issuer, {
+        grant_type: "refresh_token",
+        refresh_token: refreshToken,
+      });
       expect(refreshed.status, answered(refreshed)).toBe(400);
       expect(refreshed.body.error).toBe("invalid_grant");
     });
@@ -188,14 +247,27 @@ describe("two Deno server processes on one KV file, serving one issuer", () => {
   it("c. a code redeemed at both processes at once, twice each: one redemption gives tokens, the others are invalid_grant and revoke them", async () => {
     const client = new DpopClient(await newDpopKey());
     const { code, verifier } = await demoLogin(client);
-    const form = { grant_type: "authorization_code", code, redirect_uri: DEV_CLIENT.redirectUri, code_verifier: verifier };
+    const form = {
+      grant_type: "authorization_code",
+      code,
+      redirect_uri: DEV_CLIENT.redirectUri,
+      code_verifier: verifier,
+    };
     const headers = { Authorization: basic(DEV_CLIENT.clientId, DEV_CLIENT.secret) };
-    const answers = await Promise.all([first, second, first, second].map((server) => client.send(metadata.token_endpoint, { origin: server.issuer, headers, form })));
+    const answers = await Promise.all(
+      [first, second, first, second].map((server) =>
+        client.send(metadata.token_endpoint, { origin: server.issuer, headers, form }),
+      ),
+    );
     const summary = `${JSON.stringify(answers.map((answer) => [answer.status, answer.body.error]))}\n${explain()}`;
     const redeemed = answers.filter((answer) => answer.status === 200);
     expect(redeemed, summary).toHaveLength(1);
-    expect(answers.filter((answer) => answer.status !== 200).map((answer) => [answer.status, answer.body.error])).toEqual(Array(3).fill([400, "invalid_grant"]));
-    const after = await client.send(metadata.userinfo_endpoint, { accessToken: redeemed[0]!.body.access_token as string });
+    expect(
+      answers.filter((answer) => answer.status !== 200).map((answer) => [answer.status, answer.body.error]),
+    ).toEqual(Array(3).fill([400, "invalid_grant"]));
+    const after = await client.send(metadata.userinfo_endpoint, {
+      accessToken: redeemed[0]!.body.access_token as string,
+    });
     expect(after.status, summary).toBe(401);
   });
 });

@@ -32,12 +32,17 @@ async function entry(name: string, source: string): Promise<string> {
 
 describe("a. an entry that does not start", () => {
   it("throws with the exit code and what the entry printed", async () => {
-    const failing = await entry("failing.ts", `console.error("starting"); throw new Error("CONFIG: issuer: required");\n`);
+    const failing = await entry(
+      "failing.ts",
+      `console.error("starting"); throw new Error("CONFIG: issuer: required");\n`,
+    );
     const failure = await startDenoServer(() => ({}), { entry: failing }).then(
       () => undefined,
       (error: Error) => error,
     );
-    expect(failure?.message).toMatch(/^deno run .*failing\.ts on http:\/\/127\.0\.0\.1:\d+ exited \(1\)\. Its output:\n/);
+    expect(failure?.message).toMatch(
+      /^deno run .*failing\.ts on http:\/\/127\.0\.0\.1:\d+ exited \(1\)\. Its output:\n/,
+    );
     expect(failure?.message).toContain("starting");
     expect(failure?.message).toContain("CONFIG: issuer: required");
   });
@@ -75,7 +80,10 @@ Deno.serve({ port, hostname, onListen: () => console.log("listening on", hostnam
     : new Response("not found", { status: 404 }));
 `,
     );
-    server = await startDenoServer((issuer) => ({ issuer }), { entry: standIn, vars: { SERVER_SECRET: "from-options" } });
+    server = await startDenoServer((issuer) => ({ issuer }), {
+      entry: standIn,
+      vars: { SERVER_SECRET: "from-options" },
+    });
     const metadata = (await (await fetch(`${server.issuer}/.well-known/oauth-authorization-server`)).json()) as {
       issuer: string;
       location: { kind: string; path: string };
@@ -91,7 +99,9 @@ Deno.serve({ port, hostname, onListen: () => console.log("listening on", hostnam
     await server.stop();
     expect(server.hasExited()).toBe(true);
     await expect(stat(metadata.location.path)).rejects.toThrow(/ENOENT/);
-    await expect(fetch(`${server.issuer}/.well-known/oauth-authorization-server`, { signal: AbortSignal.timeout(2_000) })).rejects.toThrow();
+    await expect(
+      fetch(`${server.issuer}/.well-known/oauth-authorization-server`, { signal: AbortSignal.timeout(2_000) }),
+    ).rejects.toThrow();
   });
 });
 
@@ -101,7 +111,10 @@ describe("c. src/deno.ts", () => {
   let kvPath: string;
   let firstKeys: unknown;
   beforeAll(async () => {
-    development = JSON.parse(await readFile(join(ROOT, "src/config/development.json"), "utf8")) as Record<string, unknown>;
+    development = JSON.parse(await readFile(join(ROOT, "src/config/development.json"), "utf8")) as Record<
+      string,
+      unknown
+    >;
     kvPath = join(scratch, "kv-of-c", "haapi-edge.sqlite3");
   });
   afterAll(async () => {
@@ -127,10 +140,12 @@ describe("c. src/deno.ts", () => {
     const response = await fetch(`${server.issuer}/.well-known/oauth-authorization-server`);
     expect(response.status).toBe(200);
     expect(((await response.json()) as { issuer: string }).issuer).toBe(server.issuer);
-    expect(logLines(server, "listening")).toEqual([expect.objectContaining({ level: "info", runtime: "deno", url: server.issuer, issuer: server.issuer })]);
-    expect(logLines(server, "running the development configuration profile: plain-text client secrets are accepted")).toEqual([
-      expect.objectContaining({ level: "warn", issuer: server.issuer }),
+    expect(logLines(server, "listening")).toEqual([
+      expect.objectContaining({ level: "info", runtime: "deno", url: server.issuer, issuer: server.issuer }),
     ]);
+    expect(
+      logLines(server, "running the development configuration profile: plain-text client secrets are accepted"),
+    ).toEqual([expect.objectContaining({ level: "warn", issuer: server.issuer })]);
 
     const jwks = await fetch(`${server.issuer}/oauth/v2/oauth-jwks`);
     expect(jwks.status).toBe(200);
@@ -157,24 +172,43 @@ describe("d. src/deno.ts: the client's address", () => {
 
   /** An unauthenticated registration request (the per-source limit counts it before authentication). */
   const register = (running: DevServer, headers: Record<string, string>) =>
-    fetch(`${running.issuer}/token-service/oauth-registration`, { method: "POST", headers: { "Content-Type": "application/json", ...headers }, body: "{}" });
+    fetch(`${running.issuer}/token-service/oauth-registration`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...headers },
+      body: "{}",
+    });
 
   it("is the connection's peer: a CF-Connecting-IP the client sends does not get it a bucket of its own", async () => {
-    const development = JSON.parse(await readFile(join(ROOT, "src/config/development.json"), "utf8")) as Record<string, unknown>;
-    const limited = { ...development, dynamic_client_registration: { rate_limit: { per_source: { requests: 2, window: 3600 } } } };
+    const development = JSON.parse(await readFile(join(ROOT, "src/config/development.json"), "utf8")) as Record<
+      string,
+      unknown
+    >;
+    const limited = {
+      ...development,
+      dynamic_client_registration: { rate_limit: { per_source: { requests: 2, window: 3600 } } },
+    };
     const server = await startDenoServer((issuer) => ({ ...limited, issuer }));
     servers.push(server);
     const statuses = [];
-    for (const claimed of ["203.0.113.1", "203.0.113.2", "203.0.113.3"]) statuses.push((await register(server, { "CF-Connecting-IP": claimed })).status);
+    for (const claimed of ["203.0.113.1", "203.0.113.2", "203.0.113.3"])
+      statuses.push((await register(server, { "CF-Connecting-IP": claimed })).status);
     // Two requests refused for themselves (400: no initial access token), then the peer's bucket is
     // empty, whatever address the client claims.
     expect(statuses).toEqual([400, 400, 429]);
   });
 
   it("is a trusted proxy's header when SOURCE_ADDRESS_HEADER names it", async () => {
-    const development = JSON.parse(await readFile(join(ROOT, "src/config/development.json"), "utf8")) as Record<string, unknown>;
-    const limited = { ...development, dynamic_client_registration: { rate_limit: { per_source: { requests: 1, window: 3600 } } } };
-    const server = await startDenoServer((issuer) => ({ ...limited, issuer }), { vars: { SOURCE_ADDRESS_HEADER: "X-Real-IP" } });
+    const development = JSON.parse(await readFile(join(ROOT, "src/config/development.json"), "utf8")) as Record<
+      string,
+      unknown
+    >;
+    const limited = {
+      ...development,
+      dynamic_client_registration: { rate_limit: { per_source: { requests: 1, window: 3600 } } },
+    };
+    const server = await startDenoServer((issuer) => ({ ...limited, issuer }), {
+      vars: { SOURCE_ADDRESS_HEADER: "X-Real-IP" },
+    });
     servers.push(server);
     const from = async (address: string) => (await register(server, { "X-Real-IP": address })).status;
     expect([await from("192.0.2.1"), await from("192.0.2.2"), await from("192.0.2.1")]).toEqual([400, 400, 429]);

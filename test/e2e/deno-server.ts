@@ -36,7 +36,20 @@ const PORT_TAKEN = "Address already in use";
 const PORT_ATTEMPTS = 3;
 
 /** Configuration and secrets the entry reads, never inherited from the test's own environment. */
-const NOT_INHERITED = ["CONFIG", "CONFIG_FILE", "SIGNING_KEYS", "SERVER_SECRET", "FCM_SERVICE_ACCOUNT", "PORT", "HOST", "DENO_KV_URL", "DENO_KV_ACCESS_TOKEN", "DENO_KV_PATH", "DENO_DEPLOY", "SOURCE_ADDRESS_HEADER"];
+const NOT_INHERITED = [
+  "CONFIG",
+  "CONFIG_FILE",
+  "SIGNING_KEYS",
+  "SERVER_SECRET",
+  "FCM_SERVICE_ACCOUNT",
+  "PORT",
+  "HOST",
+  "DENO_KV_URL",
+  "DENO_KV_ACCESS_TOKEN",
+  "DENO_KV_PATH",
+  "DENO_DEPLOY",
+  "SOURCE_ADDRESS_HEADER",
+];
 
 export interface DenoSpawnOptions extends SpawnOptions {
   /** Prefix of the temp directory holding the KV file (under the OS temp dir). */
@@ -58,7 +71,9 @@ function freePort(): Promise<number> {
     server.on("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (address && typeof address === "object" ? resolvePort(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        address && typeof address === "object" ? resolvePort(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }
@@ -74,21 +89,33 @@ function childEnv(settings: Record<string, string>, extra: DenoSpawnOptions["var
 }
 
 /** Start the Deno entry on a free port with CONFIG = config(issuer); does not wait for it. */
-export async function spawnDenoServer(config: (issuer: string) => unknown, options: DenoSpawnOptions = {}): Promise<DevServer> {
+export async function spawnDenoServer(
+  config: (issuer: string) => unknown,
+  options: DenoSpawnOptions = {},
+): Promise<DevServer> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const dataDir = await mkdtemp(join(tmpdir(), options.tempPrefix ?? "haapi-edge-deno-e2e-"));
   const env = childEnv(
-    { CONFIG: JSON.stringify(config(issuer)), PORT: String(port), HOST: "127.0.0.1", DENO_KV_PATH: join(dataDir, "kv/haapi-edge.sqlite3") },
+    {
+      CONFIG: JSON.stringify(config(issuer)),
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      DENO_KV_PATH: join(dataDir, "kv/haapi-edge.sqlite3"),
+    },
     options.vars,
   );
-  const child = spawn(DENO, ["run", "--config", join(ROOT, "deno.json"), ...DENO_PERMISSIONS, options.entry ?? DENO_ENTRY], {
-    cwd: ROOT,
-    // Its own process group, so stop() reaches anything it starts.
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    env,
-  });
+  const child = spawn(
+    DENO,
+    ["run", "--config", join(ROOT, "deno.json"), ...DENO_PERMISSIONS, options.entry ?? DENO_ENTRY],
+    {
+      cwd: ROOT,
+      // Its own process group, so stop() reaches anything it starts.
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env,
+    },
+  );
   if (child.pid !== undefined) killOnExit(child.pid);
   let output = "";
   const collect = (chunk: Buffer) => {
@@ -130,7 +157,15 @@ export async function spawnDenoServer(config: (issuer: string) => unknown, optio
     await rm(dataDir, { recursive: true, force: true });
   };
 
-  return { port, issuer, child, output: () => stripAnsi(output), exited, hasExited: () => exitedWith !== undefined, stop };
+  return {
+    port,
+    issuer,
+    child,
+    output: () => stripAnsi(output),
+    exited,
+    hasExited: () => exitedWith !== undefined,
+    stop,
+  };
 }
 
 /**
@@ -161,13 +196,18 @@ export async function spawnDenoSettled<T>(
 }
 
 /** Start the server on Deno and wait until it serves the metadata document; throws with its output otherwise. */
-export async function startDenoServer(config: (issuer: string) => unknown, options: DenoSpawnOptions = {}): Promise<DevServer> {
+export async function startDenoServer(
+  config: (issuer: string) => unknown,
+  options: DenoSpawnOptions = {},
+): Promise<DevServer> {
   const { server, outcome } = await spawnDenoSettled(
     config,
     async (candidate) => {
       if (candidate.hasExited()) return "exited";
       try {
-        const response = await fetch(`${candidate.issuer}/.well-known/oauth-authorization-server`, { signal: AbortSignal.timeout(2_000) });
+        const response = await fetch(`${candidate.issuer}/.well-known/oauth-authorization-server`, {
+          signal: AbortSignal.timeout(2_000),
+        });
         await response.body?.cancel();
         if (response.status === 200) return "serving";
       } catch {
@@ -178,7 +218,9 @@ export async function startDenoServer(config: (issuer: string) => unknown, optio
     options,
   );
   if (outcome === "serving") return server;
-  const why = server.hasExited() ? `exited (${await server.exited})` : `did not answer within ${DENO_STARTUP_TIMEOUT_MS / 1000} s`;
+  const why = server.hasExited()
+    ? `exited (${await server.exited})`
+    : `did not answer within ${DENO_STARTUP_TIMEOUT_MS / 1000} s`;
   const output = server.output();
   await server.stop();
   const entry = options.entry ?? DENO_ENTRY;

@@ -36,8 +36,18 @@ export async function dpopProof(key: DpopKey, claims: ProofClaims): Promise<stri
   const htu = new URL(claims.htu);
   htu.search = "";
   htu.hash = "";
-  const ath = claims.accessToken === undefined ? undefined : base64url.encode(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(claims.accessToken))));
-  return new SignJWT({ htm: claims.htm, htu: htu.href, ...(claims.nonce ? { nonce: claims.nonce } : {}), ...(ath ? { ath } : {}) })
+  const ath =
+    claims.accessToken === undefined
+      ? undefined
+      : base64url.encode(
+          new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(claims.accessToken))),
+        );
+  return new SignJWT({
+    htm: claims.htm,
+    htu: htu.href,
+    ...(claims.nonce ? { nonce: claims.nonce } : {}),
+    ...(ath ? { ath } : {}),
+  })
     .setProtectedHeader({ typ: "dpop+jwt", alg: "ES256", jwk: key.publicJwk })
     .setJti(crypto.randomUUID())
     .setIssuedAt()
@@ -81,7 +91,12 @@ export class DpopClient {
   async send(url: string, request: DpopRequest = {}): Promise<DpopAnswer> {
     const method = request.method ?? (request.form ? "POST" : "GET");
     for (let attempt = 1; ; attempt++) {
-      const proof = await dpopProof(this.key, { htm: method, htu: url, ...(this.nonce ? { nonce: this.nonce } : {}), ...(request.accessToken ? { accessToken: request.accessToken } : {}) });
+      const proof = await dpopProof(this.key, {
+        htm: method,
+        htu: url,
+        ...(this.nonce ? { nonce: this.nonce } : {}),
+        ...(request.accessToken ? { accessToken: request.accessToken } : {}),
+      });
       const response = await fetch(request.origin ? sentTo(url, request.origin) : url, {
         method,
         headers: {
@@ -102,7 +117,8 @@ export class DpopClient {
       const fresh = response.headers.get("DPoP-Nonce");
       if (fresh) this.nonce = fresh;
       const askedForNonce =
-        (response.status === 400 && body.error === "use_dpop_nonce") || (response.status === 401 && (response.headers.get("WWW-Authenticate") ?? "").includes("use_dpop_nonce"));
+        (response.status === 400 && body.error === "use_dpop_nonce") ||
+        (response.status === 401 && (response.headers.get("WWW-Authenticate") ?? "").includes("use_dpop_nonce"));
       if (askedForNonce && fresh && attempt === 1) continue;
       return { status: response.status, headers: response.headers, body };
     }

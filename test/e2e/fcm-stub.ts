@@ -119,7 +119,8 @@ export async function startFcmStub(account: StubServiceAccount): Promise<FcmStub
       const now = Math.floor(Date.now() / 1000);
       if (claims.scope !== FCM_SCOPE) problems.push(`scope ${String(claims.scope)}`);
       if (Math.abs(claims.iat! - now) > IAT_LEEWAY) problems.push(`iat ${claims.iat} is not fresh (now ${now})`);
-      if (claims.exp! <= now || claims.exp! - claims.iat! > 3600) problems.push(`exp ${claims.exp} (iat ${claims.iat})`);
+      if (claims.exp! <= now || claims.exp! - claims.iat! > 3600)
+        problems.push(`exp ${claims.exp} (iat ${claims.iat})`);
     }
     if (problems.length) {
       tokenRequests.push({ contentType, form, claims, problems, issued: undefined });
@@ -151,20 +152,36 @@ export async function startFcmStub(account: StubServiceAccount): Promise<FcmStub
     };
     if (!bearer || !issued.has(bearer)) {
       problems.push(`authorization ${authorization}`);
-      return reply(401, { error: { code: 401, status: "UNAUTHENTICATED", message: "Request had invalid authentication credentials." } });
+      return reply(401, {
+        error: { code: 401, status: "UNAUTHENTICATED", message: "Request had invalid authentication credentials." },
+      });
     }
     if (path !== `/v1/projects/${account.project_id}/messages:send`) problems.push(`path ${path}`);
     if (!contentType?.startsWith("application/json")) problems.push(`content-type ${contentType}`);
     const message = body?.message;
     if (typeof message?.token !== "string" || !message.token) problems.push("message.token is missing");
     if (typeof message?.data !== "object" || message.data === null) problems.push("message.data is missing");
-    else for (const [key, value] of Object.entries(message.data)) if (typeof value !== "string") problems.push(`message.data.${key} is not a string`);
-    if (problems.length) return reply(400, { error: { code: 400, status: "INVALID_ARGUMENT", message: problems.join("; ") } });
+    else
+      for (const [key, value] of Object.entries(message.data))
+        if (typeof value !== "string") problems.push(`message.data.${key} is not a string`);
+    if (problems.length)
+      return reply(400, { error: { code: 400, status: "INVALID_ARGUMENT", message: problems.join("; ") } });
     if (hungUp.has(message.token)) {
-      sends.push({ path, authorization, contentType, body, problems, status: 0, answer: "connection closed without an answer", connection, reused });
+      sends.push({
+        path,
+        authorization,
+        contentType,
+        body,
+        problems,
+        status: 0,
+        answer: "connection closed without an answer",
+        connection,
+        reused,
+      });
       return void req.socket.destroy();
     }
-    if (unregistered.has(message.token)) return reply(404, { error: { code: 404, status: "UNREGISTERED", message: "Requested entity was not found." } });
+    if (unregistered.has(message.token))
+      return reply(404, { error: { code: 404, status: "UNREGISTERED", message: "Requested entity was not found." } });
     reply(200, { name: `projects/${account.project_id}/messages/0:${Date.now()}%${++messages}` });
   }
 
@@ -172,9 +189,17 @@ export async function startFcmStub(account: StubServiceAccount): Promise<FcmStub
     const counted = connections.get(req.socket);
     if (counted) counted.requests++;
     const path = new URL(req.url ?? "/", "http://stub").pathname;
-    const handled = req.method === "POST" && path === "/token" ? token(req, res) : req.method === "POST" && path.startsWith("/v1/") ? send(req, res, path) : undefined;
-    if (!handled) return answer(res, 404, { error: { code: 404, status: "NOT_FOUND", message: `${req.method} ${path}` } });
-    handled.catch((error: unknown) => answer(res, 500, { error: { code: 500, status: "INTERNAL", message: String(error) } }));
+    const handled =
+      req.method === "POST" && path === "/token"
+        ? token(req, res)
+        : req.method === "POST" && path.startsWith("/v1/")
+          ? send(req, res, path)
+          : undefined;
+    if (!handled)
+      return answer(res, 404, { error: { code: 404, status: "NOT_FOUND", message: `${req.method} ${path}` } });
+    handled.catch((error: unknown) =>
+      answer(res, 500, { error: { code: 500, status: "INTERNAL", message: String(error) } }),
+    );
   });
   // Node closes an idle kept-alive connection after 5 s; keep it for a minute, so that whether a send
   // comes on a reused connection does not depend on how long a test took between two sends.

@@ -41,7 +41,10 @@ function randomString(bytes: number): string {
 }
 
 function expectOk(answer: DpopAnswer, what: string): DpopAnswer["body"] {
-  if (answer.status !== 200) throw new Error(`${what}: HTTP ${answer.status} ${JSON.stringify(answer.body)} (WWW-Authenticate: ${answer.headers.get("WWW-Authenticate")})`);
+  if (answer.status !== 200)
+    throw new Error(
+      `${what}: HTTP ${answer.status} ${JSON.stringify(answer.body)} (WWW-Authenticate: ${answer.headers.get("WWW-Authenticate")})`,
+    );
   return answer.body;
 }
 
@@ -49,41 +52,73 @@ function expectOk(answer: DpopAnswer, what: string): DpopAnswer["body"] {
 export async function haapiAuthorizationCode(client: DpopClient, login: HaapiLogin): Promise<AuthorizationCode> {
   const authorization = basic(login.clientId, login.secret);
   const haapi = expectOk(
-    await client.send(login.tokenEndpoint, { headers: { Authorization: authorization }, form: { grant_type: "client_credentials", scope: HAAPI_SCOPE } }),
+    await client.send(login.tokenEndpoint, {
+      headers: { Authorization: authorization },
+      form: { grant_type: "client_credentials", scope: HAAPI_SCOPE },
+    }),
     "HAAPI token",
   );
   const haapiToken = haapi.access_token as string;
 
   let sessionId: string | undefined;
   const step = async (url: string, what: string, init: { method?: string; form?: Record<string, string> } = {}) => {
-    const answer = await client.send(url, { ...init, accessToken: haapiToken, headers: { Accept: HAAPI, ...(sessionId ? { "Session-Id": sessionId } : {}) } });
+    const answer = await client.send(url, {
+      ...init,
+      accessToken: haapiToken,
+      headers: { Accept: HAAPI, ...(sessionId ? { "Session-Id": sessionId } : {}) },
+    });
     sessionId = answer.headers.get("Set-Session-Id") ?? sessionId;
     return expectOk(answer, what);
   };
 
   const verifier = randomString(32);
-  const challenge = base64url.encode(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
+  const challenge = base64url.encode(
+    new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))),
+  );
   const state = randomString(16);
   const nonce = randomString(16);
   const authorize = new URL(login.authorizationEndpoint);
-  const parameters = { client_id: login.clientId, response_type: "code", redirect_uri: login.redirectUri, scope: login.scope, state, nonce, code_challenge: challenge, code_challenge_method: "S256" };
+  const parameters = {
+    client_id: login.clientId,
+    response_type: "code",
+    redirect_uri: login.redirectUri,
+    scope: login.scope,
+    state,
+    nonce,
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+  };
   for (const [name, value] of Object.entries(parameters)) authorize.searchParams.set(name, value);
   let representation = await step(authorize.href, "authorize");
 
-  type Action = { kind: string; model: { href: string; method: string; options?: Array<{ properties?: { authenticatorType?: string }; model: { href: string; method: string } }> } };
-  const actionOf = (kind: string) => ((representation.actions ?? []) as Action[]).find((action) => action.kind === kind);
+  type Action = {
+    kind: string;
+    model: {
+      href: string;
+      method: string;
+      options?: Array<{ properties?: { authenticatorType?: string }; model: { href: string; method: string } }>;
+    };
+  };
+  const actionOf = (kind: string) =>
+    ((representation.actions ?? []) as Action[]).find((action) => action.kind === kind);
   const selector = actionOf("authenticator-selector");
   if (selector) {
     const option = selector.model.options?.find((candidate) => candidate.properties?.authenticatorType === "html-form");
-    if (!option) throw new Error(`the selector offers no username/password authenticator: ${JSON.stringify(representation)}`);
+    if (!option)
+      throw new Error(`the selector offers no username/password authenticator: ${JSON.stringify(representation)}`);
     representation = await step(option.model.href, "select authenticator", { method: option.model.method });
   }
   const loginAction = actionOf("login");
   if (!loginAction) throw new Error(`no login action in ${JSON.stringify(representation)}`);
-  representation = await step(loginAction.model.href, "login", { method: loginAction.model.method, form: { userName: login.user, password: login.password } });
-  if (representation.type !== "oauth-authorization-response") throw new Error(`expected oauth-authorization-response, got ${JSON.stringify(representation)}`);
+  representation = await step(loginAction.model.href, "login", {
+    method: loginAction.model.method,
+    form: { userName: login.user, password: login.password },
+  });
+  if (representation.type !== "oauth-authorization-response")
+    throw new Error(`expected oauth-authorization-response, got ${JSON.stringify(representation)}`);
   const properties = representation.properties as { code?: unknown; state?: unknown };
-  if (properties.state !== state) throw new Error(`state is ${JSON.stringify(properties.state)}, expected ${JSON.stringify(state)}`);
+  if (properties.state !== state)
+    throw new Error(`state is ${JSON.stringify(properties.state)}, expected ${JSON.stringify(state)}`);
   if (typeof properties.code !== "string") throw new Error(`no code in ${JSON.stringify(representation)}`);
   return { code: properties.code, verifier, nonce };
 }

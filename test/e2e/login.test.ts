@@ -28,7 +28,9 @@ const PROBLEM = "https://curity.se/problems/";
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const development = await readDevelopmentConfig();
-const servers = perRuntime((runtime) => startServer(runtime, (issuer) => ({ ...development, issuer }), { tempPrefix: "haapi-edge-e2e-login-" }));
+const servers = perRuntime((runtime) =>
+  startServer(runtime, (issuer) => ({ ...development, issuer }), { tempPrefix: "haapi-edge-e2e-login-" }),
+);
 
 describe.each(RUNTIMES)("npm run login against the bundled development configuration on %s", (runtime) => {
   let server: DevServer;
@@ -46,37 +48,81 @@ describe.each(RUNTIMES)("npm run login against the bundled development configura
   }
 
   /** The sections of a successful run, in the order the script prints them, keyed by step. */
-  function successfulRun(cli: CliRun): { haapi: Section; authorize: Section; login: Section; code: Section; refresh: Section; done: Section } {
+  function successfulRun(cli: CliRun): {
+    haapi: Section;
+    authorize: Section;
+    login: Section;
+    code: Section;
+    refresh: Section;
+    done: Section;
+  } {
     expect(cli.code, explain(cli)).toBe(0);
     expect(cli.stderr, explain(cli)).toBe("");
     const all = sections(cli.stdout);
     expect(all.map((s) => s.title.split(" ")[0])).toEqual(["1.", "2.", "3.", "4.", "5.", "done:"]);
-    const [haapi, authorize, loginStep, code, refresh, done] = all as [Section, Section, Section, Section, Section, Section];
+    const [haapi, authorize, loginStep, code, refresh, done] = all as [
+      Section,
+      Section,
+      Section,
+      Section,
+      Section,
+      Section,
+    ];
     return { haapi, authorize, login: loginStep, code, refresh, done };
   }
 
   /** Steps 1 to 3: the HAAPI token for `clientId`, the username/password form, the authorization response. Returns the DPoP key's thumbprint. */
   function expectSteps(run: ReturnType<typeof successfulRun>, clientId: string): string {
-    const jkt = /^1\. HAAPI access token \(client_credentials, DPoP key ([A-Za-z0-9_-]{43})\)$/.exec(run.haapi.title)?.[1];
+    const jkt = /^1\. HAAPI access token \(client_credentials, DPoP key ([A-Za-z0-9_-]{43})\)$/.exec(
+      run.haapi.title,
+    )?.[1];
     expect(jkt, run.haapi.title).toBeDefined();
     const haapi = run.haapi.value as Json;
     expect(haapi).toMatchObject({ scope: HAAPI_SCOPE, expires_in: expect.any(Number) });
-    expect(haapi.claims).toMatchObject({ iss: server.issuer, aud: server.issuer, sub: clientId, client_id: clientId, scope: HAAPI_SCOPE, cal: "none", cnf: { jkt } });
+    expect(haapi.claims).toMatchObject({
+      iss: server.issuer,
+      aud: server.issuer,
+      sub: clientId,
+      client_id: clientId,
+      scope: HAAPI_SCOPE,
+      cal: "none",
+      cnf: { jkt },
+    });
 
-    expect(run.authorize.title).toMatch(new RegExp(`^2\\. GET ${server.issuer}/oauth/v2/oauth-authorize\\?\\.\\.\\. -> authentication-step \\(Session-Id \\S+\\.\\.\\.\\)$`));
+    expect(run.authorize.title).toMatch(
+      new RegExp(
+        `^2\\. GET ${server.issuer}/oauth/v2/oauth-authorize\\?\\.\\.\\. -> authentication-step \\(Session-Id \\S+\\.\\.\\.\\)$`,
+      ),
+    );
     const form = run.authorize.value as Json;
-    expect(form).toMatchObject({ type: "authentication-step", metadata: { viewName: "authenticator/html-form/authenticate/get" } });
+    expect(form).toMatchObject({
+      type: "authentication-step",
+      metadata: { viewName: "authenticator/html-form/authenticate/get" },
+    });
     const loginAction = (form.actions as Json[]).find((action) => action.kind === "login");
-    expect(loginAction?.model).toMatchObject({ href: `${server.issuer}/authn/authenticate/html-form`, method: "POST", type: "application/x-www-form-urlencoded" });
+    expect(loginAction?.model).toMatchObject({
+      href: `${server.issuer}/authn/authenticate/html-form`,
+      method: "POST",
+      type: "application/x-www-form-urlencoded",
+    });
     expect((loginAction!.model.fields as Json[]).map((field) => field.name)).toEqual(["userName", "password"]);
 
-    expect(run.login.title).toBe(`3. POST ${server.issuer}/authn/authenticate/html-form -> oauth-authorization-response`);
+    expect(run.login.title).toBe(
+      `3. POST ${server.issuer}/authn/authenticate/html-form -> oauth-authorization-response`,
+    );
     const response = run.login.value as Json;
-    expect(response).toMatchObject({ type: "oauth-authorization-response", properties: { code: expect.any(String), state: expect.any(String), iss: server.issuer } });
+    expect(response).toMatchObject({
+      type: "oauth-authorization-response",
+      properties: { code: expect.any(String), state: expect.any(String), iss: server.issuer },
+    });
     const redirect = (response.links as Json[]).find((link) => link.rel === "authorization-response");
     expect(redirect?.href).toMatch(/^app:\/\/haapi\?/);
     const query = new URL(redirect!.href as string).searchParams;
-    expect(Object.fromEntries(query)).toEqual({ code: response.properties.code, state: response.properties.state, iss: server.issuer });
+    expect(Object.fromEntries(query)).toEqual({
+      code: response.properties.code,
+      state: response.properties.state,
+      iss: server.issuer,
+    });
     return jkt!;
   }
 
@@ -85,18 +131,43 @@ describe.each(RUNTIMES)("npm run login against the bundled development configura
     expect(run.code.title).toBe("4. POST token endpoint, grant_type=authorization_code");
     const { response, decoded } = run.code.value as Json;
     expect(response).toMatchObject({ token_type: "DPoP", scope: LOGIN_SCOPE, expires_in: expect.any(Number) });
-    for (const token of ["access_token", "refresh_token", "id_token"]) expect(response[token], token).toMatch(/\.\.\.\(\d+ chars\)$/);
+    for (const token of ["access_token", "refresh_token", "id_token"])
+      expect(response[token], token).toMatch(/\.\.\.\(\d+ chars\)$/);
     const user = { sub: "demo", acr: HTML_FORM_ACR, amr: ["pwd"], auth_time: expect.any(Number) };
     expect(decoded.access_token.header).toMatchObject({ alg: "ES256", typ: "at+jwt" });
-    expect(decoded.access_token.claims).toMatchObject({ ...user, iss: server.issuer, aud: server.issuer, client_id: clientId, scope: LOGIN_SCOPE, cal: "none", cnf: { jkt } });
+    expect(decoded.access_token.claims).toMatchObject({
+      ...user,
+      iss: server.issuer,
+      aud: server.issuer,
+      client_id: clientId,
+      scope: LOGIN_SCOPE,
+      cal: "none",
+      cnf: { jkt },
+    });
     expect(decoded.id_token.header).toMatchObject({ alg: "ES256", typ: "JWT" });
-    expect(decoded.id_token.claims).toMatchObject({ ...user, iss: server.issuer, aud: clientId, azp: clientId, nonce: expect.any(String) });
+    expect(decoded.id_token.claims).toMatchObject({
+      ...user,
+      iss: server.issuer,
+      aud: clientId,
+      azp: clientId,
+      nonce: expect.any(String),
+    });
     expect(decoded.id_token.claims.auth_time).toBe(decoded.access_token.claims.auth_time);
 
     expect(run.refresh.title).toBe("5. POST token endpoint, grant_type=refresh_token (rotated)");
     const refreshed = run.refresh.value as Json;
-    expect(refreshed.response).toMatchObject({ token_type: "DPoP", scope: LOGIN_SCOPE, refresh_token: expect.stringMatching(/\.\.\.\(\d+ chars\)$/) });
-    expect(refreshed.decoded.access_token.claims).toMatchObject({ sub: "demo", client_id: clientId, scope: LOGIN_SCOPE, cnf: { jkt }, gid: decoded.access_token.claims.gid });
+    expect(refreshed.response).toMatchObject({
+      token_type: "DPoP",
+      scope: LOGIN_SCOPE,
+      refresh_token: expect.stringMatching(/\.\.\.\(\d+ chars\)$/),
+    });
+    expect(refreshed.decoded.access_token.claims).toMatchObject({
+      sub: "demo",
+      client_id: clientId,
+      scope: LOGIN_SCOPE,
+      cnf: { jkt },
+      gid: decoded.access_token.claims.gid,
+    });
     expect(refreshed.decoded.access_token.claims.jti).not.toBe(decoded.access_token.claims.jti);
 
     expect(run.done.title).toBe(`done: demo logged in to ${clientId} (sub demo, cal none)`);
@@ -114,7 +185,10 @@ describe.each(RUNTIMES)("npm run login against the bundled development configura
     expect(cli.code, explain(cli)).toBe(1);
     const answer = /^haapi-login: login: HTTP 400 (\{.*\})\n$/s.exec(cli.stderr)?.[1];
     expect(answer, `stderr: ${cli.stderr}`).toBeDefined();
-    expect(JSON.parse(answer!)).toMatchObject({ type: `${PROBLEM}incorrect-credentials`, title: "Incorrect username or password" });
+    expect(JSON.parse(answer!)).toMatchObject({
+      type: `${PROBLEM}incorrect-credentials`,
+      title: "Incorrect username or password",
+    });
     // It got as far as the form, and no further.
     expect(sections(cli.stdout).map((s) => s.title.split(" ")[0])).toEqual(["1.", "2."]);
   });
@@ -124,7 +198,10 @@ describe.each(RUNTIMES)("npm run login against the bundled development configura
     expect(cli.code, explain(cli)).toBe(1);
     const answer = /^haapi-login: HAAPI token: HTTP 400 (\{.*\})\n$/s.exec(cli.stderr)?.[1];
     expect(answer, `stderr: ${cli.stderr}`).toBeDefined();
-    expect(JSON.parse(answer!)).toMatchObject({ error: "unauthorized_client", error_description: "this client must attest to obtain a HAAPI token" });
+    expect(JSON.parse(answer!)).toMatchObject({
+      error: "unauthorized_client",
+      error_description: "this client must attest to obtain a HAAPI token",
+    });
     expect(cli.stdout).toBe("");
   });
 

@@ -32,10 +32,17 @@ export const RUNTIMES: readonly Runtime[] = ["workers", "deno"];
 export const SERVER_NAME: Readonly<Record<Runtime, string>> = { workers: "wrangler dev", deno: "deno run src/deno.ts" };
 
 /** How long a start may take on each runtime before it counts as failed. */
-export const STARTUP_TIMEOUT: Readonly<Record<Runtime, number>> = { workers: STARTUP_TIMEOUT_MS, deno: DENO_STARTUP_TIMEOUT_MS };
+export const STARTUP_TIMEOUT: Readonly<Record<Runtime, number>> = {
+  workers: STARTUP_TIMEOUT_MS,
+  deno: DENO_STARTUP_TIMEOUT_MS,
+};
 
 /** Start the server on `runtime` with CONFIG = config(issuer) and wait until it serves its metadata. */
-export function startServer(runtime: Runtime, config: (issuer: string) => unknown, options: SpawnOptions = {}): Promise<DevServer> {
+export function startServer(
+  runtime: Runtime,
+  config: (issuer: string) => unknown,
+  options: SpawnOptions = {},
+): Promise<DevServer> {
   switch (runtime) {
     case "workers":
       return startWranglerDev(config, options);
@@ -69,7 +76,9 @@ export interface PerRuntime<T> {
  * in its afterAll, stop every one that started. Call it at the top of a file or of a describe block, and
  * await `get(runtime)` in the runtime's own beforeAll.
  */
-export function perRuntime<T extends { stop(): Promise<void> }>(start: (runtime: Runtime) => Promise<T>): PerRuntime<T> {
+export function perRuntime<T extends { stop(): Promise<void> }>(
+  start: (runtime: Runtime) => Promise<T>,
+): PerRuntime<T> {
   let started: Map<Runtime, Promise<T>> | undefined;
   beforeAll(() => {
     started = new Map(RUNTIMES.map((runtime) => [runtime, start(runtime)]));
@@ -83,7 +92,8 @@ export function perRuntime<T extends { stop(): Promise<void> }>(start: (runtime:
   return {
     get(runtime) {
       const value = started?.get(runtime);
-      if (!value) throw new TypeError(`perRuntime: ${runtime} was not started (call get() from a hook or a test of the suite)`);
+      if (!value)
+        throw new TypeError(`perRuntime: ${runtime} was not started (call get() from a hook or a test of the suite)`);
       return value;
     },
   };

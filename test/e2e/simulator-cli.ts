@@ -26,10 +26,16 @@ export interface CliRun {
 /** Run tools/simulator/cli.mjs with the Node that runs the tests; never rejects on a non-zero exit. */
 export function simulate(args: string[]): Promise<CliRun> {
   return new Promise((resolveRun, reject) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, timeout: 30_000, maxBuffer: 10_000_000 }, (error, stdout, stderr) => {
-      if (error && typeof error.code !== "number") return reject(new Error(`simulator did not run: ${error.message}\n${stderr}`));
-      resolveRun({ code: error ? (error.code as number) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { cwd: ROOT, timeout: 30_000, maxBuffer: 10_000_000 },
+      (error, stdout, stderr) => {
+        if (error && typeof error.code !== "number")
+          return reject(new Error(`simulator did not run: ${error.message}\n${stderr}`));
+        resolveRun({ code: error ? (error.code as number) : 0, stdout, stderr });
+      },
+    );
   });
 }
 

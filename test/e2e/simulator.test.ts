@@ -35,7 +35,9 @@ interface SimulatorResult {
 // ---------------------------------------------------------------------------------------------
 
 const development = await readDevelopmentConfig();
-const servers = perRuntime((runtime) => startServer(runtime, (issuer) => ({ ...development, issuer }), { tempPrefix: "haapi-edge-e2e-sim-" }));
+const servers = perRuntime((runtime) =>
+  startServer(runtime, (issuer) => ({ ...development, issuer }), { tempPrefix: "haapi-edge-e2e-sim-" }),
+);
 
 describe.each(RUNTIMES)("device simulator CLI against the bundled development configuration on %s", (runtime) => {
   let server: DevServer;
@@ -65,7 +67,9 @@ describe.each(RUNTIMES)("device simulator CLI against the bundled development co
   async function runDevice(platform: "android" | "ios"): Promise<SimulatorResult> {
     const result = await simulate([platform, "--server", server.issuer, "--json"]);
     if (result.code !== 0) {
-      throw new Error(`simulate ${platform} exited ${result.code}:\n${result.stderr}\n${result.stdout}\n${SERVER_NAME[runtime]} output:\n${server.output()}`);
+      throw new Error(
+        `simulate ${platform} exited ${result.code}:\n${result.stderr}\n${result.stdout}\n${SERVER_NAME[runtime]} output:\n${server.output()}`,
+      );
     }
     return JSON.parse(result.stdout) as SimulatorResult;
   }
@@ -77,8 +81,18 @@ describe.each(RUNTIMES)("device simulator CLI against the bundled development co
 
     // The CAT: what the CLI decoded, and the token itself verified with the server's keys.
     expect(r.cat_header).toMatchObject({ alg: "ES256", typ: CAT_TYP });
-    expect(r.cat_claims).toMatchObject({ iss: server.issuer, sub: "mobile-app", cal: "by-policy", attestation: { platform } });
-    const cat = await jwtVerify(r.cat, jwks, { typ: CAT_TYP, issuer: server.issuer, subject: "mobile-app", algorithms: ["ES256"] });
+    expect(r.cat_claims).toMatchObject({
+      iss: server.issuer,
+      sub: "mobile-app",
+      cal: "by-policy",
+      attestation: { platform },
+    });
+    const cat = await jwtVerify(r.cat, jwks, {
+      typ: CAT_TYP,
+      issuer: server.issuer,
+      subject: "mobile-app",
+      algorithms: ["ES256"],
+    });
     expect(cat.payload).toEqual(r.cat_claims);
     const catJkt = await calculateJwkThumbprint(r.cat_claims.cnf.jwk, "sha256");
     expect(catJkt, "CAT cnf.jwk is the simulator's DPoP key").toBe(r.jkt);
@@ -96,7 +110,9 @@ describe.each(RUNTIMES)("device simulator CLI against the bundled development co
     expect(protectedHeader).toMatchObject({ alg: "ES256", typ: "at+jwt" });
     expect(payload).toEqual(r.access_token_claims);
     expect(payload).toMatchObject({ sub: "mobile-app", client_id: "mobile-app", cal: "by-policy", scope: HAAPI_SCOPE });
-    expect((payload.cnf as { jkt?: unknown }).jkt, "access token cnf.jkt = thumbprint of the CAT's cnf.jwk").toBe(catJkt);
+    expect((payload.cnf as { jkt?: unknown }).jkt, "access token cnf.jkt = thumbprint of the CAT's cnf.jwk").toBe(
+      catJkt,
+    );
   }
 
   it("android: attested CAT (by-policy) and a verified DPoP-bound HAAPI access token", async () => {

@@ -43,13 +43,16 @@ export function uafApi(issuer: string, accessKey: string, explain: () => string 
     try {
       json = JSON.parse(text) as Json;
     } catch {
-      throw new Error(`${path} answered ${response.status} with a body that is not JSON: ${text.slice(0, 500)}\n${explain()}`);
+      throw new Error(
+        `${path} answered ${response.status} with a body that is not JSON: ${text.slice(0, 500)}\n${explain()}`,
+      );
     }
     return { status: response.status, contentType: response.headers.get("content-type"), body: json };
   }
   async function ok(path: string, body: unknown): Promise<Json> {
     const answer = await post(path, body);
-    if (answer.status !== 200) throw new Error(`${path} answered ${answer.status}: ${JSON.stringify(answer.body)}\n${explain()}`);
+    if (answer.status !== 200)
+      throw new Error(`${path} answered ${answer.status}: ${JSON.stringify(answer.body)}\n${explain()}`);
     return answer.body;
   }
   return {

@@ -36,14 +36,23 @@ const COMPACT_JWE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9
 const development = await readDevelopmentConfig();
 const keys = await generateKeyPair("RS256", { modulusLength: 2048, extractable: true });
 const publicKey: CryptoKey = keys.publicKey;
-const serviceAccount = { type: "service_account", project_id: PROJECT_ID, client_email: CLIENT_EMAIL, private_key: await exportPKCS8(keys.privateKey) };
+const serviceAccount = {
+  type: "service_account",
+  project_id: PROJECT_ID,
+  client_email: CLIENT_EMAIL,
+  private_key: await exportPKCS8(keys.privateKey),
+};
 
 /** A stub of its own for each runtime's server, so that what each stub saw is that server's doing. */
 const setups = perRuntime(async (runtime) => {
   const stub = await startFcmStub({ project_id: PROJECT_ID, client_email: CLIENT_EMAIL, publicKey });
   const server = await startServer(
     runtime,
-    (issuer) => ({ ...development, issuer, uaf: { ...(development.uaf as object), dispatch: { fcm: { endpoint: stub.endpoint, token_uri: stub.tokenUri } } } }),
+    (issuer) => ({
+      ...development,
+      issuer,
+      uaf: { ...(development.uaf as object), dispatch: { fcm: { endpoint: stub.endpoint, token_uri: stub.tokenUri } } },
+    }),
     { tempPrefix: "haapi-edge-e2e-uaf-push-", vars: { FCM_SERVICE_ACCOUNT: JSON.stringify(serviceAccount) } },
   ).catch(async (error: unknown) => {
     await stub.close();
@@ -58,7 +67,8 @@ describe.each(RUNTIMES)("FCM push approval on %s, with a stub in the place of Go
   let api: UafApi;
   let alice: UafPhone;
 
-  const explain = () => `stub saw: ${JSON.stringify({ tokenRequests: stub.tokenRequests, sends: stub.sends }, null, 2)}\n${SERVER_NAME[runtime]} output:\n${server.output()}`;
+  const explain = () =>
+    `stub saw: ${JSON.stringify({ tokenRequests: stub.tokenRequests, sends: stub.sends }, null, 2)}\n${SERVER_NAME[runtime]} output:\n${server.output()}`;
 
   beforeAll(async () => {
     ({ stub, server } = await setups.get(runtime));
@@ -92,8 +102,16 @@ describe.each(RUNTIMES)("FCM push approval on %s, with a stub in the place of Go
   it("approval by push: a JWT bearer grant, then an FCM v1 message encrypted to the phone, which approves the message shown", async () => {
     const approval = await api.post("/api/v1/approval", { username: "alice", channel: "push", message: MESSAGE });
     expect(approval.status, explain()).toBe(200);
-    expect(approval.body).toEqual({ transactionId: expect.any(String), userId: expect.stringMatching(/^[0-9a-f]{64}$/), statusToken: expect.any(String) });
-    expect(await api.status(approval.body.statusToken)).toMatchObject({ status: "pending", transactionId: approval.body.transactionId, username: "alice" });
+    expect(approval.body).toEqual({
+      transactionId: expect.any(String),
+      userId: expect.stringMatching(/^[0-9a-f]{64}$/),
+      statusToken: expect.any(String),
+    });
+    expect(await api.status(approval.body.statusToken)).toMatchObject({
+      status: "pending",
+      transactionId: approval.body.transactionId,
+      username: "alice",
+    });
 
     // The token request: RFC 7523 with the service account's assertion.
     expect(stub.tokenRequests, explain()).toHaveLength(1);
@@ -103,8 +121,20 @@ describe.each(RUNTIMES)("FCM push approval on %s, with a stub in the place of Go
     expect(Object.keys(grant!.form).sort()).toEqual(["assertion", "grant_type"]);
     expect(grant!.form.grant_type).toBe(JWT_BEARER);
     expect(decodeProtectedHeader(grant!.form.assertion!)).toEqual({ alg: "RS256", typ: "JWT" });
-    const { payload: claims } = await jwtVerify(grant!.form.assertion!, publicKey, { algorithms: ["RS256"], issuer: CLIENT_EMAIL, subject: CLIENT_EMAIL, audience: stub.tokenUri });
-    expect(claims).toEqual({ iss: CLIENT_EMAIL, sub: CLIENT_EMAIL, aud: stub.tokenUri, scope: FCM_SCOPE, iat: expect.any(Number), exp: claims.iat! + 3600 });
+    const { payload: claims } = await jwtVerify(grant!.form.assertion!, publicKey, {
+      algorithms: ["RS256"],
+      issuer: CLIENT_EMAIL,
+      subject: CLIENT_EMAIL,
+      audience: stub.tokenUri,
+    });
+    expect(claims).toEqual({
+      iss: CLIENT_EMAIL,
+      sub: CLIENT_EMAIL,
+      aud: stub.tokenUri,
+      scope: FCM_SCOPE,
+      iat: expect.any(Number),
+      exp: claims.iat! + 3600,
+    });
     expect(grant!.issued).toMatch(/^ya29\.stub-/);
 
     // The push: FCM HTTP v1 with that access token, to the phone's registration token, data values strings.
@@ -119,12 +149,23 @@ describe.each(RUNTIMES)("FCM push approval on %s, with a stub in the place of Go
     expect(message.notification).toEqual({ title: "Login request", body: MESSAGE });
     const data = message.data as Record<string, string>;
     expect(Object.keys(data).sort()).toEqual(["nma_data", "nma_data_content_type", "nma_data_version"]);
-    expect(data).toEqual({ nma_data: expect.stringMatching(COMPACT_JWE), nma_data_content_type: "application/jose", nma_data_version: "1" });
-    expect(decodeProtectedHeader(data.nma_data!)).toMatchObject({ alg: "ECDH-ES+A256KW", enc: "A256GCM", cty: "application/json", epk: { kty: "EC", crv: "P-256" } });
+    expect(data).toEqual({
+      nma_data: expect.stringMatching(COMPACT_JWE),
+      nma_data_content_type: "application/jose",
+      nma_data_version: "1",
+    });
+    expect(decodeProtectedHeader(data.nma_data!)).toMatchObject({
+      alg: "ECDH-ES+A256KW",
+      enc: "A256GCM",
+      cty: "application/json",
+      epk: { kty: "EC", crv: "P-256" },
+    });
 
     // Only this phone can open it, and the token is not in the clear anywhere in the message.
     const stranger = await newPhone({ platform: "android" });
-    await expect(openOutOfBandPayload(data, stranger)).rejects.toThrow(/does not decrypt with this phone's encryption key/);
+    await expect(openOutOfBandPayload(data, stranger)).rejects.toThrow(
+      /does not decrypt with this phone's encryption key/,
+    );
     const opened = await openOutOfBandPayload(data, alice);
     expect(opened.redeemUrl).toBe(`${server.issuer}/_app/token/redeem/authentication`);
     expect(JSON.stringify(push.body)).not.toContain(opened.token);
@@ -135,7 +176,12 @@ describe.each(RUNTIMES)("FCM push approval on %s, with a stub in the place of Go
     expect(approved.request.transaction).toEqual([{ contentType: "text/plain", content: expect.any(String) }]);
     expect(new TextDecoder().decode(base64url.decode(approved.request.transaction[0].content))).toBe(MESSAGE);
     expect(approved.serverResponse).toMatchObject({ statusCode: 1200 });
-    expect(await api.status(approval.body.statusToken)).toMatchObject({ status: "succeeded", transactionId: approval.body.transactionId, userId: approval.body.userId, username: "alice" });
+    expect(await api.status(approval.body.statusToken)).toMatchObject({
+      status: "succeeded",
+      transactionId: approval.body.transactionId,
+      userId: approval.body.userId,
+      username: "alice",
+    });
   });
 
   it("the Identity Suite dispatch service pushes to the device named, reusing the cached access token", async () => {
@@ -182,11 +228,18 @@ describe.each(RUNTIMES)("FCM push approval on %s, with a stub in the place of Go
     const approval = await api.post("/api/v1/approval", { username: "bob", channel: "push", message: MESSAGE });
     expect(approval.status, explain()).toBe(400);
     expect(approval.contentType).toMatch(/^application\/json/);
-    expect(approval.body).toEqual({ error: "invalid_request", error_description: "the request could not be delivered (dispatchTargetExpired)" });
+    expect(approval.body).toEqual({
+      error: "invalid_request",
+      error_description: "the request could not be delivered (dispatchTargetExpired)",
+    });
     // FCM was asked, with the cached token, and said no.
     expect(stub.sends).toHaveLength(sendsBefore + 1);
     const refused = stub.sends.at(-1)!;
-    expect(refused).toMatchObject({ status: 404, answer: { error: { status: "UNREGISTERED" } }, authorization: `Bearer ${stub.tokenRequests[0]!.issued}` });
+    expect(refused).toMatchObject({
+      status: 404,
+      answer: { error: { status: "UNREGISTERED" } },
+      authorization: `Bearer ${stub.tokenRequests[0]!.issued}`,
+    });
     expect(refused.body.message.token).toBe(BOB_FCM_TOKEN);
 
     // The Identity Suite dispatch service reports it as its dispatch result.
@@ -196,7 +249,10 @@ describe.each(RUNTIMES)("FCM push approval on %s, with a stub in the place of Go
       getUafRequest: { op: "Auth", context: JSON.stringify({ username: "bob" }) },
     });
     expect(dispatched.status).toBe(200);
-    expect(dispatched.body).toEqual({ dispatchResult: "dispatchTargetExpired", dispatcherInformation: { name: "firebase-cloud-messaging" } });
+    expect(dispatched.body).toEqual({
+      dispatchResult: "dispatchTargetExpired",
+      dispatcherInformation: { name: "firebase-cloud-messaging" },
+    });
     expect(stub.sends).toHaveLength(sendsBefore + 2);
     expect(stub.tokenRequests).toHaveLength(1);
   });
@@ -204,18 +260,26 @@ describe.each(RUNTIMES)("FCM push approval on %s, with a stub in the place of Go
   it("FCM unreachable (the connection drops): a dispatch error, never a 500", async () => {
     const carol = await enrollPhone("carol", CAROL_FCM_TOKEN);
     stub.hangUp(CAROL_FCM_TOKEN);
-    const hungUpSince = (from: number) => stub.sends.slice(from).map((send) => ({ status: send.status, token: send.body.message.token, reused: send.reused }));
+    const hungUpSince = (from: number) =>
+      stub.sends
+        .slice(from)
+        .map((send) => ({ status: send.status, token: send.body.message.token, reused: send.reused }));
     const hungUp = (reused: boolean) => ({ status: 0, token: CAROL_FCM_TOKEN, reused });
 
     const beforeApproval = stub.sends.length;
     const approval = await api.post("/api/v1/approval", { username: "carol", channel: "push", message: MESSAGE });
     expect(approval.status, explain()).toBe(400);
-    expect(approval.body).toEqual({ error: "invalid_request", error_description: "the request could not be delivered (dispatchError)" });
+    expect(approval.body).toEqual({
+      error: "invalid_request",
+      error_description: "the request could not be delivered (dispatchError)",
+    });
     // The send went out on the connection kept alive since the earlier pushes, and the stub hung up on it.
     // workerd's fetch then fails. Deno's fetch re-sends the request once, on a new connection, when a
     // reused connection closes before any answer (what a server's idle timeout looks like to a client),
     // so on Deno FCM sees that message twice; the application sends it once on both runtimes.
-    expect(hungUpSince(beforeApproval), explain()).toEqual(runtime === "deno" ? [hungUp(true), hungUp(false)] : [hungUp(true)]);
+    expect(hungUpSince(beforeApproval), explain()).toEqual(
+      runtime === "deno" ? [hungUp(true), hungUp(false)] : [hungUp(true)],
+    );
 
     const beforeDispatch = stub.sends.length;
     const dispatched = await api.post("/nevisfido/token/dispatch/authentication", {
@@ -224,7 +288,10 @@ describe.each(RUNTIMES)("FCM push approval on %s, with a stub in the place of Go
       getUafRequest: { op: "Auth", context: JSON.stringify({ username: "carol" }) },
     });
     expect(dispatched.status, explain()).toBe(200);
-    expect(dispatched.body).toEqual({ dispatchResult: "dispatchError", dispatcherInformation: { name: "firebase-cloud-messaging" } });
+    expect(dispatched.body).toEqual({
+      dispatchResult: "dispatchError",
+      dispatcherInformation: { name: "firebase-cloud-messaging" },
+    });
     // No connection was left to reuse: a new one, hung up on, and re-sent by neither runtime.
     expect(hungUpSince(beforeDispatch), explain()).toEqual([hungUp(false)]);
   });

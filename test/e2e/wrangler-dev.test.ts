@@ -29,7 +29,15 @@ import {
   type JWTPayload,
 } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { perRuntime, RUNTIMES, SERVER_NAME, spawnSettledOn, startServer, STARTUP_TIMEOUT, type DevServer } from "./runtimes";
+import {
+  perRuntime,
+  RUNTIMES,
+  SERVER_NAME,
+  spawnSettledOn,
+  startServer,
+  STARTUP_TIMEOUT,
+  type DevServer,
+} from "./runtimes";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const HAAPI_SCOPE = "urn:se:curity:scopes:haapi";
@@ -86,7 +94,11 @@ async function requestToken(
     const { headers = {}, form = {} } = await credentials();
     const response = await fetch(tokenEndpoint, {
       method: "POST",
-      headers: { "Content-Type": "application/x-www-form-urlencoded", DPoP: await dpopProof(key, tokenEndpoint, nonce), ...headers },
+      headers: {
+        "Content-Type": "application/x-www-form-urlencoded",
+        DPoP: await dpopProof(key, tokenEndpoint, nonce),
+        ...headers,
+      },
       body: new URLSearchParams({ grant_type: "client_credentials", scope, ...form }),
     });
     const body = (await response.json()) as Record<string, unknown>;
@@ -115,7 +127,11 @@ async function metadataOf(server: DevServer): Promise<Metadata> {
 }
 
 /** Verify an access token with the server's published keys; returns its claims. */
-async function verifyAccessToken(metadata: Metadata, token: string, expected: { clientId: string; jkt: string; cal: string; scope: string }): Promise<JWTPayload> {
+async function verifyAccessToken(
+  metadata: Metadata,
+  token: string,
+  expected: { clientId: string; jkt: string; cal: string; scope: string },
+): Promise<JWTPayload> {
   const { payload, protectedHeader } = await jwtVerify(token, createRemoteJWKSet(new URL(metadata.jwks_uri)), {
     typ: "at+jwt",
     issuer: metadata.issuer,
@@ -167,21 +183,47 @@ describe("a. the bundled development configuration", () => {
     it("gives dev-client a verified DPoP-bound HAAPI token through scripts/get-token.mjs", async () => {
       let stdout: string;
       try {
-        ({ stdout } = await runScript("get-token.mjs", ["--issuer", server.issuer, "--client", "dev-client", "--secret", "dev-secret", "--scope", HAAPI_SCOPE]));
+        ({ stdout } = await runScript("get-token.mjs", [
+          "--issuer",
+          server.issuer,
+          "--client",
+          "dev-client",
+          "--secret",
+          "dev-secret",
+          "--scope",
+          HAAPI_SCOPE,
+        ]));
       } catch (error) {
         const { stdout: out, stderr } = error as { stdout?: string; stderr?: string };
         throw new Error(`get-token.mjs failed: ${stderr}\n${out}\n${SERVER_NAME[runtime]} output:\n${server.output()}`);
       }
-      const result = JSON.parse(stdout) as { token_response: Record<string, unknown>; header: Record<string, unknown>; claims: Record<string, unknown> };
+      const result = JSON.parse(stdout) as {
+        token_response: Record<string, unknown>;
+        header: Record<string, unknown>;
+        claims: Record<string, unknown>;
+      };
       expect(result.token_response).toMatchObject({ token_type: "DPoP", scope: HAAPI_SCOPE, expires_in: 600 });
       expect(typeof result.token_response.access_token).toBe("string");
       expect(result.header).toMatchObject({ alg: "ES256", typ: "at+jwt" });
-      expect(result.claims).toMatchObject({ iss: server.issuer, sub: "dev-client", client_id: "dev-client", cal: "none", scope: HAAPI_SCOPE });
+      expect(result.claims).toMatchObject({
+        iss: server.issuer,
+        sub: "dev-client",
+        client_id: "dev-client",
+        cal: "none",
+        scope: HAAPI_SCOPE,
+      });
       expect((result.claims.cnf as { jkt?: unknown }).jkt).toMatch(/^[A-Za-z0-9_-]{43}$/);
     });
 
     it("get-token.mjs exits non-zero with the server's error for a wrong secret", async () => {
-      const failure = await runScript("get-token.mjs", ["--issuer", server.issuer, "--client", "dev-client", "--secret", "not-the-secret"]).then(
+      const failure = await runScript("get-token.mjs", [
+        "--issuer",
+        server.issuer,
+        "--client",
+        "dev-client",
+        "--secret",
+        "not-the-secret",
+      ]).then(
         () => undefined,
         (error: { code?: number; stderr?: string }) => error,
       );
@@ -212,7 +254,9 @@ describe("b. a user-supplied production configuration", () => {
       privateJwk: { ...(await exportJWK(pair.privateKey)), kid, alg: "ES256" },
       publicJwk: { ...(await exportJWK(pair.publicKey)), kid, alg: "ES256", use: "sig" },
     };
-    const keys = JSON.parse(await readFile(join(ROOT, "test/fixtures/keys.json"), "utf8")) as { certificates: { mtls: string } };
+    const keys = JSON.parse(await readFile(join(ROOT, "test/fixtures/keys.json"), "utf8")) as {
+      certificates: { mtls: string };
+    };
     mtlsCertificate = keys.certificates.mtls;
     scratch = await mkdtemp(join(tmpdir(), "haapi-edge-e2e-keys-"));
   });
@@ -265,23 +309,43 @@ describe("b. a user-supplied production configuration", () => {
     /** Fail with the server's answer and log, not just a status. */
     function expectToken(attempt: TokenAttempt): string {
       if (attempt.status !== 200) {
-        throw new Error(`token request answered ${attempt.status} ${JSON.stringify(attempt.body)}\n${SERVER_NAME[runtime]} output:\n${server.output()}`);
+        throw new Error(
+          `token request answered ${attempt.status} ${JSON.stringify(attempt.body)}\n${SERVER_NAME[runtime]} output:\n${server.output()}`,
+        );
       }
       expect(attempt.body.token_type).toBe("DPoP");
-      expect(attempt.retriedWithNonce, "the first request carried no nonce, so it must have been answered use_dpop_nonce").toBe(true);
+      expect(
+        attempt.retriedWithNonce,
+        "the first request carried no nonce, so it must have been answered use_dpop_nonce",
+      ).toBe(true);
       return attempt.body.access_token as string;
     }
 
     it("client_secret_basic with a client_secret_hash from scripts/hash-secret.mjs: cal none", async () => {
       const key = await deviceKey();
-      const attempt = await requestToken(metadata.token_endpoint, key, async () => ({ headers: { Authorization: basic("secret-client", SECRET) } }), HAAPI_SCOPE);
+      const attempt = await requestToken(
+        metadata.token_endpoint,
+        key,
+        async () => ({ headers: { Authorization: basic("secret-client", SECRET) } }),
+        HAAPI_SCOPE,
+      );
       const token = expectToken(attempt);
-      await verifyAccessToken(metadata, token, { clientId: "secret-client", jkt: key.jkt, cal: "none", scope: HAAPI_SCOPE });
+      await verifyAccessToken(metadata, token, {
+        clientId: "secret-client",
+        jkt: key.jkt,
+        cal: "none",
+        scope: HAAPI_SCOPE,
+      });
     });
 
     it("client_secret_basic with a wrong secret: 401 invalid_client", async () => {
       const key = await deviceKey();
-      const attempt = await requestToken(metadata.token_endpoint, key, async () => ({ headers: { Authorization: basic("secret-client", `${SECRET}x`) } }), HAAPI_SCOPE);
+      const attempt = await requestToken(
+        metadata.token_endpoint,
+        key,
+        async () => ({ headers: { Authorization: basic("secret-client", `${SECRET}x`) } }),
+        HAAPI_SCOPE,
+      );
       expect(attempt.status).toBe(401);
       expect(attempt.body.error).toBe("invalid_client");
       expect(attempt.body.access_token).toBeUndefined();
@@ -303,11 +367,21 @@ describe("b. a user-supplied production configuration", () => {
       const attempt = await requestToken(
         metadata.token_endpoint,
         key,
-        async () => ({ form: { client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", client_assertion: await assertion() } }),
+        async () => ({
+          form: {
+            client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            client_assertion: await assertion(),
+          },
+        }),
         "read",
       );
       const token = expectToken(attempt);
-      await verifyAccessToken(metadata, token, { clientId: "jwt-client", jkt: key.jkt, cal: "by-provisioned-key", scope: "read" });
+      await verifyAccessToken(metadata, token, {
+        clientId: "jwt-client",
+        jkt: key.jkt,
+        cal: "by-provisioned-key",
+        scope: "read",
+      });
     });
 
     it("private_key_jwt through scripts/get-token.mjs --private-key-jwt", async () => {
@@ -315,13 +389,27 @@ describe("b. a user-supplied production configuration", () => {
       await writeFile(file, JSON.stringify(assertionKey.privateJwk), { mode: 0o600 });
       let stdout: string;
       try {
-        ({ stdout } = await runScript("get-token.mjs", ["--issuer", server.issuer, "--client", "jwt-client", "--private-key-jwt", file, "--scope", "read"]));
+        ({ stdout } = await runScript("get-token.mjs", [
+          "--issuer",
+          server.issuer,
+          "--client",
+          "jwt-client",
+          "--private-key-jwt",
+          file,
+          "--scope",
+          "read",
+        ]));
       } catch (error) {
         const { stdout: out, stderr } = error as { stdout?: string; stderr?: string };
         throw new Error(`get-token.mjs failed: ${stderr}\n${out}\n${SERVER_NAME[runtime]} output:\n${server.output()}`);
       }
       const result = JSON.parse(stdout) as { claims: Record<string, unknown> };
-      expect(result.claims).toMatchObject({ iss: server.issuer, client_id: "jwt-client", cal: "by-provisioned-key", scope: "read" });
+      expect(result.claims).toMatchObject({
+        iss: server.issuer,
+        client_id: "jwt-client",
+        cal: "by-provisioned-key",
+        scope: "read",
+      });
     });
 
     it("tls_client_auth with an RFC 9440 Client-Cert header and client_id in the body: cal by-provisioned-key", async () => {
@@ -333,7 +421,12 @@ describe("b. a user-supplied production configuration", () => {
         "read",
       );
       const token = expectToken(attempt);
-      const claims = await verifyAccessToken(metadata, token, { clientId: "mtls-client", jkt: key.jkt, cal: "by-provisioned-key", scope: "read" });
+      const claims = await verifyAccessToken(metadata, token, {
+        clientId: "mtls-client",
+        jkt: key.jkt,
+        cal: "by-provisioned-key",
+        scope: "read",
+      });
       // Not configured for certificate-bound tokens: bound to the DPoP key only.
       expect((claims.cnf as Record<string, unknown>)["x5t#S256"]).toBeUndefined();
     });
@@ -349,7 +442,13 @@ describe("c. a broken configuration", () => {
       runtime,
       (issuer) => ({
         issuer,
-        clients: [{ client_id: "broken-client", client_secret_hash: "sha256$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", token_endpoint_auth_method: "foo" }],
+        clients: [
+          {
+            client_id: "broken-client",
+            client_secret_hash: "sha256$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            token_endpoint_auth_method: "foo",
+          },
+        ],
       }),
       async (candidate) => (candidate.hasExited() || candidate.output().includes(EXPECTED) ? "settled" : "pending"),
     );
@@ -361,12 +460,16 @@ describe("c. a broken configuration", () => {
     const server = await attempts.get(runtime);
     const name = SERVER_NAME[runtime];
     const output = server.output();
-    const state = server.hasExited() ? `exited (${await server.exited})` : `still running after ${STARTUP_TIMEOUT[runtime] / 1000} s`;
+    const state = server.hasExited()
+      ? `exited (${await server.exited})`
+      : `still running after ${STARTUP_TIMEOUT[runtime] / 1000} s`;
     expect(output, `${name} ${state} without naming the field; its output:\n${output}`).toContain(EXPECTED);
     if (server.hasExited()) expect(await server.exited, `${name} exit status; output:\n${output}`).not.toBe(0);
 
     // Whatever the server does next, nothing may be served on the port.
-    const served = await fetch(`${server.issuer}/.well-known/oauth-authorization-server`, { signal: AbortSignal.timeout(5_000) }).then(
+    const served = await fetch(`${server.issuer}/.well-known/oauth-authorization-server`, {
+      signal: AbortSignal.timeout(5_000),
+    }).then(
       async (response) => ({ status: response.status, body: await response.text() }),
       () => undefined,
     );

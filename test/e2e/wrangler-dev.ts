@@ -52,7 +52,9 @@ function freePort(): Promise<number> {
     server.on("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (address && typeof address === "object" ? resolvePort(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        address && typeof address === "object" ? resolvePort(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }
@@ -66,13 +68,28 @@ function extraVars(vars: SpawnOptions["vars"] = {}): string[] {
 }
 
 /** Start `npx wrangler dev` on a free port with CONFIG = config(issuer); does not wait for it. */
-export async function spawnWranglerDev(config: (issuer: string) => unknown, options: SpawnOptions = {}): Promise<DevServer> {
+export async function spawnWranglerDev(
+  config: (issuer: string) => unknown,
+  options: SpawnOptions = {},
+): Promise<DevServer> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const persistDir = await mkdtemp(join(tmpdir(), options.tempPrefix ?? "haapi-edge-e2e-"));
   const child = spawn(
     "npx",
-    ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistDir, "--var", `CONFIG:${JSON.stringify(config(issuer))}`, ...extraVars(options.vars)],
+    [
+      "wrangler",
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--persist-to",
+      persistDir,
+      "--var",
+      `CONFIG:${JSON.stringify(config(issuer))}`,
+      ...extraVars(options.vars),
+    ],
     {
       cwd: ROOT,
       // Its own process group, so stop() reaches workerd too.
@@ -123,7 +140,15 @@ export async function spawnWranglerDev(config: (issuer: string) => unknown, opti
     await rm(persistDir, { recursive: true, force: true });
   };
 
-  return { port, issuer, child, output: () => stripAnsi(output), exited, hasExited: () => exitedWith !== undefined, stop };
+  return {
+    port,
+    issuer,
+    child,
+    output: () => stripAnsi(output),
+    exited,
+    hasExited: () => exitedWith !== undefined,
+    stop,
+  };
 }
 
 /**
@@ -154,13 +179,18 @@ export async function spawnSettled<T>(
 }
 
 /** Start wrangler dev and wait until it serves the metadata document; throws with its output otherwise. */
-export async function startWranglerDev(config: (issuer: string) => unknown, options: SpawnOptions = {}): Promise<DevServer> {
+export async function startWranglerDev(
+  config: (issuer: string) => unknown,
+  options: SpawnOptions = {},
+): Promise<DevServer> {
   const { server, outcome } = await spawnSettled(
     config,
     async (candidate) => {
       if (candidate.hasExited()) return "exited";
       try {
-        const response = await fetch(`${candidate.issuer}/.well-known/oauth-authorization-server`, { signal: AbortSignal.timeout(2_000) });
+        const response = await fetch(`${candidate.issuer}/.well-known/oauth-authorization-server`, {
+          signal: AbortSignal.timeout(2_000),
+        });
         await response.body?.cancel();
         if (response.status === 200) return "serving";
       } catch {
@@ -171,7 +201,9 @@ export async function startWranglerDev(config: (issuer: string) => unknown, opti
     options,
   );
   if (outcome === "serving") return server;
-  const why = server.hasExited() ? `exited (${await server.exited})` : `did not answer within ${STARTUP_TIMEOUT_MS / 1000} s`;
+  const why = server.hasExited()
+    ? `exited (${await server.exited})`
+    : `did not answer within ${STARTUP_TIMEOUT_MS / 1000} s`;
   const output = server.output();
   await server.stop();
   throw new Error(`wrangler dev on ${server.issuer} ${why}. Its output:\n${output}`);

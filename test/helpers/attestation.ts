@@ -23,7 +23,13 @@ export async function newDevice(): Promise<Device> {
   const pair = (await generateKeyPair("ES256", { extractable: true })) as CryptoKeyPair;
   const { kty, crv, x, y } = await exportJWK(pair.publicKey);
   const publicJwk = { kty, crv, x, y };
-  return { alg: "ES256", privateKey: pair.privateKey, publicJwk, jkt: await calculateJwkThumbprint(publicJwk, "sha256"), pair };
+  return {
+    alg: "ES256",
+    privateKey: pair.privateKey,
+    publicJwk,
+    jkt: await calculateJwkThumbprint(publicJwk, "sha256"),
+    pair,
+  };
 }
 
 export async function getChallenge(clientId: string): Promise<string> {
@@ -38,18 +44,44 @@ export function attested(challenge: string, device: Device): Promise<Uint8Array>
 
 export type AndroidOptions = Omit<Parameters<typeof makeAndroidAttestation>[0], "challenge" | "deviceKey">;
 
-export async function androidResponse(challenge: string, device: Device, options: AndroidOptions = {}): Promise<Record<string, unknown>> {
-  const chain = await makeAndroidAttestation({ challenge: await attested(challenge, device), deviceKey: device.pair, ...options });
+export async function androidResponse(
+  challenge: string,
+  device: Device,
+  options: AndroidOptions = {},
+): Promise<Record<string, unknown>> {
+  const chain = await makeAndroidAttestation({
+    challenge: await attested(challenge, device),
+    deviceKey: device.pair,
+    ...options,
+  });
   return { platform: "android", certificate_chain: chain };
 }
 
-export async function iosResponse(challenge: string, device: Device, options: { appId?: string; environment?: "development" | "production" } = {}) {
+export async function iosResponse(
+  challenge: string,
+  device: Device,
+  options: { appId?: string; environment?: "development" | "production" } = {},
+) {
   const attestation = await makeAppAttestation({ clientDataHash: await attested(challenge, device), ...options });
-  return { response: { platform: "ios", key_id: attestation.keyId, attestation_object: attestation.attestationObject }, keyId: attestation.keyId, keyPair: attestation.keyPair };
+  return {
+    response: { platform: "ios", key_id: attestation.keyId, attestation_object: attestation.attestationObject },
+    keyId: attestation.keyId,
+    keyPair: attestation.keyPair,
+  };
 }
 
-export async function iosAssertionResponse(challenge: string, device: Device, keyId: string, keyPair: CryptoKeyPair, counter: number) {
-  const assertion = await makeAppAttestAssertion({ keyPair, clientDataHash: await attested(challenge, device), counter });
+export async function iosAssertionResponse(
+  challenge: string,
+  device: Device,
+  keyId: string,
+  keyPair: CryptoKeyPair,
+  counter: number,
+) {
+  const assertion = await makeAppAttestAssertion({
+    keyPair,
+    clientDataHash: await attested(challenge, device),
+    counter,
+  });
   return { platform: "ios", key_id: keyId, assertion };
 }
 
@@ -66,17 +98,27 @@ export interface CatPost {
 export async function postCat({ challenge, response, device, headers = {}, dpop, body }: CatPost): Promise<Response> {
   const form = new URLSearchParams();
   if (challenge !== undefined) form.set("challenge", challenge);
-  if (response !== undefined) form.set("challenge_response", typeof response === "string" ? response : JSON.stringify(response));
+  if (response !== undefined)
+    form.set("challenge_response", typeof response === "string" ? response : JSON.stringify(response));
   const proofHeader = dpop === undefined ? await proof(device, { htu: CAT_URL }) : dpop;
   return exports.default.fetch(CAT_URL, {
     method: "POST",
-    headers: { "Content-Type": "application/x-www-form-urlencoded", ...(proofHeader !== null ? { DPoP: proofHeader } : {}), ...headers },
+    headers: {
+      "Content-Type": "application/x-www-form-urlencoded",
+      ...(proofHeader !== null ? { DPoP: proofHeader } : {}),
+      ...headers,
+    },
     body: body ?? form.toString(),
   });
 }
 
 /** The whole device side: challenge, attestation, CAT. */
-export async function catFor(clientId: string, device: Device, make: (challenge: string) => Promise<Record<string, unknown>>, headers: Record<string, string> = {}): Promise<string> {
+export async function catFor(
+  clientId: string,
+  device: Device,
+  make: (challenge: string) => Promise<Record<string, unknown>>,
+  headers: Record<string, string> = {},
+): Promise<string> {
   const challenge = await getChallenge(clientId);
   const response = await postCat({ challenge, response: await make(challenge), device, headers });
   const body = await jsonOf(response);
@@ -85,14 +127,32 @@ export async function catFor(clientId: string, device: Device, make: (challenge:
 }
 
 /** The HAAPI token request with a CAT as client assertion, learning the DPoP nonce first. */
-export async function haapiToken(cat: string, device: Device, options: { clientId?: string; proofDevice?: Device; headers?: Record<string, string>; body?: Record<string, string> } = {}): Promise<Response> {
-  const body = options.body ?? { grant_type: "client_credentials", client_assertion_type: CAT_ASSERTION_TYPE, client_assertion: cat, scope: HAAPI_SCOPE, ...(options.clientId ? { client_id: options.clientId } : {}) };
+export async function haapiToken(
+  cat: string,
+  device: Device,
+  options: {
+    clientId?: string;
+    proofDevice?: Device;
+    headers?: Record<string, string>;
+    body?: Record<string, string>;
+  } = {},
+): Promise<Response> {
+  const body = options.body ?? {
+    grant_type: "client_credentials",
+    client_assertion_type: CAT_ASSERTION_TYPE,
+    client_assertion: cat,
+    scope: HAAPI_SCOPE,
+    ...(options.clientId ? { client_id: options.clientId } : {}),
+  };
   const signer = options.proofDevice ?? device;
   const first = await tokenRequest({ body, headers: { DPoP: await proof(signer), ...options.headers } });
   if (first.status !== 400) return first;
   const error = (await first.clone().json()) as { error?: string };
   if (error.error !== "use_dpop_nonce") return first;
-  return tokenRequest({ body, headers: { DPoP: await proof(signer, { nonce: first.headers.get("DPoP-Nonce")! }), ...options.headers } });
+  return tokenRequest({
+    body,
+    headers: { DPoP: await proof(signer, { nonce: first.headers.get("DPoP-Nonce")! }), ...options.headers },
+  });
 }
 
 export function claimsOf(jwt: string): Record<string, any> {

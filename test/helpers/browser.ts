@@ -47,14 +47,46 @@ export async function parse(response: Response): Promise<Page> {
   const body = { type: "", view: "", problem: "" };
   let refresh: string | null = null;
   await new HTMLRewriter()
-    .on("body", { element: (e) => void Object.assign(body, { type: e.getAttribute("data-type") ?? "", view: e.getAttribute("data-view") ?? "", problem: e.getAttribute("data-problem") ?? "" }) })
-    .on("meta[http-equiv=refresh]", { element: (e) => void (refresh = e.getAttribute("content")) })
-    .on("form", { element: (e) => void forms.push({ kind: e.getAttribute("data-kind") ?? "", action: e.getAttribute("action") ?? "", method: e.getAttribute("method") ?? "", fields: new Map() }) })
-    .on("form input", {
-      element: (e) => void forms.at(-1)!.fields.set(e.getAttribute("name")!, { type: e.getAttribute("type")!, value: e.getAttribute("value"), invalid: e.getAttribute("aria-invalid") === "true" }),
+    .on("body", {
+      element: (e) =>
+        void Object.assign(body, {
+          type: e.getAttribute("data-type") ?? "",
+          view: e.getAttribute("data-view") ?? "",
+          problem: e.getAttribute("data-problem") ?? "",
+        }),
     })
-    .on("a", { element: (e) => void links.push({ kind: e.getAttribute("data-kind"), rel: e.getAttribute("rel"), href: e.getAttribute("href")! }) })
-    .on("p.message", { element: () => void messages.push(""), text: (t) => void (messages[messages.length - 1] += t.text) })
+    .on("meta[http-equiv=refresh]", { element: (e) => void (refresh = e.getAttribute("content")) })
+    .on("form", {
+      element: (e) =>
+        void forms.push({
+          kind: e.getAttribute("data-kind") ?? "",
+          action: e.getAttribute("action") ?? "",
+          method: e.getAttribute("method") ?? "",
+          fields: new Map(),
+        }),
+    })
+    .on("form input", {
+      element: (e) =>
+        void forms
+          .at(-1)!
+          .fields.set(e.getAttribute("name")!, {
+            type: e.getAttribute("type")!,
+            value: e.getAttribute("value"),
+            invalid: e.getAttribute("aria-invalid") === "true",
+          }),
+    })
+    .on("a", {
+      element: (e) =>
+        void links.push({
+          kind: e.getAttribute("data-kind"),
+          rel: e.getAttribute("rel"),
+          href: e.getAttribute("href")!,
+        }),
+    })
+    .on("p.message", {
+      element: () => void messages.push(""),
+      text: (t) => void (messages[messages.length - 1] += t.text),
+    })
     .transform(new Response(html))
     .text();
   return { response, html, body, forms, links, refresh, messages };
@@ -78,16 +110,26 @@ export function linkOf(page: Page, kind: string): string {
 export class Browser {
   readonly cookies = new Map<string, string>();
 
-  async fetch(url: string, init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<Response> {
+  async fetch(
+    url: string,
+    init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {},
+  ): Promise<Response> {
     const method = init.method ?? (init.form ? "POST" : "GET");
     const cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; ");
     const headers: Record<string, string> = {
       Accept: BROWSER_ACCEPT,
       ...(cookie ? { Cookie: cookie } : {}),
-      ...(method === "POST" ? { "Content-Type": "application/x-www-form-urlencoded", Origin: BASE, "Sec-Fetch-Site": "same-origin" } : {}),
+      ...(method === "POST"
+        ? { "Content-Type": "application/x-www-form-urlencoded", Origin: BASE, "Sec-Fetch-Site": "same-origin" }
+        : {}),
       ...init.headers,
     };
-    const response = await exports.default.fetch(url, { method, headers, redirect: "manual", ...(init.form ? { body: new URLSearchParams(init.form).toString() } : {}) });
+    const response = await exports.default.fetch(url, {
+      method,
+      headers,
+      redirect: "manual",
+      ...(init.form ? { body: new URLSearchParams(init.form).toString() } : {}),
+    });
     for (const set of response.headers.getSetCookie()) {
       const [pair, ...attributes] = set.split(";").map((part) => part.trim());
       const [name, value] = [pair!.slice(0, pair!.indexOf("=")), pair!.slice(pair!.indexOf("=") + 1)];
@@ -98,8 +140,14 @@ export class Browser {
   }
 
   /** Submit a form of the page, with its hidden fields (the CSRF token) and `values`. */
-  submit(form: Form, values: Record<string, string> = {}, overrides: { headers?: Record<string, string> } = {}): Promise<Response> {
-    const hidden = Object.fromEntries([...form.fields].filter(([, field]) => field.type === "hidden").map(([name, field]) => [name, field.value ?? ""]));
+  submit(
+    form: Form,
+    values: Record<string, string> = {},
+    overrides: { headers?: Record<string, string> } = {},
+  ): Promise<Response> {
+    const hidden = Object.fromEntries(
+      [...form.fields].filter(([, field]) => field.type === "hidden").map(([name, field]) => [name, field.value ?? ""]),
+    );
     return this.fetch(form.action, { method: form.method.toUpperCase(), form: { ...hidden, ...values }, ...overrides });
   }
 
@@ -113,7 +161,18 @@ export class Browser {
 export async function browserLogin(username: string, password: string): Promise<string> {
   const browser = new Browser();
   const { challenge } = await pkce();
-  const login = await parse(await browser.fetch(authorizeUrl({ client_id: "browser-client", response_type: "code", redirect_uri: "https://app.example/cb", scope: "openid", code_challenge: challenge, code_challenge_method: "S256" })));
+  const login = await parse(
+    await browser.fetch(
+      authorizeUrl({
+        client_id: "browser-client",
+        response_type: "code",
+        redirect_uri: "https://app.example/cb",
+        scope: "openid",
+        code_challenge: challenge,
+        code_challenge_method: "S256",
+      }),
+    ),
+  );
   expect(login.response.status, login.html).toBe(200);
   const done = await browser.submit(formOf(login, "login"), { userName: username, password });
   expect(done.status).toBe(303);

@@ -36,7 +36,10 @@ export async function ath(token: string): Promise<string> {
 }
 
 /** `base` with `overrides` applied; an override of undefined deletes the member. */
-export function withOverrides(base: Record<string, unknown>, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+export function withOverrides(
+  base: Record<string, unknown>,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
   const out = { ...base };
   for (const [name, value] of Object.entries(overrides)) {
     if (value === undefined) delete out[name];

@@ -13,8 +13,18 @@ export const HAAPI = "application/vnd.auth+json";
 /** A HAAPI token for a client allowed without attestation (client_credentials, DPoP, nonce retry). */
 export async function haapiTokenFor(clientId: string, secret: string, device: DeviceKey): Promise<string> {
   const body = { grant_type: "client_credentials", scope: HAAPI_SCOPE };
-  let response = await tokenRequest({ body, headers: { Authorization: basic(clientId, secret), DPoP: await proof(device) } });
-  if (response.status === 400) response = await tokenRequest({ body, headers: { Authorization: basic(clientId, secret), DPoP: await proof(device, { nonce: response.headers.get("DPoP-Nonce")! }) } });
+  let response = await tokenRequest({
+    body,
+    headers: { Authorization: basic(clientId, secret), DPoP: await proof(device) },
+  });
+  if (response.status === 400)
+    response = await tokenRequest({
+      body,
+      headers: {
+        Authorization: basic(clientId, secret),
+        DPoP: await proof(device, { nonce: response.headers.get("DPoP-Nonce")! }),
+      },
+    });
   const json = await jsonOf(response);
   if (response.status !== 200) throw new Error(`haapi token: ${response.status} ${JSON.stringify(json)}`);
   return json.access_token as string;
@@ -48,7 +58,9 @@ export interface Pkce {
 
 export async function pkce(): Promise<Pkce> {
   const verifier = base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
-  const challenge = base64url.encode(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
+  const challenge = base64url.encode(
+    new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))),
+  );
   return { verifier, challenge };
 }
 
@@ -62,19 +74,31 @@ export class FlowClient {
     readonly device: DeviceKey,
   ) {}
 
-  async request(url: string, init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<Response> {
+  async request(
+    url: string,
+    init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {},
+  ): Promise<Response> {
     const method = init.method ?? (init.form ? "POST" : "GET");
     const send = async () => {
       const htu = url.split("?")[0]!;
       const headers: Record<string, string> = {
         Accept: HAAPI,
         Authorization: `DPoP ${this.token}`,
-        DPoP: await proof(this.device, { htm: method, htu, accessToken: this.token, ...(this.nonce ? { nonce: this.nonce } : {}) }),
+        DPoP: await proof(this.device, {
+          htm: method,
+          htu,
+          accessToken: this.token,
+          ...(this.nonce ? { nonce: this.nonce } : {}),
+        }),
         ...(this.sessionId ? { "Session-Id": this.sessionId } : {}),
         ...(init.form ? { "Content-Type": "application/x-www-form-urlencoded" } : {}),
         ...init.headers,
       };
-      return exports.default.fetch(url, { method, headers, ...(init.form ? { body: new URLSearchParams(init.form).toString() } : {}) });
+      return exports.default.fetch(url, {
+        method,
+        headers,
+        ...(init.form ? { body: new URLSearchParams(init.form).toString() } : {}),
+      });
     };
     let response = await send();
     if (response.status === 401 && (response.headers.get("WWW-Authenticate") ?? "").includes("use_dpop_nonce")) {

@@ -31,7 +31,18 @@ function unfilter(data: Uint8Array, lineBytes: number, height: number, bpp: numb
       const left = i >= bpp ? line[i - bpp]! : 0;
       const up = previous[i]!;
       const upLeft = i >= bpp ? previous[i - bpp]! : 0;
-      const add = type === 0 ? 0 : type === 1 ? left : type === 2 ? up : type === 3 ? (left + up) >> 1 : type === 4 ? paeth(left, up, upLeft) : NaN;
+      const add =
+        type === 0
+          ? 0
+          : type === 1
+            ? left
+            : type === 2
+              ? up
+              : type === 3
+                ? (left + up) >> 1
+                : type === 4
+                  ? paeth(left, up, upLeft)
+                  : NaN;
       if (Number.isNaN(add)) throw new Error(`PNG filter type ${type}`);
       line[i] = (line[i]! + add) & 0xff;
     }
@@ -52,16 +63,34 @@ export async function pngToRgba(png: Uint8Array): Promise<{ width: number; heigh
     const length = view.getUint32(at);
     const type = String.fromCharCode(...png.subarray(at + 4, at + 8));
     const data = png.subarray(at + 8, at + 8 + length);
-    if (type === "IHDR") header = { width: view.getUint32(at + 8), height: view.getUint32(at + 12), depth: data[8]!, color: data[9]!, interlace: data[12]! };
+    if (type === "IHDR")
+      header = {
+        width: view.getUint32(at + 8),
+        height: view.getUint32(at + 12),
+        depth: data[8]!,
+        color: data[9]!,
+        interlace: data[12]!,
+      };
     if (type === "IDAT") idat.push(data);
     if (type === "IEND") break;
     at += 12 + length;
   }
-  if (!header || header.interlace !== 0 || CHANNELS[header.color] === undefined || (header.color !== 0 && header.depth !== 8)) throw new Error(`unsupported PNG ${JSON.stringify(header)}`);
+  if (
+    !header ||
+    header.interlace !== 0 ||
+    CHANNELS[header.color] === undefined ||
+    (header.color !== 0 && header.depth !== 8)
+  )
+    throw new Error(`unsupported PNG ${JSON.stringify(header)}`);
   const { width, height, depth, color } = header;
   const channels = CHANNELS[color]!;
   const bitsPerPixel = depth * channels;
-  const lines = unfilter(await inflate(new Uint8Array(await new Blob(idat.map((part) => part.slice())).arrayBuffer())), Math.ceil((width * bitsPerPixel) / 8), height, Math.max(1, bitsPerPixel >> 3));
+  const lines = unfilter(
+    await inflate(new Uint8Array(await new Blob(idat.map((part) => part.slice())).arrayBuffer())),
+    Math.ceil((width * bitsPerPixel) / 8),
+    height,
+    Math.max(1, bitsPerPixel >> 3),
+  );
   const rgba = new Uint8ClampedArray(width * height * 4);
   for (let y = 0; y < height; y++) {
     const line = lines[y]!;
@@ -74,11 +103,15 @@ export async function pngToRgba(png: Uint8Array): Promise<{ width: number; heigh
         rgba.set([grey, grey, grey, 255], o);
       } else {
         const p = x * channels;
-        const [r, g, b, a] = color === 2 ? [line[p]!, line[p + 1]!, line[p + 2]!, 255] : color === 4 ? [line[p]!, line[p]!, line[p]!, line[p + 1]!] : [line[p]!, line[p + 1]!, line[p + 2]!, line[p + 3]!];
+        const [r, g, b, a] =
+          color === 2
+            ? [line[p]!, line[p + 1]!, line[p + 2]!, 255]
+            : color === 4
+              ? [line[p]!, line[p]!, line[p]!, line[p + 1]!]
+              : [line[p]!, line[p + 1]!, line[p + 2]!, line[p + 3]!];
         rgba.set([r, g, b, a], o);
       }
     }
   }
   return { width, height, rgba };
 }
-

@@ -45,26 +45,53 @@ export function registrationRequest(body: unknown, options: RegisterOptions = {}
 }
 
 /** A private_key_jwt client assertion (RFC 7523) signed with `key` (default: the test jwtClient key). */
-export async function clientAssertion(clientId: string, overrides: Record<string, unknown> = {}, key: JWK = keys.jwtClient.private as JWK): Promise<string> {
+export async function clientAssertion(
+  clientId: string,
+  overrides: Record<string, unknown> = {},
+  key: JWK = keys.jwtClient.private as JWK,
+): Promise<string> {
   const privateKey = await importJWK(key, "ES256");
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ iss: clientId, sub: clientId, aud: BASE, iat: now, exp: now + 60, jti: crypto.randomUUID(), ...overrides })
+  return new SignJWT({
+    iss: clientId,
+    sub: clientId,
+    aud: BASE,
+    iat: now,
+    exp: now + 60,
+    jti: crypto.randomUUID(),
+    ...overrides,
+  })
     .setProtectedHeader({ alg: "ES256", ...(key.kid ? { kid: key.kid } : {}) })
     .sign(privateKey);
 }
 
 /** The main client's initial access token: client_credentials with scope dcr, by secret. */
-export async function initialAccessToken(clientId: string, secret: string, headers: Record<string, string> = {}): Promise<string> {
-  const response = await tokenRequest({ body: { grant_type: "client_credentials", scope: "dcr" }, headers: { Authorization: basic(clientId, secret), ...headers } });
+export async function initialAccessToken(
+  clientId: string,
+  secret: string,
+  headers: Record<string, string> = {},
+): Promise<string> {
+  const response = await tokenRequest({
+    body: { grant_type: "client_credentials", scope: "dcr" },
+    headers: { Authorization: basic(clientId, secret), ...headers },
+  });
   const body = await jsonOf(response);
   if (response.status !== 200) throw new Error(`initial access token: ${response.status} ${JSON.stringify(body)}`);
   return body.access_token as string;
 }
 
 /** The main client's initial access token, authenticating with private_key_jwt. */
-export async function initialAccessTokenByAssertion(clientId: string, key: JWK = keys.jwtClient.private as JWK): Promise<string> {
+export async function initialAccessTokenByAssertion(
+  clientId: string,
+  key: JWK = keys.jwtClient.private as JWK,
+): Promise<string> {
   const response = await tokenRequest({
-    body: { grant_type: "client_credentials", scope: "dcr", client_assertion_type: JWT_BEARER, client_assertion: await clientAssertion(clientId, {}, key) },
+    body: {
+      grant_type: "client_credentials",
+      scope: "dcr",
+      client_assertion_type: JWT_BEARER,
+      client_assertion: await clientAssertion(clientId, {}, key),
+    },
   });
   const body = await jsonOf(response);
   if (response.status !== 200) throw new Error(`initial access token: ${response.status} ${JSON.stringify(body)}`);
@@ -87,11 +114,18 @@ export async function haapiTokenWith(
   credentials: { authorization?: string; body?: Record<string, string> | (() => Promise<Record<string, string>>) },
   device: DeviceKey,
 ): Promise<Response> {
-  const body = async () => ({ grant_type: "client_credentials", scope: HAAPI_SCOPE, ...(typeof credentials.body === "function" ? await credentials.body() : credentials.body) });
+  const body = async () => ({
+    grant_type: "client_credentials",
+    scope: HAAPI_SCOPE,
+    ...(typeof credentials.body === "function" ? await credentials.body() : credentials.body),
+  });
   const headers: Record<string, string> = credentials.authorization ? { Authorization: credentials.authorization } : {};
   const first = await tokenRequest({ body: await body(), headers: { ...headers, DPoP: await proof(device) } });
   if (first.status !== 400) return first;
   const error = (await first.clone().json()) as { error?: string };
   if (error.error !== "use_dpop_nonce") return first;
-  return tokenRequest({ body: await body(), headers: { ...headers, DPoP: await proof(device, { nonce: first.headers.get("DPoP-Nonce")! }) } });
+  return tokenRequest({
+    body: await body(),
+    headers: { ...headers, DPoP: await proof(device, { nonce: first.headers.get("DPoP-Nonce")! }) },
+  });
 }

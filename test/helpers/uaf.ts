@@ -54,20 +54,60 @@ export async function newAccount(username = newUsername()): Promise<Account> {
   const key = await newDevice();
   const flow = new FlowClient(await haapiTokenFor("flow-client", "flow-secret", key), key);
   const { verifier, challenge } = await pkce();
-  const login = await json(await flow.request(authorizeUrl({ client_id: "flow-client", response_type: "code", redirect_uri: "app://haapi", scope: "openid profile", code_challenge: challenge, code_challenge_method: "S256" })), 200);
+  const login = await json(
+    await flow.request(
+      authorizeUrl({
+        client_id: "flow-client",
+        response_type: "code",
+        redirect_uri: "app://haapi",
+        scope: "openid profile",
+        code_challenge: challenge,
+        code_challenge_method: "S256",
+      }),
+    ),
+    200,
+  );
   const form = await json(await flow.request(actionOf(login, "user-register").model.href), 200);
-  const done = await json(await flow.request(actionOf(form, "user-register").model.href, { form: { userName: username, password: "uaf-test-password-9" } }), 200);
+  const done = await json(
+    await flow.request(actionOf(form, "user-register").model.href, {
+      form: { userName: username, password: "uaf-test-password-9" },
+    }),
+    200,
+  );
   expect(done.type).toBe("oauth-authorization-response");
-  const redeemed = await redeemCode(done.properties.code, { verifier, redirectUri: "app://haapi", clientId: "flow-client", secret: "flow-secret", headers: { DPoP: await proof(key) } });
+  const redeemed = await redeemCode(done.properties.code, {
+    verifier,
+    redirectUri: "app://haapi",
+    clientId: "flow-client",
+    secret: "flow-secret",
+    headers: { DPoP: await proof(key) },
+  });
   const tokens = await json(redeemed, 200);
-  return { username, accessToken: tokens.access_token as string, idToken: tokens.id_token as string, refreshToken: tokens.refresh_token as string, key, code: done.properties.code as string, codeVerifier: verifier };
+  return {
+    username,
+    accessToken: tokens.access_token as string,
+    idToken: tokens.id_token as string,
+    refreshToken: tokens.refresh_token as string,
+    key,
+    code: done.properties.code as string,
+    codeVerifier: verifier,
+  };
 }
 
 /** `Authorization: DPoP <access token>` and a proof for `url`. */
-export async function dpopHeaders(account: Account, url: string, options: { method?: string; nonce?: string } = {}): Promise<Record<string, string>> {
+export async function dpopHeaders(
+  account: Account,
+  url: string,
+  options: { method?: string; nonce?: string } = {},
+): Promise<Record<string, string>> {
   return {
     authorization: `DPoP ${account.accessToken}`,
-    dpop: await proof(account.key, { htm: options.method ?? "POST", htu: url, accessToken: account.accessToken, ...(options.nonce ? { nonce: options.nonce } : {}) }),
+    dpop: await proof(account.key, {
+      htm: options.method ?? "POST",
+      htu: url,
+      accessToken: account.accessToken,
+      ...(options.nonce ? { nonce: options.nonce } : {}),
+    }),
   };
 }
 
@@ -77,21 +117,33 @@ export async function dpopHeaders(account: Account, url: string, options: { meth
  */
 export function fetchWithDpop(account: Account): (url: string, init: RequestInit) => Promise<Response> {
   return async (url, init) => {
-    if (!/\/uaf\/1\.1\/request\/(registration|deregistration)\/?$/.test(new URL(url).pathname)) return workerFetch(url, init);
-    return workerFetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), ...(await dpopHeaders(account, url)) } });
+    if (!/\/uaf\/1\.1\/request\/(registration|deregistration)\/?$/.test(new URL(url).pathname))
+      return workerFetch(url, init);
+    return workerFetch(url, {
+      ...init,
+      headers: { ...(init.headers as Record<string, string>), ...(await dpopHeaders(account, url)) },
+    });
   };
 }
 
 /** A new account with a new phone on which `kinds` are registered in-app (DPoP access token). */
-export async function registeredPhone(options: { platform?: "android" | "ios"; kinds?: readonly AuthenticatorKind[]; name?: string } = {}): Promise<{ account: Account; username: string; phone: UafPhone }> {
+export async function registeredPhone(
+  options: { platform?: "android" | "ios"; kinds?: readonly AuthenticatorKind[]; name?: string } = {},
+): Promise<{ account: Account; username: string; phone: UafPhone }> {
   const account = await newAccount();
-  const phone = await newPhone({ platform: options.platform ?? "android", ...(options.name ? { name: options.name } : {}) });
-  for (const kind of options.kinds ?? ["pin"]) await registerInApp({ baseUrl: BASE, username: account.username, kind, phone, fetch: fetchWithDpop(account) });
+  const phone = await newPhone({
+    platform: options.platform ?? "android",
+    ...(options.name ? { name: options.name } : {}),
+  });
+  for (const kind of options.kinds ?? ["pin"])
+    await registerInApp({ baseUrl: BASE, username: account.username, kind, phone, fetch: fetchWithDpop(account) });
   return { account, username: account.username, phone };
 }
 
 /** The credential a redeemed out-of-band registration or authentication left on the phone. */
-export function credentialOf(result: { op: string } & ({ credential: UafCredential } | { removed: unknown })): UafCredential {
+export function credentialOf(
+  result: { op: string } & ({ credential: UafCredential } | { removed: unknown }),
+): UafCredential {
   if (!("credential" in result)) throw new Error(`a ${result.op} leaves no credential`);
   return result.credential;
 }
@@ -103,8 +155,17 @@ export interface Answer {
 }
 
 /** POST a JSON body (as `application/fido+uaf;charset=UTF-8` unless `contentType` says otherwise). */
-export async function post(path: string, body: unknown, headers: Record<string, string> = {}, contentType = UAF_CONTENT_TYPE): Promise<Answer> {
-  const response = await workerFetch(`${BASE}${path}`, { method: "POST", headers: { "content-type": contentType, accept: UAF_MEDIA_TYPE, ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+export async function post(
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+  contentType = UAF_CONTENT_TYPE,
+): Promise<Answer> {
+  const response = await workerFetch(`${BASE}${path}`, {
+    method: "POST",
+    headers: { "content-type": contentType, accept: UAF_MEDIA_TYPE, ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
   const text = new TextDecoder().decode(await response.arrayBuffer()); // UTF-8, whatever the type (application/fido+uaf)
   let parsed: Json;
   try {
@@ -116,21 +177,39 @@ export async function post(path: string, body: unknown, headers: Record<string, 
 }
 
 /** A UAF ServerResponse refusal: its HTTP status, UAF status code and content type. */
-export function expectRefused(answer: Answer, statusCode: number, httpStatus = statusCode === 1401 ? 401 : statusCode === 1403 ? 403 : statusCode === 1404 ? 404 : 400): void {
-  expect({ status: answer.status, statusCode: answer.body.statusCode }, JSON.stringify(answer.body)).toEqual({ status: httpStatus, statusCode });
+export function expectRefused(
+  answer: Answer,
+  statusCode: number,
+  httpStatus = statusCode === 1401 ? 401 : statusCode === 1403 ? 403 : statusCode === 1404 ? 404 : 400,
+): void {
+  expect({ status: answer.status, statusCode: answer.body.statusCode }, JSON.stringify(answer.body)).toEqual({
+    status: httpStatus,
+    statusCode,
+  });
   expect(answer.headers.get("content-type")).toBe(UAF_CONTENT_TYPE);
   expect(typeof answer.body.description).toBe("string");
 }
 
 /** The user's stored UAF record (null before the first contact). */
 export function readUafUser(username: string): Promise<UafUserRecord | null> {
-  return testStores().uafUsers.named(uafUserName(username)).then((user) => user.run("read", null, Math.floor(Date.now() / 1000)));
+  return testStores()
+    .uafUsers.named(uafUserName(username))
+    .then((user) => user.run("read", null, Math.floor(Date.now() / 1000)));
 }
 
 /** A dispatch token request of the relying party's backend (access key). */
-export function dispatchToken(operation: string, body: Json, options: { family?: "_app" | "nevisfido"; accessKey?: string | null } = {}): Promise<Answer> {
+export function dispatchToken(
+  operation: string,
+  body: Json,
+  options: { family?: "_app" | "nevisfido"; accessKey?: string | null } = {},
+): Promise<Answer> {
   const accessKey = options.accessKey === undefined ? ACCESS_KEY : options.accessKey;
-  return post(`/${options.family ?? "nevisfido"}/token/dispatch/${operation}`, body, accessKey === null ? {} : { authorization: `Bearer ${accessKey}` }, "application/json");
+  return post(
+    `/${options.family ?? "nevisfido"}/token/dispatch/${operation}`,
+    body,
+    accessKey === null ? {} : { authorization: `Bearer ${accessKey}` },
+    "application/json",
+  );
 }
 
 /** A GetUAFRequest of `op` for a context. */
@@ -146,8 +225,17 @@ export async function sessionStatus(sessionId: string, family: "_app" | "nevisfi
 }
 
 /** An Authentication Cloud API call with the access key. */
-export function cloudApi(path: "users/enroll" | "approval" | "status", body: Json, accessKey: string | null = ACCESS_KEY): Promise<Answer> {
-  return post(`/api/v1/${path}`, body, accessKey === null ? {} : { authorization: `Bearer ${accessKey}` }, "application/json");
+export function cloudApi(
+  path: "users/enroll" | "approval" | "status",
+  body: Json,
+  accessKey: string | null = ACCESS_KEY,
+): Promise<Answer> {
+  return post(
+    `/api/v1/${path}`,
+    body,
+    accessKey === null ? {} : { authorization: `Bearer ${accessKey}` },
+    "application/json",
+  );
 }
 
 /** The text of the QR code in a `data:image/png;base64,...` URI. */

@@ -18,11 +18,19 @@ const fetchWorker = (url: string, init?: RequestInit) => {
   headers.set("CF-Connecting-IP", freshSource());
   return exports.default.fetch(url, { ...init, headers });
 };
-const jwks = createRemoteJWKSet(new URL(`${BASE}/oauth/v2/oauth-jwks`), { [joseFetch]: (url, init) => fetchWorker(url, init as RequestInit) });
-const options: client.DynamicClientRegistrationRequestOptions = { execute: [client.allowInsecureRequests], [client.customFetch]: fetchWorker as typeof fetch };
+const jwks = createRemoteJWKSet(new URL(`${BASE}/oauth/v2/oauth-jwks`), {
+  [joseFetch]: (url, init) => fetchWorker(url, init as RequestInit),
+});
+const options: client.DynamicClientRegistrationRequestOptions = {
+  execute: [client.allowInsecureRequests],
+  [client.customFetch]: fetchWorker as typeof fetch,
+};
 
 async function dpopKeyPair(): Promise<CryptoKeyPair> {
-  return (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"])) as CryptoKeyPair;
+  return (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, [
+    "sign",
+    "verify",
+  ])) as CryptoKeyPair;
 }
 
 describe("openid-client dynamicClientRegistration", () => {
@@ -41,13 +49,22 @@ describe("openid-client dynamicClientRegistration", () => {
     expect(config.serverMetadata().registration_endpoint).toBe(`${BASE}/token-service/oauth-registration`);
 
     // The registered credentials, as openid-client uses them (client_secret_basic).
-    const registered = new client.Configuration(config.serverMetadata(), metadata.client_id, metadata, client.ClientSecretBasic(metadata.client_secret as string));
+    const registered = new client.Configuration(
+      config.serverMetadata(),
+      metadata.client_id,
+      metadata,
+      client.ClientSecretBasic(metadata.client_secret as string),
+    );
     client.allowInsecureRequests(registered);
     registered[client.customFetch] = fetchWorker as typeof fetch;
     const DPoP = client.getDPoPHandle(registered, await dpopKeyPair());
     const tokens = await client.clientCredentialsGrant(registered, { scope: HAAPI_SCOPE }, { DPoP });
     expect(tokens.token_type).toBe("dpop");
-    const { payload, protectedHeader } = await jwtVerify(tokens.access_token, jwks, { issuer: BASE, audience: BASE, typ: "at+jwt" });
+    const { payload, protectedHeader } = await jwtVerify(tokens.access_token, jwks, {
+      issuer: BASE,
+      audience: BASE,
+      typ: "at+jwt",
+    });
     expect(protectedHeader.alg).toBe("ES256");
     expect(payload).toMatchObject({ client_id: metadata.client_id, scope: HAAPI_SCOPE, cal: "none" });
   });
@@ -60,10 +77,19 @@ describe("openid-client dynamicClientRegistration", () => {
     const metadata = config.clientMetadata();
     // Default: openid-client authenticates with client_secret_post; the server registered client_secret_basic,
     // so use the registered method explicitly.
-    const registered = new client.Configuration(config.serverMetadata(), metadata.client_id, metadata, client.ClientSecretBasic(metadata.client_secret as string));
+    const registered = new client.Configuration(
+      config.serverMetadata(),
+      metadata.client_id,
+      metadata,
+      client.ClientSecretBasic(metadata.client_secret as string),
+    );
     client.allowInsecureRequests(registered);
     registered[client.customFetch] = fetchWorker as typeof fetch;
-    const tokens = await client.clientCredentialsGrant(registered, { scope: HAAPI_SCOPE }, { DPoP: client.getDPoPHandle(registered, await dpopKeyPair()) });
+    const tokens = await client.clientCredentialsGrant(
+      registered,
+      { scope: HAAPI_SCOPE },
+      { DPoP: client.getDPoPHandle(registered, await dpopKeyPair()) },
+    );
     const { payload } = await jwtVerify(tokens.access_token, jwks, { issuer: BASE, audience: BASE });
     expect(payload.cal).toBe("by-provisioned-key");
   });

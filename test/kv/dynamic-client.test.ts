@@ -6,7 +6,12 @@
  */
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { deletionTime, type DynamicClientOperations, type DynamicClientRecord, type RegisteredMetadata } from "../../src/kv/dynamic-client";
+import {
+  deletionTime,
+  type DynamicClientOperations,
+  type DynamicClientRecord,
+  type RegisteredMetadata,
+} from "../../src/kv/dynamic-client";
 import type { RecordRef } from "../../src/kv/record";
 import type { DynamicClientStore } from "../../src/kv/workers/classes";
 import { RECORD } from "../../src/kv/workers/host";
@@ -80,7 +85,10 @@ function storedAlarm(object: DurableObjectStub<DynamicClientStore>) {
 }
 
 function storedRecord(object: DurableObjectStub<DynamicClientStore>) {
-  return runInDurableObject(object, (_instance: DynamicClientStore, state) => state.storage.kv.get<DynamicClientRecord>(RECORD) ?? null);
+  return runInDurableObject(
+    object,
+    (_instance: DynamicClientStore, state) => state.storage.kv.get<DynamicClientRecord>(RECORD) ?? null,
+  );
 }
 
 describe("DynamicClientStore", () => {

@@ -57,7 +57,9 @@ describe("advance (rotation, with injected time)", () => {
 describe("the key manager on Workers (the KeyManager Durable Object)", () => {
   it("hands every caller the same keys, concurrently too", async () => {
     const record = await testStores().keys.named(`${KEY_MANAGER_NAME}-${crypto.randomUUID()}`);
-    const views = await Promise.all(Array.from({ length: 5 }, () => record.run("keys", policy, Math.floor(Date.now() / 1000))));
+    const views = await Promise.all(
+      Array.from({ length: 5 }, () => record.run("keys", policy, Math.floor(Date.now() / 1000))),
+    );
     expect(new Set(views.map((view) => view.current.kid)).size).toBe(1);
     expect(new Set(views.map((view) => view.serverSecret)).size).toBe(1);
   });

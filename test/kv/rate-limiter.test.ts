@@ -97,15 +97,21 @@ describe("RateLimiter", () => {
     expect(await runDurableObjectAlarm(bucket.object)).toBe(true);
     // Early (alarms are at-least-once): the drained bucket stays drained.
     expect((await bucket.take(1, HOUR)).allowed).toBe(false);
-    expect(await runInDurableObject(bucket.object, (_instance: RateLimiter, state) => state.storage.getAlarm())).not.toBeNull();
+    expect(
+      await runInDurableObject(bucket.object, (_instance: RateLimiter, state) => state.storage.getAlarm()),
+    ).not.toBeNull();
     // Backdate the refill, as if the hour had passed; now the alarm deletes everything.
     await runInDurableObject(bucket.object, (_instance: RateLimiter, state) => {
       const stored = state.storage.kv.get<Bucket>(RECORD)!;
       state.storage.kv.put(RECORD, { ...stored, fullAt: now() - 1 });
     });
     expect(await runDurableObjectAlarm(bucket.object)).toBe(true);
-    expect(await runInDurableObject(bucket.object, (_instance: RateLimiter, state) => [...state.storage.kv.list()])).toEqual([]);
-    expect(await runInDurableObject(bucket.object, (_instance: RateLimiter, state) => state.storage.getAlarm())).toBeNull();
+    expect(
+      await runInDurableObject(bucket.object, (_instance: RateLimiter, state) => [...state.storage.kv.list()]),
+    ).toEqual([]);
+    expect(
+      await runInDurableObject(bucket.object, (_instance: RateLimiter, state) => state.storage.getAlarm()),
+    ).toBeNull();
     expect((await bucket.take(1, HOUR)).allowed).toBe(true);
   });
 });

@@ -14,7 +14,14 @@ import { CAT_TYP, signCat, type CatClaims } from "../../src/tokens/cat";
 import { issueCatChallenge } from "../../src/verifiers/cat-challenge";
 import { parseDerCertificate } from "../../src/x509/chain";
 import { generateTestCa, loadTestCa } from "../../tools/simulator/test-ca.mjs";
-import { basicConstraintsExt, buildName, issueCertificate, KU, keyUsageExt, randomBytes } from "../../tools/simulator/x509.mjs";
+import {
+  basicConstraintsExt,
+  buildName,
+  issueCertificate,
+  KU,
+  keyUsageExt,
+  randomBytes,
+} from "../../tools/simulator/x509.mjs";
 import {
   androidResponse,
   CAT_ASSERTION_TYPE,
@@ -44,7 +51,12 @@ beforeAll(() => {
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /** A refusal: never a 500, the exact status and error, and (when given) the exact description. */
-async function refused(response: Response, status: number, error: string, description?: string): Promise<Record<string, unknown>> {
+async function refused(
+  response: Response,
+  status: number,
+  error: string,
+  description?: string,
+): Promise<Record<string, unknown>> {
   const text = await response.text();
   expect(response.status, text).not.toBe(500);
   expect(response.status, text).toBe(status);
@@ -82,10 +94,25 @@ describe("POST CAT: the request itself", () => {
     const challenge = await getChallenge("attested-only");
     const json = JSON.stringify({ challenge, challenge_response: await androidResponse(challenge, device) });
     const dpop = await proof(device, { htu: CAT_URL });
-    await refused(await rawPost(json, { "Content-Type": "application/json", DPoP: dpop }), 400, "invalid_request", "content type must be application/x-www-form-urlencoded");
-    await refused(await rawPost("challenge=x", { "Content-Type": "multipart/form-data; boundary=x", DPoP: dpop }), 400, "invalid_request", "content type must be application/x-www-form-urlencoded");
+    await refused(
+      await rawPost(json, { "Content-Type": "application/json", DPoP: dpop }),
+      400,
+      "invalid_request",
+      "content type must be application/x-www-form-urlencoded",
+    );
+    await refused(
+      await rawPost("challenge=x", { "Content-Type": "multipart/form-data; boundary=x", DPoP: dpop }),
+      400,
+      "invalid_request",
+      "content type must be application/x-www-form-urlencoded",
+    );
     // A string body without an explicit type is text/plain.
-    await refused(await rawPost("challenge=x", { DPoP: dpop }), 400, "invalid_request", "content type must be application/x-www-form-urlencoded");
+    await refused(
+      await rawPost("challenge=x", { DPoP: dpop }),
+      400,
+      "invalid_request",
+      "content type must be application/x-www-form-urlencoded",
+    );
   });
 
   it("refuses a body over limits.max_attestation_bytes with 413, declared or streamed", async () => {
@@ -105,7 +132,10 @@ describe("POST CAT: the request itself", () => {
       },
     });
     await refused(
-      await rawPost(stream, { "Content-Type": "application/x-www-form-urlencoded", DPoP: await proof(device, { htu: CAT_URL }) }),
+      await rawPost(stream, {
+        "Content-Type": "application/x-www-form-urlencoded",
+        DPoP: await proof(device, { htu: CAT_URL }),
+      }),
       413,
       "invalid_request",
       "request body too large",
@@ -125,16 +155,42 @@ describe("POST CAT: the request itself", () => {
 
   it("refuses a body that is not UTF-8", async () => {
     const device = await newDevice();
-    const bytes = new Uint8Array([...new TextEncoder().encode("challenge="), 0xff, 0xfe, ...new TextEncoder().encode("&challenge_response=x")]);
-    await refused(await rawPost(bytes, { "Content-Type": "application/x-www-form-urlencoded", DPoP: await proof(device, { htu: CAT_URL }) }), 400, "invalid_request", "request body is not UTF-8");
+    const bytes = new Uint8Array([
+      ...new TextEncoder().encode("challenge="),
+      0xff,
+      0xfe,
+      ...new TextEncoder().encode("&challenge_response=x"),
+    ]);
+    await refused(
+      await rawPost(bytes, {
+        "Content-Type": "application/x-www-form-urlencoded",
+        DPoP: await proof(device, { htu: CAT_URL }),
+      }),
+      400,
+      "invalid_request",
+      "request body is not UTF-8",
+    );
   });
 
   it("refuses a repeated challenge", async () => {
     const device = await newDevice();
     const challenge = await getChallenge("attested-only");
     const response = encodeURIComponent(JSON.stringify(await androidResponse(challenge, device)));
-    await refused(await postCat({ device, body: `challenge=${challenge}&challenge=${challenge}&challenge_response=${response}` }), 400, "invalid_request", 'parameter "challenge" repeated');
-    await refused(await postCat({ device, body: `challenge=${challenge}&challenge_response=${response}&challenge_response=${response}` }), 400, "invalid_request", 'parameter "challenge_response" repeated');
+    await refused(
+      await postCat({ device, body: `challenge=${challenge}&challenge=${challenge}&challenge_response=${response}` }),
+      400,
+      "invalid_request",
+      'parameter "challenge" repeated',
+    );
+    await refused(
+      await postCat({
+        device,
+        body: `challenge=${challenge}&challenge_response=${response}&challenge_response=${response}`,
+      }),
+      400,
+      "invalid_request",
+      'parameter "challenge_response" repeated',
+    );
     await succeeds(await postCat({ device, body: `challenge=${challenge}&challenge_response=${response}` }));
   });
 
@@ -145,13 +201,19 @@ describe("POST CAT: the request itself", () => {
     await refused(await postCat({ response, device }), 400, "invalid_request", "challenge is required");
     await refused(await postCat({ challenge: "", response, device }), 400, "invalid_request", "challenge is required");
     await refused(await postCat({ challenge, device }), 400, "invalid_request", "challenge_response is required");
-    await refused(await postCat({ challenge, response: "", device }), 400, "invalid_request", "challenge_response is required");
+    await refused(
+      await postCat({ challenge, response: "", device }),
+      400,
+      "invalid_request",
+      "challenge_response is required",
+    );
     await refused(await postCat({ device, body: "" }), 400, "invalid_request", "challenge is required");
   });
 });
 
 describe("POST CAT: challenge_response shape", () => {
-  const CHAIN_MESSAGE = "challenge_response.certificate_chain must be an array of 1 to 10 base64 DER certificates, leaf first";
+  const CHAIN_MESSAGE =
+    "challenge_response.certificate_chain must be an array of 1 to 10 base64 DER certificates, leaf first";
   const OBJECT_MESSAGE = "challenge_response must be a JSON object";
   const PLATFORM_MESSAGE = 'challenge_response.platform must be "android", "ios" or "web"';
   const IOS_ONE_OF = "challenge_response needs exactly one of attestation_object or assertion for platform ios";
@@ -171,17 +233,57 @@ describe("POST CAT: challenge_response shape", () => {
     ["a chain that is a string", '{"platform":"android","certificate_chain":"AAAA"}', CHAIN_MESSAGE],
     ["a chain that is an object", '{"platform":"android","certificate_chain":{"0":"AAAA"}}', CHAIN_MESSAGE],
     ["an empty chain", '{"platform":"android","certificate_chain":[]}', CHAIN_MESSAGE],
-    ["a chain of 11 certificates", JSON.stringify({ platform: "android", certificate_chain: Array(11).fill("AAAA") }), CHAIN_MESSAGE],
-    ["a non-base64 entry", '{"platform":"android","certificate_chain":["AAAA","!!not base64!!"]}', "challenge_response.certificate_chain[1] must be a base64 DER certificate"],
-    ["an entry that is not a string", '{"platform":"android","certificate_chain":[1234]}', "challenge_response.certificate_chain[0] must be a base64 DER certificate"],
-    ["the base64 of an empty string", '{"platform":"android","certificate_chain":[""]}', "challenge_response.certificate_chain[0] must be a base64 DER certificate"],
-    ["an entry of impossible base64 length", '{"platform":"android","certificate_chain":["AAAAA"]}', "challenge_response.certificate_chain[0] must be a base64 DER certificate"],
-    ["ios without key_id", '{"platform":"ios","attestation_object":"AAAA"}', "challenge_response.key_id must be a base64 string"],
-    ["ios with a non-base64 key_id", '{"platform":"ios","key_id":"%%%","attestation_object":"AAAA"}', "challenge_response.key_id must be a base64 string"],
-    ["ios with both attestation_object and assertion", '{"platform":"ios","key_id":"AAAA","attestation_object":"AAAA","assertion":"AAAA"}', IOS_ONE_OF],
+    [
+      "a chain of 11 certificates",
+      JSON.stringify({ platform: "android", certificate_chain: Array(11).fill("AAAA") }),
+      CHAIN_MESSAGE,
+    ],
+    [
+      "a non-base64 entry",
+      '{"platform":"android","certificate_chain":["AAAA","!!not base64!!"]}',
+      "challenge_response.certificate_chain[1] must be a base64 DER certificate",
+    ],
+    [
+      "an entry that is not a string",
+      '{"platform":"android","certificate_chain":[1234]}',
+      "challenge_response.certificate_chain[0] must be a base64 DER certificate",
+    ],
+    [
+      "the base64 of an empty string",
+      '{"platform":"android","certificate_chain":[""]}',
+      "challenge_response.certificate_chain[0] must be a base64 DER certificate",
+    ],
+    [
+      "an entry of impossible base64 length",
+      '{"platform":"android","certificate_chain":["AAAAA"]}',
+      "challenge_response.certificate_chain[0] must be a base64 DER certificate",
+    ],
+    [
+      "ios without key_id",
+      '{"platform":"ios","attestation_object":"AAAA"}',
+      "challenge_response.key_id must be a base64 string",
+    ],
+    [
+      "ios with a non-base64 key_id",
+      '{"platform":"ios","key_id":"%%%","attestation_object":"AAAA"}',
+      "challenge_response.key_id must be a base64 string",
+    ],
+    [
+      "ios with both attestation_object and assertion",
+      '{"platform":"ios","key_id":"AAAA","attestation_object":"AAAA","assertion":"AAAA"}',
+      IOS_ONE_OF,
+    ],
     ["ios with neither", '{"platform":"ios","key_id":"AAAA"}', IOS_ONE_OF],
-    ["ios with a non-base64 attestation_object", '{"platform":"ios","key_id":"AAAA","attestation_object":"@@@@"}', "challenge_response.attestation_object must be a base64 string"],
-    ["ios with an assertion that is not a string", '{"platform":"ios","key_id":"AAAA","assertion":{}}', "challenge_response.assertion must be a base64 string"],
+    [
+      "ios with a non-base64 attestation_object",
+      '{"platform":"ios","key_id":"AAAA","attestation_object":"@@@@"}',
+      "challenge_response.attestation_object must be a base64 string",
+    ],
+    [
+      "ios with an assertion that is not a string",
+      '{"platform":"ios","key_id":"AAAA","assertion":{}}',
+      "challenge_response.assertion must be a base64 string",
+    ],
   ])("%s -> 400 invalid_request", async (_, response, description) => {
     const device = await newDevice();
     const challenge = await getChallenge("attested-only");
@@ -199,15 +301,30 @@ describe("POST CAT: challenge_response shape", () => {
     const device = await newDevice();
     const challenge = await getChallenge("attested-only");
     const response = { platform: "android", certificate_chain: Array.from({ length: 10 }, () => toB64(random(64))) };
-    await refused(await postCat({ challenge, response, device }), 400, "invalid_client_attestation", "android attestation rejected: malformed_chain");
+    await refused(
+      await postCat({ challenge, response, device }),
+      400,
+      "invalid_client_attestation",
+      "android attestation rejected: malformed_chain",
+    );
   });
 });
 
 describe("POST CAT: the challenge", () => {
   it("refuses garbage", async () => {
     const device = await newDevice();
-    for (const challenge of ["garbage", "c1.", "c1.YQ.AAAAAAAAAAAAAAAAAAAAAA.1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "x".repeat(2000)]) {
-      await refused(await postCat({ challenge, response: await androidResponse(challenge, device), device }), 400, "invalid_request", "challenge is not one this server issued");
+    for (const challenge of [
+      "garbage",
+      "c1.",
+      "c1.YQ.AAAAAAAAAAAAAAAAAAAAAA.1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+      "x".repeat(2000),
+    ]) {
+      await refused(
+        await postCat({ challenge, response: await androidResponse(challenge, device), device }),
+        400,
+        "invalid_request",
+        "challenge is not one this server issued",
+      );
     }
   });
 
@@ -218,7 +335,12 @@ describe("POST CAT: the challenge", () => {
     const mac = parts[4]!;
     parts[4] = (mac[0] === "A" ? "B" : "A") + mac.slice(1);
     const tampered = parts.join(".");
-    await refused(await postCat({ challenge: tampered, response: await androidResponse(tampered, device), device }), 400, "invalid_request", "challenge is not one this server issued");
+    await refused(
+      await postCat({ challenge: tampered, response: await androidResponse(tampered, device), device }),
+      400,
+      "invalid_request",
+      "challenge is not one this server issued",
+    );
     await succeeds(await postCat({ challenge, response: await androidResponse(challenge, device), device }));
   });
 
@@ -228,7 +350,12 @@ describe("POST CAT: the challenge", () => {
     const parts = challenge.split(".");
     parts[1] = btoa("strongbox-only").replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
     const moved = parts.join(".");
-    await refused(await postCat({ challenge: moved, response: await androidResponse(moved, device), device }), 400, "invalid_request", "challenge is not one this server issued");
+    await refused(
+      await postCat({ challenge: moved, response: await androidResponse(moved, device), device }),
+      400,
+      "invalid_request",
+      "challenge is not one this server issued",
+    );
   });
 
   it("refuses an expired challenge signed with the server's real key", async () => {
@@ -236,7 +363,12 @@ describe("POST CAT: the challenge", () => {
     const now = nowSeconds();
     const keys = await serverKeys();
     const expired = await issueCatChallenge(keys.challengeKey, "attested-only", random(16), now - 1);
-    await refused(await postCat({ challenge: expired, response: await androidResponse(expired, device), device }), 400, "invalid_request", "challenge expired; get a new one");
+    await refused(
+      await postCat({ challenge: expired, response: await androidResponse(expired, device), device }),
+      400,
+      "invalid_request",
+      "challenge expired; get a new one",
+    );
     // The same key, unexpired: accepted (so the refusal above was the expiry, not the key).
     const fresh = await issueCatChallenge(keys.challengeKey, "attested-only", random(16), now + 60);
     await succeeds(await postCat({ challenge: fresh, response: await androidResponse(fresh, device), device }));
@@ -246,9 +378,19 @@ describe("POST CAT: the challenge", () => {
     const device = await newDevice();
     const keys = await serverKeys();
     const plain = await issueCatChallenge(keys.challengeKey, "plain-client", random(16), nowSeconds() + 60);
-    await refused(await postCat({ challenge: plain, response: await androidResponse(plain, device), device }), 400, "unauthorized_client", "the client is not configured for attestation");
+    await refused(
+      await postCat({ challenge: plain, response: await androidResponse(plain, device), device }),
+      400,
+      "unauthorized_client",
+      "the client is not configured for attestation",
+    );
     const gone = await issueCatChallenge(keys.challengeKey, "deleted-client", random(16), nowSeconds() + 60);
-    await refused(await postCat({ challenge: gone, response: await androidResponse(gone, device), device }), 400, "invalid_client", "unknown client");
+    await refused(
+      await postCat({ challenge: gone, response: await androidResponse(gone, device), device }),
+      400,
+      "invalid_client",
+      "unknown client",
+    );
   });
 });
 
@@ -257,7 +399,12 @@ describe("POST CAT: the DPoP proof", () => {
     const device = await newDevice();
     const challenge = await getChallenge("attested-only");
     const response = await androidResponse(challenge, device);
-    await refused(await postCat({ challenge, response, device, dpop: null }), 400, "invalid_dpop_proof", "DPoP proof required");
+    await refused(
+      await postCat({ challenge, response, device, dpop: null }),
+      400,
+      "invalid_dpop_proof",
+      "DPoP proof required",
+    );
     await succeeds(await postCat({ challenge, response, device }));
   });
 
@@ -265,10 +412,30 @@ describe("POST CAT: the DPoP proof", () => {
     const device = await newDevice();
     const challenge = await getChallenge("attested-only");
     const response = await androidResponse(challenge, device);
-    await refused(await postCat({ challenge, response, device, dpop: await proof(device, { htu: TOKEN_URL }) }), 400, "invalid_dpop_proof", "DPoP proof htu does not match the request URL");
-    await refused(await postCat({ challenge, response, device, dpop: await proof(device, { htu: `${CAT_URL}/x` }) }), 400, "invalid_dpop_proof", "DPoP proof htu does not match the request URL");
-    await refused(await postCat({ challenge, response, device, dpop: await proof(device, { htu: CAT_URL, htm: "GET" }) }), 400, "invalid_dpop_proof", "DPoP proof htm does not match the request method");
-    await refused(await postCat({ challenge, response, device, dpop: "not-a-jwt" }), 400, "invalid_dpop_proof", "invalid DPoP proof");
+    await refused(
+      await postCat({ challenge, response, device, dpop: await proof(device, { htu: TOKEN_URL }) }),
+      400,
+      "invalid_dpop_proof",
+      "DPoP proof htu does not match the request URL",
+    );
+    await refused(
+      await postCat({ challenge, response, device, dpop: await proof(device, { htu: `${CAT_URL}/x` }) }),
+      400,
+      "invalid_dpop_proof",
+      "DPoP proof htu does not match the request URL",
+    );
+    await refused(
+      await postCat({ challenge, response, device, dpop: await proof(device, { htu: CAT_URL, htm: "GET" }) }),
+      400,
+      "invalid_dpop_proof",
+      "DPoP proof htm does not match the request method",
+    );
+    await refused(
+      await postCat({ challenge, response, device, dpop: "not-a-jwt" }),
+      400,
+      "invalid_dpop_proof",
+      "invalid DPoP proof",
+    );
     await succeeds(await postCat({ challenge, response, device }));
   });
 });
@@ -281,8 +448,16 @@ describe("POST CAT: truncated and garbage Android chains", () => {
     const challenge = await getChallenge("attested-only");
     const good = (await androidResponse(challenge, device)) as { certificate_chain: string[] };
     const leaf = fromB64(good.certificate_chain[0]!);
-    const cut = { platform: "android", certificate_chain: [toB64(leaf.subarray(0, leaf.length >> 1)), ...good.certificate_chain.slice(1)] };
-    await refused(await postCat({ challenge, response: cut, device }), 400, "invalid_client_attestation", "android attestation rejected: malformed_chain");
+    const cut = {
+      platform: "android",
+      certificate_chain: [toB64(leaf.subarray(0, leaf.length >> 1)), ...good.certificate_chain.slice(1)],
+    };
+    await refused(
+      await postCat({ challenge, response: cut, device }),
+      400,
+      "invalid_client_attestation",
+      "android attestation rejected: malformed_chain",
+    );
     await succeeds(await postCat({ challenge, response: good, device }));
   });
 
@@ -290,12 +465,20 @@ describe("POST CAT: truncated and garbage Android chains", () => {
     ["random bytes", () => [toB64(random(300))]],
     ["a single zero byte", () => ["AA=="]],
     ["an empty DER SEQUENCE", () => ["MAA="]],
-    ["a SEQUENCE claiming more bytes than there are", () => [toB64(new Uint8Array([0x30, 0x82, 0xff, 0xff, 0x02, 0x01, 0x01]))]],
+    [
+      "a SEQUENCE claiming more bytes than there are",
+      () => [toB64(new Uint8Array([0x30, 0x82, 0xff, 0xff, 0x02, 0x01, 0x01]))],
+    ],
     ["an indefinite-length SEQUENCE", () => [toB64(new Uint8Array([0x30, 0x80, 0x00, 0x00]))]],
   ])("%s -> malformed_chain", async (_, chain) => {
     const device = await newDevice();
     const challenge = await getChallenge("attested-only");
-    await refused(await postCat({ challenge, response: { platform: "android", certificate_chain: chain() }, device }), 400, "invalid_client_attestation", "android attestation rejected: malformed_chain");
+    await refused(
+      await postCat({ challenge, response: { platform: "android", certificate_chain: chain() }, device }),
+      400,
+      "invalid_client_attestation",
+      "android attestation rejected: malformed_chain",
+    );
   });
 
   it("a good leaf followed by a truncated intermediate -> malformed_chain", async () => {
@@ -303,18 +486,36 @@ describe("POST CAT: truncated and garbage Android chains", () => {
     const challenge = await getChallenge("attested-only");
     const good = (await androidResponse(challenge, device)) as { certificate_chain: string[] };
     const intermediate = fromB64(good.certificate_chain[1]!);
-    const chain = [good.certificate_chain[0]!, toB64(intermediate.subarray(0, intermediate.length - 10)), good.certificate_chain[2]!];
-    await refused(await postCat({ challenge, response: { platform: "android", certificate_chain: chain }, device }), 400, "invalid_client_attestation", "android attestation rejected: malformed_chain");
+    const chain = [
+      good.certificate_chain[0]!,
+      toB64(intermediate.subarray(0, intermediate.length - 10)),
+      good.certificate_chain[2]!,
+    ];
+    await refused(
+      await postCat({ challenge, response: { platform: "android", certificate_chain: chain }, device }),
+      400,
+      "invalid_client_attestation",
+      "android attestation rejected: malformed_chain",
+    );
   });
 
   it("a well-formed chain under an untrusted CA -> chain_untrusted; the challenge still works", async () => {
     const device = await newDevice();
     const challenge = await getChallenge("attested-only");
     const foreign = await foreignCa();
-    await refused(await postCat({ challenge, response: await androidResponse(challenge, device, { ca: foreign }), device }), 400, "invalid_client_attestation", "android attestation rejected: chain_untrusted");
+    await refused(
+      await postCat({ challenge, response: await androidResponse(challenge, device, { ca: foreign }), device }),
+      400,
+      "invalid_client_attestation",
+      "android attestation rejected: chain_untrusted",
+    );
     // Also with the untrusted root left off (the device sends leaf and intermediate only).
     await refused(
-      await postCat({ challenge, response: await androidResponse(challenge, device, { ca: foreign, includeRoot: false }), device }),
+      await postCat({
+        challenge,
+        response: await androidResponse(challenge, device, { ca: foreign, includeRoot: false }),
+        device,
+      }),
       400,
       "invalid_client_attestation",
       "android attestation rejected: chain_untrusted",
@@ -328,9 +529,18 @@ describe("POST CAT: truncated and garbage Android chains", () => {
     const device = await newDevice();
     const challenge = await getChallenge("attested-only");
     const impostor = await loadTestCa(await generateTestCa());
-    await refused(await postCat({ challenge, response: await androidResponse(challenge, device, { ca: impostor }), device }), 400, "invalid_client_attestation", "android attestation rejected: bad_signature");
     await refused(
-      await postCat({ challenge, response: await androidResponse(challenge, device, { ca: impostor, includeRoot: false }), device }),
+      await postCat({ challenge, response: await androidResponse(challenge, device, { ca: impostor }), device }),
+      400,
+      "invalid_client_attestation",
+      "android attestation rejected: bad_signature",
+    );
+    await refused(
+      await postCat({
+        challenge,
+        response: await androidResponse(challenge, device, { ca: impostor, includeRoot: false }),
+        device,
+      }),
       400,
       "invalid_client_attestation",
       "android attestation rejected: bad_signature",
@@ -342,8 +552,14 @@ describe("POST CAT: truncated and garbage Android chains", () => {
 /** An untrusted CA with its own names: a fresh test CA's keys under a root and intermediate named differently. */
 async function foreignCa() {
   const ca = await loadTestCa(await generateTestCa());
-  const rootName = buildName([["CN", "Foreign attestation root"], ["O", "Not trusted by haapi-edge"]]);
-  const interName = buildName([["serialNumber", "0123456789abcdef"], ["CN", "Foreign attestation intermediate"]]);
+  const rootName = buildName([
+    ["CN", "Foreign attestation root"],
+    ["O", "Not trusted by haapi-edge"],
+  ]);
+  const interName = buildName([
+    ["serialNumber", "0123456789abcdef"],
+    ["CN", "Foreign attestation intermediate"],
+  ]);
   const validity = { notBefore: new Date("2024-01-01T00:00:00Z"), notAfter: new Date("2064-01-01T00:00:00Z") };
   const caUsage = keyUsageExt(KU.keyCertSign | KU.cRLSign | KU.digitalSignature);
   const rootDer = await issueCertificate({
@@ -380,7 +596,12 @@ describe("POST CAT: truncated and garbage iOS CBOR", () => {
     const challenge = await getChallenge("attested-only");
     const good = await iosResponse(challenge, device);
     const bad = { ...good.response, attestation_object: toB64(mangle(fromB64(good.response.attestation_object))) };
-    await refused(await postCat({ challenge, response: bad, device }), 400, "invalid_client_attestation", "ios attestation rejected: malformed");
+    await refused(
+      await postCat({ challenge, response: bad, device }),
+      400,
+      "invalid_client_attestation",
+      "ios attestation rejected: malformed",
+    );
     await succeeds(await postCat({ challenge, response: good.response, device }));
   });
 
@@ -389,15 +610,41 @@ describe("POST CAT: truncated and garbage iOS CBOR", () => {
     const challenge = await getChallenge("attested-only");
     const good = await iosResponse(challenge, device);
     const reasonOf = async (object: unknown) => {
-      const response = await postCat({ challenge, response: { ...good.response, attestation_object: toB64(cborEncode(object)) }, device });
+      const response = await postCat({
+        challenge,
+        response: { ...good.response, attestation_object: toB64(cborEncode(object)) },
+        device,
+      });
       return (await refused(response, 400, "invalid_client_attestation")).error_description;
     };
-    expect(await reasonOf(new Map<string, unknown>([["fmt", "packed"], ["attStmt", new Map()], ["authData", new Uint8Array(37)]]))).toBe("ios attestation rejected: format");
+    expect(
+      await reasonOf(
+        new Map<string, unknown>([
+          ["fmt", "packed"],
+          ["attStmt", new Map()],
+          ["authData", new Uint8Array(37)],
+        ]),
+      ),
+    ).toBe("ios attestation rejected: format");
     expect(await reasonOf(new Map<string, unknown>([["fmt", 7]]))).toBe("ios attestation rejected: malformed");
-    expect(await reasonOf(new Map<string, unknown>([["fmt", "apple-appattest"]]))).toBe("ios attestation rejected: malformed");
-    expect(await reasonOf(new Map<string, unknown>([["fmt", "apple-appattest"], ["attStmt", new Map<string, unknown>([["x5c", []], ["receipt", new Uint8Array(4)]])], ["authData", new Uint8Array(37)]]))).toBe(
+    expect(await reasonOf(new Map<string, unknown>([["fmt", "apple-appattest"]]))).toBe(
       "ios attestation rejected: malformed",
     );
+    expect(
+      await reasonOf(
+        new Map<string, unknown>([
+          ["fmt", "apple-appattest"],
+          [
+            "attStmt",
+            new Map<string, unknown>([
+              ["x5c", []],
+              ["receipt", new Uint8Array(4)],
+            ]),
+          ],
+          ["authData", new Uint8Array(37)],
+        ]),
+      ),
+    ).toBe("ios attestation rejected: malformed");
     await succeeds(await postCat({ challenge, response: good.response, device }));
   });
 
@@ -414,8 +661,19 @@ describe("POST CAT: truncated and garbage iOS CBOR", () => {
     const challenge = await getChallenge("attested-only");
     const good = await iosAssertionResponse(challenge, device, keyId, keyPair!, 1);
     const full = fromB64(good.assertion);
-    for (const bytes of [full.subarray(0, full.length >> 1), full.subarray(0, full.length - 1), random(80), new Uint8Array([0xa0]), new Uint8Array([0x01])]) {
-      await refused(await postCat({ challenge, response: { ...good, assertion: toB64(bytes) }, device }), 400, "invalid_client_attestation", "ios attestation rejected: assertion_malformed");
+    for (const bytes of [
+      full.subarray(0, full.length >> 1),
+      full.subarray(0, full.length - 1),
+      random(80),
+      new Uint8Array([0xa0]),
+      new Uint8Array([0x01]),
+    ]) {
+      await refused(
+        await postCat({ challenge, response: { ...good, assertion: toB64(bytes) }, device }),
+        400,
+        "invalid_client_attestation",
+        "ios attestation rejected: assertion_malformed",
+      );
     }
     // None of the refusals spent the challenge or advanced the counter: counter 1 is still fresh.
     const cat = claimsOf((await succeeds(await postCat({ challenge, response: good, device }))).cat as string);
@@ -426,14 +684,23 @@ describe("POST CAT: truncated and garbage iOS CBOR", () => {
     const device = await newDevice();
     const challenge = await getChallenge("attested-only");
     const keyId = toB64(new Uint8Array(48_000).fill(7));
-    await refused(await postCat({ challenge, response: { platform: "ios", key_id: keyId, assertion: "AAAA" }, device }), 400, "invalid_client_attestation", "ios attestation rejected: assertion_unknown_key");
+    await refused(
+      await postCat({ challenge, response: { platform: "ios", key_id: keyId, assertion: "AAAA" }, device }),
+      400,
+      "invalid_client_attestation",
+      "ios attestation rejected: assertion_unknown_key",
+    );
   });
 
   it("an assertion for a key never attested -> assertion_unknown_key", async () => {
     const device = await newDevice();
     const challenge = await getChallenge("attested-only");
     await refused(
-      await postCat({ challenge, response: { platform: "ios", key_id: toB64(random(32)), assertion: toB64(random(80)) }, device }),
+      await postCat({
+        challenge,
+        response: { platform: "ios", key_id: toB64(random(32)), assertion: toB64(random(80)) },
+        device,
+      }),
       400,
       "invalid_client_attestation",
       "ios attestation rejected: assertion_unknown_key",
@@ -465,10 +732,19 @@ describe("POST CAT: Android revocation status list", () => {
     await env.CACHE.delete(statusListKey(url));
     const device = await newDevice();
     const closed = await getChallenge("revocation-closed");
-    await refused(await postCat({ challenge: closed, response: await androidResponse(closed, device), device }), 400, "invalid_client_attestation", "android attestation rejected: revocation_unavailable");
+    await refused(
+      await postCat({ challenge: closed, response: await androidResponse(closed, device), device }),
+      400,
+      "invalid_client_attestation",
+      "android attestation rejected: revocation_unavailable",
+    );
 
     const cat = await catFor("revocation-open", device, (challenge) => androidResponse(challenge, device));
-    expect(claimsOf(cat)).toMatchObject({ sub: "revocation-open", cal: "by-policy", attestation: { platform: "android", revocation_checked: false, chain_validated: true } });
+    expect(claimsOf(cat)).toMatchObject({
+      sub: "revocation-open",
+      cal: "by-policy",
+      attestation: { platform: "android", revocation_checked: false, chain_validated: true },
+    });
     // A failed download is not cached.
     expect(await testStores().cache.get(statusListKey(url), nowSeconds())).toBeNull();
   });
@@ -478,7 +754,12 @@ describe("POST CAT: Android revocation status list", () => {
     const device = await newDevice();
     const challenge = await getChallenge("revocation-closed");
     const response = await androidResponse(challenge, device);
-    await refused(await postCat({ challenge, response, device }), 400, "invalid_client_attestation", "android attestation rejected: revocation_unavailable");
+    await refused(
+      await postCat({ challenge, response, device }),
+      400,
+      "invalid_client_attestation",
+      "android attestation rejected: revocation_unavailable",
+    );
 
     await seed({ entries: {} });
     const cat = claimsOf((await succeeds(await postCat({ challenge, response, device }))).cat as string);
@@ -490,7 +771,9 @@ describe("POST CAT: Android revocation status list", () => {
 
   it("a REVOKED or SUSPENDED intermediate -> revoked; an unrelated or unknown-status entry does not matter", async () => {
     const device = await newDevice();
-    const probe = (await androidResponse(await getChallenge("revocation-closed"), device)) as { certificate_chain: string[] };
+    const probe = (await androidResponse(await getChallenge("revocation-closed"), device)) as {
+      certificate_chain: string[];
+    };
     const intermediate = parseDerCertificate(fromB64(probe.certificate_chain[1]!));
     const leaf = parseDerCertificate(fromB64(probe.certificate_chain[0]!));
     expect(intermediate.serialNumberHex).toMatch(/^[0-9a-f]+$/);
@@ -502,19 +785,41 @@ describe("POST CAT: Android revocation status list", () => {
     };
 
     await seed({ entries: { [intermediate.serialNumberHex]: { status: "REVOKED", reason: "KEY_COMPROMISE" } } });
-    await refused(await attempt("revocation-closed"), 400, "invalid_client_attestation", "android attestation rejected: revoked");
+    await refused(
+      await attempt("revocation-closed"),
+      400,
+      "invalid_client_attestation",
+      "android attestation rejected: revoked",
+    );
     // fail-open only forgives an unavailable list, never a revoked certificate.
-    await refused(await attempt("revocation-open"), 400, "invalid_client_attestation", "android attestation rejected: revoked");
+    await refused(
+      await attempt("revocation-open"),
+      400,
+      "invalid_client_attestation",
+      "android attestation rejected: revoked",
+    );
     // A policy with revocation off does not look.
     await succeeds(await attempt("attested-only"));
 
     await seed({ entries: { [intermediate.serialNumberHex]: { status: "SUSPENDED" } } });
-    await refused(await attempt("revocation-closed"), 400, "invalid_client_attestation", "android attestation rejected: revoked");
+    await refused(
+      await attempt("revocation-closed"),
+      400,
+      "invalid_client_attestation",
+      "android attestation rejected: revoked",
+    );
 
     await seed({ entries: { [leaf.serialNumberHex]: { status: "REVOKED" } } });
-    await refused(await attempt("revocation-closed"), 400, "invalid_client_attestation", "android attestation rejected: revoked");
+    await refused(
+      await attempt("revocation-closed"),
+      400,
+      "invalid_client_attestation",
+      "android attestation rejected: revoked",
+    );
 
-    await seed({ entries: { deadbeef: { status: "REVOKED" }, [intermediate.serialNumberHex]: { status: "UNKNOWN_FUTURE_STATUS" } } });
+    await seed({
+      entries: { deadbeef: { status: "REVOKED" }, [intermediate.serialNumberHex]: { status: "UNKNOWN_FUTURE_STATUS" } },
+    });
     const ok = claimsOf((await succeeds(await attempt("revocation-closed"))).cat as string);
     expect(ok.attestation).toMatchObject({ revocation_checked: true });
   });
@@ -526,13 +831,23 @@ describe("POST CAT: Android revocation status list", () => {
       clearStatusListMemory();
       await testStores().cache.put(statusListKey(url), corrupt, 3600, nowSeconds());
       const challenge = await getChallenge("revocation-closed");
-      await refused(await postCat({ challenge, response: await androidResponse(challenge, device), device }), 400, "invalid_client_attestation", "android attestation rejected: revocation_unavailable");
+      await refused(
+        await postCat({ challenge, response: await androidResponse(challenge, device), device }),
+        400,
+        "invalid_client_attestation",
+        "android attestation rejected: revocation_unavailable",
+      );
     }
     for (const corrupt of ["not json", "null", '{"value":7,"expires_at":9999999999}']) {
       clearStatusListMemory();
       await env.CACHE.put(statusListKey(url), corrupt);
       const challenge = await getChallenge("revocation-closed");
-      await refused(await postCat({ challenge, response: await androidResponse(challenge, device), device }), 400, "invalid_client_attestation", "android attestation rejected: revocation_unavailable");
+      await refused(
+        await postCat({ challenge, response: await androidResponse(challenge, device), device }),
+        400,
+        "invalid_client_attestation",
+        "android attestation rejected: revocation_unavailable",
+      );
     }
   });
 });
@@ -546,7 +861,15 @@ async function postCatAgain(device: Device): Promise<Response> {
 // --- Token endpoint with a CAT ---------------------------------------------------------------------------------------
 
 function catClaims(device: Device, overrides: Partial<CatClaims> = {}): CatClaims {
-  return { issuer: config.issuer, clientId: "attested-only", jwk: device.publicJwk, ttl: config.attestation.cat_ttl, cal: "by-policy", attestation: { platform: "android" }, ...overrides };
+  return {
+    issuer: config.issuer,
+    clientId: "attested-only",
+    jwk: device.publicJwk,
+    ttl: config.attestation.cat_ttl,
+    cal: "by-policy",
+    attestation: { platform: "android" },
+    ...overrides,
+  };
 }
 
 async function androidCat(device: Device, clientId = "attested-only"): Promise<string> {
@@ -565,20 +888,36 @@ describe("token endpoint: a CAT as client_assertion", () => {
 
   it("a CAT with a tampered payload -> 401 invalid_client, and the genuine CAT still works", async () => {
     const device = await newDevice();
-    const cat = await catFor("lax-client", device, (challenge) => androidResponse(challenge, device, { packageName: "com.other.app" }));
+    const cat = await catFor("lax-client", device, (challenge) =>
+      androidResponse(challenge, device, { packageName: "com.other.app" }),
+    );
     expect(claimsOf(cat).cal).toBe("none");
     const [header, payload, signature] = cat.split(".");
     const claims = claimsOf(cat);
-    const upgraded = btoa(JSON.stringify({ ...claims, cal: "by-policy" })).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+    const upgraded = btoa(JSON.stringify({ ...claims, cal: "by-policy" }))
+      .replace(/=+$/, "")
+      .replace(/\+/g, "-")
+      .replace(/\//g, "_");
     expect(upgraded).not.toBe(payload);
-    await refused(await haapiToken(`${header}.${upgraded}.${signature}`, device), 401, "invalid_client", "client authentication failed");
+    await refused(
+      await haapiToken(`${header}.${upgraded}.${signature}`, device),
+      401,
+      "invalid_client",
+      "client authentication failed",
+    );
     await succeeds(await haapiToken(cat, device));
   });
 
   it("a CAT for a client without attestation (plain-client) -> 401 invalid_client", async () => {
     const device = await newDevice();
     const { cat } = await signCat(await serverKeys(), catClaims(device, { clientId: "plain-client" }), nowSeconds());
-    await refused(await haapiToken(cat, device, { body: { grant_type: "client_credentials", client_assertion_type: CAT_ASSERTION_TYPE, client_assertion: cat } }), 401, "invalid_client");
+    await refused(
+      await haapiToken(cat, device, {
+        body: { grant_type: "client_credentials", client_assertion_type: CAT_ASSERTION_TYPE, client_assertion: cat },
+      }),
+      401,
+      "invalid_client",
+    );
     await refused(await haapiToken(cat, device), 401, "invalid_client");
   });
 
@@ -593,7 +932,11 @@ describe("token endpoint: a CAT as client_assertion", () => {
     const keys = await serverKeys();
     const now = nowSeconds();
     for (const typ of ["JWT", "at+jwt", POP_TYP]) {
-      const jwt = await new SignJWT({ cnf: { jwk: device.publicJwk }, cal: "by-policy", attestation: { platform: "android" } })
+      const jwt = await new SignJWT({
+        cnf: { jwk: device.publicJwk },
+        cal: "by-policy",
+        attestation: { platform: "android" },
+      })
         .setProtectedHeader({ alg: "ES256", typ, kid: keys.kid })
         .setIssuer(config.issuer)
         .setSubject("attested-only")
@@ -634,9 +977,21 @@ describe("token endpoint: a CAT as client_assertion", () => {
   it("a CAT without a DPoP proof -> 400 invalid_dpop_proof, and the CAT is not spent", async () => {
     const device = await newDevice();
     const cat = await androidCat(device);
-    const body = { grant_type: "client_credentials", client_assertion_type: CAT_ASSERTION_TYPE, client_assertion: cat, scope: HAAPI_SCOPE };
+    const body = {
+      grant_type: "client_credentials",
+      client_assertion_type: CAT_ASSERTION_TYPE,
+      client_assertion: cat,
+      scope: HAAPI_SCOPE,
+    };
     await refused(await tokenRequest({ body }), 400, "invalid_dpop_proof", "DPoP proof required");
-    await refused(await tokenRequest({ body: { grant_type: "client_credentials", client_assertion_type: CAT_ASSERTION_TYPE, client_assertion: cat } }), 400, "invalid_dpop_proof", "DPoP proof required");
+    await refused(
+      await tokenRequest({
+        body: { grant_type: "client_credentials", client_assertion_type: CAT_ASSERTION_TYPE, client_assertion: cat },
+      }),
+      400,
+      "invalid_dpop_proof",
+      "DPoP proof required",
+    );
     await succeeds(await haapiToken(cat, device));
   });
 });
@@ -664,7 +1019,12 @@ interface PopOptions {
 
 async function attestationPop(device: Device, options: PopOptions = {}): Promise<string> {
   const signer = options.signer ?? device;
-  return new SignJWT({ iss: "attested-only", aud: options.aud ?? BASE, jti: options.jti ?? crypto.randomUUID(), iat: options.iat ?? nowSeconds() })
+  return new SignJWT({
+    iss: "attested-only",
+    aud: options.aud ?? BASE,
+    jti: options.jti ?? crypto.randomUUID(),
+    iat: options.iat ?? nowSeconds(),
+  })
     .setProtectedHeader({ alg: signer.alg, typ: options.typ ?? POP_TYP })
     .sign(signer.privateKey);
 }
@@ -697,14 +1057,26 @@ describe("token endpoint: IETF attestation-based client authentication headers",
     const cat = await androidCat(device);
     const body = await succeeds(await headerToken(cat, device));
     expect(body).toMatchObject({ token_type: "DPoP", scope: HAAPI_SCOPE });
-    expect(claimsOf(body.access_token as string)).toMatchObject({ client_id: "attested-only", cal: "by-policy", cnf: { jkt: device.jkt } });
+    expect(claimsOf(body.access_token as string)).toMatchObject({
+      client_id: "attested-only",
+      cal: "by-policy",
+      cnf: { jkt: device.jkt },
+    });
   });
 
   it("with an OAuth-Client-Attestation-PoP by the device key -> a token; also with aud = token endpoint", async () => {
     const device = await newDevice();
-    const body = await succeeds(await headerToken(await androidCat(device), device, { pop: await attestationPop(device) }));
-    expect(claimsOf(body.access_token as string)).toMatchObject({ client_id: "attested-only", cal: "by-policy", cnf: { jkt: device.jkt } });
-    await succeeds(await headerToken(await androidCat(device), device, { pop: await attestationPop(device, { aud: TOKEN_URL }) }));
+    const body = await succeeds(
+      await headerToken(await androidCat(device), device, { pop: await attestationPop(device) }),
+    );
+    expect(claimsOf(body.access_token as string)).toMatchObject({
+      client_id: "attested-only",
+      cal: "by-policy",
+      cnf: { jkt: device.jkt },
+    });
+    await succeeds(
+      await headerToken(await androidCat(device), device, { pop: await attestationPop(device, { aud: TOKEN_URL }) }),
+    );
   });
 
   it("a PoP replayed with a new CAT -> 401 invalid_client_attestation, and that CAT is not spent", async () => {
@@ -712,7 +1084,12 @@ describe("token endpoint: IETF attestation-based client authentication headers",
     const pop = await attestationPop(device);
     await succeeds(await headerToken(await androidCat(device), device, { pop }));
     const second = await androidCat(device);
-    await refused(await headerToken(second, device, { pop }), 401, "invalid_client_attestation", "client attestation rejected");
+    await refused(
+      await headerToken(second, device, { pop }),
+      401,
+      "invalid_client_attestation",
+      "client attestation rejected",
+    );
     await succeeds(await headerToken(second, device, { pop: await attestationPop(device) }));
   });
 
@@ -722,47 +1099,87 @@ describe("token endpoint: IETF attestation-based client authentication headers",
     ["wrong typ (JWT)", async (device: Device) => attestationPop(device, { typ: "JWT" })],
     ["wrong typ (the attestation's)", async (device: Device) => attestationPop(device, { typ: CAT_TYP })],
     ["signed by another key", async (device: Device) => attestationPop(device, { signer: await deviceKey() })],
-    ["iat too old", async (device: Device) => attestationPop(device, { iat: nowSeconds() - config.attestation.pop_max_age - 120 })],
+    [
+      "iat too old",
+      async (device: Device) => attestationPop(device, { iat: nowSeconds() - config.attestation.pop_max_age - 120 }),
+    ],
     ["iat in the future", async (device: Device) => attestationPop(device, { iat: nowSeconds() + 3600 })],
     ["not a JWT", async () => "garbage"],
   ])("a PoP with %s -> 401 invalid_client_attestation; the CAT is not spent", async (_, make) => {
     const device = await newDevice();
     const cat = await androidCat(device);
-    await refused(await headerToken(cat, device, { pop: await make(device) }), 401, "invalid_client_attestation", "client attestation rejected");
+    await refused(
+      await headerToken(cat, device, { pop: await make(device) }),
+      401,
+      "invalid_client_attestation",
+      "client attestation rejected",
+    );
     await succeeds(await headerToken(cat, device, { pop: await attestationPop(device) }));
   });
 
   it.each([
     ["the same PoP", false],
     ["a fresh PoP", true],
-  ])("a use_dpop_nonce refusal spends neither the CAT nor the PoP: the retry with %s gets a token", async (_, freshPop) => {
-    const device = await newDevice();
-    const cat = await androidCat(device);
-    const body = { grant_type: "client_credentials", scope: HAAPI_SCOPE };
-    const pop = await attestationPop(device);
-    const first = await tokenRequest({ body, headers: { "OAuth-Client-Attestation": cat, "OAuth-Client-Attestation-PoP": pop, DPoP: await proof(device) } });
-    await refused(first.clone(), 400, "use_dpop_nonce", "DPoP nonce required");
-    const nonce = first.headers.get("DPoP-Nonce");
-    expect(nonce).toBeTruthy();
-    const retryPop = freshPop ? await attestationPop(device) : pop;
-    await succeeds(await tokenRequest({ body, headers: { "OAuth-Client-Attestation": cat, "OAuth-Client-Attestation-PoP": retryPop, DPoP: await proof(device, { nonce: nonce! }) } }));
-  });
+  ])(
+    "a use_dpop_nonce refusal spends neither the CAT nor the PoP: the retry with %s gets a token",
+    async (_, freshPop) => {
+      const device = await newDevice();
+      const cat = await androidCat(device);
+      const body = { grant_type: "client_credentials", scope: HAAPI_SCOPE };
+      const pop = await attestationPop(device);
+      const first = await tokenRequest({
+        body,
+        headers: { "OAuth-Client-Attestation": cat, "OAuth-Client-Attestation-PoP": pop, DPoP: await proof(device) },
+      });
+      await refused(first.clone(), 400, "use_dpop_nonce", "DPoP nonce required");
+      const nonce = first.headers.get("DPoP-Nonce");
+      expect(nonce).toBeTruthy();
+      const retryPop = freshPop ? await attestationPop(device) : pop;
+      await succeeds(
+        await tokenRequest({
+          body,
+          headers: {
+            "OAuth-Client-Attestation": cat,
+            "OAuth-Client-Attestation-PoP": retryPop,
+            DPoP: await proof(device, { nonce: nonce! }),
+          },
+        }),
+      );
+    },
+  );
 
   it("a PoP header without the attestation header -> 400 invalid_request", async () => {
     const device = await newDevice();
-    await refused(await headerToken(null, device, { pop: await attestationPop(device) }), 400, "invalid_request", "OAuth-Client-Attestation-PoP without OAuth-Client-Attestation");
+    await refused(
+      await headerToken(null, device, { pop: await attestationPop(device) }),
+      400,
+      "invalid_request",
+      "OAuth-Client-Attestation-PoP without OAuth-Client-Attestation",
+    );
   });
 
   it("both client_assertion and the attestation header -> 400 invalid_request, nothing spent", async () => {
     const device = await newDevice();
     const cat = await androidCat(device);
     await refused(
-      await headerToken(cat, device, { body: { grant_type: "client_credentials", scope: HAAPI_SCOPE, client_assertion_type: CAT_ASSERTION_TYPE, client_assertion: cat } }),
+      await headerToken(cat, device, {
+        body: {
+          grant_type: "client_credentials",
+          scope: HAAPI_SCOPE,
+          client_assertion_type: CAT_ASSERTION_TYPE,
+          client_assertion: cat,
+        },
+      }),
       400,
       "invalid_request",
       "more than one client authentication method",
     );
-    await refused(await headerToken(cat, device, { headers: { Authorization: basic("attested-only", "attested-secret") } }), 400, "invalid_request", "more than one client authentication method");
+    await refused(
+      await headerToken(cat, device, { headers: { Authorization: basic("attested-only", "attested-secret") } }),
+      400,
+      "invalid_request",
+      "more than one client authentication method",
+    );
     await succeeds(await headerToken(cat, device));
   });
 
@@ -770,7 +1187,12 @@ describe("token endpoint: IETF attestation-based client authentication headers",
     const device = await newDevice();
     const cat = await androidCat(device);
     const response = await headerToken(cat, device, { headers: { "OAuth-Client-Attestation": `${cat}, ${cat}` } });
-    await refused(response, 400, "invalid_request", "exactly one OAuth-Client-Attestation and at most one OAuth-Client-Attestation-PoP header");
+    await refused(
+      response,
+      400,
+      "invalid_request",
+      "exactly one OAuth-Client-Attestation and at most one OAuth-Client-Attestation-PoP header",
+    );
   });
 
   it("an attestation header over limits.max_header_bytes -> 400 invalid_request", async () => {
@@ -781,7 +1203,12 @@ describe("token endpoint: IETF attestation-based client authentication headers",
 
   it("a garbage attestation header -> 401 invalid_client_attestation", async () => {
     const device = await newDevice();
-    await refused(await headerToken("not-a-jwt", device), 401, "invalid_client_attestation", "client attestation is malformed");
+    await refused(
+      await headerToken("not-a-jwt", device),
+      401,
+      "invalid_client_attestation",
+      "client attestation is malformed",
+    );
   });
 
   it("an expired CAT in the header -> 401 invalid_client_attestation", async () => {
@@ -794,15 +1221,30 @@ describe("token endpoint: IETF attestation-based client authentication headers",
     const device = await newDevice();
     const thief = await newDevice();
     const cat = await androidCat(device);
-    await refused(await headerToken(cat, device, { proofDevice: thief }), 400, "invalid_client_attestation", "the DPoP key is not the attested key");
-    await refused(await headerToken(cat, device, { proofDevice: thief, pop: await attestationPop(device) }), 400, "invalid_client_attestation", "the DPoP key is not the attested key");
+    await refused(
+      await headerToken(cat, device, { proofDevice: thief }),
+      400,
+      "invalid_client_attestation",
+      "the DPoP key is not the attested key",
+    );
+    await refused(
+      await headerToken(cat, device, { proofDevice: thief, pop: await attestationPop(device) }),
+      400,
+      "invalid_client_attestation",
+      "the DPoP key is not the attested key",
+    );
     await succeeds(await headerToken(cat, device));
   });
 
   it("header mode without any DPoP proof -> 400 invalid_dpop_proof", async () => {
     const device = await newDevice();
     const cat = await androidCat(device);
-    await refused(await headerToken(cat, device, { proofDevice: null, pop: await attestationPop(device) }), 400, "invalid_dpop_proof", "DPoP proof required");
+    await refused(
+      await headerToken(cat, device, { proofDevice: null, pop: await attestationPop(device) }),
+      400,
+      "invalid_dpop_proof",
+      "DPoP proof required",
+    );
     await succeeds(await headerToken(cat, device));
   });
 
@@ -811,7 +1253,12 @@ describe("token endpoint: IETF attestation-based client authentication headers",
     const cat = await androidCat(device);
     await succeeds(await haapiToken(cat, device));
     await refused(await headerToken(cat, device), 401, "invalid_client_attestation", "client attestation already used");
-    await refused(await headerToken(cat, device, { pop: await attestationPop(device) }), 401, "invalid_client_attestation", "client attestation already used");
+    await refused(
+      await headerToken(cat, device, { pop: await attestationPop(device) }),
+      401,
+      "invalid_client_attestation",
+      "client attestation already used",
+    );
 
     const other = await androidCat(device);
     await succeeds(await headerToken(other, device));

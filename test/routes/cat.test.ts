@@ -3,7 +3,19 @@
  * formats, development test CA), CAT, HAAPI token. Real Durable Objects for every single-use check.
  */
 import { describe, expect, it } from "vitest";
-import { androidResponse, CAT_URL, catFor, claimsOf, getChallenge, haapiToken, headerOf, iosAssertionResponse, iosResponse, newDevice, postCat } from "../helpers/attestation";
+import {
+  androidResponse,
+  CAT_URL,
+  catFor,
+  claimsOf,
+  getChallenge,
+  haapiToken,
+  headerOf,
+  iosAssertionResponse,
+  iosResponse,
+  newDevice,
+  postCat,
+} from "../helpers/attestation";
 import { BASE, jsonOf } from "../helpers/server";
 import { exports } from "cloudflare:workers";
 
@@ -53,12 +65,18 @@ describe("Android: simulator -> CAT -> HAAPI token", () => {
     const body = await jsonOf(response);
     expect(response.status, JSON.stringify(body)).toBe(200);
     expect(body).toMatchObject({ token_type: "DPoP", expires_in: 600, scope: "urn:se:curity:scopes:haapi" });
-    expect(claimsOf(body.access_token as string)).toMatchObject({ client_id: "attested-only", cal: "by-policy", cnf: { jkt: device.jkt } });
+    expect(claimsOf(body.access_token as string)).toMatchObject({
+      client_id: "attested-only",
+      cal: "by-policy",
+      cnf: { jkt: device.jkt },
+    });
   });
 
   it("takes the TTL from the attestation policy (haapi_access_token_ttl)", async () => {
     const device = await newDevice();
-    const cat = await catFor("strongbox-only", device, (challenge) => androidResponse(challenge, device, { securityLevel: "strongbox" }));
+    const cat = await catFor("strongbox-only", device, (challenge) =>
+      androidResponse(challenge, device, { securityLevel: "strongbox" }),
+    );
     const body = await jsonOf(await haapiToken(cat, device));
     expect(body.expires_in).toBe(900);
   });
@@ -98,18 +116,29 @@ describe("Android: simulator -> CAT -> HAAPI token", () => {
     expect((await postCat({ challenge, response, device })).status).toBe(200);
     const again = await postCat({ challenge, response, device });
     expect(again.status).toBe(400);
-    expect(await jsonOf(again)).toMatchObject({ error: "invalid_request", error_description: "challenge already used; get a new one" });
+    expect(await jsonOf(again)).toMatchObject({
+      error: "invalid_request",
+      error_description: "challenge already used; get a new one",
+    });
 
     const raced = await getChallenge("attested-only");
     const racedResponse = await androidResponse(raced, device);
-    const statuses = await Promise.all(Array.from({ length: 10 }, () => postCat({ challenge: raced, response: racedResponse, device }).then((r) => r.status)));
+    const statuses = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        postCat({ challenge: raced, response: racedResponse, device }).then((r) => r.status),
+      ),
+    );
     expect(statuses.filter((status) => status === 200)).toHaveLength(1);
   });
 
   it("a refused attestation does not spend the challenge (nothing half-written)", async () => {
     const device = await newDevice();
     const challenge = await getChallenge("attested-only");
-    const wrong = await postCat({ challenge, response: await androidResponse(challenge, device, { packageName: "com.evil.app" }), device });
+    const wrong = await postCat({
+      challenge,
+      response: await androidResponse(challenge, device, { packageName: "com.evil.app" }),
+      device,
+    });
     expect(wrong.status).toBe(400);
     expect(await jsonOf(wrong)).toMatchObject({ error: "invalid_client_attestation" });
     expect((await postCat({ challenge, response: await androidResponse(challenge, device), device })).status).toBe(200);
@@ -117,16 +146,27 @@ describe("Android: simulator -> CAT -> HAAPI token", () => {
 
   it.each([
     ["a wrong package", { packageName: "com.evil.app" }, "package_not_allowed"],
-    ["a wrong signature digest", { signatureDigests: ["EDk47kU35Z6O55L2VFBPuDRvxrNG0LvEQV/DOfz8jsE="] }, "signature_digest_mismatch"],
+    [
+      "a wrong signature digest",
+      { signatureDigests: ["EDk47kU35Z6O55L2VFBPuDRvxrNG0LvEQV/DOfz8jsE="] },
+      "signature_digest_mismatch",
+    ],
     ["an unverified boot state", { bootState: "unverified" }, "boot_state_not_verified"],
     ["an unlocked bootloader", { deviceLocked: false }, "boot_state_not_verified"],
     ["software security level", { securityLevel: "software" }, "security_level_too_low"],
   ] as const)("refuses %s with a precise reason (development server)", async (_, options, reason) => {
     const device = await newDevice();
     const challenge = await getChallenge("attested-only");
-    const response = await postCat({ challenge, response: await androidResponse(challenge, device, options as never), device });
+    const response = await postCat({
+      challenge,
+      response: await androidResponse(challenge, device, options as never),
+      device,
+    });
     expect(response.status).toBe(400);
-    expect(await jsonOf(response)).toEqual({ error: "invalid_client_attestation", error_description: `android attestation rejected: ${reason}` });
+    expect(await jsonOf(response)).toEqual({
+      error: "invalid_client_attestation",
+      error_description: `android attestation rejected: ${reason}`,
+    });
   });
 
   it("refuses an attestation of another challenge or another key (the attested bytes bind both)", async () => {
@@ -154,8 +194,13 @@ describe("Android: simulator -> CAT -> HAAPI token", () => {
 
   it("with disable_attestation_validation (development), accepts a failing attestation with cal none", async () => {
     const device = await newDevice();
-    const cat = await catFor("lax-client", device, (challenge) => androidResponse(challenge, device, { packageName: "com.other.app" }));
-    expect(claimsOf(cat)).toMatchObject({ cal: "none", attestation: { platform: "android", validation: "disabled", validation_failure: "package_not_allowed" } });
+    const cat = await catFor("lax-client", device, (challenge) =>
+      androidResponse(challenge, device, { packageName: "com.other.app" }),
+    );
+    expect(claimsOf(cat)).toMatchObject({
+      cal: "none",
+      attestation: { platform: "android", validation: "disabled", validation_failure: "package_not_allowed" },
+    });
     const token = await jsonOf(await haapiToken(cat, device));
     expect(claimsOf(token.access_token as string).cal).toBe("none");
   });
@@ -172,24 +217,45 @@ describe("iOS: simulator -> CAT -> HAAPI token, then a CAT refreshed with an ass
       keyPair = made.keyPair;
       return made.response;
     });
-    expect(claimsOf(cat)).toMatchObject({ cal: "by-policy", attestation: { platform: "ios", app_id: "HAAPIEDGE1.io.haapiedge.simulator", environment: "development", key_id: keyId } });
+    expect(claimsOf(cat)).toMatchObject({
+      cal: "by-policy",
+      attestation: {
+        platform: "ios",
+        app_id: "HAAPIEDGE1.io.haapiedge.simulator",
+        environment: "development",
+        key_id: keyId,
+      },
+    });
     const token = await haapiToken(cat, device);
     expect(token.status).toBe(200);
     expect((await jsonOf(token)).expires_in).toBe(1200);
 
-    const refreshed = await catFor("attested-only", device, (challenge) => iosAssertionResponse(challenge, device, keyId, keyPair!, 1));
-    expect(claimsOf(refreshed)).toMatchObject({ cal: "by-policy", attestation: { platform: "ios", assertion_counter: 1 } });
+    const refreshed = await catFor("attested-only", device, (challenge) =>
+      iosAssertionResponse(challenge, device, keyId, keyPair!, 1),
+    );
+    expect(claimsOf(refreshed)).toMatchObject({
+      cal: "by-policy",
+      attestation: { platform: "ios", assertion_counter: 1 },
+    });
 
     // The same counter again: a replayed or cloned assertion.
     const challenge = await getChallenge("attested-only");
-    const stale = await postCat({ challenge, response: await iosAssertionResponse(challenge, device, keyId, keyPair!, 1), device });
+    const stale = await postCat({
+      challenge,
+      response: await iosAssertionResponse(challenge, device, keyId, keyPair!, 1),
+      device,
+    });
     expect(stale.status).toBe(400);
     expect((await jsonOf(stale)).error_description).toBe("ios attestation rejected: assertion_counter_not_increasing");
 
     // An assertion under another DPoP key finds no attested key: the App Attest key belongs to the device key.
     const stranger = await newDevice();
     const other = await getChallenge("attested-only");
-    const unknown = await postCat({ challenge: other, response: await iosAssertionResponse(other, stranger, keyId, keyPair!, 5), device: stranger });
+    const unknown = await postCat({
+      challenge: other,
+      response: await iosAssertionResponse(other, stranger, keyId, keyPair!, 5),
+      device: stranger,
+    });
     expect((await jsonOf(unknown)).error_description).toBe("ios attestation rejected: assertion_unknown_key");
   });
 
@@ -200,7 +266,11 @@ describe("iOS: simulator -> CAT -> HAAPI token, then a CAT refreshed with an ass
     expect((await jsonOf(dev)).error_description).toBe("ios attestation rejected: aaguid_not_allowed");
 
     const other = await getChallenge("attested-only");
-    const wrongApp = await postCat({ challenge: other, response: (await iosResponse(other, device, { appId: "HAAPIEDGE1.com.other.app" })).response, device });
+    const wrongApp = await postCat({
+      challenge: other,
+      response: (await iosResponse(other, device, { appId: "HAAPIEDGE1.com.other.app" })).response,
+      device,
+    });
     expect((await jsonOf(wrongApp)).error_description).toBe("ios attestation rejected: app_id_mismatch");
   });
 });
@@ -208,15 +278,24 @@ describe("iOS: simulator -> CAT -> HAAPI token, then a CAT refreshed with an ass
 describe("web: the Origin is the attestation", () => {
   it("accepts an allowed origin, refuses another or none; a policy may disable the check", async () => {
     const device = await newDevice();
-    const cat = await catFor("attested-only", device, async () => ({ platform: "web" }), { Origin: "https://app.example" });
-    expect(claimsOf(cat)).toMatchObject({ attestation: { platform: "web", origin: "https://app.example", origin_verified: true } });
+    const cat = await catFor("attested-only", device, async () => ({ platform: "web" }), {
+      Origin: "https://app.example",
+    });
+    expect(claimsOf(cat)).toMatchObject({
+      attestation: { platform: "web", origin: "https://app.example", origin_verified: true },
+    });
 
     for (const [origin, reason] of [
       ["https://evil.example", "origin_not_allowed"],
       [undefined, "origin_missing"],
     ] as const) {
       const challenge = await getChallenge("attested-only");
-      const response = await postCat({ challenge, response: { platform: "web" }, device, headers: origin ? { Origin: origin } : {} });
+      const response = await postCat({
+        challenge,
+        response: { platform: "web" },
+        device,
+        headers: origin ? { Origin: origin } : {},
+      });
       expect(response.status).toBe(400);
       expect((await jsonOf(response)).error_description).toBe(`web attestation rejected: ${reason}`);
     }

@@ -21,7 +21,19 @@ import { browserLogin } from "../helpers/browser";
 import { proof } from "../helpers/dpop";
 import { HAAPI, redeemCode } from "../helpers/flow";
 import { basic, jsonOf } from "../helpers/server";
-import { BASE, dpopHeaders, expectRefused, fetchWithDpop, getUafRequest, newAccount, post, readUafUser, registeredPhone, workerFetch, type Account } from "../helpers/uaf";
+import {
+  BASE,
+  dpopHeaders,
+  expectRefused,
+  fetchWithDpop,
+  getUafRequest,
+  newAccount,
+  post,
+  readUafUser,
+  registeredPhone,
+  workerFetch,
+  type Account,
+} from "../helpers/uaf";
 
 type Json = Record<string, any>;
 
@@ -32,7 +44,10 @@ type Json = Record<string, any>;
  * - `other`: it takes another credential (named); a token is no substitute, so the answer is a refusal.
  * - `public`: it takes no credential; a token changes nothing (the same status as without it).
  */
-type Treatment = { readonly kind: "token"; readonly live: "passes" | "refused" } | { readonly kind: "other"; readonly credential: string } | { readonly kind: "public" };
+type Treatment =
+  | { readonly kind: "token"; readonly live: "passes" | "refused" }
+  | { readonly kind: "other"; readonly credential: string }
+  | { readonly kind: "public" };
 
 const PUBLIC: Treatment = { kind: "public" };
 const other = (credential: string): Treatment => ({ kind: "other", credential });
@@ -84,7 +99,9 @@ const TREATMENT: Record<string, Treatment> = {
   "POST /_app/uaf/1.1/request/deregistration": USER_TOKEN,
   "POST /nevisfido/uaf/1.1/request/deregistration": USER_TOKEN,
   "POST /_app/uaf/1.1/registration": other("a UAF response to a request whose authority is re-checked (serverData)"),
-  "POST /nevisfido/uaf/1.1/registration": other("a UAF response to a request whose authority is re-checked (serverData)"),
+  "POST /nevisfido/uaf/1.1/registration": other(
+    "a UAF response to a request whose authority is re-checked (serverData)",
+  ),
   // Anyone may ask; only the registered authenticator's signature answers.
   "POST /_app/uaf/1.1/request/authentication": PUBLIC,
   "POST /auth/fidouaf": PUBLIC,
@@ -102,7 +119,8 @@ const TREATMENT: Record<string, Treatment> = {
 };
 for (const family of ["/_app", "/nevisfido"]) {
   for (const devices of [`${family}/devices/:deviceId`, `${family}/devices/credentials/:deviceId`]) {
-    for (const method of ["GET", "PATCH", "DELETE"]) TREATMENT[`${method} ${devices}`] = other("the device's Device-Signature");
+    for (const method of ["GET", "PATCH", "DELETE"])
+      TREATMENT[`${method} ${devices}`] = other("the device's Device-Signature");
   }
 }
 
@@ -128,15 +146,34 @@ type Credential = (url: string, method: string) => Promise<Record<string, string
 
 const dpopAccessToken =
   (account: Account): Credential =>
-  async (url, method) => ({ authorization: `DPoP ${account.accessToken}`, dpop: await proof(account.key, { htm: method, htu: url, accessToken: account.accessToken }) });
-const bearerIdToken = (account: Account): Credential => async () => ({ authorization: `Bearer ${account.idToken}` });
-const sessionCookie = (cookie: string): Credential => async () => ({ cookie });
+  async (url, method) => ({
+    authorization: `DPoP ${account.accessToken}`,
+    dpop: await proof(account.key, { htm: method, htu: url, accessToken: account.accessToken }),
+  });
+const bearerIdToken =
+  (account: Account): Credential =>
+  async () => ({ authorization: `Bearer ${account.idToken}` });
+const sessionCookie =
+  (cookie: string): Credential =>
+  async () => ({ cookie });
 const noCredential: Credential = async () => ({});
 
-const SAMPLE_PARAMS: Record<string, string> = { client_id: "0".repeat(64), id: "0".repeat(64), session: "0".repeat(64), secret: "x", operation: "registration", deviceId: "device-1" };
+const SAMPLE_PARAMS: Record<string, string> = {
+  client_id: "0".repeat(64),
+  id: "0".repeat(64),
+  session: "0".repeat(64),
+  secret: "x",
+  operation: "registration",
+  deviceId: "device-1",
+};
 
 /** A request a client of that route could send, with `credential`'s headers. */
-async function send(route: Route, username: string, credential: Credential, source: string): Promise<{ status: number; body: Json | null }> {
+async function send(
+  route: Route,
+  username: string,
+  credential: Credential,
+  source: string,
+): Promise<{ status: number; body: Json | null }> {
   const url = `${BASE}${route.path.replace(/:(\w+)/g, (_, name: string) => SAMPLE_PARAMS[name]!)}`;
   const path = route.key.slice(route.key.indexOf(" ") + 1);
   const headers: Record<string, string> = { "cf-connecting-ip": source, ...(await credential(url, route.method)) };
@@ -144,7 +181,13 @@ async function send(route: Route, username: string, credential: Credential, sour
   if (path.startsWith("/authn/") || path === "/oauth/v2/oauth-authorize") headers.accept = HAAPI;
   else headers.accept = "application/fido+uaf, application/json";
   if (route.method !== "GET" && route.method !== "DELETE") {
-    const op = /request\/registration$/.test(path) ? "Reg" : /request\/deregistration$/.test(path) ? "Dereg" : /request\/authentication$|\/auth\/fidouaf$/.test(path) ? "Auth" : null;
+    const op = /request\/registration$/.test(path)
+      ? "Reg"
+      : /request\/deregistration$/.test(path)
+        ? "Dereg"
+        : /request\/authentication$|\/auth\/fidouaf$/.test(path)
+          ? "Auth"
+          : null;
     if (op) {
       headers["content-type"] = "application/fido+uaf;charset=UTF-8";
       body = JSON.stringify(getUafRequest(op, { username }));
@@ -156,7 +199,11 @@ async function send(route: Route, username: string, credential: Credential, sour
       body = path === "/token-service/oauth-registration" ? JSON.stringify({ software_id: "dcr-template" }) : "{}";
     }
   }
-  const response = await exports.default.fetch(url, { method: route.method, headers, ...(body !== undefined ? { body } : {}) });
+  const response = await exports.default.fetch(url, {
+    method: route.method,
+    headers,
+    ...(body !== undefined ? { body } : {}),
+  });
   const text = new TextDecoder().decode(await response.arrayBuffer()); // UTF-8, whatever the type (application/fido+uaf)
   let parsed: Json | null = null;
   try {
@@ -168,7 +215,11 @@ async function send(route: Route, username: string, credential: Credential, sour
 }
 
 function isUafPath(path: string): boolean {
-  return /^\/(_app|nevisfido)\/uaf\//.test(path) || path.startsWith("/auth/fidouaf") || /^\/(_app|nevisfido)\/devices\//.test(path);
+  return (
+    /^\/(_app|nevisfido)\/uaf\//.test(path) ||
+    path.startsWith("/auth/fidouaf") ||
+    /^\/(_app|nevisfido)\/devices\//.test(path)
+  );
 }
 
 /** A source address of its own per pass, so the per-source rate limits other tests count are not spent here. */
@@ -184,12 +235,17 @@ async function expectDeadEverywhere(username: string, credential: Credential, la
     const path = route.key.slice(route.key.indexOf(" ") + 1);
     if (treatment.kind === "token") {
       if (answer.status !== 401) failures.push(`${route.method} ${route.path}: ${answer.status}, expected 401`);
-      else if (isUafPath(path) && answer.body?.statusCode !== 1401) failures.push(`${route.method} ${route.path}: UAF ${answer.body?.statusCode}, expected 1401`);
+      else if (isUafPath(path) && answer.body?.statusCode !== 1401)
+        failures.push(`${route.method} ${route.path}: UAF ${answer.body?.statusCode}, expected 1401`);
     } else if (treatment.kind === "other") {
-      if (answer.status < 400) failures.push(`${route.method} ${route.path}: ${answer.status}, expected a refusal (it takes ${treatment.credential})`);
+      if (answer.status < 400)
+        failures.push(
+          `${route.method} ${route.path}: ${answer.status}, expected a refusal (it takes ${treatment.credential})`,
+        );
     } else {
       const without = await send(route, username, noCredential, source);
-      if (answer.status !== without.status) failures.push(`${route.method} ${route.path}: ${answer.status} with the token, ${without.status} without`);
+      if (answer.status !== without.status)
+        failures.push(`${route.method} ${route.path}: ${answer.status} with the token, ${without.status} without`);
     }
   }
   expect(failures, label).toEqual([]);
@@ -203,7 +259,8 @@ async function expectLiveWhereAccepted(account: Account): Promise<void> {
     const treatment = TREATMENT[route.key]!;
     if (treatment.kind !== "token" || treatment.live !== "passes") continue;
     const answer = await send(route, account.username, dpopAccessToken(account), source);
-    if (answer.status === 401) failures.push(`${route.method} ${route.path}: 401 with a live token ${JSON.stringify(answer.body)}`);
+    if (answer.status === 401)
+      failures.push(`${route.method} ${route.path}: 401 with a live token ${JSON.stringify(answer.body)}`);
   }
   expect(failures).toEqual([]);
 }
@@ -211,7 +268,10 @@ async function expectLiveWhereAccepted(account: Account): Promise<void> {
 async function revoke(refreshToken: string): Promise<void> {
   const response = await exports.default.fetch(`${BASE}/oauth/v2/oauth-revoke`, {
     method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", authorization: basic("flow-client", "flow-secret") },
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      authorization: basic("flow-client", "flow-secret"),
+    },
     body: new URLSearchParams({ token: refreshToken }).toString(),
   });
   expect(response.status).toBe(200);
@@ -220,7 +280,10 @@ async function revoke(refreshToken: string): Promise<void> {
 async function introspect(token: string): Promise<Json> {
   const response = await exports.default.fetch(`${BASE}/oauth/v2/oauth-introspect`, {
     method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", authorization: basic("flow-client", "flow-secret") },
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      authorization: basic("flow-client", "flow-secret"),
+    },
     body: new URLSearchParams({ token }).toString(),
   });
   return jsonOf(response);
@@ -228,13 +291,22 @@ async function introspect(token: string): Promise<Json> {
 
 /** Redeem the account's code a second time: invalid_grant, and the grant is revoked. */
 async function replayCode(account: Account): Promise<void> {
-  const again = await redeemCode(account.code, { verifier: account.codeVerifier, redirectUri: "app://haapi", clientId: "flow-client", secret: "flow-secret", headers: { DPoP: await proof(account.key) } });
+  const again = await redeemCode(account.code, {
+    verifier: account.codeVerifier,
+    redirectUri: "app://haapi",
+    clientId: "flow-client",
+    secret: "flow-secret",
+    headers: { DPoP: await proof(account.key) },
+  });
   expect(again.status).toBe(400);
   expect(await jsonOf(again)).toMatchObject({ error: "invalid_grant" });
 }
 
 /** The simulator's fetch, running `between` just before the registration response is posted. */
-function withPause(fetch: (url: string, init: RequestInit) => Promise<Response>, between: () => Promise<void>): (url: string, init: RequestInit) => Promise<Response> {
+function withPause(
+  fetch: (url: string, init: RequestInit) => Promise<Response>,
+  between: () => Promise<void>,
+): (url: string, init: RequestInit) => Promise<Response> {
   return async (url, init) => {
     if (/\/uaf\/1\.1\/registration\/?$/.test(new URL(url).pathname)) await between();
     return fetch(url, init);
@@ -260,8 +332,14 @@ function setClock(epochSeconds: number): void {
 describe("the router's routes are all classified", () => {
   it("every route with a handler has a treatment, and every treatment a route", () => {
     const keys = new Set(routes().map((route) => route.key));
-    expect([...keys].filter((key) => !(key in TREATMENT)), "routes without a treatment: classify them in TREATMENT").toEqual([]);
-    expect(Object.keys(TREATMENT).filter((key) => !keys.has(key)), "treatments of routes that no longer exist").toEqual([]);
+    expect(
+      [...keys].filter((key) => !(key in TREATMENT)),
+      "routes without a treatment: classify them in TREATMENT",
+    ).toEqual([]);
+    expect(
+      Object.keys(TREATMENT).filter((key) => !keys.has(key)),
+      "treatments of routes that no longer exist",
+    ).toEqual([]);
   });
 });
 
@@ -274,21 +352,45 @@ describe("a revoked grant's tokens", { timeout: 120_000 }, () => {
     const account = await newAccount();
     const regRequest = `${BASE}/_app/uaf/1.1/request/registration`;
     // Alive, the token is good for a registration request.
-    expect((await post("/_app/uaf/1.1/request/registration", getUafRequest("Reg", { username: account.username }), await dpopHeaders(account, regRequest))).body).toMatchObject({ statusCode: 1200 });
+    expect(
+      (
+        await post(
+          "/_app/uaf/1.1/request/registration",
+          getUafRequest("Reg", { username: account.username }),
+          await dpopHeaders(account, regRequest),
+        )
+      ).body,
+    ).toMatchObject({ statusCode: 1200 });
 
     await revoke(account.refreshToken);
-    const userinfo = await exports.default.fetch(`${BASE}/oauth/v2/oauth-userinfo`, { headers: await dpopHeaders(account, `${BASE}/oauth/v2/oauth-userinfo`, { method: "GET" }) });
+    const userinfo = await exports.default.fetch(`${BASE}/oauth/v2/oauth-userinfo`, {
+      headers: await dpopHeaders(account, `${BASE}/oauth/v2/oauth-userinfo`, { method: "GET" }),
+    });
     expect(userinfo.status).toBe(401);
     expect(await introspect(account.accessToken)).toEqual({ active: false });
 
     for (const family of ["_app", "nevisfido"]) {
       const path = `/${family}/uaf/1.1/request/registration`;
-      expectRefused(await post(path, getUafRequest("Reg", { username: account.username }), await dpopHeaders(account, `${BASE}${path}`)), 1401);
+      expectRefused(
+        await post(
+          path,
+          getUafRequest("Reg", { username: account.username }),
+          await dpopHeaders(account, `${BASE}${path}`),
+        ),
+        1401,
+      );
       // The fresh ID token of the same grant is dead too.
-      expectRefused(await post(path, getUafRequest("Reg", { username: account.username }), { authorization: `Bearer ${account.idToken}` }), 1401);
+      expectRefused(
+        await post(path, getUafRequest("Reg", { username: account.username }), {
+          authorization: `Bearer ${account.idToken}`,
+        }),
+        1401,
+      );
     }
     const phone = await newPhone({ platform: "android" });
-    await refusedRegistration(registerInApp({ baseUrl: BASE, username: account.username, kind: "pin", phone, fetch: fetchWithDpop(account) }));
+    await refusedRegistration(
+      registerInApp({ baseUrl: BASE, username: account.username, kind: "pin", phone, fetch: fetchWithDpop(account) }),
+    );
     expect(phone.credentials).toEqual([]);
     expect((await readUafUser(account.username))?.authenticators ?? []).toEqual([]);
   });
@@ -299,7 +401,17 @@ describe("a revoked grant's tokens", { timeout: 120_000 }, () => {
       const phone = await newPhone({ platform: "ios" });
       const authorization = credential === "ID token" ? ({ type: "jwt", token: account.idToken } as const) : undefined;
       await refusedRegistration(
-        registerInApp({ baseUrl: BASE, family: "nevisfido", username: account.username, kind: "password", phone, ...(authorization ? { authorization } : {}), fetch: withPause(credential === "ID token" ? workerFetch : fetchWithDpop(account), () => revoke(account.refreshToken)) }),
+        registerInApp({
+          baseUrl: BASE,
+          family: "nevisfido",
+          username: account.username,
+          kind: "password",
+          phone,
+          ...(authorization ? { authorization } : {}),
+          fetch: withPause(credential === "ID token" ? workerFetch : fetchWithDpop(account), () =>
+            revoke(account.refreshToken),
+          ),
+        }),
       );
       const user = await readUafUser(account.username);
       expect(user?.authenticators ?? [], credential).toEqual([]);
@@ -310,7 +422,14 @@ describe("a revoked grant's tokens", { timeout: 120_000 }, () => {
   it("the same registration answered while the grant lives is stored (the refusal above is the revocation's)", async () => {
     const account = await newAccount();
     const phone = await newPhone({ platform: "ios" });
-    const registered = await registerInApp({ baseUrl: BASE, family: "nevisfido", username: account.username, kind: "password", phone, fetch: withPause(fetchWithDpop(account), async () => {}) });
+    const registered = await registerInApp({
+      baseUrl: BASE,
+      family: "nevisfido",
+      username: account.username,
+      kind: "password",
+      phone,
+      fetch: withPause(fetchWithDpop(account), async () => {}),
+    });
     expect(registered.serverResponse).toMatchObject({ statusCode: 1200 });
     expect((await readUafUser(account.username))!.authenticators).toHaveLength(1);
   });
@@ -330,10 +449,18 @@ describe("a replayed code's tokens (the second redemption revokes the grant)", {
     await replayCode(account);
     for (const family of ["_app", "nevisfido"] as const) {
       const path = `/${family}/uaf/1.1/request/deregistration`;
-      expectRefused(await post(path, getUafRequest("Dereg", { username }), await dpopHeaders(account, `${BASE}${path}`)), 1401);
-      expectRefused(await post(path, getUafRequest("Dereg", { username }), { authorization: `Bearer ${account.idToken}` }), 1401);
+      expectRefused(
+        await post(path, getUafRequest("Dereg", { username }), await dpopHeaders(account, `${BASE}${path}`)),
+        1401,
+      );
+      expectRefused(
+        await post(path, getUafRequest("Dereg", { username }), { authorization: `Bearer ${account.idToken}` }),
+        1401,
+      );
     }
-    const removed = await deregister({ baseUrl: BASE, username, phone, fetch: fetchWithDpop(account) }).catch((error: unknown) => error);
+    const removed = await deregister({ baseUrl: BASE, username, phone, fetch: fetchWithDpop(account) }).catch(
+      (error: unknown) => error,
+    );
     expect(removed).toMatchObject({ httpStatus: 401, statusCode: 1401 });
     expect((await readUafUser(username))!.authenticators).toHaveLength(1);
   });
@@ -365,12 +492,23 @@ describe("expiry", { timeout: 120_000 }, () => {
     const after = Math.ceil(Date.now() / 1000);
     // The session ends at its login time + ttl, somewhere in [before + ttl, after + ttl].
     const regRequest = "/_app/uaf/1.1/request/registration";
-    expect((await post(regRequest, getUafRequest("Reg", { username: account.username }), { cookie })).body).toMatchObject({ statusCode: 1200 });
+    expect(
+      (await post(regRequest, getUafRequest("Reg", { username: account.username }), { cookie })).body,
+    ).toMatchObject({ statusCode: 1200 });
 
     // Requested a minute before the session ends, answered (within uaf.request_ttl) after it ended.
     setClock(before + ttl - 60);
     const phone = await newPhone({ platform: "android" });
-    await refusedRegistration(registerInApp({ baseUrl: BASE, username: account.username, kind: "pin", phone, authorization: { type: "cookie", cookie }, fetch: withPause(workerFetch, async () => setClock(after + ttl + 1)) }));
+    await refusedRegistration(
+      registerInApp({
+        baseUrl: BASE,
+        username: account.username,
+        kind: "pin",
+        phone,
+        authorization: { type: "cookie", cookie },
+        fetch: withPause(workerFetch, async () => setClock(after + ttl + 1)),
+      }),
+    );
     expect((await readUafUser(account.username))?.authenticators ?? []).toEqual([]);
 
     expectRefused(await post(regRequest, getUafRequest("Reg", { username: account.username }), { cookie }), 1401);

@@ -13,7 +13,12 @@ function config(templateScope: string, grants: string[], redirects: string[]) {
   return parseConfig({
     issuer: "https://login.example",
     clients: [
-      { client_id: "main", client_secret_hash: "sha256$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", scope: `${HAAPI} dcr`, capabilities: { haapi: {} } },
+      {
+        client_id: "main",
+        client_secret_hash: "sha256$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        scope: `${HAAPI} dcr`,
+        capabilities: { haapi: {} },
+      },
       {
         client_id: "template",
         dynamic_client_registration_template: { authenticate_client_by: ["main"] },
@@ -49,12 +54,22 @@ const record: DynamicClientRecord = {
 
 describe("clientFromRecord", () => {
   it("carries the registration, the template's settings and the fixed assurance level", () => {
-    const cfg = config(`${HAAPI} openid profile`, ["client_credentials", "authorization_code"], ["app://haapi", "https://app.example/cb"]);
+    const cfg = config(
+      `${HAAPI} openid profile`,
+      ["client_credentials", "authorization_code"],
+      ["app://haapi", "https://app.example/cb"],
+    );
     const client = clientFromRecord(cfg.templatesById.get("template")!, record);
     expect(client.client_id).toBe(record.client_id);
     expect([...client.scopes]).toEqual([HAAPI, "openid", "profile"]);
     expect(client.capabilities.haapi).toMatchObject({ allow_without_attestation: true, access_token_ttl: 700 });
-    expect(client.dynamic).toEqual({ templateId: "template", mainClientId: "main", cal: "none", usedAt: null, secretExpiresAt: 0 });
+    expect(client.dynamic).toEqual({
+      templateId: "template",
+      mainClientId: "main",
+      cal: "none",
+      usedAt: null,
+      secretExpiresAt: 0,
+    });
     expect(client.dynamic_client_registration_template).toBeUndefined();
     expect(client.client_secret_hash).toBe(record.client_secret_hash);
   });

@@ -20,7 +20,10 @@ import { authorizeUrl, FlowClient, haapiTokenFor, pkce, redeemCode } from "../he
 import { BASE, jsonOf, tokenRequest } from "../helpers/server";
 
 const REDIRECT = "https://app.example/cb";
-const SECRETS: Record<string, string> = { "browser-client": "browser-secret", "browser-multi-client": "browser-multi-secret" };
+const SECRETS: Record<string, string> = {
+  "browser-client": "browser-secret",
+  "browser-multi-client": "browser-multi-secret",
+};
 
 async function expectPage(response: Response, status: number): Promise<Page> {
   const page = await parse(response);
@@ -28,15 +31,33 @@ async function expectPage(response: Response, status: number): Promise<Page> {
   expect(response.headers.get("Content-Type")).toBe("text/html; charset=utf-8");
   expect(response.headers.get("Cache-Control")).toBe("no-store");
   expect(response.headers.get("X-Frame-Options")).toBe("DENY");
-  expect(response.headers.get("Content-Security-Policy")).toMatch(/^default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self' .*; frame-ancestors 'none'/);
+  expect(response.headers.get("Content-Security-Policy")).toMatch(
+    /^default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self' .*; frame-ancestors 'none'/,
+  );
   return page;
 }
 
 /** The authorize request of a browser (`undefined` in `params` drops a parameter). */
-async function authorize(clientId = "browser-client", params: Record<string, string | undefined> = {}, browser = new Browser()) {
+async function authorize(
+  clientId = "browser-client",
+  params: Record<string, string | undefined> = {},
+  browser = new Browser(),
+) {
   const { verifier, challenge } = await pkce();
-  const query = { client_id: clientId, response_type: "code", redirect_uri: REDIRECT, scope: "openid profile", state: "st-1", nonce: "n-1", code_challenge: challenge, code_challenge_method: "S256", ...params };
-  const defined = Object.fromEntries(Object.entries(query).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  const query = {
+    client_id: clientId,
+    response_type: "code",
+    redirect_uri: REDIRECT,
+    scope: "openid profile",
+    state: "st-1",
+    nonce: "n-1",
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+    ...params,
+  };
+  const defined = Object.fromEntries(
+    Object.entries(query).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
   return { browser, verifier, response: await browser.fetch(authorizeUrl(defined)) };
 }
 
@@ -61,10 +82,14 @@ describe("logging in from a browser", () => {
   it("authorize, login page, POST, 303 with code, state and iss; the code redeemed with client auth and PKCE; the cookie cleared", async () => {
     const { browser, verifier, response, page } = await loginPage();
     const setCookie = response.headers.get("Set-Cookie")!;
-    expect(setCookie).toMatch(/^haapi-login=[0-9a-f]{64}\.[A-Za-z0-9_-]{43}; Path=\/; Max-Age=900; HttpOnly; SameSite=Lax$/);
+    expect(setCookie).toMatch(
+      /^haapi-login=[0-9a-f]{64}\.[A-Za-z0-9_-]{43}; Path=\/; Max-Age=900; HttpOnly; SameSite=Lax$/,
+    );
     expect(response.headers.get("Set-Session-Id")).toBeNull();
     expect(response.headers.get("Referrer-Policy")).toBe("same-origin");
-    expect(response.headers.get("Content-Security-Policy")).toContain(`form-action 'self' ${BASE} https://app.example;`);
+    expect(response.headers.get("Content-Security-Policy")).toContain(
+      `form-action 'self' ${BASE} https://app.example;`,
+    );
     expect(page.body.view).toBe("authenticator/html-form/authenticate/get");
     const login = formOf(page, "login");
     expect(login).toMatchObject({ action: `${BASE}/authn/authenticate/html-form`, method: "post" });
@@ -83,17 +108,37 @@ describe("logging in from a browser", () => {
     // The login cookie is cleared; the browser session (haapi-session, for FIDO UAF cookie authorization) starts.
     const [cleared, session] = done.headers.getSetCookie();
     expect(cleared).toBe("haapi-login=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax");
-    expect(session).toMatch(/^haapi-session=[0-9a-f]{64}\.[A-Za-z0-9_-]{43}; Path=\/; Max-Age=3600; HttpOnly; SameSite=Lax$/);
+    expect(session).toMatch(
+      /^haapi-session=[0-9a-f]{64}\.[A-Za-z0-9_-]{43}; Path=\/; Max-Age=3600; HttpOnly; SameSite=Lax$/,
+    );
     expect([...browser.cookies.keys()]).toEqual(["haapi-session"]);
 
     const tokens = await redeem(params.get("code")!, verifier);
     const body = await jsonOf(tokens);
     expect(tokens.status, JSON.stringify(body)).toBe(200);
     expect(body).toMatchObject({ token_type: "Bearer", scope: "openid profile" });
-    expect(claimsOf(body.access_token as string)).toMatchObject({ sub: "demo", client_id: "browser-client", amr: ["pwd"], cal: "none" });
-    expect(claimsOf(body.id_token as string)).toMatchObject({ sub: "demo", aud: "browser-client", nonce: "n-1", acr: "urn:se:curity:authentication:html-form:html-form" });
+    expect(claimsOf(body.access_token as string)).toMatchObject({
+      sub: "demo",
+      client_id: "browser-client",
+      amr: ["pwd"],
+      cal: "none",
+    });
+    expect(claimsOf(body.id_token as string)).toMatchObject({
+      sub: "demo",
+      aud: "browser-client",
+      nonce: "n-1",
+      acr: "urn:se:curity:authentication:html-form:html-form",
+    });
     // Without the client's secret the code is not redeemable (a web client is confidential).
-    const publicTry = await tokenRequest({ body: { grant_type: "authorization_code", code: params.get("code")!, redirect_uri: REDIRECT, code_verifier: verifier, client_id: "browser-client" } });
+    const publicTry = await tokenRequest({
+      body: {
+        grant_type: "authorization_code",
+        code: params.get("code")!,
+        redirect_uri: REDIRECT,
+        code_verifier: verifier,
+        client_id: "browser-client",
+      },
+    });
     expect(publicTry.status).toBe(401);
   });
 
@@ -117,7 +162,12 @@ describe("logging in from a browser", () => {
     expect(still.html).toContain('data-status="pending"');
     expect(still.refresh).not.toBeNull();
     // Continue before the approval: the polling page again, with the problem.
-    const early = await expectPage(await browser.fetch(`${BASE}/authn/authenticate/approval/continue`, { form: { csrf_token: formOf(pending, "cancel").fields.get("csrf_token")!.value! } }), 400);
+    const early = await expectPage(
+      await browser.fetch(`${BASE}/authn/authenticate/approval/continue`, {
+        form: { csrf_token: formOf(pending, "cancel").fields.get("csrf_token")!.value! },
+      }),
+      400,
+    );
     expect(early.body.problem).toBe("authentication-failed");
 
     // Another device opens the link: no cookie, a page of its own.
@@ -141,7 +191,10 @@ describe("logging in from a browser", () => {
     const pending = await expectPage(await browser.submit(formOf(start, "login"), { userName: "demo" }), 200);
     const back = await expectPage(await browser.submit(formOf(pending, "cancel")), 200);
     expect(back.body.view).toBe("views/select-authenticator/index");
-    const form = await expectPage(await browser.fetch(page.links.find((link) => link.href.endsWith("/html-form"))!.href), 200);
+    const form = await expectPage(
+      await browser.fetch(page.links.find((link) => link.href.endsWith("/html-form"))!.href),
+      200,
+    );
     expect(linkOf(form, "cancel")).toBe(`${BASE}/authn/authenticate`);
     redirected(await browser.submit(formOf(form, "login"), { userName: "demo", password: "demo-password" }));
   });
@@ -152,8 +205,14 @@ describe("refused submissions re-render the page they came from", () => {
 
   it("a wrong password: the login page again, 400, the error, the username kept and the password not; then the right one works", async () => {
     const { browser, page } = await loginPage();
-    const wrong = await expectPage(await browser.submit(formOf(page, "login"), { userName: "demo", password: "not-it" }), 400);
-    expect(wrong.body).toMatchObject({ problem: "incorrect-credentials", view: "authenticator/html-form/authenticate/get" });
+    const wrong = await expectPage(
+      await browser.submit(formOf(page, "login"), { userName: "demo", password: "not-it" }),
+      400,
+    );
+    expect(wrong.body).toMatchObject({
+      problem: "incorrect-credentials",
+      view: "authenticator/html-form/authenticate/get",
+    });
     expect(wrong.messages).toEqual(["Incorrect username or password."]);
     const again = formOf(wrong, "login");
     expect(again.fields.get("userName")!.value).toBe("demo");
@@ -168,7 +227,10 @@ describe("refused submissions re-render the page they came from", () => {
     const invalid = await expectPage(await browser.submit(formOf(page, "login"), { userName: hostile }), 400);
     expect(invalid.body.problem).toBe("invalid-input");
     const form = formOf(invalid, "login");
-    expect(form.fields.get("userName")).toMatchObject({ invalid: true, value: "&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;" });
+    expect(form.fields.get("userName")).toMatchObject({
+      invalid: true,
+      value: "&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;",
+    });
     expect(form.fields.get("password")!.invalid).toBe(true);
     expect(invalid.html).toContain("This field is required");
     expect(invalid.html).not.toContain("<script>");
@@ -179,14 +241,19 @@ describe("refused submissions re-render the page they came from", () => {
     const userName = newName();
     const { browser, page, verifier } = await loginPage();
     const register = await expectPage(await browser.fetch(linkOf(page, "user-register")), 200);
-    expect(register.body).toMatchObject({ type: "registration-step", view: "authenticator/html-form/create-account/get" });
+    expect(register.body).toMatchObject({
+      type: "registration-step",
+      view: "authenticator/html-form/create-account/get",
+    });
     const create = formOf(register, "user-register");
     expect([...create.fields.keys()]).toEqual(["userName", "password", "email", "name", "csrf_token"]);
     expect(register.html).toContain('autocomplete="new-password"');
     const weak = await expectPage(await browser.submit(create, { userName, password: "short" }), 400);
     expect(weak.body).toMatchObject({ problem: "invalid-input", type: "registration-step" });
     expect(formOf(weak, "user-register").fields.get("password")!.invalid).toBe(true);
-    const params = redirected(await browser.submit(create, { userName, password: "correct-horse-9", email: `${userName}@example.com` }));
+    const params = redirected(
+      await browser.submit(create, { userName, password: "correct-horse-9", email: `${userName}@example.com` }),
+    );
     expect((await redeem(params.get("code")!, verifier)).status).toBe(200);
 
     const next = await loginPage();
@@ -209,22 +276,31 @@ describe("refused submissions re-render the page they came from", () => {
     expect(sent.body.type).toBe("continue-same-step");
     expect(sent.messages).toEqual(["If the account exists, instructions to reset the password have been sent."]);
     const missing = await expectPage(await browser.submit(formOf(forgot, "continue")), 400);
-    expect(missing.body).toMatchObject({ problem: "invalid-input", view: "authenticator/html-form/forgot-password/get" });
+    expect(missing.body).toMatchObject({
+      problem: "invalid-input",
+      view: "authenticator/html-form/forgot-password/get",
+    });
   });
 
   it("an authenticator the flow does not offer: the current step with the problem, 404", async () => {
     const { browser } = await loginPage();
     const other = await expectPage(await browser.fetch(`${BASE}/authn/authenticate/approval`), 404);
-    expect(other.body).toMatchObject({ problem: "generic-user-error", view: "authenticator/html-form/authenticate/get" });
+    expect(other.body).toMatchObject({
+      problem: "generic-user-error",
+      view: "authenticator/html-form/authenticate/get",
+    });
   });
 
   it("a fault inside the flow is the `unexpected` page, 500, without details", async () => {
     const { browser, response } = await authorize("browser-multi-client", { scope: "openid" });
     await response.body?.cancel();
-    await runInDurableObject(env.LOGIN_SESSIONS.get(env.LOGIN_SESSIONS.idFromString(browser.sessionId)), (_instance: LoginSession, state) => {
-      const record = state.storage.kv.get<SessionRecord>(RECORD)!;
-      state.storage.kv.put(RECORD, { ...record, authenticators: ["html-form", "removed-authenticator"] });
-    });
+    await runInDurableObject(
+      env.LOGIN_SESSIONS.get(env.LOGIN_SESSIONS.idFromString(browser.sessionId)),
+      (_instance: LoginSession, state) => {
+        const record = state.storage.kv.get<SessionRecord>(RECORD)!;
+        state.storage.kv.put(RECORD, { ...record, authenticators: ["html-form", "removed-authenticator"] });
+      },
+    );
     const page = await expectPage(await browser.fetch(`${BASE}/authn/authenticate`), 500);
     expect(page.body.problem).toBe("unexpected");
     expect(page.html).not.toContain("TypeError");
@@ -244,8 +320,16 @@ describe("CSRF and the session cookie", () => {
     };
     await refused(await a.browser.fetch(login.action, { form: credentials }));
     await refused(await a.browser.fetch(login.action, { form: { ...credentials, csrf_token: "A".repeat(43) } }));
-    await refused(await a.browser.fetch(login.action, { form: { ...credentials, csrf_token: formOf(b.page, "login").fields.get("csrf_token")!.value! } }));
-    await refused(await a.browser.submit(login, credentials, { headers: { Origin: "https://evil.example", "Sec-Fetch-Site": "cross-site" } }));
+    await refused(
+      await a.browser.fetch(login.action, {
+        form: { ...credentials, csrf_token: formOf(b.page, "login").fields.get("csrf_token")!.value! },
+      }),
+    );
+    await refused(
+      await a.browser.submit(login, credentials, {
+        headers: { Origin: "https://evil.example", "Sec-Fetch-Site": "cross-site" },
+      }),
+    );
     await refused(await a.browser.submit(login, credentials, { headers: { Origin: "https://evil.example" } }));
     await refused(await a.browser.submit(login, credentials, { headers: { "Sec-Fetch-Site": "same-site" } }));
     await refused(await a.browser.submit(login, credentials, { headers: { Origin: "null" } }));
@@ -263,7 +347,9 @@ describe("CSRF and the session cookie", () => {
       const answer = await expectPage(await stranger.submit(login, credentials), 400);
       expect(answer.body.problem).toBe("mismatch-between-session-and-access-token");
       expect(answer.forms).toEqual([]);
-      expect((await expectPage(await stranger.fetch(`${BASE}/authn/authenticate`), 400)).body.problem).toBe("mismatch-between-session-and-access-token");
+      expect((await expectPage(await stranger.fetch(`${BASE}/authn/authenticate`), 400)).body.problem).toBe(
+        "mismatch-between-session-and-access-token",
+      );
     };
     await mismatch(null);
     await mismatch("not-a-cookie");
@@ -280,22 +366,39 @@ describe("CSRF and the session cookie", () => {
     const device = await newDevice();
     const flow = new FlowClient(await haapiTokenFor("flow-client", "flow-secret", device), device);
     const { challenge } = await pkce();
-    const started = await flow.request(authorizeUrl({ client_id: "flow-client", response_type: "code", redirect_uri: "app://haapi", code_challenge: challenge, code_challenge_method: "S256" }));
+    const started = await flow.request(
+      authorizeUrl({
+        client_id: "flow-client",
+        response_type: "code",
+        redirect_uri: "app://haapi",
+        code_challenge: challenge,
+        code_challenge_method: "S256",
+      }),
+    );
     expect(started.status).toBe(200);
     await started.body?.cancel();
 
     const intruder = new Browser();
     intruder.cookies.set(LOGIN_COOKIE, `${flow.sessionId}.${"A".repeat(43)}`);
-    expect((await expectPage(await intruder.fetch(`${BASE}/authn/authenticate/html-form`), 400)).body.problem).toBe("mismatch-between-session-and-access-token");
-    const byHeader = await expectPage(await new Browser().fetch(`${BASE}/authn/authenticate/html-form`, { headers: { "Session-Id": flow.sessionId! } }), 400);
+    expect((await expectPage(await intruder.fetch(`${BASE}/authn/authenticate/html-form`), 400)).body.problem).toBe(
+      "mismatch-between-session-and-access-token",
+    );
+    const byHeader = await expectPage(
+      await new Browser().fetch(`${BASE}/authn/authenticate/html-form`, { headers: { "Session-Id": flow.sessionId! } }),
+      400,
+    );
     expect(byHeader.body.problem).toBe("mismatch-between-session-and-access-token");
 
     const { browser } = await loginPage();
     flow.sessionId = browser.sessionId;
-    const haapi = await flow.request(`${BASE}/authn/authenticate/html-form`, { form: { userName: "demo", password: "demo-password" } });
+    const haapi = await flow.request(`${BASE}/authn/authenticate/html-form`, {
+      form: { userName: "demo", password: "demo-password" },
+    });
     expect(haapi.status).toBe(400);
     expect(haapi.headers.get("Content-Type")).toBe("application/problem+json");
-    expect(((await haapi.json()) as { type: string }).type).toBe("https://curity.se/problems/mismatch-between-session-and-access-token");
+    expect(((await haapi.json()) as { type: string }).type).toBe(
+      "https://curity.se/problems/mismatch-between-session-and-access-token",
+    );
   });
 });
 
@@ -331,7 +434,11 @@ describe("the authorize request from a browser", () => {
     for (const [params, error] of cases) {
       const { response } = await authorize("browser-client", { state: "<script>x</script>", ...params });
       const answer = redirected(response);
-      expect(Object.fromEntries(answer), JSON.stringify(params)).toMatchObject({ error, state: "<script>x</script>", iss: BASE });
+      expect(Object.fromEntries(answer), JSON.stringify(params)).toMatchObject({
+        error,
+        state: "<script>x</script>",
+        iss: BASE,
+      });
       expect(answer.get("error_description")).toBeTruthy();
       expect(response.headers.get("Set-Cookie")).toBeNull();
     }
@@ -340,9 +447,13 @@ describe("the authorize request from a browser", () => {
   it("dpop_jkt binds the code to that key (RFC 9449 §10): its proof is then required at the token endpoint", async () => {
     const device = await newDevice();
     const { browser, page, verifier } = await loginPage("browser-client", { dpop_jkt: device.jkt });
-    const code = redirected(await browser.submit(formOf(page, "login"), { userName: "demo", password: "demo-password" })).get("code")!;
+    const code = redirected(
+      await browser.submit(formOf(page, "login"), { userName: "demo", password: "demo-password" }),
+    ).get("code")!;
     expect((await jsonOf(await redeem(code, verifier))).error).toBe("invalid_dpop_proof");
-    expect((await jsonOf(await redeem(code, verifier, "browser-client", { DPoP: await proof(await newDevice()) }))).error).toBe("invalid_dpop_proof");
+    expect(
+      (await jsonOf(await redeem(code, verifier, "browser-client", { DPoP: await proof(await newDevice()) }))).error,
+    ).toBe("invalid_dpop_proof");
     const bound = await redeem(code, verifier, "browser-client", { DPoP: await proof(device) });
     const body = await jsonOf(bound);
     expect(bound.status, JSON.stringify(body)).toBe(200);
@@ -355,7 +466,11 @@ describe("the authorize request from a browser", () => {
     const { browser, page, response } = await loginPage("browser-client", { state });
     expect(page.html).not.toContain("<script>");
     expect(response.headers.get("Content-Security-Policy")).not.toContain("script");
-    expect(redirected(await browser.submit(formOf(page, "login"), { userName: "demo", password: "demo-password" })).get("state")).toBe(state);
+    expect(
+      redirected(await browser.submit(formOf(page, "login"), { userName: "demo", password: "demo-password" })).get(
+        "state",
+      ),
+    ).toBe(state);
   });
 
   it("an Accept that is neither HTML nor HAAPI: 406, on authorize and on the steps", async () => {
@@ -383,10 +498,17 @@ describe("pure parts", () => {
 
   it("the cookie: __Host- and Secure on https, a plain name on http; only well-formed values are read", () => {
     expect(loginCookieName("https://idp.example")).toBe("__Host-haapi-login");
-    expect(loginCookie("https://idp.example", "v", 900)).toBe("__Host-haapi-login=v; Path=/; Max-Age=900; HttpOnly; SameSite=Lax; Secure");
-    expect(loginCookie("http://127.0.0.1:8787", "v", 0)).toBe("haapi-login=v; Path=/; Max-Age=0; HttpOnly; SameSite=Lax");
+    expect(loginCookie("https://idp.example", "v", 900)).toBe(
+      "__Host-haapi-login=v; Path=/; Max-Age=900; HttpOnly; SameSite=Lax; Secure",
+    );
+    expect(loginCookie("http://127.0.0.1:8787", "v", 0)).toBe(
+      "haapi-login=v; Path=/; Max-Age=0; HttpOnly; SameSite=Lax",
+    );
     const value = `${"a".repeat(64)}.${"B".repeat(43)}`;
-    expect(parseLoginCookie(`other=1; __Host-haapi-login=${value}`, "https://idp.example")).toEqual({ sessionId: "a".repeat(64), secret: "B".repeat(43) });
+    expect(parseLoginCookie(`other=1; __Host-haapi-login=${value}`, "https://idp.example")).toEqual({
+      sessionId: "a".repeat(64),
+      secret: "B".repeat(43),
+    });
     expect(parseLoginCookie(`haapi-login=${value}`, "https://idp.example")).toBeNull();
     expect(parseLoginCookie(`haapi-login=${value}x`, "http://127.0.0.1:8787")).toBeNull();
     expect(parseLoginCookie(undefined, "http://127.0.0.1:8787")).toBeNull();
@@ -401,13 +523,40 @@ describe("pure parts", () => {
         type: "authentication-step",
         metadata: { viewName: evil },
         actions: [
-          { template: "form", kind: evil, title: evil, model: { href: `https://x/"${evil}`, method: "POST", actionTitle: evil, fields: [{ name: evil, type: "text", label: evil, value: evil, placeholder: evil }] } },
-          { template: "selector", kind: "authenticator-selector", title: evil, model: { options: [{ template: "form", kind: "select-authenticator", title: evil, model: { href: evil, method: "GET" } }] } },
+          {
+            template: "form",
+            kind: evil,
+            title: evil,
+            model: {
+              href: `https://x/"${evil}`,
+              method: "POST",
+              actionTitle: evil,
+              fields: [{ name: evil, type: "text", label: evil, value: evil, placeholder: evil }],
+            },
+          },
+          {
+            template: "selector",
+            kind: "authenticator-selector",
+            title: evil,
+            model: {
+              options: [
+                { template: "form", kind: "select-authenticator", title: evil, model: { href: evil, method: "GET" } },
+              ],
+            },
+          },
         ],
         links: [{ href: evil, rel: evil, title: evil }],
         messages: [{ text: evil, classList: [evil] }],
       },
-      { csrf: evil, problem: { type: evil, title: evil, messages: [], invalidFields: [{ name: "other", reason: "invalidValue", detail: evil }] } },
+      {
+        csrf: evil,
+        problem: {
+          type: evil,
+          title: evil,
+          messages: [],
+          invalidFields: [{ name: "other", reason: "invalidValue", detail: evil }],
+        },
+      },
     );
     expect(page).not.toContain("<img");
     expect(page).not.toMatch(/"[^"=<>]*'/); // no attribute broken out of its quotes

@@ -36,7 +36,12 @@ describe("metadata", () => {
       // with its PoP header or in the DPoP combined mode.
       expect(metadata.client_attestation_pop_methods_supported).toEqual(["attestation_pop_jwt", "dpop_combined"]);
       expect(metadata.client_attestation_signing_alg_values_supported).toEqual(["ES256"]);
-      expect(metadata.client_attestation_pop_signing_alg_values_supported).toEqual(["ES256", "EdDSA", "PS256", "RS256"]);
+      expect(metadata.client_attestation_pop_signing_alg_values_supported).toEqual([
+        "ES256",
+        "EdDSA",
+        "PS256",
+        "RS256",
+      ]);
       expect(metadata.token_endpoint_auth_signing_alg_values_supported).toContain("ES256");
       expect(metadata.token_endpoint_auth_signing_alg_values_supported).not.toContain("HS256");
       expect(metadata.dpop_signing_alg_values_supported).toEqual(["ES256", "EdDSA", "PS256", "RS256"]);
@@ -59,15 +64,39 @@ describe("metadata", () => {
         // RFC 9207: the authorization response carries iss.
         authorization_response_iss_parameter_supported: true,
       });
-      expect(metadata.claims_supported).toEqual(expect.arrayContaining(["sub", "iss", "aud", "nonce", "acr", "amr", "auth_time", "cal", "name", "email", "email_verified"]));
+      expect(metadata.claims_supported).toEqual(
+        expect.arrayContaining([
+          "sub",
+          "iss",
+          "aud",
+          "nonce",
+          "acr",
+          "amr",
+          "auth_time",
+          "cal",
+          "name",
+          "email",
+          "email_verified",
+        ]),
+      );
       // The union of the configured clients' scopes (test/fixtures/test-config.json), sorted.
-      expect(metadata.scopes_supported).toEqual(["dcr", "email", "openid", "profile", "read", "urn:se:curity:scopes:haapi", "write"]);
+      expect(metadata.scopes_supported).toEqual([
+        "dcr",
+        "email",
+        "openid",
+        "profile",
+        "read",
+        "urn:se:curity:scopes:haapi",
+        "write",
+      ]);
     });
   }
 
   it("both documents are the same, and list nothing that is not built", async () => {
     const [oauth, openid] = await Promise.all(
-      ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"].map(async (path) => (await exports.default.fetch(`${BASE}${path}`)).json() as Promise<Record<string, unknown>>),
+      ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"].map(
+        async (path) => (await exports.default.fetch(`${BASE}${path}`)).json() as Promise<Record<string, unknown>>,
+      ),
     );
     expect(openid).toEqual(oauth);
     expect(Object.keys(oauth!).sort()).toEqual([

@@ -32,10 +32,23 @@ async function login(scope = "openid profile email"): Promise<Login> {
   const device = await newDevice();
   const flow = new FlowClient(await haapiTokenFor("flow-client", "flow-secret", device), device);
   const { verifier, challenge } = await pkce();
-  const start = await flow.request(authorizeUrl({ client_id: "flow-client", response_type: "code", redirect_uri: "app://haapi", scope, state: "s", nonce: "n", code_challenge: challenge, code_challenge_method: "S256" }));
+  const start = await flow.request(
+    authorizeUrl({
+      client_id: "flow-client",
+      response_type: "code",
+      redirect_uri: "app://haapi",
+      scope,
+      state: "s",
+      nonce: "n",
+      code_challenge: challenge,
+      code_challenge_method: "S256",
+    }),
+  );
   const step = await jsonOf(start);
   expect(start.status, JSON.stringify(step)).toBe(200);
-  const done = await flow.request(actionOf(step, "login").model.href, { form: { userName: "demo", password: "demo-password" } });
+  const done = await flow.request(actionOf(step, "login").model.href, {
+    form: { userName: "demo", password: "demo-password" },
+  });
   const response = await jsonOf(done);
   expect(done.status, JSON.stringify(response)).toBe(200);
   const code = (response.properties as Record<string, string>).code!;
@@ -45,25 +58,44 @@ async function login(scope = "openid profile email"): Promise<Login> {
   });
   const body = await jsonOf(tokens);
   expect(tokens.status, JSON.stringify(body)).toBe(200);
-  return { device, access_token: body.access_token as string, refresh_token: body.refresh_token as string, scope: body.scope as string };
+  return {
+    device,
+    access_token: body.access_token as string,
+    refresh_token: body.refresh_token as string,
+    scope: body.scope as string,
+  };
 }
 
 /** A userinfo request; with a device, as DPoP with a proof (retried once with the server's nonce). */
-async function userinfo(token: string, options: { device?: DeviceKey; scheme?: string; method?: string; noProof?: boolean } = {}): Promise<Response> {
+async function userinfo(
+  token: string,
+  options: { device?: DeviceKey; scheme?: string; method?: string; noProof?: boolean } = {},
+): Promise<Response> {
   const method = options.method ?? "GET";
   const scheme = options.scheme ?? (options.device ? "DPoP" : "Bearer");
   const send = async (nonce?: string) => {
     const headers: Record<string, string> = { Authorization: `${scheme} ${token}` };
-    if (options.device && !options.noProof) headers.DPoP = await proof(options.device, { htm: method, htu: USERINFO_URL, accessToken: token, ...(nonce ? { nonce } : {}) });
+    if (options.device && !options.noProof)
+      headers.DPoP = await proof(options.device, {
+        htm: method,
+        htu: USERINFO_URL,
+        accessToken: token,
+        ...(nonce ? { nonce } : {}),
+      });
     return exports.default.fetch(USERINFO_URL, { method, headers });
   };
   const response = await send();
-  if (response.status === 401 && (response.headers.get("WWW-Authenticate") ?? "").includes("use_dpop_nonce")) return send(response.headers.get("DPoP-Nonce")!);
+  if (response.status === 401 && (response.headers.get("WWW-Authenticate") ?? "").includes("use_dpop_nonce"))
+    return send(response.headers.get("DPoP-Nonce")!);
   return response;
 }
 
 function post(url: string, body: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
-  return exports.default.fetch(url, { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded", ...headers }, body: new URLSearchParams(body).toString() });
+  return exports.default.fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded", ...headers },
+    body: new URLSearchParams(body).toString(),
+  });
 }
 
 async function introspect(token: string, authorization = FLOW): Promise<Json> {
@@ -74,7 +106,11 @@ async function introspect(token: string, authorization = FLOW): Promise<Json> {
   return body;
 }
 
-async function revoke(token: string, headers: Record<string, string> = { Authorization: FLOW }, extra: Record<string, string> = {}): Promise<void> {
+async function revoke(
+  token: string,
+  headers: Record<string, string> = { Authorization: FLOW },
+  extra: Record<string, string> = {},
+): Promise<void> {
   const response = await post(REVOKE_URL, { token, ...extra }, headers);
   const text = await response.text();
   expect(response.status, text).toBe(200);
@@ -82,7 +118,12 @@ async function revoke(token: string, headers: Record<string, string> = { Authori
 }
 
 function refresh(login: Login): Promise<Response> {
-  return proof(login.device).then((dpop) => tokenRequest({ body: { grant_type: "refresh_token", refresh_token: login.refresh_token }, headers: { Authorization: FLOW, DPoP: dpop } }));
+  return proof(login.device).then((dpop) =>
+    tokenRequest({
+      body: { grant_type: "refresh_token", refresh_token: login.refresh_token },
+      headers: { Authorization: FLOW, DPoP: dpop },
+    }),
+  );
 }
 
 async function expectError(response: Response, status: number, error: string): Promise<Json> {
@@ -106,7 +147,16 @@ async function serverSignedToken(issuedAt: number, ttl: number, extra: { grantId
       scope: "openid profile",
       ttl,
       cal: "none",
-      ...(extra.grantId ? { authentication: { acr: "urn:se:curity:authentication:html-form:html-form", amr: ["pwd"], authTime: issuedAt, grantId: extra.grantId } } : {}),
+      ...(extra.grantId
+        ? {
+            authentication: {
+              acr: "urn:se:curity:authentication:html-form:html-form",
+              amr: ["pwd"],
+              authTime: issuedAt,
+              grantId: extra.grantId,
+            },
+          }
+        : {}),
     },
     issuedAt,
   );
@@ -125,7 +175,13 @@ describe("userinfo", () => {
       const body = await jsonOf(response);
       expect(response.status, JSON.stringify(body)).toBe(200);
       expect(response.headers.get("Cache-Control")).toBe("no-store");
-      expect(body).toEqual({ sub: "demo", name: "Demo User", preferred_username: "demo", email: "demo@example.com", email_verified: true });
+      expect(body).toEqual({
+        sub: "demo",
+        name: "Demo User",
+        preferred_username: "demo",
+        email: "demo@example.com",
+        email_verified: true,
+      });
     }
   });
 
@@ -174,7 +230,10 @@ describe("userinfo", () => {
     const device = await newDevice();
     const haapi = await haapiTokenFor("flow-client", "flow-secret", device);
     await expectError(await userinfo(haapi, { device }), 403, "insufficient_scope");
-    const issued = await tokenRequest({ body: { grant_type: "client_credentials", scope: "openid" }, headers: { Authorization: FLOW } });
+    const issued = await tokenRequest({
+      body: { grant_type: "client_credentials", scope: "openid" },
+      headers: { Authorization: FLOW },
+    });
     const body = await jsonOf(issued);
     expect(issued.status, JSON.stringify(body)).toBe(200);
     await expectError(await userinfo(body.access_token as string), 401, "invalid_token");
@@ -238,17 +297,35 @@ describe("revocation", () => {
 
   it("unknown, garbage, a client_credentials token, an unknown grant: 200", async () => {
     const device = await newDevice();
-    for (const token of ["garbage", `${"a".repeat(64)}.${"b".repeat(43)}`, "a.b.c", "x".repeat(5000), await haapiTokenFor("flow-client", "flow-secret", device)]) {
+    for (const token of [
+      "garbage",
+      `${"a".repeat(64)}.${"b".repeat(43)}`,
+      "a.b.c",
+      "x".repeat(5000),
+      await haapiTokenFor("flow-client", "flow-secret", device),
+    ]) {
       await revoke(token);
     }
   });
 
   it("refusals: bad client credentials 401, no token 400, wrong content type 400, GET 405", async () => {
-    await expectError(await post(REVOKE_URL, { token: "x" }, { Authorization: basic("flow-client", "wrong") }), 401, "invalid_client");
+    await expectError(
+      await post(REVOKE_URL, { token: "x" }, { Authorization: basic("flow-client", "wrong") }),
+      401,
+      "invalid_client",
+    );
     await expectError(await post(REVOKE_URL, { token: "x" }), 401, "invalid_client");
     await expectError(await post(REVOKE_URL, {}, { Authorization: FLOW }), 400, "invalid_request");
     await expectError(await post(`${REVOKE_URL}`, { token: "x", client_id: "plain-client" }), 401, "invalid_client");
-    await expectError(await exports.default.fetch(REVOKE_URL, { method: "POST", headers: { Authorization: FLOW, "Content-Type": "application/json" }, body: '{"token":"x"}' }), 400, "invalid_request");
+    await expectError(
+      await exports.default.fetch(REVOKE_URL, {
+        method: "POST",
+        headers: { Authorization: FLOW, "Content-Type": "application/json" },
+        body: '{"token":"x"}',
+      }),
+      400,
+      "invalid_request",
+    );
     const get = await exports.default.fetch(REVOKE_URL);
     expect(get.status).toBe(405);
     expect(get.headers.get("Allow")).toBe("POST");
@@ -282,7 +359,14 @@ describe("introspection", () => {
   it("a refresh token: active for its client, inactive once rotated away", async () => {
     const tokens = await login();
     const body = await introspect(tokens.refresh_token);
-    expect(body).toMatchObject({ active: true, token_type: "refresh_token", client_id: "flow-client", sub: "demo", scope: "openid profile email", cnf: { jkt: tokens.device.jkt } });
+    expect(body).toMatchObject({
+      active: true,
+      token_type: "refresh_token",
+      client_id: "flow-client",
+      sub: "demo",
+      scope: "openid profile email",
+      cnf: { jkt: tokens.device.jkt },
+    });
     expect(body.exp).toBeGreaterThan(Math.floor(Date.now() / 1000));
     // Another client (a resource server) learns nothing of it.
     expect(await introspect(tokens.refresh_token, basic("plain-client", "plain-secret"))).toEqual({ active: false });
@@ -294,14 +378,30 @@ describe("introspection", () => {
     const device = await newDevice();
     const token = await haapiTokenFor("flow-client", "flow-secret", device);
     const body = await introspect(token, basic("plain-client", "plain-secret"));
-    expect(body).toMatchObject({ active: true, client_id: "flow-client", sub: "flow-client", scope: HAAPI_SCOPE, cal: "none", token_type: "DPoP", cnf: { jkt: device.jkt } });
+    expect(body).toMatchObject({
+      active: true,
+      client_id: "flow-client",
+      sub: "flow-client",
+      scope: HAAPI_SCOPE,
+      cal: "none",
+      token_type: "DPoP",
+      cnf: { jkt: device.jkt },
+    });
     expect(body.acr).toBeUndefined();
   });
 
   it("a plain Bearer token", async () => {
-    const response = await tokenRequest({ body: { grant_type: "client_credentials", scope: "read" }, headers: { Authorization: basic("plain-client", "plain-secret") } });
+    const response = await tokenRequest({
+      body: { grant_type: "client_credentials", scope: "read" },
+      headers: { Authorization: basic("plain-client", "plain-secret") },
+    });
     const token = (await jsonOf(response)).access_token as string;
-    expect(await introspect(token)).toMatchObject({ active: true, token_type: "Bearer", client_id: "plain-client", scope: "read" });
+    expect(await introspect(token)).toMatchObject({
+      active: true,
+      token_type: "Bearer",
+      client_id: "plain-client",
+      scope: "read",
+    });
   });
 
   it("garbage, unknown, expired, tampered: active false", async () => {
@@ -311,16 +411,36 @@ describe("introspection", () => {
     // Change the last character for sure (appending a fixed one could leave the token unchanged).
     const flipLast = (value: string) => value.slice(0, -1) + (value.endsWith("A") ? "B" : "A");
     const tampered = `${header}.${flipLast(payload!)}.${signature}`;
-    for (const token of ["garbage", "a.b.c", `${"a".repeat(64)}.${"b".repeat(43)}`, await serverSignedToken(now - 600, 60), tampered, flipLast(tokens.refresh_token), "y".repeat(9000)]) {
+    for (const token of [
+      "garbage",
+      "a.b.c",
+      `${"a".repeat(64)}.${"b".repeat(43)}`,
+      await serverSignedToken(now - 600, 60),
+      tampered,
+      flipLast(tokens.refresh_token),
+      "y".repeat(9000),
+    ]) {
       expect(await introspect(token), token.slice(0, 80)).toEqual({ active: false });
     }
   });
 
   it("bad client credentials: 401 invalid_client; a HAAPI app by client_id alone: 401", async () => {
     const tokens = await login();
-    await expectError(await post(INTROSPECT_URL, { token: tokens.access_token }, { Authorization: basic("flow-client", "nope") }), 401, "invalid_client");
-    await expectError(await post(INTROSPECT_URL, { token: tokens.access_token }, { Authorization: basic("nobody", "nope") }), 401, "invalid_client");
-    await expectError(await post(INTROSPECT_URL, { token: tokens.access_token, client_id: "flow-client" }), 401, "invalid_client");
+    await expectError(
+      await post(INTROSPECT_URL, { token: tokens.access_token }, { Authorization: basic("flow-client", "nope") }),
+      401,
+      "invalid_client",
+    );
+    await expectError(
+      await post(INTROSPECT_URL, { token: tokens.access_token }, { Authorization: basic("nobody", "nope") }),
+      401,
+      "invalid_client",
+    );
+    await expectError(
+      await post(INTROSPECT_URL, { token: tokens.access_token, client_id: "flow-client" }),
+      401,
+      "invalid_client",
+    );
     await expectError(await post(INTROSPECT_URL, {}, { Authorization: FLOW }), 400, "invalid_request");
   });
 });

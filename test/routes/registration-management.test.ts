@@ -20,14 +20,21 @@ const TEMPLATE = {
 
 /** A dynamic client of dcr-template, registered by dcr-main authenticating directly. */
 async function register(metadata: Record<string, unknown> = {}): Promise<Registered> {
-  const response = await registrationRequest({ software_id: "dcr-template", ...metadata }, { authorization: basic("dcr-main", "dcr-main-secret") });
+  const response = await registrationRequest(
+    { software_id: "dcr-template", ...metadata },
+    { authorization: basic("dcr-main", "dcr-main-secret") },
+  );
   const body = await jsonOf(response);
   if (response.status !== 201) throw new Error(`registration: ${response.status} ${JSON.stringify(body)}`);
   return body;
 }
 
 /** A request to the client's configuration endpoint; `token` defaults to the client's own registration token. */
-function manage(client: Registered, method: string, options: { body?: unknown; token?: string | null; authorization?: string; url?: string } = {}): Promise<Response> {
+function manage(
+  client: Registered,
+  method: string,
+  options: { body?: unknown; token?: string | null; authorization?: string; url?: string } = {},
+): Promise<Response> {
   const token = options.token === undefined ? (client.registration_access_token as string) : options.token;
   const authorization = options.authorization ?? (token === null ? undefined : `Bearer ${token}`);
   return registrationRequest(options.body ?? {}, {
@@ -51,7 +58,10 @@ async function read(client: Registered): Promise<Registered> {
 }
 
 function clientCredentials(client: Registered, scope: string): Promise<Response> {
-  return tokenRequest({ body: { grant_type: "client_credentials", scope }, headers: { Authorization: basic(client.client_id, client.client_secret) } });
+  return tokenRequest({
+    body: { grant_type: "client_credentials", scope },
+    headers: { Authorization: basic(client.client_id, client.client_secret) },
+  });
 }
 
 async function expectError(response: Response, status: number, error: string): Promise<Record<string, unknown>> {
@@ -103,30 +113,56 @@ describe("PUT: replace the metadata", () => {
     const client = await register();
     expect((await clientCredentials(client, "openid")).status).toBe(200);
 
-    const response = await manage(client, "PUT", { body: { client_id: client.client_id, scope: HAAPI_SCOPE, redirect_uris: ["app://haapi"] } });
+    const response = await manage(client, "PUT", {
+      body: { client_id: client.client_id, scope: HAAPI_SCOPE, redirect_uris: ["app://haapi"] },
+    });
     const updated = await jsonOf(response);
     expect(response.status, JSON.stringify(updated)).toBe(200);
     expect(response.headers.get("Cache-Control")).toBe("no-store");
     expect(updated).not.toHaveProperty("client_secret");
     expect(updated).not.toHaveProperty("registration_access_token");
-    expect(updated).toMatchObject({ client_id: client.client_id, scope: HAAPI_SCOPE, redirect_uris: ["app://haapi"], grant_types: TEMPLATE.grant_types });
+    expect(updated).toMatchObject({
+      client_id: client.client_id,
+      scope: HAAPI_SCOPE,
+      redirect_uris: ["app://haapi"],
+      grant_types: TEMPLATE.grant_types,
+    });
     expect(await read(client)).toEqual(updated);
 
     await expectError(await clientCredentials(client, "openid"), 400, "invalid_scope");
     await expectError(await clientCredentials(client, "profile"), 400, "invalid_scope");
     // The secret is unchanged by an update, and the scope kept still works.
-    const haapi = await haapiTokenWith({ authorization: basic(client.client_id, client.client_secret) }, await newDevice());
+    const haapi = await haapiTokenWith(
+      { authorization: basic(client.client_id, client.client_secret) },
+      await newDevice(),
+    );
     expect(haapi.status).toBe(200);
     expect((await jsonOf(haapi)).scope).toBe(HAAPI_SCOPE);
   });
 
   it("replaces, not merges: members left out fall back to the template's", async () => {
-    const client = await register({ client_name: "Mine", scope: "openid", grant_types: ["client_credentials"], redirect_uris: ["app://haapi"], software_version: "1.0" });
-    expect(client).toMatchObject({ client_name: "Mine", scope: "openid", grant_types: ["client_credentials"], response_types: [], software_version: "1.0" });
+    const client = await register({
+      client_name: "Mine",
+      scope: "openid",
+      grant_types: ["client_credentials"],
+      redirect_uris: ["app://haapi"],
+      software_version: "1.0",
+    });
+    expect(client).toMatchObject({
+      client_name: "Mine",
+      scope: "openid",
+      grant_types: ["client_credentials"],
+      response_types: [],
+      software_version: "1.0",
+    });
     const response = await manage(client, "PUT", { body: { client_id: client.client_id } });
     const updated = await jsonOf(response);
     expect(response.status, JSON.stringify(updated)).toBe(200);
-    expect(updated).toMatchObject({ ...TEMPLATE, software_id: "dcr-template", token_endpoint_auth_method: "client_secret_basic" });
+    expect(updated).toMatchObject({
+      ...TEMPLATE,
+      software_id: "dcr-template",
+      token_endpoint_auth_method: "client_secret_basic",
+    });
     expect(updated).not.toHaveProperty("software_version");
     expect(await read(client)).toEqual(updated);
     expect((await clientCredentials(client, "profile")).status).toBe(200);
@@ -135,11 +171,21 @@ describe("PUT: replace the metadata", () => {
   it("the issued client_secret may be sent and must match", async () => {
     const client = await register();
     const before = await read(client);
-    await expectError(await manage(client, "PUT", { body: { client_id: client.client_id, client_secret: `${client.client_secret}x` } }), 400, "invalid_client_metadata");
-    await expectError(await manage(client, "PUT", { body: { client_id: client.client_id, client_secret: 42 } }), 400, "invalid_client_metadata");
+    await expectError(
+      await manage(client, "PUT", { body: { client_id: client.client_id, client_secret: `${client.client_secret}x` } }),
+      400,
+      "invalid_client_metadata",
+    );
+    await expectError(
+      await manage(client, "PUT", { body: { client_id: client.client_id, client_secret: 42 } }),
+      400,
+      "invalid_client_metadata",
+    );
     expect(await read(client)).toEqual(before);
 
-    const response = await manage(client, "PUT", { body: { client_id: client.client_id, client_secret: client.client_secret, scope: "openid" } });
+    const response = await manage(client, "PUT", {
+      body: { client_id: client.client_id, client_secret: client.client_secret, scope: "openid" },
+    });
     const updated = await jsonOf(response);
     expect(response.status, JSON.stringify(updated)).toBe(200);
     expect(updated.scope).toBe("openid");
@@ -152,8 +198,18 @@ describe("PUT: replace the metadata", () => {
     const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: "device-1" }] };
     const client = await register({ jwks });
     expect(client.token_endpoint_auth_method).toBe("private_key_jwt");
-    await expectError(await manage(client, "PUT", { body: { client_id: client.client_id, jwks, client_secret: "anything" } }), 400, "invalid_client_metadata");
-    const switched = await expectError(await manage(client, "PUT", { body: { client_id: client.client_id, token_endpoint_auth_method: "client_secret_basic" } }), 400, "invalid_client_metadata");
+    await expectError(
+      await manage(client, "PUT", { body: { client_id: client.client_id, jwks, client_secret: "anything" } }),
+      400,
+      "invalid_client_metadata",
+    );
+    const switched = await expectError(
+      await manage(client, "PUT", {
+        body: { client_id: client.client_id, token_endpoint_auth_method: "client_secret_basic" },
+      }),
+      400,
+      "invalid_client_metadata",
+    );
     expect(switched.error_description).toContain("token_endpoint_auth_method");
     // Without the secret, and with its keys, the same update is fine.
     const response = await manage(client, "PUT", { body: { client_id: client.client_id, jwks, scope: HAAPI_SCOPE } });
@@ -162,20 +218,90 @@ describe("PUT: replace the metadata", () => {
   });
 
   describe("refused, leaving the stored client unchanged", () => {
-    const cases: { name: string; body: (client: Registered) => Record<string, unknown>; error: string; field: string }[] = [
-      { name: "a scope the template does not allow", body: (c) => ({ client_id: c.client_id, scope: "openid write" }), error: "invalid_client_metadata", field: "scope" },
-      { name: "a grant type the template does not allow", body: (c) => ({ client_id: c.client_id, grant_types: ["client_credentials", "password"] }), error: "invalid_client_metadata", field: "grant_types" },
-      { name: "a redirect URI the template does not allow", body: (c) => ({ client_id: c.client_id, redirect_uris: ["https://evil.example/callback"] }), error: "invalid_redirect_uri", field: "redirect_uris" },
-      { name: "client_id missing", body: () => ({ scope: "openid" }), error: "invalid_client_metadata", field: "client_id" },
-      { name: "another client_id", body: () => ({ client_id: "b".repeat(64), scope: "openid" }), error: "invalid_client_metadata", field: "client_id" },
-      { name: "client_id of the wrong type", body: () => ({ client_id: 1, scope: "openid" }), error: "invalid_client_metadata", field: "client_id" },
-      { name: "registration_access_token sent", body: (c) => ({ client_id: c.client_id, registration_access_token: c.registration_access_token }), error: "invalid_client_metadata", field: "registration_access_token" },
-      { name: "registration_client_uri sent", body: (c) => ({ client_id: c.client_id, registration_client_uri: c.registration_client_uri }), error: "invalid_client_metadata", field: "registration_client_uri" },
-      { name: "client_secret_expires_at sent", body: (c) => ({ client_id: c.client_id, client_secret_expires_at: 0 }), error: "invalid_client_metadata", field: "client_secret_expires_at" },
-      { name: "client_id_issued_at sent", body: (c) => ({ client_id: c.client_id, client_id_issued_at: c.client_id_issued_at }), error: "invalid_client_metadata", field: "client_id_issued_at" },
-      { name: "a change of token_endpoint_auth_method", body: (c) => ({ client_id: c.client_id, token_endpoint_auth_method: "client_secret_post" }), error: "invalid_client_metadata", field: "token_endpoint_auth_method" },
-      { name: "another template", body: (c) => ({ client_id: c.client_id, software_id: "dcr-attest-template" }), error: "invalid_client_metadata", field: "software_id" },
-      { name: "a scope of the wrong type", body: (c) => ({ client_id: c.client_id, scope: ["openid"] }), error: "invalid_client_metadata", field: "scope" },
+    const cases: {
+      name: string;
+      body: (client: Registered) => Record<string, unknown>;
+      error: string;
+      field: string;
+    }[] = [
+      {
+        name: "a scope the template does not allow",
+        body: (c) => ({ client_id: c.client_id, scope: "openid write" }),
+        error: "invalid_client_metadata",
+        field: "scope",
+      },
+      {
+        name: "a grant type the template does not allow",
+        body: (c) => ({ client_id: c.client_id, grant_types: ["client_credentials", "password"] }),
+        error: "invalid_client_metadata",
+        field: "grant_types",
+      },
+      {
+        name: "a redirect URI the template does not allow",
+        body: (c) => ({ client_id: c.client_id, redirect_uris: ["https://evil.example/callback"] }),
+        error: "invalid_redirect_uri",
+        field: "redirect_uris",
+      },
+      {
+        name: "client_id missing",
+        body: () => ({ scope: "openid" }),
+        error: "invalid_client_metadata",
+        field: "client_id",
+      },
+      {
+        name: "another client_id",
+        body: () => ({ client_id: "b".repeat(64), scope: "openid" }),
+        error: "invalid_client_metadata",
+        field: "client_id",
+      },
+      {
+        name: "client_id of the wrong type",
+        body: () => ({ client_id: 1, scope: "openid" }),
+        error: "invalid_client_metadata",
+        field: "client_id",
+      },
+      {
+        name: "registration_access_token sent",
+        body: (c) => ({ client_id: c.client_id, registration_access_token: c.registration_access_token }),
+        error: "invalid_client_metadata",
+        field: "registration_access_token",
+      },
+      {
+        name: "registration_client_uri sent",
+        body: (c) => ({ client_id: c.client_id, registration_client_uri: c.registration_client_uri }),
+        error: "invalid_client_metadata",
+        field: "registration_client_uri",
+      },
+      {
+        name: "client_secret_expires_at sent",
+        body: (c) => ({ client_id: c.client_id, client_secret_expires_at: 0 }),
+        error: "invalid_client_metadata",
+        field: "client_secret_expires_at",
+      },
+      {
+        name: "client_id_issued_at sent",
+        body: (c) => ({ client_id: c.client_id, client_id_issued_at: c.client_id_issued_at }),
+        error: "invalid_client_metadata",
+        field: "client_id_issued_at",
+      },
+      {
+        name: "a change of token_endpoint_auth_method",
+        body: (c) => ({ client_id: c.client_id, token_endpoint_auth_method: "client_secret_post" }),
+        error: "invalid_client_metadata",
+        field: "token_endpoint_auth_method",
+      },
+      {
+        name: "another template",
+        body: (c) => ({ client_id: c.client_id, software_id: "dcr-attest-template" }),
+        error: "invalid_client_metadata",
+        field: "software_id",
+      },
+      {
+        name: "a scope of the wrong type",
+        body: (c) => ({ client_id: c.client_id, scope: ["openid"] }),
+        error: "invalid_client_metadata",
+        field: "scope",
+      },
     ];
 
     for (const { name, body, error, field } of cases) {
@@ -194,13 +320,19 @@ describe("PUT: replace the metadata", () => {
       const { publicKey } = await generateKeyPair("ES256", { extractable: true });
       const jwks = { keys: [await exportJWK(publicKey)] };
       const switched = await expectError(
-        await manage(client, "PUT", { body: { client_id: client.client_id, token_endpoint_auth_method: "private_key_jwt", jwks } }),
+        await manage(client, "PUT", {
+          body: { client_id: client.client_id, token_endpoint_auth_method: "private_key_jwt", jwks },
+        }),
         400,
         "invalid_client_metadata",
       );
       expect(switched.error_description).toContain("token_endpoint_auth_method");
       // Keys alone keep the registered method, with which keys are not used.
-      const keysAlone = await expectError(await manage(client, "PUT", { body: { client_id: client.client_id, jwks } }), 400, "invalid_client_metadata");
+      const keysAlone = await expectError(
+        await manage(client, "PUT", { body: { client_id: client.client_id, jwks } }),
+        400,
+        "invalid_client_metadata",
+      );
       expect(keysAlone.error_description).toContain("jwks");
       expect(await read(client)).toEqual(before);
       expect((await clientCredentials(client, "openid")).status).toBe(200);
@@ -209,10 +341,33 @@ describe("PUT: replace the metadata", () => {
     it("a body that is not a JSON object of metadata", async () => {
       const client = await register();
       const before = await read(client);
-      await expectError(await registrationRequest(null, { method: "PUT", url: client.registration_client_uri, authorization: `Bearer ${client.registration_access_token}`, raw: "{" }), 400, "invalid_request");
-      await expectError(await registrationRequest([client.client_id], { method: "PUT", url: client.registration_client_uri, authorization: `Bearer ${client.registration_access_token}` }), 400, "invalid_client_metadata");
       await expectError(
-        await registrationRequest(null, { method: "PUT", url: client.registration_client_uri, authorization: `Bearer ${client.registration_access_token}`, headers: { "Content-Type": "text/plain" }, raw: JSON.stringify({ client_id: client.client_id }) }),
+        await registrationRequest(null, {
+          method: "PUT",
+          url: client.registration_client_uri,
+          authorization: `Bearer ${client.registration_access_token}`,
+          raw: "{",
+        }),
+        400,
+        "invalid_request",
+      );
+      await expectError(
+        await registrationRequest([client.client_id], {
+          method: "PUT",
+          url: client.registration_client_uri,
+          authorization: `Bearer ${client.registration_access_token}`,
+        }),
+        400,
+        "invalid_client_metadata",
+      );
+      await expectError(
+        await registrationRequest(null, {
+          method: "PUT",
+          url: client.registration_client_uri,
+          authorization: `Bearer ${client.registration_access_token}`,
+          headers: { "Content-Type": "text/plain" },
+          raw: JSON.stringify({ client_id: client.client_id }),
+        }),
         400,
         "invalid_request",
       );
@@ -247,19 +402,46 @@ describe("DELETE: remove the client", () => {
 });
 
 describe("authorization of the configuration endpoint", () => {
-  const failures: { name: string; request: (client: Registered, other: Registered) => Partial<Parameters<typeof manage>[2]> }[] = [
+  const failures: {
+    name: string;
+    request: (client: Registered, other: Registered) => Partial<Parameters<typeof manage>[2]>;
+  }[] = [
     { name: "no Authorization header", request: () => ({ token: null }) },
     { name: "a wrong registration access token", request: (c) => ({ token: `${c.registration_access_token}x` }) },
-    { name: "a registration access token of the same length but another value", request: (c) => ({ token: "A".repeat((c.registration_access_token as string).length) }) },
-    { name: "another client's registration access token", request: (_c, other) => ({ token: other.registration_access_token }) },
-    { name: "the client's credentials with Basic instead of Bearer", request: (c) => ({ authorization: basic(c.client_id, c.client_secret) }) },
-    { name: "the registration access token with Basic", request: (c) => ({ authorization: `Basic ${c.registration_access_token}` }) },
-    { name: "the registration access token with DPoP", request: (c) => ({ authorization: `DPoP ${c.registration_access_token}` }) },
+    {
+      name: "a registration access token of the same length but another value",
+      request: (c) => ({ token: "A".repeat((c.registration_access_token as string).length) }),
+    },
+    {
+      name: "another client's registration access token",
+      request: (_c, other) => ({ token: other.registration_access_token }),
+    },
+    {
+      name: "the client's credentials with Basic instead of Bearer",
+      request: (c) => ({ authorization: basic(c.client_id, c.client_secret) }),
+    },
+    {
+      name: "the registration access token with Basic",
+      request: (c) => ({ authorization: `Basic ${c.registration_access_token}` }),
+    },
+    {
+      name: "the registration access token with DPoP",
+      request: (c) => ({ authorization: `DPoP ${c.registration_access_token}` }),
+    },
     { name: "Bearer without a token", request: () => ({ authorization: "Bearer " }) },
     { name: "a malformed client_id in the path", request: () => ({ url: `${REGISTRATION_URL}/nope` }) },
-    { name: "a well-formed client_id that was never issued", request: () => ({ url: `${REGISTRATION_URL}/${"a".repeat(64)}` }) },
-    { name: "an upper-case spelling of the client_id", request: (c) => ({ url: `${REGISTRATION_URL}/${(c.client_id as string).toUpperCase()}` }) },
-    { name: "the other client's path with this client's token", request: (_c, other) => ({ url: other.registration_client_uri }) },
+    {
+      name: "a well-formed client_id that was never issued",
+      request: () => ({ url: `${REGISTRATION_URL}/${"a".repeat(64)}` }),
+    },
+    {
+      name: "an upper-case spelling of the client_id",
+      request: (c) => ({ url: `${REGISTRATION_URL}/${(c.client_id as string).toUpperCase()}` }),
+    },
+    {
+      name: "the other client's path with this client's token",
+      request: (_c, other) => ({ url: other.registration_client_uri }),
+    },
   ];
 
   for (const method of ["GET", "PUT", "DELETE"]) {

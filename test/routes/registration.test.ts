@@ -51,7 +51,12 @@ describe("fallback with a secret main client", () => {
     const firstBody = await jsonOf(first);
     expect(first.status, JSON.stringify(firstBody)).toBe(200);
     expect(firstBody).toMatchObject({ token_type: "DPoP", expires_in: 900, scope: HAAPI_SCOPE });
-    expect(claimsOf(firstBody.access_token as string)).toMatchObject({ client_id: client.client_id, sub: client.client_id, cal: "none", cnf: { jkt: device.jkt } });
+    expect(claimsOf(firstBody.access_token as string)).toMatchObject({
+      client_id: client.client_id,
+      sub: client.client_id,
+      cal: "none",
+      cnf: { jkt: device.jkt },
+    });
 
     // 4. Later, a second token with the stored credentials.
     const second = await haapiTokenWith({ authorization: basic(client.client_id, client.client_secret) }, device);
@@ -69,10 +74,16 @@ describe("fallback with a secret main client", () => {
   });
 
   it("direct authentication of the main client (Basic) also authorizes a registration", async () => {
-    const response = await registrationRequest({ software_id: "dcr-template", token_endpoint_auth_method: "client_secret_post" }, { authorization: basic("dcr-main", "dcr-main-secret") });
+    const response = await registrationRequest(
+      { software_id: "dcr-template", token_endpoint_auth_method: "client_secret_post" },
+      { authorization: basic("dcr-main", "dcr-main-secret") },
+    );
     const client = await jsonOf(response);
     expect(response.status, JSON.stringify(client)).toBe(201);
-    const token = await haapiTokenWith({ body: { client_id: client.client_id as string, client_secret: client.client_secret as string } }, await newDevice());
+    const token = await haapiTokenWith(
+      { body: { client_id: client.client_id as string, client_secret: client.client_secret as string } },
+      await newDevice(),
+    );
     expect(token.status).toBe(200);
     expect(claimsOf((await jsonOf(token)).access_token as string).cal).toBe("none");
   });
@@ -92,26 +103,42 @@ describe("fallback with a private_key_jwt main client", () => {
   });
 
   it("registers with the assertion in the JSON body (direct authentication)", async () => {
-    const response = await registrationRequest({ software_id: "dcr-template", client_assertion_type: JWT_BEARER, client_assertion: await clientAssertion("dcr-jwt-main") });
+    const response = await registrationRequest({
+      software_id: "dcr-template",
+      client_assertion_type: JWT_BEARER,
+      client_assertion: await clientAssertion("dcr-jwt-main"),
+    });
     const client = await jsonOf(response);
     expect(response.status, JSON.stringify(client)).toBe(201);
     expect(client).not.toHaveProperty("client_assertion");
-    const token = await haapiTokenWith({ authorization: basic(client.client_id as string, client.client_secret as string) }, await newDevice());
+    const token = await haapiTokenWith(
+      { authorization: basic(client.client_id as string, client.client_secret as string) },
+      await newDevice(),
+    );
     expect(claimsOf((await jsonOf(token)).access_token as string).cal).toBe("by-provisioned-key");
   });
 });
 
 describe("fallback with an mTLS main client", () => {
   it("the certificate authorizes the registration: cal by-provisioned-key", async () => {
-    const response = await registrationRequest({ software_id: "dcr-template" }, { headers: { "Client-Cert": `:${keys.certificates.mtls}:` } });
+    const response = await registrationRequest(
+      { software_id: "dcr-template" },
+      { headers: { "Client-Cert": `:${keys.certificates.mtls}:` } },
+    );
     const client = await jsonOf(response);
     expect(response.status, JSON.stringify(client)).toBe(201);
-    const token = await haapiTokenWith({ authorization: basic(client.client_id as string, client.client_secret as string) }, await newDevice());
+    const token = await haapiTokenWith(
+      { authorization: basic(client.client_id as string, client.client_secret as string) },
+      await newDevice(),
+    );
     expect(claimsOf((await jsonOf(token)).access_token as string).cal).toBe("by-provisioned-key");
   });
 
   it("an unknown certificate authorizes nothing", async () => {
-    const response = await registrationRequest({ software_id: "dcr-template" }, { headers: { "Client-Cert": `:${keys.certificates.stranger}:` } });
+    const response = await registrationRequest(
+      { software_id: "dcr-template" },
+      { headers: { "Client-Cert": `:${keys.certificates.stranger}:` } },
+    );
     expect(response.status).toBe(401);
     expect((await jsonOf(response)).error).toBe("invalid_client");
   });
@@ -123,16 +150,30 @@ describe("a device that registers its own key", () => {
     const publicJwk = { ...(await exportJWK(publicKey)), kid: "device-1", alg: "ES256" };
     const privateJwk = { ...(await exportJWK(privateKey)), kid: "device-1" } as JWK;
     // The main client authenticated with a secret, yet the device's own key lifts the assurance level.
-    const client = await registerClient(await initialAccessToken("dcr-main", "dcr-main-secret"), { software_id: "dcr-template", jwks: { keys: [publicJwk] } });
+    const client = await registerClient(await initialAccessToken("dcr-main", "dcr-main-secret"), {
+      software_id: "dcr-template",
+      jwks: { keys: [publicJwk] },
+    });
     expect(client).not.toHaveProperty("client_secret");
     expect(client).not.toHaveProperty("client_secret_expires_at");
     expect(client.token_endpoint_auth_method).toBe("private_key_jwt");
     expect(client.jwks).toEqual({ keys: [publicJwk] });
     const device = await newDevice();
-    const response = await haapiTokenWith({ body: async () => ({ client_assertion_type: JWT_BEARER, client_assertion: await clientAssertion(client.client_id, {}, privateJwk) }) }, device);
+    const response = await haapiTokenWith(
+      {
+        body: async () => ({
+          client_assertion_type: JWT_BEARER,
+          client_assertion: await clientAssertion(client.client_id, {}, privateJwk),
+        }),
+      },
+      device,
+    );
     const body = await jsonOf(response);
     expect(response.status, JSON.stringify(body)).toBe(200);
-    expect(claimsOf(body.access_token as string)).toMatchObject({ client_id: client.client_id, cal: "by-provisioned-key" });
+    expect(claimsOf(body.access_token as string)).toMatchObject({
+      client_id: client.client_id,
+      cal: "by-provisioned-key",
+    });
   });
 });
 
@@ -144,11 +185,19 @@ describe("what a dynamic client is", () => {
   });
 
   it("a template without allow_without_attestation gives clients that cannot get HAAPI tokens", async () => {
-    const client = await registerClient(await initialAccessToken("dcr-main", "dcr-main-secret"), { software_id: "dcr-attest-template" });
-    const haapi = await haapiTokenWith({ authorization: basic(client.client_id, client.client_secret) }, await newDevice());
+    const client = await registerClient(await initialAccessToken("dcr-main", "dcr-main-secret"), {
+      software_id: "dcr-attest-template",
+    });
+    const haapi = await haapiTokenWith(
+      { authorization: basic(client.client_id, client.client_secret) },
+      await newDevice(),
+    );
     expect(haapi.status).toBe(400);
     expect((await jsonOf(haapi)).error).toBe("unauthorized_client");
-    const read = await tokenRequest({ body: { grant_type: "client_credentials", scope: "read" }, headers: { Authorization: basic(client.client_id, client.client_secret) } });
+    const read = await tokenRequest({
+      body: { grant_type: "client_credentials", scope: "read" },
+      headers: { Authorization: basic(client.client_id, client.client_secret) },
+    });
     expect(read.status).toBe(200);
     expect(claimsOf((await jsonOf(read)).access_token as string)).toMatchObject({ scope: "read", cal: "none" });
   });
@@ -160,38 +209,63 @@ describe("what a dynamic client is", () => {
       grant_types: ["client_credentials"],
       redirect_uris: ["app://haapi"],
     });
-    expect(client).toMatchObject({ scope: HAAPI_SCOPE, grant_types: ["client_credentials"], response_types: [], redirect_uris: ["app://haapi"] });
-    const openid = await tokenRequest({ body: { grant_type: "client_credentials", scope: "openid" }, headers: { Authorization: basic(client.client_id, client.client_secret) } });
+    expect(client).toMatchObject({
+      scope: HAAPI_SCOPE,
+      grant_types: ["client_credentials"],
+      response_types: [],
+      redirect_uris: ["app://haapi"],
+    });
+    const openid = await tokenRequest({
+      body: { grant_type: "client_credentials", scope: "openid" },
+      headers: { Authorization: basic(client.client_id, client.client_secret) },
+    });
     expect(openid.status).toBe(400);
     expect((await jsonOf(openid)).error).toBe("invalid_scope");
   });
 
   it("a dynamic client's secret is accepted by HTTP Basic and in the body alike (SDKs differ)", async () => {
-    const client = await registerClient(await initialAccessToken("dcr-main", "dcr-main-secret"), { software_id: "dcr-template" });
+    const client = await registerClient(await initialAccessToken("dcr-main", "dcr-main-secret"), {
+      software_id: "dcr-template",
+    });
     expect(client.token_endpoint_auth_method).toBe("client_secret_basic");
-    const post = await haapiTokenWith({ body: { client_id: client.client_id, client_secret: client.client_secret } }, await newDevice());
+    const post = await haapiTokenWith(
+      { body: { client_id: client.client_id, client_secret: client.client_secret } },
+      await newDevice(),
+    );
     expect(post.status).toBe(200);
     // A configured client stays with its one registered method.
-    const staticPost = await tokenRequest({ body: { grant_type: "client_credentials", scope: "dcr", client_id: "dcr-main", client_secret: "dcr-main-secret" } });
+    const staticPost = await tokenRequest({
+      body: { grant_type: "client_credentials", scope: "dcr", client_id: "dcr-main", client_secret: "dcr-main-secret" },
+    });
     expect(staticPost.status).toBe(401);
   });
 
   it("a wrong dynamic secret is invalid_client", async () => {
-    const client = await registerClient(await initialAccessToken("dcr-main", "dcr-main-secret"), { software_id: "dcr-template" });
-    const response = await haapiTokenWith({ authorization: basic(client.client_id, `${client.client_secret}x`) }, await newDevice());
+    const client = await registerClient(await initialAccessToken("dcr-main", "dcr-main-secret"), {
+      software_id: "dcr-template",
+    });
+    const response = await haapiTokenWith(
+      { authorization: basic(client.client_id, `${client.client_secret}x`) },
+      await newDevice(),
+    );
     expect(response.status).toBe(401);
     expect((await jsonOf(response)).error).toBe("invalid_client");
   });
 
   it("a well-formed client_id that was never issued is invalid_client, not a 500", async () => {
-    const response = await tokenRequest({ body: { grant_type: "client_credentials" }, headers: { Authorization: basic("a".repeat(64), "secret") } });
+    const response = await tokenRequest({
+      body: { grant_type: "client_credentials" },
+      headers: { Authorization: basic("a".repeat(64), "secret") },
+    });
     expect(response.status).toBe(401);
     expect((await jsonOf(response)).error).toBe("invalid_client");
   });
 
   it("the metadata advertises the registration endpoint", async () => {
     const { exports } = await import("cloudflare:workers");
-    const metadata = await jsonOf(await exports.default.fetch("http://127.0.0.1:8787/.well-known/oauth-authorization-server"));
+    const metadata = await jsonOf(
+      await exports.default.fetch("http://127.0.0.1:8787/.well-known/oauth-authorization-server"),
+    );
     expect(metadata.registration_endpoint).toBe(REGISTRATION_URL);
   });
 });

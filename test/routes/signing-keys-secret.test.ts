@@ -18,9 +18,15 @@ describe("SIGNING_KEYS secret", () => {
     const signing = await privateJwk("prod-2026-11");
     const previous = await privateJwk("prod-2026-10");
     // KEY_MANAGER absent: any attempt to use it would fail the request.
-    const secretEnv = { ...env, KEY_MANAGER: undefined as never, SIGNING_KEYS: JSON.stringify({ keys: [signing, previous] }), SERVER_SECRET: "s".repeat(40) };
+    const secretEnv = {
+      ...env,
+      KEY_MANAGER: undefined as never,
+      SIGNING_KEYS: JSON.stringify({ keys: [signing, previous] }),
+      SERVER_SECRET: "s".repeat(40),
+    };
     const app = workerApp();
-    const call = (input: string, init?: RequestInit) => app.fetch(new Request(input, init), secretEnv, createExecutionContext());
+    const call = (input: string, init?: RequestInit) =>
+      app.fetch(new Request(input, init), secretEnv, createExecutionContext());
 
     const published = (await (await call(`${BASE}/oauth/v2/oauth-jwks`)).json()) as { keys: JWK[] };
     expect(published.keys.map((key) => key.kid)).toEqual(["prod-2026-11", "prod-2026-10"]);
@@ -28,7 +34,10 @@ describe("SIGNING_KEYS secret", () => {
 
     const response = await call(TOKEN_URL, {
       method: "POST",
-      headers: { Authorization: basic("plain-client", "plain-secret"), "Content-Type": "application/x-www-form-urlencoded" },
+      headers: {
+        Authorization: basic("plain-client", "plain-secret"),
+        "Content-Type": "application/x-www-form-urlencoded",
+      },
       body: "grant_type=client_credentials",
     });
     expect(response.status).toBe(200);

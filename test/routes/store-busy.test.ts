@@ -19,10 +19,17 @@ function busyStores(): Stores {
   const busy = () => Promise.reject(new StoreBusyError("too many conflicting writes", 2));
   const collection = <Ops>(inner: RecordCollection<Ops>): RecordCollection<Ops> => {
     const wrap = (ref: ReturnType<RecordCollection<Ops>["fresh"]>) => ({ id: ref.id, run: busy as never });
-    return { fresh: () => wrap(inner.fresh()), byId: (id) => (inner.byId(id) ? wrap(inner.byId(id)!) : null), named: async (name) => wrap(await inner.named(name)) };
+    return {
+      fresh: () => wrap(inner.fresh()),
+      byId: (id) => (inner.byId(id) ? wrap(inner.byId(id)!) : null),
+      named: async (name) => wrap(await inner.named(name)),
+    };
   };
   return Object.fromEntries(
-    Object.entries(real).map(([name, store]) => [name, name === "replay" ? { use: busy } : name === "cache" ? store : collection(store as RecordCollection<unknown>)]),
+    Object.entries(real).map(([name, store]) => [
+      name,
+      name === "replay" ? { use: busy } : name === "cache" ? store : collection(store as RecordCollection<unknown>),
+    ]),
   ) as unknown as Stores;
 }
 
@@ -33,14 +40,20 @@ describe("a busy store", () => {
     const response = await app.fetch(
       new Request(`${BASE}/oauth/v2/oauth-revoke`, {
         method: "POST",
-        headers: { "Content-Type": "application/x-www-form-urlencoded", Authorization: basic("flow-client", "flow-secret") },
+        headers: {
+          "Content-Type": "application/x-www-form-urlencoded",
+          Authorization: basic("flow-client", "flow-secret"),
+        },
         // A refresh token's shape, naming a grant id this namespace could have minted: its grant is read.
         body: new URLSearchParams({ token: `${testStores().grants.fresh().id}.secret` }).toString(),
       }),
     );
     expect(response.status).toBe(503);
     expect(response.headers.get("Retry-After")).toBe("2");
-    expect(await response.json()).toEqual({ error: "temporarily_unavailable", error_description: "the server is busy; retry shortly" });
+    expect(await response.json()).toEqual({
+      error: "temporarily_unavailable",
+      error_description: "the server is busy; retry shortly",
+    });
   });
 
   it("at a UAF service: a ServerResponse with HTTP 503 and Retry-After", async () => {

@@ -42,7 +42,10 @@ describe("HAAPI token without attestation (dev-client)", () => {
 
   it("an invented nonce: use_dpop_nonce with a fresh one", async () => {
     const key = await deviceKey();
-    const response = await tokenRequest({ body: HAAPI, headers: { ...DEV, DPoP: await proof(key, { nonce: "AAAAAAAAAAAAAAAAAAAAAA" }) } });
+    const response = await tokenRequest({
+      body: HAAPI,
+      headers: { ...DEV, DPoP: await proof(key, { nonce: "AAAAAAAAAAAAAAAAAAAAAA" }) },
+    });
     expect(response.status).toBe(400);
     expect((await jsonOf(response)).error).toBe("use_dpop_nonce");
     expect(response.headers.get("DPoP-Nonce")).toBeTruthy();
@@ -51,12 +54,17 @@ describe("HAAPI token without attestation (dev-client)", () => {
   it("the nonce learned from one key works for another key (stateless, not per key)", async () => {
     const nonce = await learnNonce(await deviceKey());
     const other = await deviceKey();
-    expect((await tokenRequest({ body: HAAPI, headers: { ...DEV, DPoP: await proof(other, { nonce }) } })).status).toBe(200);
+    expect((await tokenRequest({ body: HAAPI, headers: { ...DEV, DPoP: await proof(other, { nonce }) } })).status).toBe(
+      200,
+    );
   });
 
   it("a client with use_legacy_dpop gets its token without a nonce", async () => {
     const key = await deviceKey();
-    const response = await tokenRequest({ body: HAAPI, headers: { Authorization: basic("legacy-haapi", "legacy-secret"), DPoP: await proof(key) } });
+    const response = await tokenRequest({
+      body: HAAPI,
+      headers: { Authorization: basic("legacy-haapi", "legacy-secret"), DPoP: await proof(key) },
+    });
     expect(response.status).toBe(200);
     expect((await jsonOf(response)).token_type).toBe("DPoP");
   });
@@ -64,7 +72,10 @@ describe("HAAPI token without attestation (dev-client)", () => {
   it("Ed25519 and RS256 device keys are accepted", async () => {
     for (const alg of ["EdDSA", "RS256"]) {
       const key = await deviceKey(alg);
-      const response = await tokenRequest({ body: HAAPI, headers: { Authorization: basic("legacy-haapi", "legacy-secret"), DPoP: await proof(key) } });
+      const response = await tokenRequest({
+        body: HAAPI,
+        headers: { Authorization: basic("legacy-haapi", "legacy-secret"), DPoP: await proof(key) },
+      });
       expect({ alg, status: response.status }).toEqual({ alg, status: 200 });
     }
   });
@@ -85,10 +96,13 @@ describe("replay", () => {
     const key = await deviceKey();
     const nonce = await learnNonce(key);
     const dpop = await proof(key, { nonce });
-    const responses = await Promise.all(Array.from({ length: 10 }, () => tokenRequest({ body: HAAPI, headers: { ...DEV, DPoP: dpop } })));
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, () => tokenRequest({ body: HAAPI, headers: { ...DEV, DPoP: dpop } })),
+    );
     const statuses = responses.map((response) => response.status).sort();
     expect(statuses).toEqual([200, 400, 400, 400, 400, 400, 400, 400, 400, 400]);
-    for (const response of responses.filter((r) => r.status === 400)) expect((await jsonOf(response)).error).toBe("invalid_dpop_proof");
+    for (const response of responses.filter((r) => r.status === 400))
+      expect((await jsonOf(response)).error).toBe("invalid_dpop_proof");
   });
 
   it("a proof refused for its nonce does not spend its jti", async () => {
@@ -97,7 +111,9 @@ describe("replay", () => {
     const first = await tokenRequest({ body: HAAPI, headers: { ...DEV, DPoP: await proof(key, { jti }) } });
     const nonce = first.headers.get("DPoP-Nonce")!;
     // A new proof (it must be: the nonce is signed) with the same jti is still fresh.
-    expect((await tokenRequest({ body: HAAPI, headers: { ...DEV, DPoP: await proof(key, { jti, nonce }) } })).status).toBe(200);
+    expect(
+      (await tokenRequest({ body: HAAPI, headers: { ...DEV, DPoP: await proof(key, { jti, nonce }) } })).status,
+    ).toBe(200);
   });
 });
 
@@ -106,7 +122,10 @@ describe("proof checks at the route", () => {
 
   it("htu of another endpoint: invalid_dpop_proof", async () => {
     const key = await deviceKey();
-    const response = await tokenRequest({ body: HAAPI, headers: { ...legacy, DPoP: await proof(key, { htu: "http://127.0.0.1:8787/oauth/v2/oauth-authorize" }) } });
+    const response = await tokenRequest({
+      body: HAAPI,
+      headers: { ...legacy, DPoP: await proof(key, { htu: "http://127.0.0.1:8787/oauth/v2/oauth-authorize" }) },
+    });
     const body = await jsonOf(response);
     expect(body.error).toBe("invalid_dpop_proof");
     expect(body.error_description).toContain("htu");
@@ -114,13 +133,19 @@ describe("proof checks at the route", () => {
 
   it("htm GET: invalid_dpop_proof", async () => {
     const key = await deviceKey();
-    const response = await tokenRequest({ body: HAAPI, headers: { ...legacy, DPoP: await proof(key, { htm: "GET" }) } });
+    const response = await tokenRequest({
+      body: HAAPI,
+      headers: { ...legacy, DPoP: await proof(key, { htm: "GET" }) },
+    });
     expect((await jsonOf(response)).error).toBe("invalid_dpop_proof");
   });
 
   it("iat ten minutes old: the description and Date header give the server time", async () => {
     const key = await deviceKey();
-    const response = await tokenRequest({ body: HAAPI, headers: { ...legacy, DPoP: await proof(key, { iat: Math.floor(Date.now() / 1000) - 600 }) } });
+    const response = await tokenRequest({
+      body: HAAPI,
+      headers: { ...legacy, DPoP: await proof(key, { iat: Math.floor(Date.now() / 1000) - 600 }) },
+    });
     const body = await jsonOf(response);
     expect(body.error).toBe("invalid_dpop_proof");
     expect(body.error_description).toMatch(/server time is \d{10}/);
@@ -140,7 +165,10 @@ describe("proof checks at the route", () => {
 
   it("a private key in the proof header: invalid_dpop_proof", async () => {
     const key = await deviceKey();
-    const response = await tokenRequest({ body: HAAPI, headers: { ...legacy, DPoP: await proof(key, { header: { jwk: { ...key.publicJwk, d: "AAAA" } } }) } });
+    const response = await tokenRequest({
+      body: HAAPI,
+      headers: { ...legacy, DPoP: await proof(key, { header: { jwk: { ...key.publicJwk, d: "AAAA" } } }) },
+    });
     expect((await jsonOf(response)).error).toBe("invalid_dpop_proof");
   });
 });
@@ -162,10 +190,15 @@ describe("DPoP outside HAAPI", () => {
   it("an optional proof is still verified and binds the token", async () => {
     const auth = { Authorization: basic("plain-client", "plain-secret") };
     const key = await deviceKey();
-    const bound = await jsonOf(await tokenRequest({ body: { grant_type: "client_credentials" }, headers: { ...auth, DPoP: await proof(key) } }));
+    const bound = await jsonOf(
+      await tokenRequest({ body: { grant_type: "client_credentials" }, headers: { ...auth, DPoP: await proof(key) } }),
+    );
     expect(bound.token_type).toBe("DPoP");
     expect((decodeJwt(bound.access_token as string).cnf as { jkt: string }).jkt).toBe(key.jkt);
-    const broken = await tokenRequest({ body: { grant_type: "client_credentials" }, headers: { ...auth, DPoP: await proof(key, { htm: "PUT" }) } });
+    const broken = await tokenRequest({
+      body: { grant_type: "client_credentials" },
+      headers: { ...auth, DPoP: await proof(key, { htm: "PUT" }) },
+    });
     expect((await jsonOf(broken)).error).toBe("invalid_dpop_proof");
   });
 });

@@ -7,16 +7,33 @@
  */
 import { base64url } from "jose";
 import { describe, expect, it } from "vitest";
-import { authenticationResponse, registrationResponse, uafResponseString, type UafCredential } from "../../tools/simulator/uaf-authenticator.mjs";
+import {
+  authenticationResponse,
+  registrationResponse,
+  uafResponseString,
+  type UafCredential,
+} from "../../tools/simulator/uaf-authenticator.mjs";
 import { authenticate } from "../../tools/simulator/uaf-client.mjs";
 import { BASE, expectRefused, getUafRequest, post, readUafUser, registeredPhone, workerFetch } from "../helpers/uaf";
 
-const AUTH = { _app: { request: "/_app/uaf/1.1/request/authentication", response: "/_app/uaf/1.1/authentication" }, nevisfido: { request: "/auth/fidouaf", response: "/auth/fidouaf/authenticationresponse" } } as const;
+const AUTH = {
+  _app: { request: "/_app/uaf/1.1/request/authentication", response: "/_app/uaf/1.1/authentication" },
+  nevisfido: { request: "/auth/fidouaf", response: "/auth/fidouaf/authenticationresponse" },
+} as const;
 
 /** An AuthenticationRequest for `username` (with a transaction text to show). */
-async function authenticationRequest(username: string, options: { transaction?: string; family?: keyof typeof AUTH } = {}): Promise<any> {
-  const transaction = options.transaction === undefined ? {} : { transaction: [{ contentType: "text/plain", content: base64url.encode(options.transaction) }] };
-  const answer = await post(AUTH[options.family ?? "_app"].request, getUafRequest("Auth", { username, ...transaction }));
+async function authenticationRequest(
+  username: string,
+  options: { transaction?: string; family?: keyof typeof AUTH } = {},
+): Promise<any> {
+  const transaction =
+    options.transaction === undefined
+      ? {}
+      : { transaction: [{ contentType: "text/plain", content: base64url.encode(options.transaction) }] };
+  const answer = await post(
+    AUTH[options.family ?? "_app"].request,
+    getUafRequest("Auth", { username, ...transaction }),
+  );
   expect(answer.status, JSON.stringify(answer.body)).toBe(200);
   expect(answer.body).toMatchObject({ statusCode: 1200, op: "Auth" });
   return JSON.parse(answer.body.uafRequest as string)[0];
@@ -27,7 +44,8 @@ function sendResponse(response: unknown, family: keyof typeof AUTH = "_app") {
 }
 
 async function storedCounter(username: string, keyId: string): Promise<number | undefined> {
-  return (await readUafUser(username))?.authenticators.find((authenticator) => authenticator.keyId === keyId)?.signCounter;
+  return (await readUafUser(username))?.authenticators.find((authenticator) => authenticator.keyId === keyId)
+    ?.signCounter;
 }
 
 describe("in-app authentication", { timeout: 30_000 }, () => {
@@ -35,27 +53,49 @@ describe("in-app authentication", { timeout: 30_000 }, () => {
     const { username, phone } = await registeredPhone({ kinds: ["pin", "biometric"] });
     const first = await authenticate({ baseUrl: BASE, username, kind: "pin", phone, fetch: workerFetch });
     expect(first.serverResponse).toEqual({ statusCode: 1200 });
-    expect(first.request.policy.accepted).toEqual(expect.arrayContaining([[{ aaid: ["F1D0#0001"], keyIDs: [first.credential.keyId] }]]));
+    expect(first.request.policy.accepted).toEqual(
+      expect.arrayContaining([[{ aaid: ["F1D0#0001"], keyIDs: [first.credential.keyId] }]]),
+    );
     expect(await storedCounter(username, first.credential.keyId)).toBe(1);
 
-    const second = await authenticate({ baseUrl: BASE, family: "nevisfido", username, kind: "pin", phone, fetch: workerFetch });
+    const second = await authenticate({
+      baseUrl: BASE,
+      family: "nevisfido",
+      username,
+      kind: "pin",
+      phone,
+      fetch: workerFetch,
+    });
     expect(second.serverResponse).toEqual({ statusCode: 1200 });
     const stored = (await readUafUser(username))!.authenticators;
-    expect(stored.find((authenticator) => authenticator.aaid === "F1D0#0001")).toMatchObject({ signCounter: 2, last_used_at: expect.any(Number) });
-    expect(stored.find((authenticator) => authenticator.aaid === "F1D0#0003")).toMatchObject({ signCounter: 0, last_used_at: null });
+    expect(stored.find((authenticator) => authenticator.aaid === "F1D0#0001")).toMatchObject({
+      signCounter: 2,
+      last_used_at: expect.any(Number),
+    });
+    expect(stored.find((authenticator) => authenticator.aaid === "F1D0#0003")).toMatchObject({
+      signCounter: 0,
+      last_used_at: null,
+    });
   });
 
   it("a transaction text is shown and signed for (mode 2, content hash); a tampered or unshown one is refused", async () => {
     const { username, phone } = await registeredPhone();
     const credential = phone.credentials[0]!;
     const request = await authenticationRequest(username, { transaction: "Pay 100 EUR to Bob" });
-    expect(request.transaction).toEqual([{ contentType: "text/plain", content: base64url.encode("Pay 100 EUR to Bob") }]);
+    expect(request.transaction).toEqual([
+      { contentType: "text/plain", content: base64url.encode("Pay 100 EUR to Bob") },
+    ]);
 
     // The phone showed (and hashed) another text than the server asked for.
-    const tampered = { ...request, transaction: [{ contentType: "text/plain", content: base64url.encode("Pay 9999 EUR to Eve") }] };
+    const tampered = {
+      ...request,
+      transaction: [{ contentType: "text/plain", content: base64url.encode("Pay 9999 EUR to Eve") }],
+    };
     expectRefused(await sendResponse((await authenticationResponse(tampered, credential)).response), 1498);
     // The phone did not show the text at all (mode 1, no content hash).
-    const { transaction: _shown, ...unshown } = await authenticationRequest(username, { transaction: "Pay 100 EUR to Bob" });
+    const { transaction: _shown, ...unshown } = await authenticationRequest(username, {
+      transaction: "Pay 100 EUR to Bob",
+    });
     expectRefused(await sendResponse((await authenticationResponse(unshown, credential)).response), 1498);
     expect(await storedCounter(username, credential.keyId)).toBe(0);
 
@@ -67,7 +107,14 @@ describe("in-app authentication", { timeout: 30_000 }, () => {
 
     // And in-app through the simulator, under the other family (the phone's counter moved on).
     phone.credentials[0] = honest.credential;
-    const viaClient = await authenticate({ baseUrl: BASE, family: "nevisfido", username, phone, transaction: "Log in to the bank", fetch: workerFetch });
+    const viaClient = await authenticate({
+      baseUrl: BASE,
+      family: "nevisfido",
+      username,
+      phone,
+      transaction: "Log in to the bank",
+      fetch: workerFetch,
+    });
     expect(viaClient.serverResponse).toEqual({ statusCode: 1200 });
   });
 
@@ -78,12 +125,16 @@ describe("in-app authentication", { timeout: 30_000 }, () => {
     const credential = phone.credentials[0]!;
     expect(await storedCounter(username, credential.keyId)).toBe(2);
     for (const signCounter of [2, 1]) {
-      const { response } = await authenticationResponse(await authenticationRequest(username), credential, { signCounter });
+      const { response } = await authenticationResponse(await authenticationRequest(username), credential, {
+        signCounter,
+      });
       expectRefused(await sendResponse(response), 1492);
       expect(await storedCounter(username, credential.keyId)).toBe(2);
     }
     // The next counter is fine.
-    const { response } = await authenticationResponse(await authenticationRequest(username), credential, { signCounter: 3 });
+    const { response } = await authenticationResponse(await authenticationRequest(username), credential, {
+      signCounter: 3,
+    });
     expect((await sendResponse(response)).body).toEqual({ statusCode: 1200 });
   });
 
@@ -100,9 +151,17 @@ describe("in-app authentication", { timeout: 30_000 }, () => {
     const { username, phone } = await registeredPhone();
     const request = await authenticationRequest(username);
     // A PIN key of the same app that was never registered (the phone's policy check set aside).
-    const registrationRequest = { header: { ...request.header, op: "Reg" }, challenge: request.challenge, username, policy: { accepted: [[{ aaid: ["F1D0#0001"] }]] } };
+    const registrationRequest = {
+      header: { ...request.header, op: "Reg" },
+      challenge: request.challenge,
+      username,
+      policy: { accepted: [[{ aaid: ["F1D0#0001"] }]] },
+    };
     const { credential: stranger } = await registrationResponse(registrationRequest, { aaid: "F1D0#0001" });
-    const { response } = await authenticationResponse({ ...request, policy: { accepted: [[{ aaid: ["F1D0#0001"] }]] } }, stranger);
+    const { response } = await authenticationResponse(
+      { ...request, policy: { accepted: [[{ aaid: ["F1D0#0001"] }]] } },
+      stranger,
+    );
     expectRefused(await sendResponse(response), 1481);
     expect(await storedCounter(username, phone.credentials[0]!.keyId)).toBe(0);
   });
@@ -111,7 +170,10 @@ describe("in-app authentication", { timeout: 30_000 }, () => {
     const [alice, bob] = await Promise.all([registeredPhone(), registeredPhone()]);
     const forAlice = await authenticationRequest(alice.username);
     const bobsKey: UafCredential = bob.phone.credentials[0]!;
-    const { response } = await authenticationResponse({ ...forAlice, policy: { accepted: [[{ aaid: [bobsKey.aaid], keyIDs: [bobsKey.keyId] }]] } }, bobsKey);
+    const { response } = await authenticationResponse(
+      { ...forAlice, policy: { accepted: [[{ aaid: [bobsKey.aaid], keyIDs: [bobsKey.keyId] }]] } },
+      bobsKey,
+    );
     expectRefused(await sendResponse(response), 1481);
     expect(await storedCounter(alice.username, alice.phone.credentials[0]!.keyId)).toBe(0);
     expect(await storedCounter(bob.username, bobsKey.keyId)).toBe(0);

@@ -8,7 +8,15 @@ import { base64url } from "jose";
 import { describe, expect, it } from "vitest";
 import { redeemOutOfBand } from "../../tools/simulator/uaf-client.mjs";
 import { newPhone } from "../../tools/simulator/uaf-phone.mjs";
-import { cloudApi, credentialOf, newUsername, readQrDataUri, readUafUser, registeredPhone, workerFetch } from "../helpers/uaf";
+import {
+  cloudApi,
+  credentialOf,
+  newUsername,
+  readQrDataUri,
+  readUafUser,
+  registeredPhone,
+  workerFetch,
+} from "../helpers/uaf";
 
 type Json = Record<string, any>;
 
@@ -27,16 +35,42 @@ describe("Authentication Cloud API", { timeout: 30_000 }, () => {
   it("enroll: the seed's JSON; the phone redeems the app link; status pending -> succeeded; enroll again shows the user active", async () => {
     const username = newUsername("cloud");
     const enrolled = await ok("users/enroll", { username, channel: "app" });
-    expect(Object.keys(enrolled).sort()).toEqual(["authenticators", "createdAt", "enrollment", "status", "updatedAt", "userId", "username"]);
-    expect(enrolled).toMatchObject({ userId: expect.stringMatching(/^[0-9a-f]{64}$/), username, status: "new", createdAt: expect.stringMatching(ISO), updatedAt: expect.stringMatching(ISO), authenticators: [] });
+    expect(Object.keys(enrolled).sort()).toEqual([
+      "authenticators",
+      "createdAt",
+      "enrollment",
+      "status",
+      "updatedAt",
+      "userId",
+      "username",
+    ]);
+    expect(enrolled).toMatchObject({
+      userId: expect.stringMatching(/^[0-9a-f]{64}$/),
+      username,
+      status: "new",
+      createdAt: expect.stringMatching(ISO),
+      updatedAt: expect.stringMatching(ISO),
+      authenticators: [],
+    });
     const { enrollment } = enrolled;
     expect(Object.keys(enrollment).sort()).toEqual(["appLinkUri", "qrCode", "statusToken", "transactionId"]);
-    expect(enrollment.qrCode).toEqual({ type: "image/png", size: expect.any(Number), dataUri: expect.stringMatching(/^data:image\/png;base64,/) });
+    expect(enrollment.qrCode).toEqual({
+      type: "image/png",
+      size: expect.any(Number),
+      dataUri: expect.stringMatching(/^data:image\/png;base64,/),
+    });
     const qr = await readQrDataUri(enrollment.qrCode.dataUri);
     expect(qr.width).toBe(enrollment.qrCode.size);
     expect(qr.text).toBe(enrollment.appLinkUri);
 
-    expect(await status(enrollment.statusToken)).toEqual({ transactionId: enrollment.transactionId, status: "pending", userId: enrolled.userId, username, createdAt: expect.stringMatching(ISO), lastUpdatedAt: expect.stringMatching(ISO) });
+    expect(await status(enrollment.statusToken)).toEqual({
+      transactionId: enrollment.transactionId,
+      status: "pending",
+      userId: enrolled.userId,
+      username,
+      createdAt: expect.stringMatching(ISO),
+      lastUpdatedAt: expect.stringMatching(ISO),
+    });
     const seen: Json[] = [];
     const phone = await newPhone({ platform: "android" });
     const fetch = async (url: string, init: RequestInit) => {
@@ -47,11 +81,22 @@ describe("Authentication Cloud API", { timeout: 30_000 }, () => {
     const done = await redeemOutOfBand({ payload: enrollment.appLinkUri, phone, kind: "biometric", fetch });
     expect(done.serverResponse).toEqual({ statusCode: 1200 });
     expect(seen.map((answer) => answer.status)).toEqual(["pending"]);
-    expect(await status(enrollment.statusToken)).toMatchObject({ status: "succeeded", transactionId: enrollment.transactionId, username });
+    expect(await status(enrollment.statusToken)).toMatchObject({
+      status: "succeeded",
+      transactionId: enrollment.transactionId,
+      username,
+    });
 
     const again = await ok("users/enroll", { username });
     expect(again).toMatchObject({ userId: enrolled.userId, username, status: "active", createdAt: enrolled.createdAt });
-    expect(again.authenticators).toEqual([{ aaid: "F1D0#0003", keyId: credentialOf(done).keyId, deviceId: phone.deviceId, registeredAt: expect.stringMatching(ISO) }]);
+    expect(again.authenticators).toEqual([
+      {
+        aaid: "F1D0#0003",
+        keyId: credentialOf(done).keyId,
+        deviceId: phone.deviceId,
+        registeredAt: expect.stringMatching(ISO),
+      },
+    ]);
     expect(again.enrollment.transactionId).not.toBe(enrollment.transactionId);
   });
 
@@ -59,13 +104,20 @@ describe("Authentication Cloud API", { timeout: 30_000 }, () => {
     const { username, phone } = await registeredPhone();
     const userId = (await readUafUser(username))!.userId;
     const approval = await ok("approval", { username, channel: "app", message: "Log in to Example Bank?" });
-    expect(approval).toMatchObject({ transactionId: expect.stringMatching(/^[0-9a-f]{64}$/), userId, statusToken: expect.any(String), appLinkUri: expect.any(String) });
+    expect(approval).toMatchObject({
+      transactionId: expect.stringMatching(/^[0-9a-f]{64}$/),
+      userId,
+      statusToken: expect.any(String),
+      appLinkUri: expect.any(String),
+    });
     expect((await readQrDataUri(approval.qrCode.dataUri)).text).toBe(approval.appLinkUri);
     expect((await status(approval.statusToken)).status).toBe("pending");
 
     const done = await redeemOutOfBand({ payload: approval.appLinkUri, phone, fetch: workerFetch });
     expect(done.serverResponse).toEqual({ statusCode: 1200 });
-    expect(new TextDecoder().decode(base64url.decode(done.request.transaction[0].content))).toBe("Log in to Example Bank?");
+    expect(new TextDecoder().decode(base64url.decode(done.request.transaction[0].content))).toBe(
+      "Log in to Example Bank?",
+    );
     expect(await status(approval.statusToken)).toMatchObject({ status: "succeeded", userId, username });
   });
 
@@ -89,14 +141,21 @@ describe("Authentication Cloud API", { timeout: 30_000 }, () => {
     const { username } = await registeredPhone();
     const answer = await cloudApi("approval", { username, channel: "push" });
     expect(answer.status).toBe(400);
-    expect(answer.body).toMatchObject({ error: "invalid_request", error_description: "the request could not be delivered (dispatchTargetNotFound): no device of the user has an FCM registration token; use channel app" });
+    expect(answer.body).toMatchObject({
+      error: "invalid_request",
+      error_description:
+        "the request could not be delivered (dispatchTargetNotFound): no device of the user has an FCM registration token; use channel app",
+    });
   });
 
   it("approval for a user without authenticators: 400; for an unknown user: 404; an unsupported channel: 400", async () => {
     const username = newUsername("cloud");
     expect((await cloudApi("users/enroll", { username })).status).toBe(200);
     const none = await cloudApi("approval", { username, channel: "app" });
-    expect(none.body).toMatchObject({ error: "invalid_request", error_description: "the user has no registered authenticator" });
+    expect(none.body).toMatchObject({
+      error: "invalid_request",
+      error_description: "the user has no registered authenticator",
+    });
     expect((await cloudApi("approval", { username: newUsername("nobody"), channel: "app" })).status).toBe(404);
     expect((await cloudApi("approval", { username, channel: "sms" })).status).toBe(400);
     expect((await cloudApi("users/enroll", { username, channel: "push" })).status).toBe(400);

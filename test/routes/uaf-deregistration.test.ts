@@ -8,7 +8,16 @@ import { describe, expect, it } from "vitest";
 import { deregister, registerInApp } from "../../tools/simulator/uaf-client.mjs";
 import { deviceSignature } from "../../tools/simulator/uaf-device-signature.mjs";
 import { newPhone } from "../../tools/simulator/uaf-phone.mjs";
-import { BASE, expectRefused, fetchWithDpop, getUafRequest, post, readUafUser, registeredPhone, workerFetch } from "../helpers/uaf";
+import {
+  BASE,
+  expectRefused,
+  fetchWithDpop,
+  getUafRequest,
+  post,
+  readUafUser,
+  registeredPhone,
+  workerFetch,
+} from "../helpers/uaf";
 
 const DEREG_REQUEST = "/_app/uaf/1.1/request/deregistration";
 
@@ -22,12 +31,22 @@ describe("deregistration", { timeout: 30_000 }, () => {
     const pinKey = phone.credentials.find((credential) => credential.aaid === "F1D0#0001")!.keyId;
 
     const first = await deregister({ baseUrl: BASE, username, kind: "pin", phone, fetch: fetchWithDpop(account) });
-    expect(first.request).toMatchObject({ header: { op: "Dereg", appID: `${BASE}/_app/uaf/1.1/facets` }, authenticators: [{ aaid: "F1D0#0001", keyID: pinKey }] });
+    expect(first.request).toMatchObject({
+      header: { op: "Dereg", appID: `${BASE}/_app/uaf/1.1/facets` },
+      authenticators: [{ aaid: "F1D0#0001", keyID: pinKey }],
+    });
     expect(first.removed.map((credential) => credential.aaid)).toEqual(["F1D0#0001"]);
     expect(await storedAaids(username)).toEqual(["F1D0#0003"]);
     expect((await readUafUser(username))!.devices.map((device) => device.deviceId)).toEqual([phone.deviceId]);
 
-    const last = await deregister({ baseUrl: BASE, family: "nevisfido", username, phone, fetch: workerFetch, authorization: { type: "jwt", token: account.idToken } });
+    const last = await deregister({
+      baseUrl: BASE,
+      family: "nevisfido",
+      username,
+      phone,
+      fetch: workerFetch,
+      authorization: { type: "jwt", token: account.idToken },
+    });
     expect(last.removed.map((credential) => credential.aaid)).toEqual(["F1D0#0003"]);
     expect(phone.credentials).toEqual([]);
     expect(await readUafUser(username)).toMatchObject({ authenticators: [], devices: [] });
@@ -35,27 +54,47 @@ describe("deregistration", { timeout: 30_000 }, () => {
 
   it("with a Device-Signature: one authenticator, then the rest of the device; the device is then unknown (401)", async () => {
     const { username, phone } = await registeredPhone({ kinds: ["pin", "biometric"] });
-    const byDevice = { baseUrl: BASE, username, phone, fetch: workerFetch, authorization: { type: "device-signature" as const } };
-    expect((await deregister({ ...byDevice, kind: "biometric" })).removed.map((credential) => credential.aaid)).toEqual(["F1D0#0003"]);
+    const byDevice = {
+      baseUrl: BASE,
+      username,
+      phone,
+      fetch: workerFetch,
+      authorization: { type: "device-signature" as const },
+    };
+    expect((await deregister({ ...byDevice, kind: "biometric" })).removed.map((credential) => credential.aaid)).toEqual(
+      ["F1D0#0003"],
+    );
     expect(await storedAaids(username)).toEqual(["F1D0#0001"]);
     expect((await deregister(byDevice)).removed.map((credential) => credential.aaid)).toEqual(["F1D0#0001"]);
     expect(await readUafUser(username)).toMatchObject({ authenticators: [], devices: [] });
     // Its signature key went with the device information.
-    const answer = await post(DEREG_REQUEST, getUafRequest("Dereg", { username }), { "device-signature": await deviceSignature(phone, username) });
+    const answer = await post(DEREG_REQUEST, getUafRequest("Dereg", { username }), {
+      "device-signature": await deviceSignature(phone, username),
+    });
     expectRefused(answer, 1401);
   });
 
   it("a replayed Device-Signature (the same jti) is refused, and removes nothing more", async () => {
     const { username, phone } = await registeredPhone({ kinds: ["pin", "biometric"] });
     const jws = await deviceSignature(phone, username, { jti: "the-one-jti" });
-    const first = await post(DEREG_REQUEST, getUafRequest("Dereg", { username, aaid: "F1D0#0001" }), { "device-signature": jws });
+    const first = await post(DEREG_REQUEST, getUafRequest("Dereg", { username, aaid: "F1D0#0001" }), {
+      "device-signature": jws,
+    });
     expect(first.status, JSON.stringify(first.body)).toBe(200);
     expect(await storedAaids(username)).toEqual(["F1D0#0003"]);
 
-    expectRefused(await post(DEREG_REQUEST, getUafRequest("Dereg", { username, aaid: "F1D0#0003" }), { "device-signature": jws }), 1401);
+    expectRefused(
+      await post(DEREG_REQUEST, getUafRequest("Dereg", { username, aaid: "F1D0#0003" }), { "device-signature": jws }),
+      1401,
+    );
     // A new JWS reusing the jti is the same replay.
     const again = await deviceSignature(phone, username, { jti: "the-one-jti" });
-    expectRefused(await post("/nevisfido/uaf/1.1/request/deregistration", getUafRequest("Dereg", { username, aaid: "F1D0#0003" }), { "device-signature": again }), 1401);
+    expectRefused(
+      await post("/nevisfido/uaf/1.1/request/deregistration", getUafRequest("Dereg", { username, aaid: "F1D0#0003" }), {
+        "device-signature": again,
+      }),
+      1401,
+    );
     expect(await storedAaids(username)).toEqual(["F1D0#0003"]);
   });
 
@@ -66,16 +105,28 @@ describe("deregistration", { timeout: 30_000 }, () => {
     expect(await storedAaids(username)).toEqual(["F1D0#0001", "F1D0#1001"]);
 
     // No aaid: "all of mine" means all of this device's.
-    const answer = await post(DEREG_REQUEST, getUafRequest("Dereg", { username }), { "device-signature": await deviceSignature(tablet, username) });
+    const answer = await post(DEREG_REQUEST, getUafRequest("Dereg", { username }), {
+      "device-signature": await deviceSignature(tablet, username),
+    });
     expect(answer.status).toBe(200);
     expect(await storedAaids(username)).toEqual(["F1D0#0001"]);
     expect((await readUafUser(username))!.devices.map((device) => device.deviceId)).toEqual([phone.deviceId]);
 
     // The phone signs for its own user only: naming another user in the context is 403.
     const other = await registeredPhone();
-    expectRefused(await post(DEREG_REQUEST, getUafRequest("Dereg", { username: other.username }), { "device-signature": await deviceSignature(phone, username) }), 1403);
+    expectRefused(
+      await post(DEREG_REQUEST, getUafRequest("Dereg", { username: other.username }), {
+        "device-signature": await deviceSignature(phone, username),
+      }),
+      1403,
+    );
     // Signing in another user's name finds no such device of theirs: 401.
-    expectRefused(await post(DEREG_REQUEST, getUafRequest("Dereg", { username: other.username }), { "device-signature": await deviceSignature(phone, other.username) }), 1401);
+    expectRefused(
+      await post(DEREG_REQUEST, getUafRequest("Dereg", { username: other.username }), {
+        "device-signature": await deviceSignature(phone, other.username),
+      }),
+      1401,
+    );
     expect(await storedAaids(other.username)).toEqual(["F1D0#0001"]);
     expect(await storedAaids(username)).toEqual(["F1D0#0001"]);
   });
@@ -85,8 +136,16 @@ describe("deregistration", { timeout: 30_000 }, () => {
     const stale = await deviceSignature(phone, username, { now: Math.floor(Date.now() / 1000) - 3600 });
     expectRefused(await post(DEREG_REQUEST, getUafRequest("Dereg", { username }), { "device-signature": stale }), 1401);
     const stranger = await newPhone({ platform: "android", deviceId: phone.deviceId });
-    expectRefused(await post(DEREG_REQUEST, getUafRequest("Dereg", { username }), { "device-signature": await deviceSignature(stranger, username) }), 1401);
-    expectRefused(await post(DEREG_REQUEST, getUafRequest("Dereg", { username }), { "device-signature": "not.a.jws" }), 1401);
+    expectRefused(
+      await post(DEREG_REQUEST, getUafRequest("Dereg", { username }), {
+        "device-signature": await deviceSignature(stranger, username),
+      }),
+      1401,
+    );
+    expectRefused(
+      await post(DEREG_REQUEST, getUafRequest("Dereg", { username }), { "device-signature": "not.a.jws" }),
+      1401,
+    );
     expect(await storedAaids(username)).toEqual(["F1D0#0001"]);
   });
 });

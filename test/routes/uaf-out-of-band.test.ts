@@ -11,11 +11,27 @@ import { describe, expect, it } from "vitest";
 import type { UafTransactionRecord } from "../../src/kv/uaf-transaction";
 import type { UafTransaction } from "../../src/kv/workers/classes";
 import { RECORD } from "../../src/kv/workers/host";
-import { authenticationResponse, registrationResponse, uafResponseString } from "../../tools/simulator/uaf-authenticator.mjs";
+import {
+  authenticationResponse,
+  registrationResponse,
+  uafResponseString,
+} from "../../tools/simulator/uaf-authenticator.mjs";
 import { redeemOutOfBand } from "../../tools/simulator/uaf-client.mjs";
 import { decodeBase64UrlJson } from "../../tools/simulator/uaf-out-of-band.mjs";
 import { deviceContext, newPhone } from "../../tools/simulator/uaf-phone.mjs";
-import { BASE, credentialOf, dispatchToken, expectRefused, getUafRequest, post, readQrDataUri, readUafUser, registeredPhone, sessionStatus, workerFetch } from "../helpers/uaf";
+import {
+  BASE,
+  credentialOf,
+  dispatchToken,
+  expectRefused,
+  getUafRequest,
+  post,
+  readQrDataUri,
+  readUafUser,
+  registeredPhone,
+  sessionStatus,
+  workerFetch,
+} from "../helpers/uaf";
 
 type Json = Record<string, any>;
 
@@ -42,47 +58,83 @@ describe("out-of-band registration", { timeout: 30_000 }, () => {
     const username = `oob-${crypto.randomUUID().slice(0, 12)}`;
     const dispatched = await dispatchToken("registration", registrationDispatch(username, "png-qr-code"));
     expect(dispatched.status, JSON.stringify(dispatched.body)).toBe(200);
-    expect(dispatched.body).toMatchObject({ token: expect.any(String), sessionId: expect.stringMatching(/^[0-9a-f]{64}$/), dispatchResult: "dispatched", dispatcherInformation: { name: "png-qr-code" } });
+    expect(dispatched.body).toMatchObject({
+      token: expect.any(String),
+      sessionId: expect.stringMatching(/^[0-9a-f]{64}$/),
+      dispatchResult: "dispatched",
+      dispatcherInformation: { name: "png-qr-code" },
+    });
     const { token, sessionId } = dispatched.body;
 
     const qr = await readQrDataUri(dispatched.body.dispatcherInformation.response as string);
     expect(qr.text).toMatch(/^[A-Za-z0-9_-]+$/);
-    expect(decodeBase64UrlJson(qr.text)).toEqual({ nma_data: { token, redeem_url: `${BASE}/_app/token/redeem/registration` }, nma_data_content_type: "application/json", nma_data_version: "1" });
+    expect(decodeBase64UrlJson(qr.text)).toEqual({
+      nma_data: { token, redeem_url: `${BASE}/_app/token/redeem/registration` },
+      nma_data_content_type: "application/json",
+      nma_data_version: "1",
+    });
     expect(await sessionStatus(sessionId)).toMatchObject({ status: "tokenCreated", authenticators: [] });
 
     const phone = await newPhone({ platform: "ios" });
     const seen: Json[] = [];
-    const done = await redeemOutOfBand({ payload: qr.text, phone, kind: "biometric", fetch: watchingRedeem(sessionId, seen) });
+    const done = await redeemOutOfBand({
+      payload: qr.text,
+      phone,
+      kind: "biometric",
+      fetch: watchingRedeem(sessionId, seen),
+    });
     expect(done.serverResponse).toEqual({ statusCode: 1200 });
-    expect(seen).toEqual([expect.objectContaining({ status: "clientRegistering", tokenInformation: { tokenResult: "tokenRedeemed" } })]);
+    expect(seen).toEqual([
+      expect.objectContaining({ status: "clientRegistering", tokenInformation: { tokenResult: "tokenRedeemed" } }),
+    ]);
 
     const keyId = credentialOf(done).keyId;
     for (const family of ["nevisfido", "_app"] as const) {
-      expect(await sessionStatus(sessionId, family)).toEqual({ status: "succeeded", uafStatusCode: 1200, authenticators: [{ aaid: "F1D0#1003", keyId }], tokenInformation: { tokenResult: "tokenRedeemed" } });
+      expect(await sessionStatus(sessionId, family)).toEqual({
+        status: "succeeded",
+        uafStatusCode: 1200,
+        authenticators: [{ aaid: "F1D0#1003", keyId }],
+        tokenInformation: { tokenResult: "tokenRedeemed" },
+      });
     }
-    expect((await readUafUser(username))!.authenticators).toEqual([expect.objectContaining({ aaid: "F1D0#1003", keyId, deviceId: phone.deviceId })]);
+    expect((await readUafUser(username))!.authenticators).toEqual([
+      expect.objectContaining({ aaid: "F1D0#1003", keyId, deviceId: phone.deviceId }),
+    ]);
   });
 
   it("link and link-png-qr-code: the app link (as is, or in the QR code) carries the same payload", async () => {
     for (const dispatcher of ["link", "link-png-qr-code"]) {
       const username = `oob-${crypto.randomUUID().slice(0, 12)}`;
-      const dispatched = await dispatchToken("registration", registrationDispatch(username, dispatcher), { family: "_app" });
-      expect(dispatched.body).toMatchObject({ dispatchResult: "dispatched", dispatcherInformation: { name: dispatcher } });
+      const dispatched = await dispatchToken("registration", registrationDispatch(username, dispatcher), {
+        family: "_app",
+      });
+      expect(dispatched.body).toMatchObject({
+        dispatchResult: "dispatched",
+        dispatcherInformation: { name: dispatcher },
+      });
       const response = dispatched.body.dispatcherInformation.response as string;
       const link = dispatcher === "link" ? response : (await readQrDataUri(response)).text;
       const url = new URL(link);
       expect(`${url.origin}${url.pathname}`).toBe(`${BASE}/open`);
-      expect(decodeBase64UrlJson(url.searchParams.get("dispatchTokenResponse")!).nma_data.token).toBe(dispatched.body.token);
+      expect(decodeBase64UrlJson(url.searchParams.get("dispatchTokenResponse")!).nma_data.token).toBe(
+        dispatched.body.token,
+      );
 
       const phone = await newPhone({ platform: "android" });
       const done = await redeemOutOfBand({ payload: link, phone, kind: "pin", fetch: workerFetch });
       expect(done.serverResponse).toEqual({ statusCode: 1200 });
-      expect(await sessionStatus(dispatched.body.sessionId)).toMatchObject({ status: "succeeded", authenticators: [{ aaid: "F1D0#0001" }] });
+      expect(await sessionStatus(dispatched.body.sessionId)).toMatchObject({
+        status: "succeeded",
+        authenticators: [{ aaid: "F1D0#0001" }],
+      });
     }
   });
 
   it("a token redeems once; an unknown token is refused", async () => {
-    const dispatched = await dispatchToken("registration", registrationDispatch(`oob-${crypto.randomUUID().slice(0, 12)}`, "link"));
+    const dispatched = await dispatchToken(
+      "registration",
+      registrationDispatch(`oob-${crypto.randomUUID().slice(0, 12)}`, "link"),
+    );
     const first = await redeem(dispatched.body.token);
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ statusCode: 1200, op: "Reg" });
@@ -97,19 +149,31 @@ describe("out-of-band registration", { timeout: 30_000 }, () => {
   });
 
   it("an expired token: refused, and the status reports it timed out", async () => {
-    const dispatched = await dispatchToken("registration", registrationDispatch(`oob-${crypto.randomUUID().slice(0, 12)}`, "link"));
+    const dispatched = await dispatchToken(
+      "registration",
+      registrationDispatch(`oob-${crypto.randomUUID().slice(0, 12)}`, "link"),
+    );
     const { sessionId, token } = dispatched.body;
     // Its redeem deadline moved into the past (waiting out the TTL is not a test).
-    await runInDurableObject(env.UAF_TRANSACTIONS.get(env.UAF_TRANSACTIONS.idFromString(sessionId)), (_instance: UafTransaction, state) => {
-      const record = state.storage.kv.get<UafTransactionRecord>(RECORD)!;
-      state.storage.kv.put(RECORD, { ...record, expires_at: record.created_at - 1 });
-    });
+    await runInDurableObject(
+      env.UAF_TRANSACTIONS.get(env.UAF_TRANSACTIONS.idFromString(sessionId)),
+      (_instance: UafTransaction, state) => {
+        const record = state.storage.kv.get<UafTransactionRecord>(RECORD)!;
+        state.storage.kv.put(RECORD, { ...record, expires_at: record.created_at - 1 });
+      },
+    );
     expectRefused(await redeem(token), 1400);
-    expect(await sessionStatus(sessionId)).toMatchObject({ status: "failed", tokenInformation: { tokenResult: "tokenTimedOut" } });
+    expect(await sessionStatus(sessionId)).toMatchObject({
+      status: "failed",
+      tokenInformation: { tokenResult: "tokenTimedOut" },
+    });
   });
 
   it("a token redeemed at another operation's path: refused before anything changes, so it still redeems at its own; an unknown operation is 404", async () => {
-    const dispatched = await dispatchToken("registration", registrationDispatch(`oob-${crypto.randomUUID().slice(0, 12)}`, "link"));
+    const dispatched = await dispatchToken(
+      "registration",
+      registrationDispatch(`oob-${crypto.randomUUID().slice(0, 12)}`, "link"),
+    );
     expectRefused(await redeem(dispatched.body.token, "authentication"), 1400);
     expect(await sessionStatus(dispatched.body.sessionId)).toMatchObject({ status: "tokenCreated" });
     expectRefused(await redeem(dispatched.body.token, "enrollment"), 1404, 404);
@@ -124,8 +188,14 @@ describe("out-of-band registration", { timeout: 30_000 }, () => {
       const dispatched = await dispatchToken("registration", registrationDispatch(username, "link"));
       const [request] = JSON.parse((await redeem(dispatched.body.token)).body.uafRequest as string);
       const { response } = await registrationResponse(request, { aaid: "F1D0#0001" });
-      const good = { uafResponse: uafResponseString([response]), context: JSON.stringify(deviceContext(await newPhone({ platform: "android" }))) };
-      const answers = await Promise.all([post("/_app/uaf/1.1/registration", good), post("/_app/uaf/1.1/registration", { uafResponse: good.uafResponse })]);
+      const good = {
+        uafResponse: uafResponseString([response]),
+        context: JSON.stringify(deviceContext(await newPhone({ platform: "android" }))),
+      };
+      const answers = await Promise.all([
+        post("/_app/uaf/1.1/registration", good),
+        post("/_app/uaf/1.1/registration", { uafResponse: good.uafResponse }),
+      ]);
       const stored = (await readUafUser(username))?.authenticators ?? [];
       const status = await sessionStatus(dispatched.body.sessionId);
       // Exactly one answer was processed; the other was refused as the request was taken (1491).
@@ -151,7 +221,13 @@ describe("out-of-band registration", { timeout: 30_000 }, () => {
     });
     expect(await sessionStatus(dispatched.body.sessionId)).toMatchObject({ status: "failed", uafStatusCode: 1408 });
     const { response } = await registrationResponse(request, { aaid: "F1D0#0001" });
-    expectRefused(await post("/_app/uaf/1.1/registration", { uafResponse: uafResponseString([response]), context: JSON.stringify(deviceContext(await newPhone({ platform: "android" }))) }), 1491);
+    expectRefused(
+      await post("/_app/uaf/1.1/registration", {
+        uafResponse: uafResponseString([response]),
+        context: JSON.stringify(deviceContext(await newPhone({ platform: "android" }))),
+      }),
+      1491,
+    );
     expect((await readUafUser(username))?.authenticators ?? []).toEqual([]);
   });
 
@@ -165,7 +241,13 @@ describe("out-of-band registration", { timeout: 30_000 }, () => {
     expectRefused(await post("/_app/uaf/1.1/registration", { uafResponse: uafResponseString([response]) }), 1400);
     expect(await sessionStatus(dispatched.body.sessionId)).toMatchObject({ status: "failed", uafStatusCode: 1400 });
 
-    expectRefused(await post("/_app/uaf/1.1/registration", { uafResponse: uafResponseString([response]), context: JSON.stringify(deviceContext(phone)) }), 1491);
+    expectRefused(
+      await post("/_app/uaf/1.1/registration", {
+        uafResponse: uafResponseString([response]),
+        context: JSON.stringify(deviceContext(phone)),
+      }),
+      1491,
+    );
     expect((await readUafUser(username))?.authenticators).toEqual([]);
     expect(await sessionStatus(dispatched.body.sessionId)).toMatchObject({ status: "failed", uafStatusCode: 1400 });
   });
@@ -174,7 +256,10 @@ describe("out-of-band registration", { timeout: 30_000 }, () => {
     const username = `oob-${crypto.randomUUID().slice(0, 12)}`;
     for (const accessKey of [null, "wrong-access-key-0123456789", ""]) {
       for (const family of ["_app", "nevisfido"] as const) {
-        const answer = await dispatchToken("registration", registrationDispatch(username, "link"), { family, accessKey });
+        const answer = await dispatchToken("registration", registrationDispatch(username, "link"), {
+          family,
+          accessKey,
+        });
         expect(answer.status).toBe(401);
         expect(answer.body.error).toBe("invalid_token");
         expect(answer.headers.get("www-authenticate")).toMatch(/^Bearer /);
@@ -190,10 +275,24 @@ describe("out-of-band registration", { timeout: 30_000 }, () => {
       expect(answer.status, JSON.stringify(answer.body)).toBe(status);
       return answer.body;
     };
-    expect(await refused("registration", { getUafRequest: getUafRequest("Auth", { username }) })).toMatchObject({ error: "invalid_request", error_description: "getUafRequest.op must be Reg" });
-    expect((await refused("registration", { dispatcher: "carrier-pigeon", getUafRequest: getUafRequest("Reg", { username }) })).error).toBe("invalid_request");
-    expect((await refused("registration", { getUafRequest: { op: "Reg", context: "{not json" } })).error).toBe("invalid_request");
-    expect((await refused("registration", { getUafRequest: getUafRequest("Reg", { username: "no spaces allowed" }) })).error).toBe("invalid_request");
+    expect(await refused("registration", { getUafRequest: getUafRequest("Auth", { username }) })).toMatchObject({
+      error: "invalid_request",
+      error_description: "getUafRequest.op must be Reg",
+    });
+    expect(
+      (
+        await refused("registration", {
+          dispatcher: "carrier-pigeon",
+          getUafRequest: getUafRequest("Reg", { username }),
+        })
+      ).error,
+    ).toBe("invalid_request");
+    expect((await refused("registration", { getUafRequest: { op: "Reg", context: "{not json" } })).error).toBe(
+      "invalid_request",
+    );
+    expect(
+      (await refused("registration", { getUafRequest: getUafRequest("Reg", { username: "no spaces allowed" }) })).error,
+    ).toBe("invalid_request");
     await refused("enrollment", { getUafRequest: getUafRequest("Reg", { username }) }, 404);
     expect(await readUafUser(username)).toBeNull();
   });
@@ -203,7 +302,13 @@ describe("out-of-band authentication and deregistration", { timeout: 30_000 }, (
   it("dispatch with a transaction text -> QR -> redeem -> the phone signs the text -> status succeeded", async () => {
     const { username, phone } = await registeredPhone();
     const text = "Approve the login at Example Bank";
-    const dispatched = await dispatchToken("authentication", { dispatcher: "png-qr-code", getUafRequest: getUafRequest("Auth", { username, transaction: [{ contentType: "text/plain", content: base64url.encode(text) }] }) });
+    const dispatched = await dispatchToken("authentication", {
+      dispatcher: "png-qr-code",
+      getUafRequest: getUafRequest("Auth", {
+        username,
+        transaction: [{ contentType: "text/plain", content: base64url.encode(text) }],
+      }),
+    });
     expect(dispatched.body.dispatchResult).toBe("dispatched");
     const { sessionId } = dispatched.body;
     const qr = await readQrDataUri(dispatched.body.dispatcherInformation.response as string);
@@ -213,7 +318,12 @@ describe("out-of-band authentication and deregistration", { timeout: 30_000 }, (
     expect(seen).toEqual([expect.objectContaining({ status: "clientAuthenticating" })]);
     expect(done.request.transaction).toEqual([{ contentType: "text/plain", content: base64url.encode(text) }]);
     expect(done.serverResponse).toEqual({ statusCode: 1200 });
-    expect(await sessionStatus(sessionId)).toEqual({ status: "succeeded", uafStatusCode: 1200, authenticators: [{ aaid: "F1D0#0001", keyId: phone.credentials[0]!.keyId }], tokenInformation: { tokenResult: "tokenRedeemed" } });
+    expect(await sessionStatus(sessionId)).toEqual({
+      status: "succeeded",
+      uafStatusCode: 1200,
+      authenticators: [{ aaid: "F1D0#0001", keyId: phone.credentials[0]!.keyId }],
+      tokenInformation: { tokenResult: "tokenRedeemed" },
+    });
     expect((await readUafUser(username))!.authenticators[0]!.signCounter).toBe(1);
   });
 
@@ -221,38 +331,74 @@ describe("out-of-band authentication and deregistration", { timeout: 30_000 }, (
     const { username, phone } = await registeredPhone();
     const credential = phone.credentials[0]!;
     const transaction = [{ contentType: "text/plain", content: base64url.encode("Pay 10 EUR") }];
-    const dispatched = await dispatchToken("authentication", { dispatcher: "link", getUafRequest: getUafRequest("Auth", { username, transaction }) });
+    const dispatched = await dispatchToken("authentication", {
+      dispatcher: "link",
+      getUafRequest: getUafRequest("Auth", { username, transaction }),
+    });
     const returned = await redeem(dispatched.body.token, "authentication", "nevisfido");
     const [request] = JSON.parse(returned.body.uafRequest as string);
-    const tampered = { ...request, transaction: [{ contentType: "text/plain", content: base64url.encode("Pay 10000 EUR") }] };
+    const tampered = {
+      ...request,
+      transaction: [{ contentType: "text/plain", content: base64url.encode("Pay 10000 EUR") }],
+    };
     const { response } = await authenticationResponse(tampered, credential);
-    expectRefused(await post("/auth/fidouaf/authenticationresponse", { uafResponse: uafResponseString([response]) }), 1498);
+    expectRefused(
+      await post("/auth/fidouaf/authenticationresponse", { uafResponse: uafResponseString([response]) }),
+      1498,
+    );
     expect(await sessionStatus(dispatched.body.sessionId)).toMatchObject({ status: "failed", uafStatusCode: 1498 });
 
     // Counter: the phone authenticated once in-app (counter 1), then answers with a stale counter.
-    const inApp = await authenticationResponse(JSON.parse((await post("/_app/uaf/1.1/request/authentication", getUafRequest("Auth", { username }))).body.uafRequest as string)[0], credential);
-    expect((await post("/_app/uaf/1.1/authentication", { uafResponse: uafResponseString([inApp.response]) })).body).toEqual({ statusCode: 1200 });
-    const second = await dispatchToken("authentication", { dispatcher: "link", getUafRequest: getUafRequest("Auth", { username }) });
+    const inApp = await authenticationResponse(
+      JSON.parse(
+        (await post("/_app/uaf/1.1/request/authentication", getUafRequest("Auth", { username }))).body
+          .uafRequest as string,
+      )[0],
+      credential,
+    );
+    expect(
+      (await post("/_app/uaf/1.1/authentication", { uafResponse: uafResponseString([inApp.response]) })).body,
+    ).toEqual({ statusCode: 1200 });
+    const second = await dispatchToken("authentication", {
+      dispatcher: "link",
+      getUafRequest: getUafRequest("Auth", { username }),
+    });
     const [again] = JSON.parse((await redeem(second.body.token, "authentication")).body.uafRequest as string);
     const stale = await authenticationResponse(again, credential, { signCounter: 1 });
-    expectRefused(await post("/_app/uaf/1.1/authentication", { uafResponse: uafResponseString([stale.response]) }), 1492);
+    expectRefused(
+      await post("/_app/uaf/1.1/authentication", { uafResponse: uafResponseString([stale.response]) }),
+      1492,
+    );
     expect(await sessionStatus(second.body.sessionId)).toMatchObject({ status: "failed", uafStatusCode: 1492 });
   });
 
   it("authentication of a user without authenticators is not dispatched (userNotFound)", async () => {
     const { username } = await registeredPhone({ kinds: [] });
-    const dispatched = await dispatchToken("authentication", { dispatcher: "link", getUafRequest: getUafRequest("Auth", { username }) });
+    const dispatched = await dispatchToken("authentication", {
+      dispatcher: "link",
+      getUafRequest: getUafRequest("Auth", { username }),
+    });
     expect(dispatched.status).toBe(200);
     expect(dispatched.body).toEqual({ dispatchResult: "userNotFound", dispatcherInformation: { name: "link" } });
   });
 
   it("deregistration by link: the redeem removes the user's authenticators and their device", async () => {
     const { username, phone } = await registeredPhone({ kinds: ["pin", "biometric"] });
-    const dispatched = await dispatchToken("deregistration", { dispatcher: "link", getUafRequest: getUafRequest("Dereg", { username }) });
-    const done = await redeemOutOfBand({ payload: dispatched.body.dispatcherInformation.response as string, phone, fetch: workerFetch });
+    const dispatched = await dispatchToken("deregistration", {
+      dispatcher: "link",
+      getUafRequest: getUafRequest("Dereg", { username }),
+    });
+    const done = await redeemOutOfBand({
+      payload: dispatched.body.dispatcherInformation.response as string,
+      phone,
+      fetch: workerFetch,
+    });
     expect(done.op).toBe("Dereg");
     expect(phone.credentials).toEqual([]);
     expect(await readUafUser(username)).toMatchObject({ authenticators: [], devices: [] });
-    expect(await sessionStatus(dispatched.body.sessionId)).toMatchObject({ status: "succeeded", authenticators: [{ aaid: "F1D0#0001" }, { aaid: "F1D0#0003" }] });
+    expect(await sessionStatus(dispatched.body.sessionId)).toMatchObject({
+      status: "succeeded",
+      authenticators: [{ aaid: "F1D0#0001" }, { aaid: "F1D0#0003" }],
+    });
   });
 });

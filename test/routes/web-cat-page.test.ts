@@ -9,14 +9,25 @@ import { describe, expect, it } from "vitest";
 import { BASE, jsonOf } from "../helpers/server";
 
 const CAT_URL = `${BASE}/oauth/v2/oauth-token/cat`;
-const NAVIGATION = { Accept: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "Sec-Fetch-Dest": "iframe" };
+const NAVIGATION = {
+  Accept: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+  "Sec-Fetch-Dest": "iframe",
+};
 
 function directives(csp: string | null): Map<string, string> {
-  return new Map((csp ?? "").split(";").map((part) => part.trim()).filter(Boolean).map((part) => [part.split(" ")[0]!, part.slice(part.indexOf(" ") + 1)]));
+  return new Map(
+    (csp ?? "")
+      .split(";")
+      .map((part) => part.trim())
+      .filter(Boolean)
+      .map((part) => [part.split(" ")[0]!, part.slice(part.indexOf(" ") + 1)]),
+  );
 }
 
 async function sha256Base64(text: string): Promise<string> {
-  return btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)))));
+  return btoa(
+    String.fromCharCode(...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)))),
+  );
 }
 
 /** The page's script element and configuration, read with HTMLRewriter. */
@@ -24,7 +35,10 @@ async function readPage(response: Response): Promise<{ script: Record<string, st
   const script: Record<string, string> = {};
   let json = "";
   await new HTMLRewriter()
-    .on("script[src]", { element: (element) => void ["src", "integrity", "nonce"].forEach((name) => (script[name] = element.getAttribute(name) ?? "")) })
+    .on("script[src]", {
+      element: (element) =>
+        void ["src", "integrity", "nonce"].forEach((name) => (script[name] = element.getAttribute(name) ?? "")),
+    })
     .on("script#web-cat-config", { text: (text) => void (json += text.text) })
     .transform(response)
     .text();
@@ -66,22 +80,33 @@ describe("the CAT endpoint's iframe page", { timeout: 30_000 }, () => {
   });
 
   it("a new nonce per response, and debug=true is passed to the script", async () => {
-    const first = await readPage(await exports.default.fetch(`${CAT_URL}?client_id=spa-public`, { headers: NAVIGATION }));
-    const second = await readPage(await exports.default.fetch(`${CAT_URL}?client_id=spa-public&debug=true`, { headers: NAVIGATION }));
+    const first = await readPage(
+      await exports.default.fetch(`${CAT_URL}?client_id=spa-public`, { headers: NAVIGATION }),
+    );
+    const second = await readPage(
+      await exports.default.fetch(`${CAT_URL}?client_id=spa-public&debug=true`, { headers: NAVIGATION }),
+    );
     expect(second.script.nonce).not.toBe(first.script.nonce);
     expect(second.config.debug).toBe(true);
   });
 
   it("a JSON request still gets the challenge", async () => {
     for (const accept of ["application/json", "*/*", undefined, "text/html;q=0, application/json"]) {
-      const response = await exports.default.fetch(`${CAT_URL}?client_id=spa-public`, { headers: accept ? { Accept: accept } : {} });
+      const response = await exports.default.fetch(`${CAT_URL}?client_id=spa-public`, {
+        headers: accept ? { Accept: accept } : {},
+      });
       expect(response.status, accept).toBe(200);
       expect((await jsonOf(response)).challenge).toMatch(/^c1\./);
     }
   });
 
   it("an unknown client, or one without web attestation, gets an error page nobody may frame", async () => {
-    for (const query of ["client_id=nobody", "client_id=mobile-attested", "", "client_id=spa-public&client_id=spa-public"]) {
+    for (const query of [
+      "client_id=nobody",
+      "client_id=mobile-attested",
+      "",
+      "client_id=spa-public&client_id=spa-public",
+    ]) {
       const response = await exports.default.fetch(`${CAT_URL}?${query}`, { headers: NAVIGATION });
       expect(response.status, query).toBe(400);
       expect(directives(response.headers.get("Content-Security-Policy")).get("frame-ancestors")).toBe("'none'");

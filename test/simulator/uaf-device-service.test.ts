@@ -13,7 +13,14 @@ import { newPhone, type UafPhone } from "../../tools/simulator/uaf-phone.mjs";
 import { BASE, cloudApi, newUsername, workerFetch } from "../helpers/uaf";
 
 /** A new user, enrolled on a new phone with `kinds` (out of band: one enrollment per authenticator). */
-async function enrolled(kinds: ("pin" | "fingerprint")[], family: Family = "_app"): Promise<{ phone: UafPhone; username: string; o: { baseUrl: string; family: Family; phone: UafPhone; username: string; fetch: typeof workerFetch } }> {
+async function enrolled(
+  kinds: ("pin" | "fingerprint")[],
+  family: Family = "_app",
+): Promise<{
+  phone: UafPhone;
+  username: string;
+  o: { baseUrl: string; family: Family; phone: UafPhone; username: string; fetch: typeof workerFetch };
+}> {
   const username = newUsername("dev");
   const phone = await newPhone({ platform: "android", name: "Simulated Pixel" });
   for (const kind of kinds) {
@@ -33,7 +40,10 @@ describe("device service client", { timeout: 30_000 }, () => {
     expect(device.authenticators).toEqual(phone.credentials.map((c) => ({ aaid: c.aaid, keyID: c.keyId })));
     // The registration context gave the server both public keys (push payloads are encrypted to the second).
     const stored = (await readUafUser(username))!.devices.find((d) => d.deviceId === phone.deviceId)!;
-    expect([stored.signatureKey, stored.encryptionKey]).toEqual([phone.signatureKey.publicJwk, phone.encryptionKey!.publicJwk]);
+    expect([stored.signatureKey, stored.encryptionKey]).toEqual([
+      phone.signatureKey.publicJwk,
+      phone.encryptionKey!.publicJwk,
+    ]);
   });
 
   it("renames the device on the server and on the phone, under either path family", async () => {
@@ -57,7 +67,9 @@ describe("device service client", { timeout: 30_000 }, () => {
     const dereg = await deregister({ ...o, kind: "pin", authorization: { type: "device-signature" } });
     expect(dereg.removed.map((c) => c.aaid)).toEqual(["F1D0#0001"]);
     expect(phone.credentials.map((c) => c.aaid)).toEqual(["F1D0#0002"]);
-    expect((await readDevice(o)).device.authenticators).toEqual([{ aaid: "F1D0#0002", keyID: phone.credentials[0]!.keyId }]);
+    expect((await readDevice(o)).device.authenticators).toEqual([
+      { aaid: "F1D0#0002", keyID: phone.credentials[0]!.keyId },
+    ]);
 
     const deleted = await deleteDevice(o);
     expect(deleted.op).toBe("Dereg");
@@ -69,6 +81,9 @@ describe("device service client", { timeout: 30_000 }, () => {
 
   it("is refused for another user's record: the signature names the user", async () => {
     const { o } = await enrolled(["pin"]);
-    await expect(readDevice({ ...o, username: "someone-else" })).rejects.toMatchObject({ httpStatus: 401, statusCode: 1401 });
+    await expect(readDevice({ ...o, username: "someone-else" })).rejects.toMatchObject({
+      httpStatus: 401,
+      statusCode: 1401,
+    });
   });
 });

@@ -35,7 +35,10 @@ describe("importUafPublicKey + verifyUafSignature", () => {
     const publicKey = await imported(key, keyAlg);
     const signature = await sign(key, signAlg, data);
     expect(await verifyUafSignature(signAlg, publicKey, signature, data)).toEqual({ ok: true, value: null });
-    expect(await verifyUafSignature(signAlg, publicKey, signature, flipBit(data, 0))).toMatchObject({ ok: false, reason: "signature_invalid" });
+    expect(await verifyUafSignature(signAlg, publicKey, signature, flipBit(data, 0))).toMatchObject({
+      ok: false,
+      reason: "signature_invalid",
+    });
   });
 
   it("imports an RSA key given as a bare PKCS#1 RSAPublicKey (0x103)", async () => {
@@ -53,39 +56,81 @@ describe("importUafPublicKey + verifyUafSignature", () => {
     const der = await sign(ec, 0x02, data);
     expect(await verifyUafSignature(0x01, key, der, data)).toMatchObject({ ok: false, reason: "signature_malformed" });
     expect(await verifyUafSignature(0x02, key, raw, data)).toMatchObject({ ok: false, reason: "signature_malformed" });
-    expect(await verifyUafSignature(0x01, key, raw.subarray(1), data)).toMatchObject({ ok: false, reason: "signature_malformed" });
-    expect(await verifyUafSignature(0x02, key, concat(der, new Uint8Array([0])), data)).toMatchObject({ ok: false, reason: "signature_malformed" });
+    expect(await verifyUafSignature(0x01, key, raw.subarray(1), data)).toMatchObject({
+      ok: false,
+      reason: "signature_malformed",
+    });
+    expect(await verifyUafSignature(0x02, key, concat(der, new Uint8Array([0])), data)).toMatchObject({
+      ok: false,
+      reason: "signature_malformed",
+    });
     // r with a redundant leading zero: valid BER, not DER.
     const padded = concat(new Uint8Array([0x30, der[1]! + 1, 0x02, der[3]! + 1, 0x00]), der.subarray(4));
-    expect(await verifyUafSignature(0x02, key, padded, data)).toMatchObject({ ok: false, reason: "signature_malformed" });
+    expect(await verifyUafSignature(0x02, key, padded, data)).toMatchObject({
+      ok: false,
+      reason: "signature_malformed",
+    });
     const rsaKeyImported = await imported(rsa, 0x102);
     const s = await sign(rsa, 0x03, data);
-    expect(await verifyUafSignature(0x04, rsaKeyImported, s, data)).toMatchObject({ ok: false, reason: "signature_malformed" });
-    expect(await verifyUafSignature(0x03, rsaKeyImported, s.subarray(1), data)).toMatchObject({ ok: false, reason: "signature_malformed" });
+    expect(await verifyUafSignature(0x04, rsaKeyImported, s, data)).toMatchObject({
+      ok: false,
+      reason: "signature_malformed",
+    });
+    expect(await verifyUafSignature(0x03, rsaKeyImported, s.subarray(1), data)).toMatchObject({
+      ok: false,
+      reason: "signature_malformed",
+    });
   });
 
   it("refuses a signature algorithm of another family than the key, or unknown", async () => {
     const key = await imported(ec, 0x100);
-    expect(await verifyUafSignature(0x03, key, new Uint8Array(256), data)).toMatchObject({ ok: false, reason: "unsupported_algorithm" });
-    expect(await verifyUafSignature(0x06, key, new Uint8Array(64), data)).toMatchObject({ ok: false, reason: "unsupported_algorithm" });
+    expect(await verifyUafSignature(0x03, key, new Uint8Array(256), data)).toMatchObject({
+      ok: false,
+      reason: "unsupported_algorithm",
+    });
+    expect(await verifyUafSignature(0x06, key, new Uint8Array(64), data)).toMatchObject({
+      ok: false,
+      reason: "unsupported_algorithm",
+    });
   });
 
   it("refuses malformed keys and unsupported key algorithms", async () => {
     const raw = await publicKeyBytes(ec, 0x100);
-    expect(await importUafPublicKey(0x100, raw.subarray(1))).toMatchObject({ ok: false, reason: "public_key_malformed" });
-    expect(await importUafPublicKey(0x100, concat(new Uint8Array([0x02]), raw.subarray(1, 33)))).toMatchObject({ ok: false, reason: "public_key_malformed" });
+    expect(await importUafPublicKey(0x100, raw.subarray(1))).toMatchObject({
+      ok: false,
+      reason: "public_key_malformed",
+    });
+    expect(await importUafPublicKey(0x100, concat(new Uint8Array([0x02]), raw.subarray(1, 33)))).toMatchObject({
+      ok: false,
+      reason: "public_key_malformed",
+    });
     const offCurve = new Uint8Array(raw);
     offCurve[64]! ^= 1;
     expect(await importUafPublicKey(0x100, offCurve)).toMatchObject({ ok: false, reason: "public_key_malformed" });
     expect(await importUafPublicKey(0x101, raw)).toMatchObject({ ok: false, reason: "public_key_malformed" });
-    expect(await importUafPublicKey(0x101, await publicKeyBytes(rsa, 0x103))).toMatchObject({ ok: false, reason: "unsupported_algorithm" });
-    expect(await importUafPublicKey(0x103, await publicKeyBytes(ec, 0x101))).toMatchObject({ ok: false, reason: "unsupported_algorithm" });
-    expect(await importUafPublicKey(0x102, new Uint8Array(100))).toMatchObject({ ok: false, reason: "public_key_malformed" });
+    expect(await importUafPublicKey(0x101, await publicKeyBytes(rsa, 0x103))).toMatchObject({
+      ok: false,
+      reason: "unsupported_algorithm",
+    });
+    expect(await importUafPublicKey(0x103, await publicKeyBytes(ec, 0x101))).toMatchObject({
+      ok: false,
+      reason: "unsupported_algorithm",
+    });
+    expect(await importUafPublicKey(0x102, new Uint8Array(100))).toMatchObject({
+      ok: false,
+      reason: "public_key_malformed",
+    });
     expect(await importUafPublicKey(0x104, raw)).toMatchObject({ ok: false, reason: "unsupported_algorithm" });
-    const p384 = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-384" }, true, ["sign"])) as CryptoKeyPair;
+    const p384 = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-384" }, true, [
+      "sign",
+    ])) as CryptoKeyPair;
     const p384Spki = new Uint8Array((await crypto.subtle.exportKey("spki", p384.publicKey)) as ArrayBuffer);
     expect(await importUafPublicKey(0x101, p384Spki)).toMatchObject({ ok: false, reason: "unsupported_algorithm" });
-    const small = (await crypto.subtle.generateKey({ name: "RSA-PSS", modulusLength: 1024, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" }, true, ["sign"])) as CryptoKeyPair;
+    const small = (await crypto.subtle.generateKey(
+      { name: "RSA-PSS", modulusLength: 1024, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
+      true,
+      ["sign"],
+    )) as CryptoKeyPair;
     const smallSpki = new Uint8Array((await crypto.subtle.exportKey("spki", small.publicKey)) as ArrayBuffer);
     expect(await importUafPublicKey(0x103, smallSpki)).toMatchObject({ ok: false, reason: "public_key_malformed" });
   });

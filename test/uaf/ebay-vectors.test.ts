@@ -81,19 +81,33 @@ describe("registration_spec_example (BASIC_FULL, raw ECDSA, raw key, upv 1.0)", 
   });
 
   it("is refused without roots when BASIC_FULL needs a chain", async () => {
-    const result = await verifyRegistration(SPEC, specExpected("ABCD#ABCD"), { ...withoutChain, acceptBasicFullWithoutChain: false }, SPEC_NOW);
+    const result = await verifyRegistration(
+      SPEC,
+      specExpected("ABCD#ABCD"),
+      { ...withoutChain, acceptBasicFullWithoutChain: false },
+      SPEC_NOW,
+    );
     expectRefused(result, "attestation_untrusted");
   });
 
   it("is refused when the configured roots do not include its issuer", async () => {
-    const trust = { roots: importTrustAnchors([synapticsCertificate()]), acceptBasicFullWithoutChain: false, acceptSurrogate: false };
+    const trust = {
+      roots: importTrustAnchors([synapticsCertificate()]),
+      acceptBasicFullWithoutChain: false,
+      acceptSurrogate: false,
+    };
     const result = await verifyRegistration(SPEC, specExpected("ABCD#ABCD"), trust, SPEC_NOW);
     expectRefused(result, "attestation_untrusted");
     expect(result).toMatchObject({ detail: { chain: "untrusted_root" } });
   });
 
   it("is refused once its attestation certificate has expired (2017-05-24)", async () => {
-    const result = await verifyRegistration(SPEC, specExpected("ABCD#ABCD"), withoutChain, new Date("2017-05-25T00:00:00Z"));
+    const result = await verifyRegistration(
+      SPEC,
+      specExpected("ABCD#ABCD"),
+      withoutChain,
+      new Date("2017-05-25T00:00:00Z"),
+    );
     expectRefused(result, "attestation_certificate_expired");
   });
 
@@ -109,7 +123,11 @@ function readSpecPublicKey(): Uint8Array {
 }
 
 describe("authentication_spec_example (the same authenticator, signCounter 2)", () => {
-  const expected = { appId: NOKNOK_APP_ID, challenge: "HQ1VkTUQC1NJDOo6OOWdxewrb9i5WthjfKIehFxpeuU", trustedFacetIds: [NOKNOK_FACET] };
+  const expected = {
+    appId: NOKNOK_APP_ID,
+    challenge: "HQ1VkTUQC1NJDOo6OOWdxewrb9i5WthjfKIehFxpeuU",
+    trustedFacetIds: [NOKNOK_FACET],
+  };
 
   it("verifies with the key registered from registration_spec_example", async () => {
     const stored = await registeredSpecAuthenticator();
@@ -117,13 +135,24 @@ describe("authentication_spec_example (the same authenticator, signCounter 2)", 
     const result = await verifyAuthentication(SPEC_AUTH, expected, [stored], SPEC_NOW);
     expect(result).toEqual({
       ok: true,
-      value: { aaid: "ABCD#ABCD", keyId: SPEC_KEY_ID, signCounter: 2, authenticationMode: 1, transactionConfirmed: false, counterRegressed: false },
+      value: {
+        aaid: "ABCD#ABCD",
+        keyId: SPEC_KEY_ID,
+        signCounter: 2,
+        authenticationMode: 1,
+        transactionConfirmed: false,
+        counterRegressed: false,
+      },
     });
   });
 
   it("flags the counter as regressed when the stored counter is already 2 or more", async () => {
     const stored = await registeredSpecAuthenticator();
-    for (const [previous, regressed] of [[1, false], [2, true], [7, true]] as const) {
+    for (const [previous, regressed] of [
+      [1, false],
+      [2, true],
+      [7, true],
+    ] as const) {
       const result = await verifyAuthentication(SPEC_AUTH, expected, [{ ...stored, signCounter: previous }], SPEC_NOW);
       expect(result, `stored ${previous}`).toMatchObject({ ok: true, value: { counterRegressed: regressed } });
     }
@@ -131,12 +160,23 @@ describe("authentication_spec_example (the same authenticator, signCounter 2)", 
 
   it("is refused with 1481 when the key is not registered", async () => {
     const stored = await registeredSpecAuthenticator();
-    expectRefused(await verifyAuthentication(SPEC_AUTH, expected, [{ ...stored, keyId: "AAAA" }], SPEC_NOW), "unknown_key_id");
+    expectRefused(
+      await verifyAuthentication(SPEC_AUTH, expected, [{ ...stored, keyId: "AAAA" }], SPEC_NOW),
+      "unknown_key_id",
+    );
   });
 
   it("is refused for another challenge", async () => {
     const stored = await registeredSpecAuthenticator();
-    expectRefused(await verifyAuthentication(SPEC_AUTH, { ...expected, challenge: "H9iW9yA9aAXF_lelQoi_DhUk514Ad8Tqv0zCnCqKDpo" }, [stored], SPEC_NOW), "challenge_mismatch");
+    expectRefused(
+      await verifyAuthentication(
+        SPEC_AUTH,
+        { ...expected, challenge: "H9iW9yA9aAXF_lelQoi_DhUk514Ad8Tqv0zCnCqKDpo" },
+        [stored],
+        SPEC_NOW,
+      ),
+      "challenge_mismatch",
+    );
   });
 });
 
@@ -156,7 +196,14 @@ describe("authentication_der (DER ECDSA, SPKI key, Android facet as appID, padde
     const result = await verifyAuthentication(DER_AUTH, expected, [stored], DER_NOW);
     expect(result).toEqual({
       ok: true,
-      value: { aaid: "DAB8#8011", keyId: stored.keyId, signCounter: 0, authenticationMode: 1, transactionConfirmed: false, counterRegressed: false },
+      value: {
+        aaid: "DAB8#8011",
+        keyId: stored.keyId,
+        signCounter: 0,
+        authenticationMode: 1,
+        transactionConfirmed: false,
+        counterRegressed: false,
+      },
     });
   });
 
@@ -167,17 +214,30 @@ describe("authentication_der (DER ECDSA, SPKI key, Android facet as appID, padde
   });
 
   it("is refused when the registered signature algorithm differs", async () => {
-    expectRefused(await verifyAuthentication(DER_AUTH, expected, [{ ...stored, signAlg: 0x01 }], DER_NOW), "signature_algorithm_mismatch");
+    expectRefused(
+      await verifyAuthentication(DER_AUTH, expected, [{ ...stored, signAlg: 0x01 }], DER_NOW),
+      "signature_algorithm_mismatch",
+    );
   });
 
   it("is refused for another appID", async () => {
-    expectRefused(await verifyAuthentication(DER_AUTH, { ...expected, appId: "https://other.example/facets" }, [stored], DER_NOW), "app_id_mismatch");
+    expectRefused(
+      await verifyAuthentication(DER_AUTH, { ...expected, appId: "https://other.example/facets" }, [stored], DER_NOW),
+      "app_id_mismatch",
+    );
   });
 
   it("is refused with signature_invalid under another registered key", async () => {
-    const other = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign"])) as CryptoKeyPair;
+    const other = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+      "sign",
+    ])) as CryptoKeyPair;
     const spki = new Uint8Array((await crypto.subtle.exportKey("spki", other.publicKey)) as ArrayBuffer);
-    const result = await verifyAuthentication(DER_AUTH, expected, [{ ...stored, publicKey: { alg: 0x101, key: b64u(spki) } }], DER_NOW);
+    const result = await verifyAuthentication(
+      DER_AUTH,
+      expected,
+      [{ ...stored, publicKey: { alg: 0x101, key: b64u(spki) } }],
+      DER_NOW,
+    );
     expectRefused(result, "signature_invalid");
   });
 });
@@ -186,7 +246,11 @@ describe("registration_bad_fcparams_hash (NEGATIVE)", () => {
   const now = new Date("2016-01-01T00:00:00Z"); // certificate valid 2014-09-16..2019-09-16
 
   it("is refused because FINAL_CHALLENGE_HASH != SHA-256(fcParams)", async () => {
-    const trust = { roots: importTrustAnchors([synapticsCertificate()]), acceptBasicFullWithoutChain: false, acceptSurrogate: false };
+    const trust = {
+      roots: importTrustAnchors([synapticsCertificate()]),
+      acceptBasicFullWithoutChain: false,
+      acceptSurrogate: false,
+    };
     const result = await verifyRegistration(BAD_FCH, specExpected("138A#4202"), trust, now);
     expectRefused(result, "final_challenge_hash_mismatch");
     expect(result).toMatchObject({ detail: { assertion: 0 } });
@@ -195,15 +259,30 @@ describe("registration_bad_fcparams_hash (NEGATIVE)", () => {
   it("while its attestation itself verifies (so the hash check is what refused it)", async () => {
     const read = readRegAssertion(BAD_FCH.assertions[0]!.assertion);
     if (!read.ok) throw new Error(read.reason);
-    expect(read.value).toMatchObject({ aaid: "138A#4202", signAlg: 0x02, pubKeyAlg: 0x101, attestationTag: T.ATTESTATION_BASIC_FULL });
+    expect(read.value).toMatchObject({
+      aaid: "138A#4202",
+      signAlg: 0x02,
+      pubKeyAlg: 0x101,
+      attestationTag: T.ATTESTATION_BASIC_FULL,
+    });
     const key = await importUafPublicKey(read.value.pubKeyAlg, read.value.publicKey);
     if (!key.ok) throw new Error(key.reason);
-    const trust = { roots: importTrustAnchors([synapticsCertificate()]), acceptBasicFullWithoutChain: false, acceptSurrogate: false };
-    expect(await verifyAttestation(read.value, key.value, trust, now)).toEqual({ ok: true, value: { attestation: "basic_full", attestationChainVerified: true } });
+    const trust = {
+      roots: importTrustAnchors([synapticsCertificate()]),
+      acceptBasicFullWithoutChain: false,
+      acceptSurrogate: false,
+    };
+    expect(await verifyAttestation(read.value, key.value, trust, now)).toEqual({
+      ok: true,
+      value: { attestation: "basic_full", attestationChainVerified: true },
+    });
     // ... and a flipped KRD byte breaks it, so the check above is not vacuous.
     const krd = new Uint8Array(read.value.krd);
     krd[krd.length - 1]! ^= 1;
-    expect(await verifyAttestation({ ...read.value, krd }, key.value, trust, now)).toMatchObject({ ok: false, reason: "attestation_signature_invalid" });
+    expect(await verifyAttestation({ ...read.value, krd }, key.value, trust, now)).toMatchObject({
+      ok: false,
+      reason: "attestation_signature_invalid",
+    });
   });
 });
 
@@ -213,9 +292,17 @@ describe("every vector", () => {
     ["authentication_spec_example", SPEC_AUTH, readAuthAssertion],
     ["authentication_der", DER_AUTH, readAuthAssertion],
     ["registration_bad_fcparams_hash", BAD_FCH, readRegAssertion],
-  ] as const)("%s decodes completely: whole FinalChallengeParams, an assertion read to its last byte", (_name, vector, read) => {
-    expect(Object.keys(JSON.parse(new TextDecoder().decode(fromB64u(vector.fcParams)))).sort()).toEqual(["appID", "challenge", "channelBinding", "facetID"]);
-    expect(vector.assertions).toHaveLength(1);
-    expect(read(vector.assertions[0]!.assertion)).toMatchObject({ ok: true });
-  });
+  ] as const)(
+    "%s decodes completely: whole FinalChallengeParams, an assertion read to its last byte",
+    (_name, vector, read) => {
+      expect(Object.keys(JSON.parse(new TextDecoder().decode(fromB64u(vector.fcParams)))).sort()).toEqual([
+        "appID",
+        "challenge",
+        "channelBinding",
+        "facetID",
+      ]);
+      expect(vector.assertions).toHaveLength(1);
+      expect(read(vector.assertions[0]!.assertion)).toMatchObject({ ok: true });
+    },
+  );
 });

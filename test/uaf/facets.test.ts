@@ -37,7 +37,11 @@ describe("checkFacetId", () => {
 
 describe("trustedFacets", () => {
   it("is the UAF 1.1 trusted facets document, without duplicates", () => {
-    const ids = ["android:apk-key-hash:bE0f1WtRJrZv/C0y9CM73bAUqiI", "ios:bundle-id:com.example.app", "ios:bundle-id:com.example.app"];
+    const ids = [
+      "android:apk-key-hash:bE0f1WtRJrZv/C0y9CM73bAUqiI",
+      "ios:bundle-id:com.example.app",
+      "ios:bundle-id:com.example.app",
+    ];
     expect(trustedFacets(ids)).toEqual({ trustedFacets: [{ version: { major: 1, minor: 1 }, ids: ids.slice(0, 2) }] });
   });
 });

@@ -48,7 +48,13 @@ export interface UafKey {
 }
 
 export async function ecKey(): Promise<UafKey> {
-  return { pair: (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])) as CryptoKeyPair, family: "ec" };
+  return {
+    pair: (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+      "sign",
+      "verify",
+    ])) as CryptoKeyPair,
+    family: "ec",
+  };
 }
 
 export async function rsaKey(): Promise<UafKey> {
@@ -103,11 +109,20 @@ export interface ResponseParts {
   assertions: { assertionScheme: string; assertion: string }[];
 }
 
-export function response({ op = "Reg", upv = { major: 1, minor: 1 }, appID = APP_ID, fcParams, assertions }: ResponseParts) {
+export function response({
+  op = "Reg",
+  upv = { major: 1, minor: 1 },
+  appID = APP_ID,
+  fcParams,
+  assertions,
+}: ResponseParts) {
   return { header: { upv, op, appID, serverData: "opaque" }, fcParams, assertions };
 }
 
-export const uafv1 = (assertion: Uint8Array | string) => ({ assertionScheme: "UAFV1TLV", assertion: typeof assertion === "string" ? assertion : b64u(assertion) });
+export const uafv1 = (assertion: Uint8Array | string) => ({
+  assertionScheme: "UAFV1TLV",
+  assertion: typeof assertion === "string" ? assertion : b64u(assertion),
+});
 
 // ---------------------------------------------------------------------------------------------
 // Registration assertions
@@ -128,7 +143,10 @@ export interface RegOptions {
   /** Replace the KRD's fields (after encoding) with these TLVs, to reorder, repeat or drop. */
   krdFields?: (fields: Uint8Array[]) => Uint8Array[];
   /** Default a surrogate attestation made by `key`. */
-  attestation?: { type: "surrogate" } | { type: "full"; key: UafKey; certificates: Uint8Array[] } | { type: "raw"; tlv: (krd: Uint8Array) => Promise<Uint8Array> };
+  attestation?:
+    | { type: "surrogate" }
+    | { type: "full"; key: UafKey; certificates: Uint8Array[] }
+    | { type: "raw"; tlv: (krd: Uint8Array) => Promise<Uint8Array> };
   /** Change the signature after signing. */
   corruptSignature?: (signature: Uint8Array) => Uint8Array;
 }
@@ -147,7 +165,12 @@ export async function regAssertion(options: RegOptions): Promise<BuiltReg> {
   const publicKey = options.publicKey ?? (await publicKeyBytes(options.key, pubKeyAlg));
   let fields = [
     tlv(T.AAID, ascii(options.aaid ?? AAID)),
-    tlv(T.ASSERTION_INFO, [u16(options.authenticatorVersion ?? 1), new Uint8Array([options.mode ?? 1]), u16(signAlg), u16(pubKeyAlg)]),
+    tlv(T.ASSERTION_INFO, [
+      u16(options.authenticatorVersion ?? 1),
+      new Uint8Array([options.mode ?? 1]),
+      u16(signAlg),
+      u16(pubKeyAlg),
+    ]),
     tlv(T.FINAL_CHALLENGE_HASH, await sha256(options.fcParams)),
     tlv(T.KEYID, keyId),
     tlv(T.COUNTERS, [u32(options.signCounter ?? 0), u32(options.regCounter ?? 0)]),
@@ -159,10 +182,16 @@ export async function regAssertion(options: RegOptions): Promise<BuiltReg> {
   const attestation = options.attestation ?? { type: "surrogate" };
   let attestationTlv: Uint8Array;
   if (attestation.type === "surrogate") {
-    attestationTlv = tlv(T.ATTESTATION_BASIC_SURROGATE, tlv(T.SIGNATURE, corrupt(await sign(options.key, signAlg, krd))));
+    attestationTlv = tlv(
+      T.ATTESTATION_BASIC_SURROGATE,
+      tlv(T.SIGNATURE, corrupt(await sign(options.key, signAlg, krd))),
+    );
   } else if (attestation.type === "full") {
     const signature = corrupt(await sign(attestation.key, signAlg, krd));
-    attestationTlv = tlv(T.ATTESTATION_BASIC_FULL, [tlv(T.SIGNATURE, signature), ...attestation.certificates.map((der) => tlv(T.ATTESTATION_CERT, der))]);
+    attestationTlv = tlv(T.ATTESTATION_BASIC_FULL, [
+      tlv(T.SIGNATURE, signature),
+      ...attestation.certificates.map((der) => tlv(T.ATTESTATION_CERT, der)),
+    ]);
   } else {
     attestationTlv = await attestation.tlv(krd);
   }

@@ -22,10 +22,18 @@ describe("parseUafResponse", () => {
     ["an empty array", "[]", "(root)"],
     ["two responses", JSON.stringify([reg, reg]), "(root)"],
     ["no fcParams", JSON.stringify([{ ...reg, fcParams: undefined }]), "[0].fcParams"],
-    ["an assertion that is not a string", JSON.stringify([{ ...reg, assertions: [{ assertionScheme: "UAFV1TLV", assertion: 5 }] }]), "[0].assertions[0].assertion"],
+    [
+      "an assertion that is not a string",
+      JSON.stringify([{ ...reg, assertions: [{ assertionScheme: "UAFV1TLV", assertion: 5 }] }]),
+      "[0].assertions[0].assertion",
+    ],
     ["no assertions", JSON.stringify([{ ...reg, assertions: [] }]), "[0].assertions"],
     ["an unknown op", JSON.stringify([{ ...reg, header: { ...reg.header, op: "Login" } }]), "[0].header.op"],
-    ["a fractional upv", JSON.stringify([{ ...reg, header: { ...reg.header, upv: { major: 1, minor: 0.5 } } }]), "[0].header.upv.minor"],
+    [
+      "a fractional upv",
+      JSON.stringify([{ ...reg, header: { ...reg.header, upv: { major: 1, minor: 0.5 } } }]),
+      "[0].header.upv.minor",
+    ],
   ])("refuses %s, naming the member", (_, text, path) => {
     const parsed = parseUafResponse(text, "Reg");
     expect(parsed).toMatchObject({ ok: false, reason: "uaf_response_malformed", detail: { path } });
@@ -33,10 +41,17 @@ describe("parseUafResponse", () => {
 
   it("refuses an oversized string before parsing it", () => {
     const big = JSON.stringify([{ ...reg, fcParams: "a".repeat(MAX_UAF_RESPONSE_CHARS) }]);
-    expect(parseUafResponse(big, "Reg")).toMatchObject({ ok: false, reason: "uaf_response_malformed", detail: { path: "(root)" } });
+    expect(parseUafResponse(big, "Reg")).toMatchObject({
+      ok: false,
+      reason: "uaf_response_malformed",
+      detail: { path: "(root)" },
+    });
   });
 
   it("refuses a non-string input", () => {
-    expect(parseUafResponse(42 as unknown as string, "Auth")).toMatchObject({ ok: false, reason: "uaf_response_malformed" });
+    expect(parseUafResponse(42 as unknown as string, "Auth")).toMatchObject({
+      ok: false,
+      reason: "uaf_response_malformed",
+    });
   });
 });

@@ -6,7 +6,14 @@ import { describe, expect, it } from "vitest";
 import type { Policy } from "../../src/uaf/messages";
 import { authenticationPolicy, matchesPolicy, policyKnowsAaid, registrationPolicy } from "../../src/uaf/policy";
 
-const pin = { aaid: "F1D0#0001", keyId: "k1", signAlg: 1, assertionScheme: "UAFV1TLV", attestationType: 0x3e08, authenticatorVersion: 2 };
+const pin = {
+  aaid: "F1D0#0001",
+  keyId: "k1",
+  signAlg: 1,
+  assertionScheme: "UAFV1TLV",
+  attestationType: 0x3e08,
+  authenticatorVersion: 2,
+};
 const single = (criteria: Policy["accepted"][number][number]): Policy => ({ accepted: [[criteria]] });
 
 describe("matchesPolicy", () => {
@@ -17,7 +24,17 @@ describe("matchesPolicy", () => {
   });
 
   it("ANDs the members of one MatchCriteria", () => {
-    expect(matchesPolicy(single({ aaid: ["F1D0#0001"], authenticationAlgorithms: [1, 2], assertionSchemes: ["UAFV1TLV"], attestationTypes: [0x3e08] }), pin)).toBe(true);
+    expect(
+      matchesPolicy(
+        single({
+          aaid: ["F1D0#0001"],
+          authenticationAlgorithms: [1, 2],
+          assertionSchemes: ["UAFV1TLV"],
+          attestationTypes: [0x3e08],
+        }),
+        pin,
+      ),
+    ).toBe(true);
     expect(matchesPolicy(single({ aaid: ["F1D0#0001"], authenticationAlgorithms: [2] }), pin)).toBe(false);
     expect(matchesPolicy(single({ aaid: ["F1D0#0001"], attestationTypes: [0x3e07] }), pin)).toBe(false);
     expect(matchesPolicy(single({ vendorID: ["f1d0"] }), pin)).toBe(true);
@@ -35,7 +52,10 @@ describe("matchesPolicy", () => {
   });
 
   it("lets disallowed block what accepted allows", () => {
-    const policy: Policy = { accepted: [[{ aaid: ["F1D0#0001"] }]], disallowed: [{ aaid: ["F1D0#0001"], keyIDs: ["k1"] }] };
+    const policy: Policy = {
+      accepted: [[{ aaid: ["F1D0#0001"] }]],
+      disallowed: [{ aaid: ["F1D0#0001"], keyIDs: ["k1"] }],
+    };
     expect(matchesPolicy(policy, pin)).toBe(false);
     expect(matchesPolicy(policy, { ...pin, keyId: "k9" })).toBe(true);
   });
@@ -44,7 +64,12 @@ describe("matchesPolicy", () => {
     const withMetadata = { ...pin, userVerification: 0x04 | 0x02, keyProtection: 0x02, tcDisplay: 0x01 };
     expect(matchesPolicy(single({ userVerification: 0x02 }), withMetadata)).toBe(true);
     expect(matchesPolicy(single({ userVerification: 0x08 }), withMetadata)).toBe(false);
-    expect(matchesPolicy(single({ userVerification: 0x400 | 0x04 | 0x02 }), { ...withMetadata, userVerification: 0x400 | 0x04 | 0x02 })).toBe(true);
+    expect(
+      matchesPolicy(single({ userVerification: 0x400 | 0x04 | 0x02 }), {
+        ...withMetadata,
+        userVerification: 0x400 | 0x04 | 0x02,
+      }),
+    ).toBe(true);
     expect(matchesPolicy(single({ userVerification: 0x400 | 0x04 | 0x02 }), withMetadata)).toBe(false);
     expect(matchesPolicy(single({ keyProtection: 0x06 }), withMetadata)).toBe(true);
     expect(matchesPolicy(single({ keyProtection: 0x08 }), withMetadata)).toBe(false);
@@ -53,10 +78,16 @@ describe("matchesPolicy", () => {
   it("never lets a member it cannot evaluate help the authenticator", () => {
     // No metadata: keyProtection is unknown. It fails in accepted ...
     expect(matchesPolicy(single({ aaid: ["F1D0#0001"], keyProtection: 0x02 }), pin)).toBe(false);
-    expect(matchesPolicy(single({ aaid: ["F1D0#0001"], exts: [{ id: "x", data: "", fail_if_unknown: true }] }), pin)).toBe(false);
-    expect(matchesPolicy(single({ aaid: ["F1D0#0001"], exts: [{ id: "x", data: "", fail_if_unknown: false }] }), pin)).toBe(true);
+    expect(
+      matchesPolicy(single({ aaid: ["F1D0#0001"], exts: [{ id: "x", data: "", fail_if_unknown: true }] }), pin),
+    ).toBe(false);
+    expect(
+      matchesPolicy(single({ aaid: ["F1D0#0001"], exts: [{ id: "x", data: "", fail_if_unknown: false }] }), pin),
+    ).toBe(true);
     // ... and blocks in disallowed.
-    expect(matchesPolicy({ accepted: [[{ aaid: ["F1D0#0001"] }]], disallowed: [{ keyProtection: 0x02 }] }, pin)).toBe(false);
+    expect(matchesPolicy({ accepted: [[{ aaid: ["F1D0#0001"] }]], disallowed: [{ keyProtection: 0x02 }] }, pin)).toBe(
+      false,
+    );
     expect(matchesPolicy(single({ keyIDs: ["k1"] }), { aaid: "F1D0#0001" })).toBe(false);
   });
 });

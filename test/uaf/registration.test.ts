@@ -33,7 +33,13 @@ import {
 } from "./helpers";
 import { importTrustAnchors } from "../../src/x509/chain";
 
-const expected: ExpectedRegistration = { appId: APP_ID, challenge: CHALLENGE, username: "alice", trustedFacetIds: [FACET], policy: registrationPolicy([AAID, "F1D0#0003"]) };
+const expected: ExpectedRegistration = {
+  appId: APP_ID,
+  challenge: CHALLENGE,
+  username: "alice",
+  trustedFacetIds: [FACET],
+  policy: registrationPolicy([AAID, "F1D0#0003"]),
+};
 const surrogateOnly: RegistrationTrust = { roots: [], acceptBasicFullWithoutChain: false, acceptSurrogate: true };
 const FC = fcParamsOf();
 
@@ -47,8 +53,11 @@ async function reg(options: Partial<RegOptions> = {}, parts: Partial<Parameters<
   return { built, message: response({ fcParams: FC, assertions: [uafv1(built.assertion)], ...parts }) };
 }
 
-const verify = (message: ReturnType<typeof response>, overrides: Partial<ExpectedRegistration> = {}, trust: RegistrationTrust = surrogateOnly) =>
-  verifyRegistration(message, { ...expected, ...overrides }, trust, NOW);
+const verify = (
+  message: ReturnType<typeof response>,
+  overrides: Partial<ExpectedRegistration> = {},
+  trust: RegistrationTrust = surrogateOnly,
+) => verifyRegistration(message, { ...expected, ...overrides }, trust, NOW);
 
 describe("verifyRegistration: accepted", () => {
   it("a surrogate-attested P-256 key (raw signature, raw key)", async () => {
@@ -86,13 +95,27 @@ describe("verifyRegistration: accepted", () => {
   it("several authenticators in one response, a lower-case AAID, upv 1.0, padded fcParams and a non-critical extension", async () => {
     const fcParams = `${FC}${"=".repeat((4 - (FC.length % 4)) % 4)}`;
     const a = await regAssertion({ key, fcParams, aaid: "f1d0#0003" });
-    const b = await regAssertion({ key, fcParams, krdFields: (f) => [...f, tlv(T.EXTENSION_NON_CRITICAL, [tlv(T.EXTENSION_ID, ascii("x")), tlv(T.EXTENSION_DATA, ascii("y"))])] });
-    const message = response({ upv: { major: 1, minor: 0 }, fcParams, assertions: [uafv1(a.assertion), uafv1(b.assertion)] });
+    const b = await regAssertion({
+      key,
+      fcParams,
+      krdFields: (f) => [
+        ...f,
+        tlv(T.EXTENSION_NON_CRITICAL, [tlv(T.EXTENSION_ID, ascii("x")), tlv(T.EXTENSION_DATA, ascii("y"))]),
+      ],
+    });
+    const message = response({
+      upv: { major: 1, minor: 0 },
+      fcParams,
+      assertions: [uafv1(a.assertion), uafv1(b.assertion)],
+    });
     expect(await verify(message)).toMatchObject({ ok: true, value: [{ aaid: "F1D0#0003" }, { aaid: AAID }] });
   });
 
   it("the facet equal to the appID, and a channelBinding with members", async () => {
-    const fcParams = fcParamsOf({ facetID: APP_ID, channelBinding: { tlsServerCertificate: "abc", cid_pubkey: "unused" } });
+    const fcParams = fcParamsOf({
+      facetID: APP_ID,
+      channelBinding: { tlsServerCertificate: "abc", cid_pubkey: "unused" },
+    });
     const { message } = await reg({}, { fcParams });
     expect((await verify(message, { trustedFacetIds: [] })).ok).toBe(true);
   });
@@ -108,8 +131,23 @@ describe("verifyRegistration: BASIC_FULL with a certificate chain", () => {
     const rootKey = await ecKey();
     attestationKey = await ecKey();
     const rootName = buildName([["CN", "UAF metadata test root"]]);
-    root = await issueCertificate({ subject: rootName, issuer: rootName, serialNumber: new Uint8Array([1]), ...validity, publicKey: rootKey.pair.publicKey, signingKey: rootKey.pair.privateKey, extensions: [basicConstraintsExt(true), keyUsageExt(KU.keyCertSign)] });
-    attestationCert = await issueCertificate({ subject: buildName([["CN", "F1D0 attestation"]]), issuer: rootName, serialNumber: new Uint8Array([2]), ...validity, publicKey: attestationKey.pair.publicKey, signingKey: rootKey.pair.privateKey });
+    root = await issueCertificate({
+      subject: rootName,
+      issuer: rootName,
+      serialNumber: new Uint8Array([1]),
+      ...validity,
+      publicKey: rootKey.pair.publicKey,
+      signingKey: rootKey.pair.privateKey,
+      extensions: [basicConstraintsExt(true), keyUsageExt(KU.keyCertSign)],
+    });
+    attestationCert = await issueCertificate({
+      subject: buildName([["CN", "F1D0 attestation"]]),
+      issuer: rootName,
+      serialNumber: new Uint8Array([2]),
+      ...validity,
+      publicKey: attestationKey.pair.publicKey,
+      signingKey: rootKey.pair.privateKey,
+    });
   });
 
   const full = () => ({ attestation: { type: "full" as const, key: attestationKey, certificates: [attestationCert] } });
@@ -117,30 +155,74 @@ describe("verifyRegistration: BASIC_FULL with a certificate chain", () => {
   it("verifies the chain to a configured root", async () => {
     const { message } = await reg(full());
     const trust = { roots: importTrustAnchors([root]), acceptBasicFullWithoutChain: false, acceptSurrogate: false };
-    expect(await verify(message, {}, trust)).toMatchObject({ ok: true, value: [{ attestation: "basic_full", attestationChainVerified: true }] });
+    expect(await verify(message, {}, trust)).toMatchObject({
+      ok: true,
+      value: [{ attestation: "basic_full", attestationChainVerified: true }],
+    });
   });
 
   it("refuses another root, or accepts it unverified when allowed", async () => {
     const { message } = await reg(full());
-    const strict = { roots: importTrustAnchors([attestationCert]), acceptBasicFullWithoutChain: false, acceptSurrogate: false };
+    const strict = {
+      roots: importTrustAnchors([attestationCert]),
+      acceptBasicFullWithoutChain: false,
+      acceptSurrogate: false,
+    };
     // The attestation certificate as its own "root": trusted by key, so this verifies...
     expect(await verify(message, {}, strict)).toMatchObject({ ok: true, value: [{ attestationChainVerified: true }] });
     // ... while a root that did not issue it is untrusted.
-    const unrelated = await issueCertificate({ subject: buildName([["CN", "other"]]), issuer: buildName([["CN", "other"]]), serialNumber: new Uint8Array([3]), ...validity, publicKey: key.pair.publicKey, signingKey: key.pair.privateKey });
-    expectRefused(await verify(message, {}, { ...strict, roots: importTrustAnchors([unrelated]) }), "attestation_untrusted");
-    expect(await verify(message, {}, { ...strict, roots: importTrustAnchors([unrelated]), acceptBasicFullWithoutChain: true })).toMatchObject({ ok: true, value: [{ attestationChainVerified: false }] });
+    const unrelated = await issueCertificate({
+      subject: buildName([["CN", "other"]]),
+      issuer: buildName([["CN", "other"]]),
+      serialNumber: new Uint8Array([3]),
+      ...validity,
+      publicKey: key.pair.publicKey,
+      signingKey: key.pair.privateKey,
+    });
+    expectRefused(
+      await verify(message, {}, { ...strict, roots: importTrustAnchors([unrelated]) }),
+      "attestation_untrusted",
+    );
+    expect(
+      await verify(
+        message,
+        {},
+        { ...strict, roots: importTrustAnchors([unrelated]), acceptBasicFullWithoutChain: true },
+      ),
+    ).toMatchObject({ ok: true, value: [{ attestationChainVerified: false }] });
   });
 
   it("refuses a signature by another key than the certificate's", async () => {
     const { message } = await reg({ attestation: { type: "full", key, certificates: [attestationCert] } });
-    expectRefused(await verify(message, {}, { roots: importTrustAnchors([root]), acceptBasicFullWithoutChain: true, acceptSurrogate: false }), "attestation_signature_invalid");
+    expectRefused(
+      await verify(
+        message,
+        {},
+        { roots: importTrustAnchors([root]), acceptBasicFullWithoutChain: true, acceptSurrogate: false },
+      ),
+      "attestation_signature_invalid",
+    );
   });
 
   it("refuses a garbage certificate, and a certificate outside its validity", async () => {
-    const garbage = await reg({ attestation: { type: "full", key: attestationKey, certificates: [new Uint8Array([0x30, 0x03, 1, 2, 3])] } });
-    expectRefused(await verify(garbage.message, {}, { roots: importTrustAnchors([root]), acceptBasicFullWithoutChain: true, acceptSurrogate: false }), "attestation_certificate_malformed");
+    const garbage = await reg({
+      attestation: { type: "full", key: attestationKey, certificates: [new Uint8Array([0x30, 0x03, 1, 2, 3])] },
+    });
+    expectRefused(
+      await verify(
+        garbage.message,
+        {},
+        { roots: importTrustAnchors([root]), acceptBasicFullWithoutChain: true, acceptSurrogate: false },
+      ),
+      "attestation_certificate_malformed",
+    );
     const { message } = await reg(full());
-    const late = await verifyRegistration(message, expected, { roots: importTrustAnchors([root]), acceptBasicFullWithoutChain: true, acceptSurrogate: false }, new Date("2027-06-01T00:00:00Z"));
+    const late = await verifyRegistration(
+      message,
+      expected,
+      { roots: importTrustAnchors([root]), acceptBasicFullWithoutChain: true, acceptSurrogate: false },
+      new Date("2027-06-01T00:00:00Z"),
+    );
     expectRefused(late, "attestation_certificate_expired");
   });
 });
@@ -155,13 +237,18 @@ describe("verifyRegistration: refused", () => {
   });
 
   it("an inner length that runs past its parent", async () => {
-    const { message } = await reg({ krdFields: (f) => [...f.slice(0, 5), tlv(T.PUB_KEY, f[5]!.subarray(4), f[5]!.length - 4 + 1)] });
+    const { message } = await reg({
+      krdFields: (f) => [...f.slice(0, 5), tlv(T.PUB_KEY, f[5]!.subarray(4), f[5]!.length - 4 + 1)],
+    });
     expectRefused(await verify(message), "tlv_truncated");
   });
 
   it("trailing bytes after the assertion", async () => {
     const { built } = await reg();
-    expectRefused(await verify(response({ fcParams: FC, assertions: [uafv1(concat(built.assertion, new Uint8Array([0, 0])))] })), "tlv_trailing_bytes");
+    expectRefused(
+      await verify(response({ fcParams: FC, assertions: [uafv1(concat(built.assertion, new Uint8Array([0, 0])))] })),
+      "tlv_trailing_bytes",
+    );
   });
 
   it("wrong fixed lengths: ASSERTION_INFO of 5 and COUNTERS of 4", async () => {
@@ -196,11 +283,18 @@ describe("verifyRegistration: refused", () => {
     const keyIdByte = 8 + 13 + 11 + 36 + 4;
     expect(built.assertion[keyIdByte]).toBe(built.keyId[0]);
     const flipped = flipBit(built.assertion, keyIdByte);
-    expectRefused(await verify(response({ fcParams: FC, assertions: [uafv1(flipped)] })), "attestation_signature_invalid");
+    expectRefused(
+      await verify(response({ fcParams: FC, assertions: [uafv1(flipped)] })),
+      "attestation_signature_invalid",
+    );
   });
 
   it("a non-canonical DER signature", async () => {
-    const padded = await reg({ signAlg: 0x02, pubKeyAlg: 0x101, corruptSignature: (s) => concat(new Uint8Array([0x30, s[1]! + 1, 0x02, s[3]! + 1, 0x00]), s.subarray(4)) });
+    const padded = await reg({
+      signAlg: 0x02,
+      pubKeyAlg: 0x101,
+      corruptSignature: (s) => concat(new Uint8Array([0x30, s[1]! + 1, 0x02, s[3]! + 1, 0x00]), s.subarray(4)),
+    });
     expectRefused(await verify(padded.message), "attestation_signature_invalid");
   });
 
@@ -210,42 +304,84 @@ describe("verifyRegistration: refused", () => {
     expectRefused(await verify(message, { appId: "https://other.example/facets" }), "app_id_mismatch");
     expectRefused(await verify(message, { trustedFacetIds: ["ios:bundle-id:com.example.app"] }), "facet_not_trusted");
     const fcAppId = fcParamsOf({ appID: "https://other.example/facets" });
-    expectRefused(await verify((await reg({ fcParams: fcAppId }, { fcParams: fcAppId })).message), "fc_params_app_id_mismatch");
+    expectRefused(
+      await verify((await reg({ fcParams: fcAppId }, { fcParams: fcAppId })).message),
+      "fc_params_app_id_mismatch",
+    );
     const signedOther = await reg({ fcParams: fcParamsOf({ challenge: "x" }) });
     expectRefused(await verify(signedOther.message), "final_challenge_hash_mismatch");
   });
 
   it("a wrong upv or op", async () => {
     const { built } = await reg();
-    for (const upv of [{ major: 1, minor: 2 }, { major: 2, minor: 0 }, { major: 0, minor: 1 }]) {
-      expectRefused(await verify(response({ upv, fcParams: FC, assertions: [uafv1(built.assertion)] })), "upv_unsupported");
+    for (const upv of [
+      { major: 1, minor: 2 },
+      { major: 2, minor: 0 },
+      { major: 0, minor: 1 },
+    ]) {
+      expectRefused(
+        await verify(response({ upv, fcParams: FC, assertions: [uafv1(built.assertion)] })),
+        "upv_unsupported",
+      );
     }
-    expectRefused(await verify(response({ op: "Auth", fcParams: FC, assertions: [uafv1(built.assertion)] })), "op_mismatch");
+    expectRefused(
+      await verify(response({ op: "Auth", fcParams: FC, assertions: [uafv1(built.assertion)] })),
+      "op_mismatch",
+    );
   });
 
   it("bad base64url and bad JSON", async () => {
     const { built } = await reg();
     const b64 = b64u(built.assertion);
-    expectRefused(await verify(response({ fcParams: FC, assertions: [uafv1(`${b64.slice(0, 10)}+${b64.slice(11)}`)] })), "assertion_not_base64url");
-    expectRefused(await verify(response({ fcParams: FC, assertions: [uafv1(`${b64.slice(0, 8)}=${b64.slice(8)}`)] })), "assertion_not_base64url");
+    expectRefused(
+      await verify(response({ fcParams: FC, assertions: [uafv1(`${b64.slice(0, 10)}+${b64.slice(11)}`)] })),
+      "assertion_not_base64url",
+    );
+    expectRefused(
+      await verify(response({ fcParams: FC, assertions: [uafv1(`${b64.slice(0, 8)}=${b64.slice(8)}`)] })),
+      "assertion_not_base64url",
+    );
     expectRefused(await verify(response({ fcParams: FC, assertions: [uafv1(` ${b64}`)] })), "assertion_not_base64url");
     expectRefused(await verify(response({ fcParams: `${FC}*`, assertions: [uafv1(b64)] })), "fc_params_malformed");
-    expectRefused(await verify(response({ fcParams: b64u(ascii('{"appID":')), assertions: [uafv1(b64)] })), "fc_params_malformed");
-    expectRefused(await verify(response({ fcParams: b64u(ascii("[1]")), assertions: [uafv1(b64)] })), "fc_params_malformed");
-    expectRefused(await verify(response({ fcParams: fcParamsOf({ challenge: 42 }), assertions: [uafv1(b64)] })), "fc_params_malformed");
-    expectRefused(await verify(response({ fcParams: fcParamsOf({ channelBinding: "none" }), assertions: [uafv1(b64)] })), "channel_binding_invalid");
+    expectRefused(
+      await verify(response({ fcParams: b64u(ascii('{"appID":')), assertions: [uafv1(b64)] })),
+      "fc_params_malformed",
+    );
+    expectRefused(
+      await verify(response({ fcParams: b64u(ascii("[1]")), assertions: [uafv1(b64)] })),
+      "fc_params_malformed",
+    );
+    expectRefused(
+      await verify(response({ fcParams: fcParamsOf({ challenge: 42 }), assertions: [uafv1(b64)] })),
+      "fc_params_malformed",
+    );
+    expectRefused(
+      await verify(response({ fcParams: fcParamsOf({ channelBinding: "none" }), assertions: [uafv1(b64)] })),
+      "channel_binding_invalid",
+    );
   });
 
   it("the same authenticator twice, and another assertion scheme", async () => {
     const { built } = await reg();
-    expectRefused(await verify(response({ fcParams: FC, assertions: [uafv1(built.assertion), uafv1(built.assertion)] })), "duplicate_assertion");
-    expectRefused(await verify(response({ fcParams: FC, assertions: [{ assertionScheme: "UAFV2TLV", assertion: b64u(built.assertion) }] })), "assertion_scheme_unsupported");
+    expectRefused(
+      await verify(response({ fcParams: FC, assertions: [uafv1(built.assertion), uafv1(built.assertion)] })),
+      "duplicate_assertion",
+    );
+    expectRefused(
+      await verify(
+        response({ fcParams: FC, assertions: [{ assertionScheme: "UAFV2TLV", assertion: b64u(built.assertion) }] }),
+      ),
+      "assertion_scheme_unsupported",
+    );
   });
 
   it("unsupported or mismatched algorithms, and a key that is not a P-256 point", async () => {
     expectRefused(await verify((await reg({ signAlg: 0x06 })).message), "unsupported_algorithm");
     expectRefused(await verify((await reg({ pubKeyAlg: 0x104 })).message), "unsupported_algorithm");
-    expectRefused(await verify((await reg({ signAlg: 0x01, pubKeyAlg: 0x102, publicKey: new Uint8Array(260).fill(0x81) })).message), "unsupported_algorithm");
+    expectRefused(
+      await verify((await reg({ signAlg: 0x01, pubKeyAlg: 0x102, publicKey: new Uint8Array(260).fill(0x81) })).message),
+      "unsupported_algorithm",
+    );
     const offCurve = new Uint8Array(65).fill(1);
     offCurve[0] = 0x04;
     expectRefused(await verify((await reg({ publicKey: offCurve })).message), "public_key_malformed");
@@ -261,10 +397,17 @@ describe("verifyRegistration: refused", () => {
   });
 
   it("surrogate attestation when not accepted, ECDAA, a critical extension, a registration mode other than 1", async () => {
-    expectRefused(await verify((await reg()).message, {}, { ...surrogateOnly, acceptSurrogate: false }), "attestation_surrogate_not_accepted");
-    const ecdaa = await reg({ attestation: { type: "raw", tlv: async () => tlv(T.ATTESTATION_ECDAA, tlv(T.SIGNATURE, new Uint8Array(64))) } });
+    expectRefused(
+      await verify((await reg()).message, {}, { ...surrogateOnly, acceptSurrogate: false }),
+      "attestation_surrogate_not_accepted",
+    );
+    const ecdaa = await reg({
+      attestation: { type: "raw", tlv: async () => tlv(T.ATTESTATION_ECDAA, tlv(T.SIGNATURE, new Uint8Array(64))) },
+    });
     expectRefused(await verify(ecdaa.message), "attestation_unsupported");
-    const critical = await reg({ krdFields: (f) => [...f, tlv(T.EXTENSION, [tlv(T.EXTENSION_ID, ascii("x")), tlv(T.EXTENSION_DATA, ascii("y"))])] });
+    const critical = await reg({
+      krdFields: (f) => [...f, tlv(T.EXTENSION, [tlv(T.EXTENSION_ID, ascii("x")), tlv(T.EXTENSION_DATA, ascii("y"))])],
+    });
     expectRefused(await verify(critical.message), "critical_extension_unsupported");
     expectRefused(await verify((await reg({ mode: 2 })).message), "authentication_mode_invalid");
   });
@@ -286,7 +429,12 @@ describe("verifyRegistration: refused", () => {
 
   it("a surrogate signature made by another key", async () => {
     const other = await ecKey();
-    const forged = await reg({ attestation: { type: "raw", tlv: async (krd) => tlv(T.ATTESTATION_BASIC_SURROGATE, tlv(T.SIGNATURE, await sign(other, 0x01, krd))) } });
+    const forged = await reg({
+      attestation: {
+        type: "raw",
+        tlv: async (krd) => tlv(T.ATTESTATION_BASIC_SURROGATE, tlv(T.SIGNATURE, await sign(other, 0x01, krd))),
+      },
+    });
     expectRefused(await verify(forged.message), "attestation_signature_invalid");
   });
 });

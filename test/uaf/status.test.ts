@@ -10,7 +10,16 @@ const TABLE: Record<number, UafReason[]> = {
   1480: ["aaid_unknown"],
   1481: ["unknown_key_id"],
   1490: ["channel_binding_invalid"],
-  1491: ["server_data_malformed", "server_data_forged", "server_data_expired", "app_id_mismatch", "fc_params_app_id_mismatch", "challenge_mismatch", "facet_not_trusted", "final_challenge_hash_mismatch"],
+  1491: [
+    "server_data_malformed",
+    "server_data_forged",
+    "server_data_expired",
+    "app_id_mismatch",
+    "fc_params_app_id_mismatch",
+    "challenge_mismatch",
+    "facet_not_trusted",
+    "final_challenge_hash_mismatch",
+  ],
   1492: ["authenticator_not_accepted"],
   1494: ["public_key_malformed"],
   1495: ["unsupported_algorithm", "signature_algorithm_mismatch"],
@@ -52,9 +61,12 @@ const TABLE: Record<number, UafReason[]> = {
 };
 
 describe("uafStatusFor", () => {
-  it.each(Object.entries(TABLE).flatMap(([code, reasons]) => reasons.map((reason) => [reason, Number(code)] as const)))("%s -> %i", (reason, code) => {
-    expect(uafStatusFor(reason)).toBe(code);
-  });
+  it.each(Object.entries(TABLE).flatMap(([code, reasons]) => reasons.map((reason) => [reason, Number(code)] as const)))(
+    "%s -> %i",
+    (reason, code) => {
+      expect(uafStatusFor(reason)).toBe(code);
+    },
+  );
 
   it("throws on a reason outside the union (a programming error, not a client's)", () => {
     expect(() => uafStatusFor("no_such_reason" as UafReason)).toThrow(TypeError);

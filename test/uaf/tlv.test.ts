@@ -3,13 +3,24 @@
  * checks (unexpected, duplicate, out-of-order, missing tags; fixed lengths).
  */
 import { describe, expect, it } from "vitest";
-import { fixedLength, MAX_TLV_DEPTH, parseTlv, readFields, TAG, u16 as readU16, u32 as readU32 } from "../../src/uaf/tlv";
+import {
+  fixedLength,
+  MAX_TLV_DEPTH,
+  parseTlv,
+  readFields,
+  TAG,
+  u16 as readU16,
+  u32 as readU32,
+} from "../../src/uaf/tlv";
 import { concat, T, tlv, u16, u32 } from "./helpers";
 
 const leafA = tlv(T.AAID, new TextEncoder().encode("F1D0#0001"));
 const leafB = tlv(T.KEYID, new Uint8Array([1, 2, 3]));
 const krd = tlv(T.UAFV1_KRD, [leafA, leafB]);
-const root = tlv(T.UAFV1_REG_ASSERTION, [krd, tlv(T.ATTESTATION_BASIC_SURROGATE, tlv(T.SIGNATURE, new Uint8Array(64).fill(7)))]);
+const root = tlv(T.UAFV1_REG_ASSERTION, [
+  krd,
+  tlv(T.ATTESTATION_BASIC_SURROGATE, tlv(T.SIGNATURE, new Uint8Array(64).fill(7))),
+]);
 
 describe("parseTlv", () => {
   it("parses nested composites and keeps each element's raw bytes, header included", () => {
@@ -29,7 +40,9 @@ describe("parseTlv", () => {
   });
 
   it("accepts a zero-length primitive and an empty composite", () => {
-    const parsed = parseTlv(tlv(T.UAFV1_SIGNED_DATA, [tlv(T.TRANSACTION_CONTENT_HASH, new Uint8Array(0)), tlv(T.EXTENSION_NON_CRITICAL, [])]));
+    const parsed = parseTlv(
+      tlv(T.UAFV1_SIGNED_DATA, [tlv(T.TRANSACTION_CONTENT_HASH, new Uint8Array(0)), tlv(T.EXTENSION_NON_CRITICAL, [])]),
+    );
     expect(parsed.ok && parsed.value.children.map((c) => c.value.length)).toEqual([0, 0]);
   });
 
@@ -42,7 +55,11 @@ describe("parseTlv", () => {
 
   it("refuses a child whose length runs past its parent (bounded by the enclosing buffer)", () => {
     const lying = tlv(T.UAFV1_KRD, [leafA, tlv(T.KEYID, new Uint8Array([1, 2, 3]), 4)]);
-    expect(parseTlv(lying)).toMatchObject({ ok: false, reason: "tlv_truncated", detail: { tag: "0x2e09", length: 4, available: 3 } });
+    expect(parseTlv(lying)).toMatchObject({
+      ok: false,
+      reason: "tlv_truncated",
+      detail: { tag: "0x2e09", length: 4, available: 3 },
+    });
   });
 
   it("refuses a child header cut short inside its parent", () => {
@@ -51,7 +68,11 @@ describe("parseTlv", () => {
   });
 
   it("refuses bytes after the root with tlv_trailing_bytes", () => {
-    expect(parseTlv(concat(root, new Uint8Array([0])))).toMatchObject({ ok: false, reason: "tlv_trailing_bytes", detail: { count: 1 } });
+    expect(parseTlv(concat(root, new Uint8Array([0])))).toMatchObject({
+      ok: false,
+      reason: "tlv_trailing_bytes",
+      detail: { count: 1 },
+    });
     expect(parseTlv(concat(root, root))).toMatchObject({ ok: false, reason: "tlv_trailing_bytes" });
   });
 
@@ -92,12 +113,32 @@ describe("readFields", () => {
   });
 
   it("names each layout violation precisely", () => {
-    expect(readFields(parent(leafA, tlv(T.PUB_KEY, new Uint8Array(1)), leafB), layout)).toMatchObject({ ok: false, reason: "tlv_unexpected_tag", detail: { tag: "0x2e0c" } });
-    expect(readFields(parent(leafA, leafA, leafB), layout)).toMatchObject({ ok: false, reason: "tlv_duplicate_tag", detail: { tag: "0x2e0b" } });
+    expect(readFields(parent(leafA, tlv(T.PUB_KEY, new Uint8Array(1)), leafB), layout)).toMatchObject({
+      ok: false,
+      reason: "tlv_unexpected_tag",
+      detail: { tag: "0x2e0c" },
+    });
+    expect(readFields(parent(leafA, leafA, leafB), layout)).toMatchObject({
+      ok: false,
+      reason: "tlv_duplicate_tag",
+      detail: { tag: "0x2e0b" },
+    });
     expect(readFields(parent(leafA, leafB, leafA), layout)).toMatchObject({ ok: false, reason: "tlv_duplicate_tag" });
-    expect(readFields(parent(leafB, leafA), layout)).toMatchObject({ ok: false, reason: "tlv_out_of_order", detail: { tag: "0x2e0b" } });
-    expect(readFields(parent(leafA), layout)).toMatchObject({ ok: false, reason: "tlv_missing_tag", detail: { tag: "0x2e09" } });
-    expect(readFields(parent(leafA, leafB, cert, cert, cert, cert), layout)).toMatchObject({ ok: false, reason: "tlv_duplicate_tag", detail: { tag: "0x2e05" } });
+    expect(readFields(parent(leafB, leafA), layout)).toMatchObject({
+      ok: false,
+      reason: "tlv_out_of_order",
+      detail: { tag: "0x2e0b" },
+    });
+    expect(readFields(parent(leafA), layout)).toMatchObject({
+      ok: false,
+      reason: "tlv_missing_tag",
+      detail: { tag: "0x2e09" },
+    });
+    expect(readFields(parent(leafA, leafB, cert, cert, cert, cert), layout)).toMatchObject({
+      ok: false,
+      reason: "tlv_duplicate_tag",
+      detail: { tag: "0x2e05" },
+    });
   });
 
   it("treats alternative tags as one slot", () => {
@@ -106,7 +147,11 @@ describe("readFields", () => {
     const surrogate = tlv(T.ATTESTATION_BASIC_SURROGATE, []);
     expect(readFields(parent(surrogate), alternatives).ok).toBe(true);
     expect(readFields(parent(full, surrogate), alternatives)).toMatchObject({ ok: false, reason: "tlv_duplicate_tag" });
-    expect(readFields(parent(), alternatives)).toMatchObject({ ok: false, reason: "tlv_missing_tag", detail: { tag: "0x3e07|0x3e08" } });
+    expect(readFields(parent(), alternatives)).toMatchObject({
+      ok: false,
+      reason: "tlv_missing_tag",
+      detail: { tag: "0x3e07|0x3e08" },
+    });
   });
 });
 
@@ -115,6 +160,10 @@ describe("fixedLength", () => {
     const parsed = parseTlv(tlv(T.COUNTERS, new Uint8Array(7)));
     if (!parsed.ok) throw new Error(parsed.reason);
     expect(fixedLength(parsed.value, 7).ok).toBe(true);
-    expect(fixedLength(parsed.value, 8)).toMatchObject({ ok: false, reason: "tlv_bad_length", detail: { tag: "0x2e0d", expected: 8, actual: 7 } });
+    expect(fixedLength(parsed.value, 8)).toMatchObject({
+      ok: false,
+      reason: "tlv_bad_length",
+      detail: { tag: "0x2e0d", expected: 8, actual: 7 },
+    });
   });
 });

@@ -10,14 +10,27 @@ import {
   type AndroidAttestationPolicy,
   type RevocationStatusList,
 } from "../../src/verifiers/android-key-attestation";
-import { KEY_DESCRIPTION_OID, parseKeyDescription, type AuthorizationList, type KeyDescription } from "../../src/x509/android-key-description";
+import {
+  KEY_DESCRIPTION_OID,
+  parseKeyDescription,
+  type AuthorizationList,
+  type KeyDescription,
+} from "../../src/x509/android-key-description";
 import { importTrustAnchors, parseDerCertificate, pemToDer } from "../../src/x509/chain";
 import { ANDROID_SOFTWARE_ATTESTATION_ROOTS } from "../../src/x509/roots/android-software";
 import { GOOGLE_ATTESTATION_ROOTS } from "../../src/x509/roots/google";
 
 const DIR = "../vectors/android-key-attestation/testdata/";
-const pems = import.meta.glob("../vectors/android-key-attestation/testdata/**/*.pem", { query: "?raw", import: "default", eager: true }) as Record<string, string>;
-const jsons = import.meta.glob("../vectors/android-key-attestation/testdata/**/*.json", { query: "?raw", import: "default", eager: true }) as Record<string, string>;
+const pems = import.meta.glob("../vectors/android-key-attestation/testdata/**/*.pem", {
+  query: "?raw",
+  import: "default",
+  eager: true,
+}) as Record<string, string>;
+const jsons = import.meta.glob("../vectors/android-key-attestation/testdata/**/*.json", {
+  query: "?raw",
+  import: "default",
+  eager: true,
+}) as Record<string, string>;
 
 /** The expected JSON files carry `//` comment lines (base64 values may contain "//", so only whole lines). */
 const parseJsonWithComments = (text: string): Record<string, unknown> =>
@@ -34,7 +47,8 @@ const pem = (name: string): string => {
   return text;
 };
 const chainOf = (name: string): Uint8Array[] => pemToDer(pem(name));
-const expectedOf = (name: string): Record<string, unknown> => parseJsonWithComments(jsons[DIR + name.replace(/\.pem$/, ".json")]!);
+const expectedOf = (name: string): Record<string, unknown> =>
+  parseJsonWithComments(jsons[DIR + name.replace(/\.pem$/, ".json")]!);
 
 const b64 = (bytes: Uint8Array): string => btoa(String.fromCharCode(...bytes));
 const unb64 = (text: string): Uint8Array => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
@@ -57,7 +71,10 @@ function listToJson(list: AuthorizationList): Record<string, unknown> {
       };
     } else if (key === "attestationApplicationId") {
       const app = value as NonNullable<AuthorizationList["attestationApplicationId"]>;
-      out[key] = { packages: app.packages.map((p) => ({ name: p.name, version: String(p.version) })), signatures: app.signatures.map(b64) };
+      out[key] = {
+        packages: app.packages.map((p) => ({ name: p.name, version: String(p.version) })),
+        signatures: app.signatures.map(b64),
+      };
     } else out[key] = value;
   }
   return out;
@@ -78,7 +95,8 @@ function keyDescriptionToJson(kd: KeyDescription): Record<string, unknown> {
 
 /** `areTagsOrdered` is only in some expected files: compare it where present, drop it for the deep comparison. */
 function withoutTagOrder(expected: Record<string, unknown>): Record<string, unknown> {
-  const strip = (list: Record<string, unknown>) => Object.fromEntries(Object.entries(list).filter(([k]) => k !== "areTagsOrdered"));
+  const strip = (list: Record<string, unknown>) =>
+    Object.fromEntries(Object.entries(list).filter(([k]) => k !== "areTagsOrdered"));
   return {
     ...expected,
     softwareEnforced: strip(expected.softwareEnforced as Record<string, unknown>),
@@ -87,15 +105,21 @@ function withoutTagOrder(expected: Record<string, unknown>): Record<string, unkn
 }
 
 const TEE_NAME = "tegu/sdk36/TEE_EC_2026_ROOT.pem";
-const leafKeyDescription = (chain: Uint8Array[]): KeyDescription => parseKeyDescription(parseDerCertificate(chain[0]!).extension(KEY_DESCRIPTION_OID)!.value);
+const leafKeyDescription = (chain: Uint8Array[]): KeyDescription =>
+  parseKeyDescription(parseDerCertificate(chain[0]!).extension(KEY_DESCRIPTION_OID)!.value);
 
 const anchors = importTrustAnchors([...GOOGLE_ATTESTATION_ROOTS]);
 const softwareAnchors = importTrustAnchors([...ANDROID_SOFTWARE_ATTESTATION_ROOTS]);
 const DEPS: AndroidAttestationDeps = { anchors, softwareAnchors, revocation: { entries: {} } };
 
 /** A policy the vector satisfies, from its expected JSON. */
-function policyFor(expected: Record<string, unknown>, overrides: Partial<AndroidAttestationPolicy> = {}): AndroidAttestationPolicy {
-  const app = (expected.softwareEnforced as { attestationApplicationId: { packages: { name: string }[]; signatures: string[] } }).attestationApplicationId;
+function policyFor(
+  expected: Record<string, unknown>,
+  overrides: Partial<AndroidAttestationPolicy> = {},
+): AndroidAttestationPolicy {
+  const app = (
+    expected.softwareEnforced as { attestationApplicationId: { packages: { name: string }[]; signatures: string[] } }
+  ).attestationApplicationId;
   return {
     challenge: unb64(expected.attestationChallenge as string),
     packageNames: app.packages.map((p) => p.name),
@@ -163,7 +187,12 @@ describe("every android/keyattestation chain, at its creationDateTime", () => {
     const expected = expectedOf(name);
     const { provisioning, failure } = EXPECTED[name]!;
     const minimumSecurityLevel = provisioning === "software" ? "software" : "trusted-environment";
-    const result = await verifyAndroidKeyAttestation(chainOf(name), policyFor(expected, { minimumSecurityLevel }), DEPS, creationTime(expected));
+    const result = await verifyAndroidKeyAttestation(
+      chainOf(name),
+      policyFor(expected, { minimumSecurityLevel }),
+      DEPS,
+      creationTime(expected),
+    );
     if (failure === "signature_digest_mismatch") {
       expect(result).toMatchObject({ ok: false, reason: failure, detail: { actual: [] } });
       return;
@@ -180,14 +209,18 @@ describe("every android/keyattestation chain, at its creationDateTime", () => {
       return;
     }
     expect(result.ok ? "ok" : { reason: result.reason, detail: result.detail }).toBe("ok");
-    expect(result).toMatchObject({ ok: true, value: { platform: "android", provisioning, chainValidated: true, revocationChecked: true } });
+    expect(result).toMatchObject({
+      ok: true,
+      value: { platform: "android", provisioning, chainValidated: true, revocationChecked: true },
+    });
     if (!result.ok) return;
     const levels: Record<string, string> = { TRUSTED_ENVIRONMENT: "trusted-environment", STRONG_BOX: "strongbox" };
     expect(result.value.securityLevel).toBe(levels[expected.attestationSecurityLevel as string]);
     expect(result.value.attestationVersion).toBe(Number(expected.attestationVersion));
     expect(result.value.packageName).toBe(policyFor(expected).packageNames[0]);
     expect(result.value.signatureDigests).toEqual(policyFor(expected).signatureDigests);
-    const rot = (expected.hardwareEnforced as { rootOfTrust: { verifiedBootState: string; deviceLocked: boolean } }).rootOfTrust;
+    const rot = (expected.hardwareEnforced as { rootOfTrust: { verifiedBootState: string; deviceLocked: boolean } })
+      .rootOfTrust;
     expect(result.value.bootState).toBe(rot.verifiedBootState.toLowerCase().replace("_", "-"));
     expect(result.value.deviceLocked).toBe(rot.deviceLocked);
     expect(result.value.attestedKey.spki).toBe(b64(parseDerCertificate(chainOf(name)[0]!).spki));
@@ -201,8 +234,17 @@ describe("vectors without an expected JSON", () => {
     expect(kd.hardwareEnforced.tagsOrdered).toBe(false);
     expect(kd.softwareEnforced.tagsOrdered).toBe(true);
     const now = new Date(kd.softwareEnforced.creationDateTime!);
-    const policy = { ...policyFor({ attestationChallenge: b64(kd.attestationChallenge), softwareEnforced: { attestationApplicationId: { packages: [], signatures: [] } } }) };
-    expect(await verifyAndroidKeyAttestation(chain, policy, DEPS, now)).toMatchObject({ ok: false, reason: "bad_signature", detail: { index: 0 } });
+    const policy = {
+      ...policyFor({
+        attestationChallenge: b64(kd.attestationChallenge),
+        softwareEnforced: { attestationApplicationId: { packages: [], signatures: [] } },
+      }),
+    };
+    expect(await verifyAndroidKeyAttestation(chain, policy, DEPS, now)).toMatchObject({
+      ok: false,
+      reason: "bad_signature",
+      detail: { index: 0 },
+    });
   });
 
   // Not as the folder name suggests: the chain is genuinely signed (a real device quirk), and Google's
@@ -217,18 +259,30 @@ describe("vectors without an expected JSON", () => {
     const now = new Date(kd.softwareEnforced.creationDateTime!);
     const app = kd.softwareEnforced.attestationApplicationId!;
     const policy: AndroidAttestationPolicy = {
-      ...policyFor({ attestationChallenge: b64(kd.attestationChallenge), softwareEnforced: { attestationApplicationId: { packages: app.packages, signatures: app.signatures.map(b64) } } }),
+      ...policyFor({
+        attestationChallenge: b64(kd.attestationChallenge),
+        softwareEnforced: { attestationApplicationId: { packages: app.packages, signatures: app.signatures.map(b64) } },
+      }),
     };
     const result = await verifyAndroidKeyAttestation(chain, policy, DEPS, now);
-    expect(result).toMatchObject({ ok: true, value: { provisioning: "factory", deviceLocked: true, bootState: "verified" } });
+    expect(result).toMatchObject({
+      ok: true,
+      value: { provisioning: "factory", deviceLocked: true, bootState: "verified" },
+    });
   });
 
   it("allow_while_on_body: the leaf alone parses but is not a trusted chain", async () => {
     const chain = chainOf("allow_while_on_body.pem");
     const kd = leafKeyDescription(chain);
     expect(kd.hardwareEnforced.allowWhileOnBody ?? kd.softwareEnforced.allowWhileOnBody).toBe(true);
-    const policy = policyFor({ attestationChallenge: b64(kd.attestationChallenge), softwareEnforced: { attestationApplicationId: { packages: [], signatures: [] } } });
-    expect(await verifyAndroidKeyAttestation(chain, policy, DEPS, new Date("2025-04-01"))).toMatchObject({ ok: false, reason: "chain_untrusted" });
+    const policy = policyFor({
+      attestationChallenge: b64(kd.attestationChallenge),
+      softwareEnforced: { attestationApplicationId: { packages: [], signatures: [] } },
+    });
+    expect(await verifyAndroidKeyAttestation(chain, policy, DEPS, new Date("2025-04-01"))).toMatchObject({
+      ok: false,
+      reason: "chain_untrusted",
+    });
   });
 });
 
@@ -237,8 +291,12 @@ describe("mutations", () => {
   const teeExpected = expectedOf(TEE);
   const teeNow = creationTime(teeExpected);
   const teePolicy = policyFor(teeExpected);
-  const verifyTee = (chain: Uint8Array[], policy: Partial<AndroidAttestationPolicy> = {}, deps: Partial<AndroidAttestationDeps> = {}, now = teeNow) =>
-    verifyAndroidKeyAttestation(chain, { ...teePolicy, ...policy }, { ...DEPS, ...deps }, now);
+  const verifyTee = (
+    chain: Uint8Array[],
+    policy: Partial<AndroidAttestationPolicy> = {},
+    deps: Partial<AndroidAttestationDeps> = {},
+    now = teeNow,
+  ) => verifyAndroidKeyAttestation(chain, { ...teePolicy, ...policy }, { ...DEPS, ...deps }, now);
 
   it("accepts the unmodified chain with the documented values", async () => {
     const result = await verifyTee(chainOf(TEE), { verifyBootState: true });
@@ -258,7 +316,9 @@ describe("mutations", () => {
       },
     });
     if (result.ok) {
-      expect(new TextDecoder().decode(result.value.keyDescription.attestationChallenge)).toBe("6417f92c-daef-4cc1-8828-5bb39338ffd5");
+      expect(new TextDecoder().decode(result.value.keyDescription.attestationChallenge)).toBe(
+        "6417f92c-daef-4cc1-8828-5bb39338ffd5",
+      );
       expect(result.value.attestedKey.jwk).toMatchObject({ kty: "EC", crv: "P-256" });
     }
   });
@@ -282,17 +342,28 @@ describe("mutations", () => {
       reason: "package_not_allowed",
       detail: { expected: ["com.example.other"], actual: ["com.google.android.attestation"] },
     });
-    expect(await verifyTee(chainOf(TEE), { signatureDigests: ["8P1sW0EPJcslw7UzRsiXL64w+O50Ed+RBICtay1g24M="] })).toMatchObject({
+    expect(
+      await verifyTee(chainOf(TEE), { signatureDigests: ["8P1sW0EPJcslw7UzRsiXL64w+O50Ed+RBICtay1g24M="] }),
+    ).toMatchObject({
       ok: false,
       reason: "signature_digest_mismatch",
     });
-    expect(await verifyTee(chainOf(TEE), { signatureDigests: [] })).toMatchObject({ ok: false, reason: "signature_digest_mismatch" });
-    expect(await verifyTee(chainOf(TEE), { challenge: new TextEncoder().encode("6417f92c-daef-4cc1-8828-5bb39338ffd6") })).toMatchObject({
+    expect(await verifyTee(chainOf(TEE), { signatureDigests: [] })).toMatchObject({
+      ok: false,
+      reason: "signature_digest_mismatch",
+    });
+    expect(
+      await verifyTee(chainOf(TEE), { challenge: new TextEncoder().encode("6417f92c-daef-4cc1-8828-5bb39338ffd6") }),
+    ).toMatchObject({
       ok: false,
       reason: "challenge_mismatch",
     });
     // A superset of the device's digests is fine.
-    expect(await verifyTee(chainOf(TEE), { signatureDigests: ["8P1sW0EPJcslw7UzRsiXL64w+O50Ed+RBICtay1g24M=", ...teePolicy.signatureDigests] })).toMatchObject({
+    expect(
+      await verifyTee(chainOf(TEE), {
+        signatureDigests: ["8P1sW0EPJcslw7UzRsiXL64w+O50Ed+RBICtay1g24M=", ...teePolicy.signatureDigests],
+      }),
+    ).toMatchObject({
       ok: true,
     });
   });
@@ -306,10 +377,17 @@ describe("mutations", () => {
   it("rejects a chain with an extra certificate after the leaf", async () => {
     const chain = chainOf(TEE);
     const other = chainOf("caiman/sdk36/TEE_EC_RKP.pem")[0]!;
-    expect(await verifyTee([other, ...chain])).toMatchObject({ ok: false, reason: "key_description_not_on_leaf", detail: { index: 1 } });
+    expect(await verifyTee([other, ...chain])).toMatchObject({
+      ok: false,
+      reason: "key_description_not_on_leaf",
+      detail: { index: 1 },
+    });
     // A certificate without a KeyDescription in front of the attested key: the new "leaf" has none.
     const intermediate = chainOf("blueline/sdk28/TEE_EC_NONE.pem")[1]!;
-    expect(await verifyTee([intermediate, ...chain])).toMatchObject({ ok: false, reason: "key_description_not_on_leaf" });
+    expect(await verifyTee([intermediate, ...chain])).toMatchObject({
+      ok: false,
+      reason: "key_description_not_on_leaf",
+    });
   });
 
   it("returns an error (never throws) for garbage or truncated DER and empty chains", async () => {
@@ -336,19 +414,45 @@ describe("mutations", () => {
       detail: { index: 2, serial, status: "REVOKED", revocationReason: "KEY_COMPROMISE" },
     });
     const suspended: RevocationStatusList = { entries: { [serial]: { status: "SUSPENDED" } } };
-    expect(await verifyTee(chain, {}, { revocation: suspended })).toMatchObject({ ok: false, reason: "revoked", detail: { status: "SUSPENDED" } });
-    expect(await verifyTee(chain, { revocation: "fail-closed" }, { revocation: "unavailable" })).toMatchObject({ ok: false, reason: "revocation_unavailable" });
-    expect(await verifyTee(chain, { revocation: "fail-closed" }, { revocation: undefined })).toMatchObject({ ok: false, reason: "revocation_unavailable" });
-    expect(await verifyTee(chain, { revocation: "fail-open" }, { revocation: "unavailable" })).toMatchObject({ ok: true, value: { revocationChecked: false } });
-    expect(await verifyTee(chain, { revocation: "fail-open" }, { revocation: revoked })).toMatchObject({ ok: false, reason: "revoked" });
-    expect(await verifyTee(chain, { revocation: "off" }, { revocation: revoked })).toMatchObject({ ok: true, value: { revocationChecked: false } });
+    expect(await verifyTee(chain, {}, { revocation: suspended })).toMatchObject({
+      ok: false,
+      reason: "revoked",
+      detail: { status: "SUSPENDED" },
+    });
+    expect(await verifyTee(chain, { revocation: "fail-closed" }, { revocation: "unavailable" })).toMatchObject({
+      ok: false,
+      reason: "revocation_unavailable",
+    });
+    expect(await verifyTee(chain, { revocation: "fail-closed" }, { revocation: undefined })).toMatchObject({
+      ok: false,
+      reason: "revocation_unavailable",
+    });
+    expect(await verifyTee(chain, { revocation: "fail-open" }, { revocation: "unavailable" })).toMatchObject({
+      ok: true,
+      value: { revocationChecked: false },
+    });
+    expect(await verifyTee(chain, { revocation: "fail-open" }, { revocation: revoked })).toMatchObject({
+      ok: false,
+      reason: "revoked",
+    });
+    expect(await verifyTee(chain, { revocation: "off" }, { revocation: revoked })).toMatchObject({
+      ok: true,
+      value: { revocationChecked: false },
+    });
   });
 
   it("the leaf's serial is checked too", async () => {
     const chain = chainOf("blueline/sdk28/TEE_EC_NONE.pem");
     const expected = expectedOf("blueline/sdk28/TEE_EC_NONE.pem");
     const serial = parseDerCertificate(chain[0]!).serialNumberHex;
-    expect(await verifyAndroidKeyAttestation(chain, policyFor(expected), { ...DEPS, revocation: { entries: { [serial]: { status: "REVOKED" } } } }, creationTime(expected))).toMatchObject({
+    expect(
+      await verifyAndroidKeyAttestation(
+        chain,
+        policyFor(expected),
+        { ...DEPS, revocation: { entries: { [serial]: { status: "REVOKED" } } } },
+        creationTime(expected),
+      ),
+    ).toMatchObject({
       ok: false,
       reason: "revoked",
       detail: { index: 0 },
@@ -358,12 +462,21 @@ describe("mutations", () => {
   it("boot state: blueline sdk28 is UNVERIFIED and unlocked", async () => {
     const name = "blueline/sdk28/TEE_EC_NONE.pem";
     const expected = expectedOf(name);
-    expect(await verifyAndroidKeyAttestation(chainOf(name), policyFor(expected, { verifyBootState: true }), DEPS, creationTime(expected))).toMatchObject({
+    expect(
+      await verifyAndroidKeyAttestation(
+        chainOf(name),
+        policyFor(expected, { verifyBootState: true }),
+        DEPS,
+        creationTime(expected),
+      ),
+    ).toMatchObject({
       ok: false,
       reason: "boot_state_not_verified",
       detail: { verifiedBootState: "UNVERIFIED", deviceLocked: false },
     });
-    expect(await verifyAndroidKeyAttestation(chainOf(name), policyFor(expected), DEPS, creationTime(expected))).toMatchObject({
+    expect(
+      await verifyAndroidKeyAttestation(chainOf(name), policyFor(expected), DEPS, creationTime(expected)),
+    ).toMatchObject({
       ok: true,
       value: { bootState: "unverified", deviceLocked: false, attestationVersion: 3, provisioning: "factory" },
     });
@@ -377,7 +490,14 @@ describe("mutations", () => {
     });
     const sb = "tegu/sdk36/SB_EC_2026_ROOT.pem";
     const expected = expectedOf(sb);
-    expect(await verifyAndroidKeyAttestation(chainOf(sb), policyFor(expected, { minimumSecurityLevel: "strongbox" }), DEPS, creationTime(expected))).toMatchObject({
+    expect(
+      await verifyAndroidKeyAttestation(
+        chainOf(sb),
+        policyFor(expected, { minimumSecurityLevel: "strongbox" }),
+        DEPS,
+        creationTime(expected),
+      ),
+    ).toMatchObject({
       ok: true,
       value: { securityLevel: "strongbox" },
     });
@@ -387,17 +507,34 @@ describe("mutations", () => {
     const name = "marlin/sdk29/TEE_EC_NONE.pem";
     const expected = expectedOf(name);
     const now = creationTime(expected);
-    expect(await verifyAndroidKeyAttestation(chainOf(name), policyFor(expected), DEPS, now)).toMatchObject({ ok: false, reason: "software_root_not_allowed" });
-    expect(await verifyAndroidKeyAttestation(chainOf(name), policyFor(expected, { allowSoftwareRoot: true }), DEPS, now)).toMatchObject({
+    expect(await verifyAndroidKeyAttestation(chainOf(name), policyFor(expected), DEPS, now)).toMatchObject({
+      ok: false,
+      reason: "software_root_not_allowed",
+    });
+    expect(
+      await verifyAndroidKeyAttestation(chainOf(name), policyFor(expected, { allowSoftwareRoot: true }), DEPS, now),
+    ).toMatchObject({
       ok: false,
       reason: "security_level_too_low",
       detail: { actual: "software" },
     });
     expect(
-      await verifyAndroidKeyAttestation(chainOf(name), policyFor(expected, { allowSoftwareRoot: true, minimumSecurityLevel: "software" }), DEPS, now),
+      await verifyAndroidKeyAttestation(
+        chainOf(name),
+        policyFor(expected, { allowSoftwareRoot: true, minimumSecurityLevel: "software" }),
+        DEPS,
+        now,
+      ),
     ).toMatchObject({ ok: true, value: { provisioning: "software", securityLevel: "software" } });
     // Without the software anchors it is simply untrusted.
-    expect(await verifyAndroidKeyAttestation(chainOf(name), policyFor(expected, { allowSoftwareRoot: true }), { ...DEPS, softwareAnchors: [] }, now)).toMatchObject({
+    expect(
+      await verifyAndroidKeyAttestation(
+        chainOf(name),
+        policyFor(expected, { allowSoftwareRoot: true }),
+        { ...DEPS, softwareAnchors: [] },
+        now,
+      ),
+    ).toMatchObject({
       ok: false,
       reason: "chain_untrusted",
     });
@@ -408,14 +545,29 @@ describe("mutations", () => {
     const expected = expectedOf(name);
     const now = creationTime(expected);
     expect(now.getTime()).toBeGreaterThan(Date.parse("2026-05-24T17:19:00Z"));
-    const result = await verifyAndroidKeyAttestation(chainOf(name), policyFor(expected, { verifyBootState: true }), DEPS, now);
+    const result = await verifyAndroidKeyAttestation(
+      chainOf(name),
+      policyFor(expected, { verifyBootState: true }),
+      DEPS,
+      now,
+    );
     expect(result).toMatchObject({
       ok: true,
-      value: { provisioning: "factory", packageName: "com.android.vending", packageVersion: 85162330, signatureDigests: ["8P1sW0EPJcslw7UzRsiXL64w+O50Ed+RBICtay1g24M="], bootState: "verified" },
+      value: {
+        provisioning: "factory",
+        packageName: "com.android.vending",
+        packageVersion: 85162330,
+        signatureDigests: ["8P1sW0EPJcslw7UzRsiXL64w+O50Ed+RBICtay1g24M="],
+        bootState: "verified",
+      },
     });
-    expect(b64(leafKeyDescription(chainOf(name)).attestationChallenge)).toBe("Pq/k1d0AkN5aQrQytCSBr1zimWNlayWExZpJLeFtAMk=");
+    expect(b64(leafKeyDescription(chainOf(name)).attestationChallenge)).toBe(
+      "Pq/k1d0AkN5aQrQytCSBr1zimWNlayWExZpJLeFtAMk=",
+    );
     // A factory certificate that is not yet valid still fails.
-    expect(await verifyAndroidKeyAttestation(chainOf(name), policyFor(expected), DEPS, new Date("2016-05-01"))).toMatchObject({
+    expect(
+      await verifyAndroidKeyAttestation(chainOf(name), policyFor(expected), DEPS, new Date("2016-05-01")),
+    ).toMatchObject({
       ok: false,
       reason: "certificate_not_yet_valid",
     });
@@ -425,21 +577,34 @@ describe("mutations", () => {
     const name = "caiman/sdk36/TEE_EC_RKP.pem";
     const expected = expectedOf(name);
     const policy = policyFor(expected);
-    expect(await verifyAndroidKeyAttestation(chainOf(name), policy, DEPS, creationTime(expected))).toMatchObject({ ok: true, value: { provisioning: "rkp" } });
-    expect(await verifyAndroidKeyAttestation(chainOf(name), policy, DEPS, new Date("2025-10-10T00:00:00Z"))).toMatchObject({
+    expect(await verifyAndroidKeyAttestation(chainOf(name), policy, DEPS, creationTime(expected))).toMatchObject({
+      ok: true,
+      value: { provisioning: "rkp" },
+    });
+    expect(
+      await verifyAndroidKeyAttestation(chainOf(name), policy, DEPS, new Date("2025-10-10T00:00:00Z")),
+    ).toMatchObject({
       ok: false,
       reason: "certificate_expired",
       detail: { index: 1 },
     });
     // tegu's Droid CA3 is valid 2026-02-22 -> 03-08.
-    expect(await verifyTee(chainOf(TEE), {}, {}, new Date("2026-03-20T00:00:00Z"))).toMatchObject({ ok: false, reason: "certificate_expired" });
-    expect(await verifyTee(chainOf(TEE), {}, {}, new Date("2026-02-01T00:00:00Z"))).toMatchObject({ ok: false, reason: "certificate_not_yet_valid" });
+    expect(await verifyTee(chainOf(TEE), {}, {}, new Date("2026-03-20T00:00:00Z"))).toMatchObject({
+      ok: false,
+      reason: "certificate_expired",
+    });
+    expect(await verifyTee(chainOf(TEE), {}, {}, new Date("2026-02-01T00:00:00Z"))).toMatchObject({
+      ok: false,
+      reason: "certificate_not_yet_valid",
+    });
   });
 
   it("the leaf's own validity is never checked", async () => {
     const name = "sony-xperia10-iii/sdk33/TEE_EC.pem";
     const expected = expectedOf(name);
-    expect(await verifyAndroidKeyAttestation(chainOf(name), policyFor(expected), DEPS, new Date("2120-01-01"))).toMatchObject({ ok: true });
+    expect(
+      await verifyAndroidKeyAttestation(chainOf(name), policyFor(expected), DEPS, new Date("2120-01-01")),
+    ).toMatchObject({ ok: true });
   });
 
   it("doNotValidateCertificateChain checks the KeyDescription only", async () => {
@@ -448,7 +613,9 @@ describe("mutations", () => {
       ok: true,
       value: { chainValidated: false, revocationChecked: false, provisioning: "unknown" },
     });
-    expect(await verifyTee(chain.slice(0, 1), { doNotValidateCertificateChain: true, packageNames: ["x"] })).toMatchObject({ ok: false, reason: "package_not_allowed" });
+    expect(
+      await verifyTee(chain.slice(0, 1), { doNotValidateCertificateChain: true, packageNames: ["x"] }),
+    ).toMatchObject({ ok: false, reason: "package_not_allowed" });
   });
 
   it("ML-DSA attested keys: the chain is ECDSA-signed and verifies; the key is returned as SPKI only", async () => {
@@ -492,11 +659,19 @@ describe("mutations", () => {
     });
 
     it("key_description_malformed: an unknown security level value", async () => {
-      expect(await verifyTee(patchLeaf(levels, [...levels.slice(0, -1), 0x07]))).toMatchObject({ ok: false, reason: "key_description_malformed" });
+      expect(await verifyTee(patchLeaf(levels, [...levels.slice(0, -1), 0x07]))).toMatchObject({
+        ok: false,
+        reason: "key_description_malformed",
+      });
     });
 
     it("origin_not_generated: origin IMPORTED", async () => {
-      expect(await verifyTee(patchLeaf([0xbf, 0x85, 0x3e, 0x03, 0x02, 0x01, 0x00], [0xbf, 0x85, 0x3e, 0x03, 0x02, 0x01, 0x02]), edited)).toMatchObject({
+      expect(
+        await verifyTee(
+          patchLeaf([0xbf, 0x85, 0x3e, 0x03, 0x02, 0x01, 0x00], [0xbf, 0x85, 0x3e, 0x03, 0x02, 0x01, 0x02]),
+          edited,
+        ),
+      ).toMatchObject({
         ok: false,
         reason: "origin_not_generated",
         detail: { actual: "IMPORTED" },
@@ -504,11 +679,17 @@ describe("mutations", () => {
     });
 
     it("root_of_trust_missing: tag 704 renumbered to an unknown tag", async () => {
-      expect(await verifyTee(patchLeaf([0xbf, 0x85, 0x40], [0xbf, 0x85, 0x5e]), edited)).toMatchObject({ ok: false, reason: "root_of_trust_missing" });
+      expect(await verifyTee(patchLeaf([0xbf, 0x85, 0x40], [0xbf, 0x85, 0x5e]), edited)).toMatchObject({
+        ok: false,
+        reason: "root_of_trust_missing",
+      });
     });
 
     it("application_id_missing: tag 709 renumbered to an unknown tag", async () => {
-      expect(await verifyTee(patchLeaf([0xbf, 0x85, 0x45], [0xbf, 0x85, 0x5f]), edited)).toMatchObject({ ok: false, reason: "application_id_missing" });
+      expect(await verifyTee(patchLeaf([0xbf, 0x85, 0x45], [0xbf, 0x85, 0x5f]), edited)).toMatchObject({
+        ok: false,
+        reason: "application_id_missing",
+      });
     });
   });
 

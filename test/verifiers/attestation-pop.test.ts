@@ -5,7 +5,12 @@
  */
 import { base64url, exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ATTESTATION_POP_TYP, verifyAttestationPop, type AttestationPopFailure, type AttestationPopPolicy } from "../../src/verifiers/attestation-pop";
+import {
+  ATTESTATION_POP_TYP,
+  verifyAttestationPop,
+  type AttestationPopFailure,
+  type AttestationPopPolicy,
+} from "../../src/verifiers/attestation-pop";
 import { deviceKey, type DeviceKey } from "../helpers/dpop";
 
 const NOW = 1_795_000_000;
@@ -13,7 +18,12 @@ const ISSUER = "https://as.example.com";
 const TOKEN_ENDPOINT = `${ISSUER}/oauth/v2/oauth-token`;
 const MAX_AGE = 300;
 const SKEW = 60;
-const POLICY: AttestationPopPolicy = { audiences: [ISSUER, TOKEN_ENDPOINT], algorithms: ["ES256", "ES384", "EdDSA", "PS256", "RS256"], maxAge: MAX_AGE, clockSkew: SKEW };
+const POLICY: AttestationPopPolicy = {
+  audiences: [ISSUER, TOKEN_ENDPOINT],
+  algorithms: ["ES256", "ES384", "EdDSA", "PS256", "RS256"],
+  maxAge: MAX_AGE,
+  clockSkew: SKEW,
+};
 
 let device: DeviceKey;
 let stranger: DeviceKey;
@@ -23,16 +33,35 @@ beforeAll(async () => {
   stranger = await deviceKey();
 });
 
-async function pop(payload: Record<string, unknown> = {}, header: Record<string, unknown> = {}, signer: DeviceKey = device): Promise<string> {
-  const body: Record<string, unknown> = { iss: "attested-only", aud: ISSUER, iat: NOW, jti: crypto.randomUUID(), ...payload };
+async function pop(
+  payload: Record<string, unknown> = {},
+  header: Record<string, unknown> = {},
+  signer: DeviceKey = device,
+): Promise<string> {
+  const body: Record<string, unknown> = {
+    iss: "attested-only",
+    aud: ISSUER,
+    iat: NOW,
+    jti: crypto.randomUUID(),
+    ...payload,
+  };
   for (const [name, value] of Object.entries(payload)) if (value === undefined) delete body[name];
   const protectedHeader: Record<string, unknown> = { alg: signer.alg, typ: ATTESTATION_POP_TYP, ...header };
   for (const [name, value] of Object.entries(header)) if (value === undefined) delete protectedHeader[name];
   return new SignJWT(body).setProtectedHeader(protectedHeader as { alg: string }).sign(signer.privateKey);
 }
 
-async function expectFailure(token: string, reason: AttestationPopFailure, options: { key?: JWK; policy?: AttestationPopPolicy; now?: number } = {}) {
-  const result = await verifyAttestationPop(token, options.policy ?? POLICY, options.key ?? device.publicJwk, options.now ?? NOW);
+async function expectFailure(
+  token: string,
+  reason: AttestationPopFailure,
+  options: { key?: JWK; policy?: AttestationPopPolicy; now?: number } = {},
+) {
+  const result = await verifyAttestationPop(
+    token,
+    options.policy ?? POLICY,
+    options.key ?? device.publicJwk,
+    options.now ?? NOW,
+  );
   expect(result.ok, JSON.stringify(result)).toBe(false);
   if (!result.ok) expect(result.reason).toBe(reason);
   return { result };
@@ -40,22 +69,36 @@ async function expectFailure(token: string, reason: AttestationPopFailure, optio
 
 describe("verifyAttestationPop: success", () => {
   it("accepts a fresh PoP by the attested key, and says how long its jti must be remembered (iat + maxAge + skew)", async () => {
-    const result = await verifyAttestationPop(await pop({ jti: "pop-1", iat: NOW - 10 }), POLICY, device.publicJwk, NOW);
+    const result = await verifyAttestationPop(
+      await pop({ jti: "pop-1", iat: NOW - 10 }),
+      POLICY,
+      device.publicJwk,
+      NOW,
+    );
     expect(result).toEqual({ ok: true, value: { jti: "pop-1", expiresAt: NOW - 10 + MAX_AGE + SKEW } });
   });
 
   it("accepts the token endpoint as aud, and an aud array that contains the issuer", async () => {
-    expect((await verifyAttestationPop(await pop({ aud: TOKEN_ENDPOINT }), POLICY, device.publicJwk, NOW)).ok).toBe(true);
-    expect((await verifyAttestationPop(await pop({ aud: ["https://other.example", ISSUER] }), POLICY, device.publicJwk, NOW)).ok).toBe(true);
+    expect((await verifyAttestationPop(await pop({ aud: TOKEN_ENDPOINT }), POLICY, device.publicJwk, NOW)).ok).toBe(
+      true,
+    );
+    expect(
+      (await verifyAttestationPop(await pop({ aud: ["https://other.example", ISSUER] }), POLICY, device.publicJwk, NOW))
+        .ok,
+    ).toBe(true);
   });
 
   it("accepts an iat at the edges of the window", async () => {
-    expect((await verifyAttestationPop(await pop({ iat: NOW - MAX_AGE }), POLICY, device.publicJwk, NOW)).ok).toBe(true);
+    expect((await verifyAttestationPop(await pop({ iat: NOW - MAX_AGE }), POLICY, device.publicJwk, NOW)).ok).toBe(
+      true,
+    );
     expect((await verifyAttestationPop(await pop({ iat: NOW + SKEW }), POLICY, device.publicJwk, NOW)).ok).toBe(true);
   });
 
   it("ignores a challenge claim (none issued by this server)", async () => {
-    expect((await verifyAttestationPop(await pop({ challenge: "anything" }), POLICY, device.publicJwk, NOW)).ok).toBe(true);
+    expect((await verifyAttestationPop(await pop({ challenge: "anything" }), POLICY, device.publicJwk, NOW)).ok).toBe(
+      true,
+    );
   });
 
   it("derives the algorithm from the key: EdDSA and P-384 keys without alg", async () => {
@@ -118,7 +161,9 @@ describe("verifyAttestationPop: alg_not_allowed", () => {
 
   it("HS256 (symmetric)", async () => {
     const secret = new TextEncoder().encode("0123456789abcdef0123456789abcdef");
-    const token = await new SignJWT({ aud: ISSUER, iat: NOW, jti: "x" }).setProtectedHeader({ alg: "HS256", typ: ATTESTATION_POP_TYP }).sign(secret);
+    const token = await new SignJWT({ aud: ISSUER, iat: NOW, jti: "x" })
+      .setProtectedHeader({ alg: "HS256", typ: ATTESTATION_POP_TYP })
+      .sign(secret);
     await expectFailure(token, "alg_not_allowed");
   });
 });
@@ -149,7 +194,10 @@ describe("verifyAttestationPop: aud_mismatch", () => {
 
   it("says what was expected and received", async () => {
     const { result } = await expectFailure(await pop({ aud: "https://other.example" }), "aud_mismatch");
-    expect(!result.ok && result.detail).toEqual({ expected: [ISSUER, TOKEN_ENDPOINT], received: ["https://other.example"] });
+    expect(!result.ok && result.detail).toEqual({
+      expected: [ISSUER, TOKEN_ENDPOINT],
+      received: ["https://other.example"],
+    });
   });
 });
 
@@ -184,7 +232,9 @@ describe("verifyAttestationPop: jti", () => {
   });
 
   it("accepts a 256-character jti", async () => {
-    expect((await verifyAttestationPop(await pop({ jti: "j".repeat(256) }), POLICY, device.publicJwk, NOW)).ok).toBe(true);
+    expect((await verifyAttestationPop(await pop({ jti: "j".repeat(256) }), POLICY, device.publicJwk, NOW)).ok).toBe(
+      true,
+    );
   });
 });
 

@@ -4,14 +4,20 @@
  */
 import { base64url } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { attestedBytes, issueCatChallenge, readCatChallenge, type ChallengeFailure } from "../../src/verifiers/cat-challenge";
+import {
+  attestedBytes,
+  issueCatChallenge,
+  readCatChallenge,
+  type ChallengeFailure,
+} from "../../src/verifiers/cat-challenge";
 import { attestedChallengeBytes } from "../../tools/simulator/dpop.mjs";
 
 const NOW = 1_795_000_000;
 const TTL = 120;
 const RANDOM = Uint8Array.from({ length: 16 }, (_, i) => i * 11);
 
-const hmacKey = () => crypto.subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]) as Promise<CryptoKey>;
+const hmacKey = () =>
+  crypto.subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]) as Promise<CryptoKey>;
 
 let key: CryptoKey;
 let otherKey: CryptoKey;
@@ -59,7 +65,10 @@ describe("issueCatChallenge", () => {
 describe("readCatChallenge: success", () => {
   it("reads back client, id and expiry", async () => {
     const result = await readCatChallenge(key, challenge, NOW);
-    expect(result).toEqual({ ok: true, value: { clientId: "attested-only", id: base64url.encode(RANDOM), expiresAt: NOW + TTL } });
+    expect(result).toEqual({
+      ok: true,
+      value: { clientId: "attested-only", id: base64url.encode(RANDOM), expiresAt: NOW + TTL },
+    });
   });
 
   it("is valid until one second before its expiry", async () => {
@@ -84,7 +93,10 @@ describe("readCatChallenge: malformed", () => {
     ["mac too long", "c1.YQ.AAAAAAAAAAAAAAAAAAAAAA.1795000120.abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQR"],
     ["expiry not digits", "c1.YQ.AAAAAAAAAAAAAAAAAAAAAA.-1.abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ"],
     ["expiry 13 digits", "c1.YQ.AAAAAAAAAAAAAAAAAAAAAA.1795000120000.abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ"],
-    ["standard base64 characters", "c1.YQ.AAAAAAAAAAAAAAAAAAAA+/.1795000120.abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ"],
+    [
+      "standard base64 characters",
+      "c1.YQ.AAAAAAAAAAAAAAAAAAAA+/.1795000120.abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ",
+    ],
     ["padding", "c1.YQ==.AAAAAAAAAAAAAAAAAAAAAA.1795000120.abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ"],
     ["surrounding whitespace", " c1.YQ.AAAAAAAAAAAAAAAAAAAAAA.1795000120.abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ"],
   ])("%s", async (_, value) => {
@@ -117,11 +129,17 @@ describe("readCatChallenge: bad_mac", () => {
   });
 
   it("with the client changed", async () => {
-    expectFailure(await readCatChallenge(key, withPart(challenge, 1, base64url.encode("strongbox-only")), NOW), "bad_mac");
+    expectFailure(
+      await readCatChallenge(key, withPart(challenge, 1, base64url.encode("strongbox-only")), NOW),
+      "bad_mac",
+    );
   });
 
   it("with the id changed", async () => {
-    expectFailure(await readCatChallenge(key, withPart(challenge, 2, base64url.encode(new Uint8Array(16))), NOW), "bad_mac");
+    expectFailure(
+      await readCatChallenge(key, withPart(challenge, 2, base64url.encode(new Uint8Array(16))), NOW),
+      "bad_mac",
+    );
   });
 
   it("with the expiry extended (checked before expiry: a forged expiry never looks merely expired)", async () => {
@@ -157,7 +175,8 @@ describe("attestedBytes: SHA-256(UTF-8(challenge + '.' + jkt))", () => {
   const toHex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 
   it("matches a digest computed outside the runtime (Node's crypto.createHash)", async () => {
-    const fixedChallenge = "c1.YXR0ZXN0ZWQtb25seQ.AAAAAAAAAAAAAAAAAAAAAA.1795000120.abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ";
+    const fixedChallenge =
+      "c1.YXR0ZXN0ZWQtb25seQ.AAAAAAAAAAAAAAAAAAAAAA.1795000120.abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ";
     const jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
     const bytes = await attestedBytes(fixedChallenge, jkt);
     expect(bytes).toBeInstanceOf(Uint8Array);
@@ -166,12 +185,16 @@ describe("attestedBytes: SHA-256(UTF-8(challenge + '.' + jkt))", () => {
   });
 
   it("encodes non-ASCII as UTF-8", async () => {
-    expect(toHex(await attestedBytes("c1", "é.x"))).toBe("e8ec73daeeffa8faeb52b092d446e99e9f11fecaf37a5132cb946c9b107fb6cb");
+    expect(toHex(await attestedBytes("c1", "é.x"))).toBe(
+      "e8ec73daeeffa8faeb52b092d446e99e9f11fecaf37a5132cb946c9b107fb6cb",
+    );
   });
 
   it("equals a digest of the concatenation computed here and the simulator's", async () => {
     const jkt = "some-thumbprint";
-    const expected = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${challenge}.${jkt}`)));
+    const expected = new Uint8Array(
+      await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${challenge}.${jkt}`)),
+    );
     expect(await attestedBytes(challenge, jkt)).toEqual(expected);
     expect(await attestedBytes(challenge, jkt)).toEqual(await attestedChallengeBytes(challenge, jkt));
   });

@@ -3,7 +3,15 @@
  * Every CatFailure is reached; every call passes a fixed `now`. CATs are signed with signCat (the
  * issuer's own code) for the success path and with SignJWT for broken ones.
  */
-import { base64url, calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type JWK, type JWTVerifyGetKey } from "jose";
+import {
+  base64url,
+  calculateJwkThumbprint,
+  exportJWK,
+  generateKeyPair,
+  SignJWT,
+  type JWK,
+  type JWTVerifyGetKey,
+} from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CAT_TYP, signCat, type CatClaims } from "../../src/tokens/cat";
 import type { ServerKeys } from "../../src/tokens/server-keys";
@@ -28,11 +36,23 @@ beforeAll(async () => {
 });
 
 function claims(overrides: Partial<CatClaims> = {}): CatClaims {
-  return { issuer: ISSUER, clientId: "attested-only", jwk: device.publicJwk, ttl: 120, cal: "by-policy", attestation: { platform: "android", security_level: "trusted-environment" }, ...overrides };
+  return {
+    issuer: ISSUER,
+    clientId: "attested-only",
+    jwk: device.publicJwk,
+    ttl: 120,
+    cal: "by-policy",
+    attestation: { platform: "android", security_level: "trusted-environment" },
+    ...overrides,
+  };
 }
 
 /** A CAT built by hand: payload and header members replaceable (undefined deletes one). */
-async function handmade(payload: Record<string, unknown> = {}, header: Record<string, unknown> = {}, key: CryptoKey = server.signingKey): Promise<string> {
+async function handmade(
+  payload: Record<string, unknown> = {},
+  header: Record<string, unknown> = {},
+  key: CryptoKey = server.signingKey,
+): Promise<string> {
   const base: Record<string, unknown> = {
     iss: ISSUER,
     sub: "attested-only",
@@ -108,7 +128,9 @@ describe("verifyCat: malformed", () => {
   });
 
   it("a payload that is not JSON (signature over it valid)", async () => {
-    const jws = await new (await import("jose")).CompactSign(new TextEncoder().encode("not json")).setProtectedHeader({ alg: "ES256", typ: CAT_TYP, kid: KID }).sign(server.signingKey);
+    const jws = await new (await import("jose")).CompactSign(new TextEncoder().encode("not json"))
+      .setProtectedHeader({ alg: "ES256", typ: CAT_TYP, kid: KID })
+      .sign(server.signingKey);
     await expectFailure(jws, "malformed");
   });
 
@@ -119,7 +141,9 @@ describe("verifyCat: malformed", () => {
 
   it("alg none (unsecured JWT)", async () => {
     const header = base64url.encode(JSON.stringify({ alg: "none", typ: CAT_TYP }));
-    const payload = base64url.encode(JSON.stringify({ iss: ISSUER, sub: "attested-only", iat: NOW, exp: NOW + 60, jti: "x" }));
+    const payload = base64url.encode(
+      JSON.stringify({ iss: ISSUER, sub: "attested-only", iat: NOW, exp: NOW + 60, jti: "x" }),
+    );
     await expectFailure(`${header}.${payload}.`, "malformed");
   });
 });

@@ -1,9 +1,24 @@
 /**
  * private_key_jwt (RFC 7523 §3): verifyClientAssertion with the fixture client keys.
  */
-import { base64url, CompactSign, createLocalJWKSet, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK, type JWTPayload } from "jose";
+import {
+  base64url,
+  CompactSign,
+  createLocalJWKSet,
+  generateKeyPair,
+  importJWK,
+  SignJWT,
+  type CryptoKey,
+  type JWK,
+  type JWTPayload,
+} from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { verifyClientAssertion, type AssertionDeps, type AssertionFailure, type AssertionPolicy } from "../../src/verifiers/client-assertion";
+import {
+  verifyClientAssertion,
+  type AssertionDeps,
+  type AssertionFailure,
+  type AssertionPolicy,
+} from "../../src/verifiers/client-assertion";
 import keys from "../fixtures/keys.json";
 import { withOverrides } from "../helpers/dpop";
 
@@ -64,7 +79,10 @@ interface AssertionOptions {
 }
 
 function assertion({ claims, header, key = clientKey }: AssertionOptions = {}): Promise<string> {
-  const payload = withOverrides({ iss: CLIENT_ID, sub: CLIENT_ID, aud: TOKEN_ENDPOINT, jti: crypto.randomUUID(), iat: NOW, exp: NOW + 120 }, claims);
+  const payload = withOverrides(
+    { iss: CLIENT_ID, sub: CLIENT_ID, aud: TOKEN_ENDPOINT, jti: crypto.randomUUID(), iat: NOW, exp: NOW + 120 },
+    claims,
+  );
   const protectedHeader = withOverrides({ alg: "ES256", kid: keys.jwtClient.public.kid }, header);
   return new SignJWT(payload as JWTPayload).setProtectedHeader(protectedHeader as { alg: string }).sign(key);
 }
@@ -142,7 +160,10 @@ describe("aud is the issuer or the token endpoint", () => {
   });
 
   it("rejects an aud array without an accepted audience as aud_mismatch", async () => {
-    await expectRejected(await assertion({ claims: { aud: ["https://a.example", "https://b.example"] } }), "aud_mismatch");
+    await expectRejected(
+      await assertion({ claims: { aud: ["https://a.example", "https://b.example"] } }),
+      "aud_mismatch",
+    );
   });
 
   it("rejects a missing aud as aud_mismatch", async () => {
@@ -208,7 +229,11 @@ describe("jti, single use", () => {
 
   it("does not consume the jti of an assertion rejected for another reason", async () => {
     const h = harness();
-    await expectRejected(await assertion({ claims: { jti: "keep", aud: "https://elsewhere.example" } }), "aud_mismatch", h);
+    await expectRejected(
+      await assertion({ claims: { jti: "keep", aud: "https://elsewhere.example" } }),
+      "aud_mismatch",
+      h,
+    );
     await expectAccepted(await assertion({ claims: { jti: "keep" } }), h);
   });
 });
@@ -226,7 +251,11 @@ describe("signature and algorithm", () => {
   it("rejects a tampered payload as signature", async () => {
     const jwt = await assertion({ claims: { sub: "other-client", iss: "other-client" } });
     const [header, , signature] = jwt.split(".");
-    const payload = base64url.encode(new TextEncoder().encode(JSON.stringify({ iss: CLIENT_ID, sub: CLIENT_ID, aud: TOKEN_ENDPOINT, jti: "t", iat: NOW, exp: NOW + 60 })));
+    const payload = base64url.encode(
+      new TextEncoder().encode(
+        JSON.stringify({ iss: CLIENT_ID, sub: CLIENT_ID, aud: TOKEN_ENDPOINT, jti: "t", iat: NOW, exp: NOW + 60 }),
+      ),
+    );
     await expectRejected(`${header}.${payload}.${signature}`, "signature");
   });
 

@@ -4,7 +4,12 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { clientSchema, type ClientConfig } from "../../src/config/schema";
-import { normalizeDN, verifySelfSignedTlsClientAuth, verifyTlsClientAuth, type ClientCertificate } from "../../src/verifiers/client-certificate";
+import {
+  normalizeDN,
+  verifySelfSignedTlsClientAuth,
+  verifyTlsClientAuth,
+  type ClientCertificate,
+} from "../../src/verifiers/client-certificate";
 import { parseCertificate, sha256Thumbprint } from "../../src/x509/certificate";
 import keys from "../fixtures/keys.json";
 
@@ -35,12 +40,26 @@ beforeAll(async () => {
 
 /** The mTLS fixture as a trusted proxy header would deliver it (whole certificate: SANs known). */
 function fromHeader(overrides: Partial<ClientCertificate> = {}): ClientCertificate {
-  return { source: "header", verified: true, thumbprintS256: mtlsThumbprint, subjectDN: MTLS_DN, san: { ...NO_SAN, dns: [MTLS_SAN_DNS] }, ...overrides };
+  return {
+    source: "header",
+    verified: true,
+    thumbprintS256: mtlsThumbprint,
+    subjectDN: MTLS_DN,
+    san: { ...NO_SAN, dns: [MTLS_SAN_DNS] },
+    ...overrides,
+  };
 }
 
 /** The mTLS fixture as Cloudflare's request.cf.tlsClientAuth delivers it (no SANs). */
 function fromCloudflare(overrides: Partial<ClientCertificate> = {}): ClientCertificate {
-  return { source: "cloudflare", verified: true, thumbprintS256: mtlsThumbprint, subjectDN: MTLS_DN, san: null, ...overrides };
+  return {
+    source: "cloudflare",
+    verified: true,
+    thumbprintS256: mtlsThumbprint,
+    subjectDN: MTLS_DN,
+    san: null,
+    ...overrides,
+  };
 }
 
 describe("normalizeDN", () => {
@@ -109,18 +128,25 @@ describe("normalizeDN: RFC 4514 hex escapes", () => {
 
 describe("tls_client_auth: certificate present and CA-validated", () => {
   it("rejects no certificate as certificate_missing", () => {
-    expect(verifyTlsClientAuth(null, client({ tls_client_auth_subject_dn: MTLS_DN }))).toMatchObject({ ok: false, reason: "certificate_missing" });
+    expect(verifyTlsClientAuth(null, client({ tls_client_auth_subject_dn: MTLS_DN }))).toMatchObject({
+      ok: false,
+      reason: "certificate_missing",
+    });
   });
 
   it("rejects an unverified certificate as certificate_unverified, even with a matching subject", () => {
-    expect(verifyTlsClientAuth(fromCloudflare({ verified: false }), client({ tls_client_auth_subject_dn: MTLS_DN }))).toMatchObject({
+    expect(
+      verifyTlsClientAuth(fromCloudflare({ verified: false }), client({ tls_client_auth_subject_dn: MTLS_DN })),
+    ).toMatchObject({
       ok: false,
       reason: "certificate_unverified",
     });
   });
 
   it("rejects an unverified certificate as certificate_unverified, even with a matching SAN", () => {
-    expect(verifyTlsClientAuth(fromHeader({ verified: false }), client({ tls_client_auth_san_dns: MTLS_SAN_DNS }))).toMatchObject({
+    expect(
+      verifyTlsClientAuth(fromHeader({ verified: false }), client({ tls_client_auth_san_dns: MTLS_SAN_DNS })),
+    ).toMatchObject({
       ok: false,
       reason: "certificate_unverified",
     });
@@ -130,23 +156,36 @@ describe("tls_client_auth: certificate present and CA-validated", () => {
 describe("tls_client_auth: subject DN", () => {
   it("accepts the registered subject DN and returns the certificate", () => {
     const certificate = fromCloudflare();
-    expect(verifyTlsClientAuth(certificate, client({ tls_client_auth_subject_dn: MTLS_DN }))).toEqual({ ok: true, value: certificate });
+    expect(verifyTlsClientAuth(certificate, client({ tls_client_auth_subject_dn: MTLS_DN }))).toEqual({
+      ok: true,
+      value: certificate,
+    });
   });
 
   it("accepts a subject DN that differs only in spaces and case", () => {
     const certificate = fromCloudflare({ subjectDN: "CN=MTLS-client, O=haapi-edge test, C=SE" });
-    expect(verifyTlsClientAuth(certificate, client({ tls_client_auth_subject_dn: "cn=mtls-client,o=haapi-edge test,c=se" })).ok).toBe(true);
+    expect(
+      verifyTlsClientAuth(certificate, client({ tls_client_auth_subject_dn: "cn=mtls-client,o=haapi-edge test,c=se" }))
+        .ok,
+    ).toBe(true);
   });
 
   it("rejects another subject as subject_mismatch", () => {
-    expect(verifyTlsClientAuth(fromCloudflare({ subjectDN: "CN=stranger,O=elsewhere" }), client({ tls_client_auth_subject_dn: MTLS_DN }))).toMatchObject({
+    expect(
+      verifyTlsClientAuth(
+        fromCloudflare({ subjectDN: "CN=stranger,O=elsewhere" }),
+        client({ tls_client_auth_subject_dn: MTLS_DN }),
+      ),
+    ).toMatchObject({
       ok: false,
       reason: "subject_mismatch",
     });
   });
 
   it("rejects a certificate without a known subject as subject_mismatch", () => {
-    expect(verifyTlsClientAuth(fromCloudflare({ subjectDN: null }), client({ tls_client_auth_subject_dn: MTLS_DN }))).toMatchObject({
+    expect(
+      verifyTlsClientAuth(fromCloudflare({ subjectDN: null }), client({ tls_client_auth_subject_dn: MTLS_DN })),
+    ).toMatchObject({
       ok: false,
       reason: "subject_mismatch",
     });
@@ -154,12 +193,19 @@ describe("tls_client_auth: subject DN", () => {
 
   it("rejects a subject that only ends with the registered DN as subject_mismatch", () => {
     const certificate = fromCloudflare({ subjectDN: `OU=extra,${MTLS_DN}` });
-    expect(verifyTlsClientAuth(certificate, client({ tls_client_auth_subject_dn: MTLS_DN }))).toMatchObject({ ok: false, reason: "subject_mismatch" });
+    expect(verifyTlsClientAuth(certificate, client({ tls_client_auth_subject_dn: MTLS_DN }))).toMatchObject({
+      ok: false,
+      reason: "subject_mismatch",
+    });
   });
 
   it("matches the subject DN parsed from the fixture certificate", async () => {
     const facts = await parseCertificate(der(keys.certificates.mtls));
-    const certificate = fromHeader({ subjectDN: facts.subjectDN, san: facts.san, thumbprintS256: facts.thumbprintS256 });
+    const certificate = fromHeader({
+      subjectDN: facts.subjectDN,
+      san: facts.san,
+      thumbprintS256: facts.thumbprintS256,
+    });
     expect(verifyTlsClientAuth(certificate, client({ tls_client_auth_subject_dn: MTLS_DN })).ok).toBe(true);
   });
 });
@@ -167,46 +213,76 @@ describe("tls_client_auth: subject DN", () => {
 describe("tls_client_auth: subject alternative names", () => {
   it("accepts the registered dNSName SAN", () => {
     const certificate = fromHeader();
-    expect(verifyTlsClientAuth(certificate, client({ tls_client_auth_san_dns: MTLS_SAN_DNS }))).toEqual({ ok: true, value: certificate });
+    expect(verifyTlsClientAuth(certificate, client({ tls_client_auth_san_dns: MTLS_SAN_DNS }))).toEqual({
+      ok: true,
+      value: certificate,
+    });
   });
 
   it("rejects another dNSName as san_mismatch", () => {
-    expect(verifyTlsClientAuth(fromHeader(), client({ tls_client_auth_san_dns: "other.example" }))).toMatchObject({ ok: false, reason: "san_mismatch" });
+    expect(verifyTlsClientAuth(fromHeader(), client({ tls_client_auth_san_dns: "other.example" }))).toMatchObject({
+      ok: false,
+      reason: "san_mismatch",
+    });
   });
 
   it("does not take a dNSName SAN for a URI SAN", () => {
-    expect(verifyTlsClientAuth(fromHeader(), client({ tls_client_auth_san_uri: MTLS_SAN_DNS }))).toMatchObject({ ok: false, reason: "san_mismatch" });
+    expect(verifyTlsClientAuth(fromHeader(), client({ tls_client_auth_san_uri: MTLS_SAN_DNS }))).toMatchObject({
+      ok: false,
+      reason: "san_mismatch",
+    });
   });
 
   it("accepts the registered URI, IP and email SANs", () => {
-    const certificate = fromHeader({ san: { dns: [], uri: ["https://client.example/app"], ip: ["192.0.2.7"], email: ["ops@client.example"] } });
-    expect(verifyTlsClientAuth(certificate, client({ tls_client_auth_san_uri: "https://client.example/app" })).ok).toBe(true);
+    const certificate = fromHeader({
+      san: { dns: [], uri: ["https://client.example/app"], ip: ["192.0.2.7"], email: ["ops@client.example"] },
+    });
+    expect(verifyTlsClientAuth(certificate, client({ tls_client_auth_san_uri: "https://client.example/app" })).ok).toBe(
+      true,
+    );
     expect(verifyTlsClientAuth(certificate, client({ tls_client_auth_san_ip: "192.0.2.7" })).ok).toBe(true);
     expect(verifyTlsClientAuth(certificate, client({ tls_client_auth_san_email: "ops@client.example" })).ok).toBe(true);
   });
 
   it("rejects SAN matching when the source is Cloudflare (san unknown) as san_unavailable", () => {
-    expect(verifyTlsClientAuth(fromCloudflare(), client({ tls_client_auth_san_dns: MTLS_SAN_DNS }))).toMatchObject({ ok: false, reason: "san_unavailable" });
+    expect(verifyTlsClientAuth(fromCloudflare(), client({ tls_client_auth_san_dns: MTLS_SAN_DNS }))).toMatchObject({
+      ok: false,
+      reason: "san_unavailable",
+    });
   });
 
   it("rejects a certificate without SANs as san_mismatch", () => {
-    expect(verifyTlsClientAuth(fromHeader({ san: NO_SAN }), client({ tls_client_auth_san_dns: MTLS_SAN_DNS }))).toMatchObject({ ok: false, reason: "san_mismatch" });
+    expect(
+      verifyTlsClientAuth(fromHeader({ san: NO_SAN }), client({ tls_client_auth_san_dns: MTLS_SAN_DNS })),
+    ).toMatchObject({ ok: false, reason: "san_mismatch" });
   });
 
   it("matches the SAN parsed from the fixture certificate", async () => {
     const facts = await parseCertificate(der(keys.certificates.mtls));
-    const certificate = fromHeader({ subjectDN: facts.subjectDN, san: facts.san, thumbprintS256: facts.thumbprintS256 });
+    const certificate = fromHeader({
+      subjectDN: facts.subjectDN,
+      san: facts.san,
+      thumbprintS256: facts.thumbprintS256,
+    });
     expect(verifyTlsClientAuth(certificate, client({ tls_client_auth_san_dns: MTLS_SAN_DNS })).ok).toBe(true);
   });
 });
 
 describe("self_signed_tls_client_auth: thumbprint of a registered certificate", () => {
   const selfSigned = (overrides: Partial<ClientCertificate> = {}): ClientCertificate =>
-    fromHeader({ thumbprintS256: selfSignedThumbprint, subjectDN: "CN=self-signed-client,O=haapi-edge test", san: NO_SAN, ...overrides });
+    fromHeader({
+      thumbprintS256: selfSignedThumbprint,
+      subjectDN: "CN=self-signed-client,O=haapi-edge test",
+      san: NO_SAN,
+      ...overrides,
+    });
 
   it("accepts the certificate whose thumbprint is registered and returns it", () => {
     const certificate = selfSigned();
-    expect(verifySelfSignedTlsClientAuth(certificate, [selfSignedThumbprint])).toEqual({ ok: true, value: certificate });
+    expect(verifySelfSignedTlsClientAuth(certificate, [selfSignedThumbprint])).toEqual({
+      ok: true,
+      value: certificate,
+    });
   });
 
   it("accepts it when it is one of several registered certificates", () => {
@@ -214,27 +290,42 @@ describe("self_signed_tls_client_auth: thumbprint of a registered certificate", 
   });
 
   it("accepts a certificate no CA validated (self-signed by design)", () => {
-    expect(verifySelfSignedTlsClientAuth(selfSigned({ verified: false, source: "cloudflare", san: null }), [selfSignedThumbprint]).ok).toBe(true);
+    expect(
+      verifySelfSignedTlsClientAuth(selfSigned({ verified: false, source: "cloudflare", san: null }), [
+        selfSignedThumbprint,
+      ]).ok,
+    ).toBe(true);
   });
 
   it("rejects a certificate that is not registered as certificate_not_registered", () => {
     const stranger = selfSigned({ thumbprintS256: strangerThumbprint, subjectDN: "CN=stranger,O=elsewhere" });
-    expect(verifySelfSignedTlsClientAuth(stranger, [selfSignedThumbprint])).toMatchObject({ ok: false, reason: "certificate_not_registered" });
+    expect(verifySelfSignedTlsClientAuth(stranger, [selfSignedThumbprint])).toMatchObject({
+      ok: false,
+      reason: "certificate_not_registered",
+    });
   });
 
   it("rejects a certificate with the registered subject but another key as certificate_not_registered", () => {
-    expect(verifySelfSignedTlsClientAuth(selfSigned({ thumbprintS256: strangerThumbprint }), [selfSignedThumbprint])).toMatchObject({
+    expect(
+      verifySelfSignedTlsClientAuth(selfSigned({ thumbprintS256: strangerThumbprint }), [selfSignedThumbprint]),
+    ).toMatchObject({
       ok: false,
       reason: "certificate_not_registered",
     });
   });
 
   it("rejects any certificate when none is registered as certificate_not_registered", () => {
-    expect(verifySelfSignedTlsClientAuth(selfSigned(), [])).toMatchObject({ ok: false, reason: "certificate_not_registered" });
+    expect(verifySelfSignedTlsClientAuth(selfSigned(), [])).toMatchObject({
+      ok: false,
+      reason: "certificate_not_registered",
+    });
   });
 
   it("rejects no certificate as certificate_missing", () => {
-    expect(verifySelfSignedTlsClientAuth(null, [selfSignedThumbprint])).toMatchObject({ ok: false, reason: "certificate_missing" });
+    expect(verifySelfSignedTlsClientAuth(null, [selfSignedThumbprint])).toMatchObject({
+      ok: false,
+      reason: "certificate_missing",
+    });
   });
 
   it("matches the thumbprint of the x5c[0] registered in the fixture JWK", async () => {
@@ -274,7 +365,10 @@ describe("parseCertificate", () => {
   it("gives base64url(SHA-256(DER)) as the thumbprint", async () => {
     const bytes = der(keys.certificates.mtls);
     const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-    const expected = btoa(String.fromCharCode(...digest)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    const expected = btoa(String.fromCharCode(...digest))
+      .replace(/\+/g, "-")
+      .replace(/\//g, "_")
+      .replace(/=+$/, "");
     expect(await sha256Thumbprint(bytes)).toBe(expected);
     expect(expected).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });

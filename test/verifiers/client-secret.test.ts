@@ -14,20 +14,35 @@ describe("plain client_secret (development)", () => {
   });
 
   it("rejects another secret as secret_mismatch", async () => {
-    expect(await verifyClientSecret("wrong", { client_secret: SECRET })).toMatchObject({ ok: false, reason: "secret_mismatch" });
+    expect(await verifyClientSecret("wrong", { client_secret: SECRET })).toMatchObject({
+      ok: false,
+      reason: "secret_mismatch",
+    });
   });
 
   it("rejects a prefix and an extension of the secret as secret_mismatch", async () => {
-    expect(await verifyClientSecret(SECRET.slice(0, -1), { client_secret: SECRET })).toMatchObject({ ok: false, reason: "secret_mismatch" });
-    expect(await verifyClientSecret(`${SECRET}x`, { client_secret: SECRET })).toMatchObject({ ok: false, reason: "secret_mismatch" });
+    expect(await verifyClientSecret(SECRET.slice(0, -1), { client_secret: SECRET })).toMatchObject({
+      ok: false,
+      reason: "secret_mismatch",
+    });
+    expect(await verifyClientSecret(`${SECRET}x`, { client_secret: SECRET })).toMatchObject({
+      ok: false,
+      reason: "secret_mismatch",
+    });
   });
 
   it("rejects an empty presented secret as secret_mismatch", async () => {
-    expect(await verifyClientSecret("", { client_secret: SECRET })).toMatchObject({ ok: false, reason: "secret_mismatch" });
+    expect(await verifyClientSecret("", { client_secret: SECRET })).toMatchObject({
+      ok: false,
+      reason: "secret_mismatch",
+    });
   });
 
   it("is case-sensitive", async () => {
-    expect(await verifyClientSecret(SECRET.toUpperCase(), { client_secret: SECRET })).toMatchObject({ ok: false, reason: "secret_mismatch" });
+    expect(await verifyClientSecret(SECRET.toUpperCase(), { client_secret: SECRET })).toMatchObject({
+      ok: false,
+      reason: "secret_mismatch",
+    });
   });
 });
 
@@ -47,23 +62,36 @@ describe("sha256$<salt>$<digest>", () => {
 
   it("rejects another secret as secret_mismatch", async () => {
     const hash = await hashClientSecret(SECRET, "sha256");
-    expect(await verifyClientSecret(`${SECRET}!`, { client_secret_hash: hash })).toMatchObject({ ok: false, reason: "secret_mismatch" });
+    expect(await verifyClientSecret(`${SECRET}!`, { client_secret_hash: hash })).toMatchObject({
+      ok: false,
+      reason: "secret_mismatch",
+    });
   });
 
   it("rejects the hash itself presented as the secret", async () => {
     const hash = await hashClientSecret(SECRET, "sha256");
-    expect(await verifyClientSecret(hash, { client_secret_hash: hash })).toMatchObject({ ok: false, reason: "secret_mismatch" });
+    expect(await verifyClientSecret(hash, { client_secret_hash: hash })).toMatchObject({
+      ok: false,
+      reason: "secret_mismatch",
+    });
   });
 
   it("rejects when the salt is swapped for another hash's salt", async () => {
     const [, , digest] = (await hashClientSecret(SECRET, "sha256")).split("$");
     const [, otherSalt] = (await hashClientSecret(SECRET, "sha256")).split("$");
-    expect(await verifyClientSecret(SECRET, { client_secret_hash: `sha256$${otherSalt}$${digest}` })).toMatchObject({ ok: false, reason: "secret_mismatch" });
+    expect(await verifyClientSecret(SECRET, { client_secret_hash: `sha256$${otherSalt}$${digest}` })).toMatchObject({
+      ok: false,
+      reason: "secret_mismatch",
+    });
   });
 });
 
 describe("hashes made outside the server (npm run hash-secret format)", () => {
-  const b64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const b64url = (bytes: Uint8Array) =>
+    btoa(String.fromCharCode(...bytes))
+      .replace(/\+/g, "-")
+      .replace(/\//g, "_")
+      .replace(/=+$/, "");
   const salt = new TextEncoder().encode("salt");
 
   it("accepts sha256$<salt>$base64url(SHA-256(salt || secret)) computed independently", async () => {
@@ -71,7 +99,10 @@ describe("hashes made outside the server (npm run hash-secret format)", () => {
     const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", joined));
     const stored = `sha256$${b64url(salt)}$${b64url(digest)}`;
     expect(await verifyClientSecret("password", { client_secret_hash: stored })).toEqual({ ok: true, value: true });
-    expect(await verifyClientSecret("passwore", { client_secret_hash: stored })).toMatchObject({ ok: false, reason: "secret_mismatch" });
+    expect(await verifyClientSecret("passwore", { client_secret_hash: stored })).toMatchObject({
+      ok: false,
+      reason: "secret_mismatch",
+    });
   });
 
   it("accepts the published PBKDF2-HMAC-SHA256 vector (P=password, S=salt, c=1)", async () => {
@@ -79,7 +110,10 @@ describe("hashes made outside the server (npm run hash-secret format)", () => {
     const digest = Uint8Array.from(hex.match(/../g)!, (byte) => parseInt(byte, 16));
     const stored = `pbkdf2-sha256$1$${b64url(salt)}$${b64url(digest)}`;
     expect(await verifyClientSecret("password", { client_secret_hash: stored })).toEqual({ ok: true, value: true });
-    expect(await verifyClientSecret("Password", { client_secret_hash: stored })).toMatchObject({ ok: false, reason: "secret_mismatch" });
+    expect(await verifyClientSecret("Password", { client_secret_hash: stored })).toMatchObject({
+      ok: false,
+      reason: "secret_mismatch",
+    });
   });
 });
 
@@ -103,12 +137,18 @@ describe("pbkdf2-sha256$<iterations>$<salt>$<digest>", () => {
 
   it("rejects another secret as secret_mismatch", async () => {
     const hash = await hashClientSecret(SECRET, "pbkdf2-sha256", 1000);
-    expect(await verifyClientSecret("wrong", { client_secret_hash: hash })).toMatchObject({ ok: false, reason: "secret_mismatch" });
+    expect(await verifyClientSecret("wrong", { client_secret_hash: hash })).toMatchObject({
+      ok: false,
+      reason: "secret_mismatch",
+    });
   });
 
   it("rejects when the iteration count was edited as secret_mismatch", async () => {
     const hash = await hashClientSecret(SECRET, "pbkdf2-sha256", 1000);
-    expect(await verifyClientSecret(SECRET, { client_secret_hash: hash.replace("$1000$", "$1001$") })).toMatchObject({ ok: false, reason: "secret_mismatch" });
+    expect(await verifyClientSecret(SECRET, { client_secret_hash: hash.replace("$1000$", "$1001$") })).toMatchObject({
+      ok: false,
+      reason: "secret_mismatch",
+    });
   });
 });
 
@@ -130,7 +170,10 @@ describe("unusable stored hash", () => {
     ["an empty hash", ""],
   ] as const) {
     it(`rejects ${label} as secret_hash_unusable`, async () => {
-      expect(await verifyClientSecret(SECRET, { client_secret_hash: stored })).toMatchObject({ ok: false, reason: "secret_hash_unusable" });
+      expect(await verifyClientSecret(SECRET, { client_secret_hash: stored })).toMatchObject({
+        ok: false,
+        reason: "secret_hash_unusable",
+      });
     });
   }
 

@@ -9,7 +9,9 @@ const NOW = 1_795_000_000;
 const STEP = 60;
 
 function hmacKey(fill: number): Promise<CryptoKey> {
-  return crypto.subtle.importKey("raw", new Uint8Array(32).fill(fill), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return crypto.subtle.importKey("raw", new Uint8Array(32).fill(fill), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
 }
 
 let key: CryptoKey;

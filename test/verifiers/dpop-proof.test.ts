@@ -5,9 +5,24 @@
 import { base64url, calculateJwkThumbprint, CompactSign, exportJWK, importJWK, SignJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { dpopNonceForStep, isDpopNonceValid, nonceStep } from "../../src/verifiers/dpop-nonce";
-import { accessTokenHash, NONCE_FAILURES, verifyDpopProof, type DpopDeps, type DpopFailure, type DpopPolicy } from "../../src/verifiers/dpop-proof";
+import {
+  accessTokenHash,
+  NONCE_FAILURES,
+  verifyDpopProof,
+  type DpopDeps,
+  type DpopFailure,
+  type DpopPolicy,
+} from "../../src/verifiers/dpop-proof";
 import { resolvePublicKey } from "../../src/jose/public-key-cache";
-import { deviceKey, encodeJson, proof, replaceSegment, TOKEN_URL, type DeviceKey, type ProofOptions } from "../helpers/dpop";
+import {
+  deviceKey,
+  encodeJson,
+  proof,
+  replaceSegment,
+  TOKEN_URL,
+  type DeviceKey,
+  type ProofOptions,
+} from "../helpers/dpop";
 
 const NOW = 1_795_000_000;
 const SKEW = 60;
@@ -75,7 +90,12 @@ async function verify(header: string | null, overrides: Partial<DpopPolicy> = {}
 }
 
 /** Assert a rejection with exactly this reason, and that the jti was not consumed (unless replayed). */
-async function expectRejected(header: string | null, reason: DpopFailure, overrides: Partial<DpopPolicy> = {}, now = NOW): Promise<Harness> {
+async function expectRejected(
+  header: string | null,
+  reason: DpopFailure,
+  overrides: Partial<DpopPolicy> = {},
+  now = NOW,
+): Promise<Harness> {
   const h = harness();
   const result = await verify(header, overrides, h, now);
   expect(result).toMatchObject({ ok: false, reason });
@@ -93,8 +113,19 @@ let es384: DeviceKey;
 let rsa: DeviceKey;
 
 beforeAll(async () => {
-  nonceKey = await crypto.subtle.importKey("raw", new Uint8Array(32).fill(7), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  [es256, otherEs256, es384, rsa] = await Promise.all([deviceKey("ES256"), deviceKey("ES256"), deviceKey("ES384"), deviceKey("RS256")]);
+  nonceKey = await crypto.subtle.importKey(
+    "raw",
+    new Uint8Array(32).fill(7),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  [es256, otherEs256, es384, rsa] = await Promise.all([
+    deviceKey("ES256"),
+    deviceKey("ES256"),
+    deviceKey("ES384"),
+    deviceKey("RS256"),
+  ]);
 });
 
 describe("accepts a valid proof, per allowed algorithm", () => {
@@ -212,7 +243,9 @@ describe("header: JSON, typ, alg", () => {
     const secret = crypto.getRandomValues(new Uint8Array(32));
     const hs = await new SignJWT(claims())
       // jose's header type forbids "k" in an embedded jwk; an attacker's proof need not respect it.
-      .setProtectedHeader({ alg: "HS256", typ: "dpop+jwt", jwk: { kty: "oct", k: base64url.encode(secret) } } as { alg: string })
+      .setProtectedHeader({ alg: "HS256", typ: "dpop+jwt", jwk: { kty: "oct", k: base64url.encode(secret) } } as {
+        alg: string;
+      })
       .sign(secret);
     await expectRejected(hs, "alg_not_allowed");
   });
@@ -257,7 +290,9 @@ describe("header: jwk is a public asymmetric key", () => {
 
   it("rejects a symmetric proof even when a misconfigured policy lists HS256", async () => {
     const secret = crypto.getRandomValues(new Uint8Array(32));
-    const hs = await new SignJWT(claims()).setProtectedHeader({ alg: "HS256", typ: "dpop+jwt", jwk: { kty: "oct" } }).sign(secret);
+    const hs = await new SignJWT(claims())
+      .setProtectedHeader({ alg: "HS256", typ: "dpop+jwt", jwk: { kty: "oct" } })
+      .sign(secret);
     await expectRejected(hs, "jwk_invalid", { algorithms: ["ES256", "HS256"] });
   });
 
@@ -358,7 +393,9 @@ describe("htu equals the request URL (query and fragment ignored, normalised)", 
   });
 
   it("rejects another scheme as htu_mismatch", async () => {
-    await expectRejected(await make(es256, { htu: "http://as.example.com/oauth/v2/oauth-token" }), "htu_mismatch", { url: HTTPS_URL });
+    await expectRejected(await make(es256, { htu: "http://as.example.com/oauth/v2/oauth-token" }), "htu_mismatch", {
+      url: HTTPS_URL,
+    });
   });
 
   it("accepts an htu with a query string", async () => {
@@ -374,16 +411,23 @@ describe("htu equals the request URL (query and fragment ignored, normalised)", 
   });
 
   it("accepts an upper-case scheme and host", async () => {
-    expect((await verify(await make(es256, { htu: "HTTPS://AS.EXAMPLE.COM/oauth/v2/oauth-token" }), { url: HTTPS_URL })).ok).toBe(true);
+    expect(
+      (await verify(await make(es256, { htu: "HTTPS://AS.EXAMPLE.COM/oauth/v2/oauth-token" }), { url: HTTPS_URL })).ok,
+    ).toBe(true);
   });
 
   it("accepts the explicit default port :443 for https", async () => {
-    expect((await verify(await make(es256, { htu: "https://as.example.com:443/oauth/v2/oauth-token" }), { url: HTTPS_URL })).ok).toBe(true);
+    expect(
+      (await verify(await make(es256, { htu: "https://as.example.com:443/oauth/v2/oauth-token" }), { url: HTTPS_URL }))
+        .ok,
+    ).toBe(true);
   });
 
   it("accepts the explicit default port :80 for http", async () => {
     const url = "http://as.example.com/oauth/v2/oauth-token";
-    expect((await verify(await make(es256, { htu: "http://as.example.com:80/oauth/v2/oauth-token" }), { url })).ok).toBe(true);
+    expect(
+      (await verify(await make(es256, { htu: "http://as.example.com:80/oauth/v2/oauth-token" }), { url })).ok,
+    ).toBe(true);
   });
 
   it("compares the path case-sensitively", async () => {
@@ -450,7 +494,9 @@ describe("ath binds the proof to the presented access token", () => {
   });
 
   it("rejects the hash of another token as ath_mismatch", async () => {
-    await expectRejected(await make(es256, { accessToken: "some-other-token" }), "ath_mismatch", { accessToken: TOKEN });
+    await expectRejected(await make(es256, { accessToken: "some-other-token" }), "ath_mismatch", {
+      accessToken: TOKEN,
+    });
   });
 
   it("accepts the right ath", async () => {
@@ -485,15 +531,25 @@ describe("nonce, when the server requires one", () => {
   });
 
   it("rejects a wrong nonce as nonce_invalid", async () => {
-    await expectRejected(await make(es256, { nonce: "AAAAAAAAAAAAAAAAAAAAAA" }), "nonce_invalid", { requireNonce: true });
+    await expectRejected(await make(es256, { nonce: "AAAAAAAAAAAAAAAAAAAAAA" }), "nonce_invalid", {
+      requireNonce: true,
+    });
   });
 
   it("rejects a nonce from two steps ago (stale) as nonce_invalid", async () => {
-    await expectRejected(await make(es256, { nonce: await nonceAt(NOW - 2 * NONCE_STEP) }), "nonce_invalid", { requireNonce: true });
+    await expectRejected(await make(es256, { nonce: await nonceAt(NOW - 2 * NONCE_STEP) }), "nonce_invalid", {
+      requireNonce: true,
+    });
   });
 
   it("rejects a nonce made under another server key as nonce_invalid", async () => {
-    const otherKey = await crypto.subtle.importKey("raw", new Uint8Array(32).fill(8), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    const otherKey = await crypto.subtle.importKey(
+      "raw",
+      new Uint8Array(32).fill(8),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
     const foreign = await dpopNonceForStep(otherKey, nonceStep(NOW, NONCE_STEP));
     await expectRejected(await make(es256, { nonce: foreign }), "nonce_invalid", { requireNonce: true });
   });
@@ -506,7 +562,9 @@ describe("nonce, when the server requires one", () => {
   });
 
   it("accepts the nonce of the previous step", async () => {
-    expect((await verify(await make(es256, { nonce: await nonceAt(NOW - NONCE_STEP) }), { requireNonce: true })).ok).toBe(true);
+    expect(
+      (await verify(await make(es256, { nonce: await nonceAt(NOW - NONCE_STEP) }), { requireNonce: true })).ok,
+    ).toBe(true);
   });
 
   it("accepts a valid nonce when nonces are not required", async () => {
@@ -517,7 +575,9 @@ describe("nonce, when the server requires one", () => {
   });
 
   it("rejects a present but invalid nonce as nonce_invalid even when nonces are not required", async () => {
-    await expectRejected(await make(es256, { nonce: "AAAAAAAAAAAAAAAAAAAAAA" }), "nonce_invalid", { requireNonce: false });
+    await expectRejected(await make(es256, { nonce: "AAAAAAAAAAAAAAAAAAAAAA" }), "nonce_invalid", {
+      requireNonce: false,
+    });
   });
 
   it("lists exactly nonce_missing and nonce_invalid as use_dpop_nonce failures", () => {
@@ -536,7 +596,10 @@ describe("jti single use (replay)", () => {
   it("rejects a new proof reusing a jti with the same key as replayed", async () => {
     const h = harness();
     expect((await verify(await make(es256, { jti: "same" }), {}, h)).ok).toBe(true);
-    expect(await verify(await make(es256, { jti: "same", iat: NOW + 1 }), {}, h)).toMatchObject({ ok: false, reason: "replayed" });
+    expect(await verify(await make(es256, { jti: "same", iat: NOW + 1 }), {}, h)).toMatchObject({
+      ok: false,
+      reason: "replayed",
+    });
   });
 
   it("records the jti per key: another key may use the same jti", async () => {

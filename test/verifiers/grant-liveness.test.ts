@@ -32,13 +32,23 @@ describe("checkGrantLive", () => {
   });
 
   it("a revoked grant, whatever revoked it (revocation, a replayed code, a reused refresh token)", () => {
-    expect(checkGrantLive(grant({ revoked_at: NOW - 1 }), { clientId: "flow-client", subject: "user-1" })).toEqual({ ok: false, reason: "grant_revoked", detail: { revoked_at: NOW - 1 } });
+    expect(checkGrantLive(grant({ revoked_at: NOW - 1 }), { clientId: "flow-client", subject: "user-1" })).toEqual({
+      ok: false,
+      reason: "grant_revoked",
+      detail: { revoked_at: NOW - 1 },
+    });
     // Revocation wins over every other check.
     expect(checkGrantLive(grant({ revoked_at: NOW - 1 }), {})).toMatchObject({ ok: false, reason: "grant_revoked" });
   });
 
   it("a grant of another client or another user than the token names", () => {
-    expect(checkGrantLive(grant(), { clientId: "web-client", subject: "user-1" })).toMatchObject({ ok: false, reason: "grant_of_another_client" });
-    expect(checkGrantLive(grant(), { clientId: "flow-client", subject: "user-2" })).toMatchObject({ ok: false, reason: "grant_of_another_user" });
+    expect(checkGrantLive(grant(), { clientId: "web-client", subject: "user-1" })).toMatchObject({
+      ok: false,
+      reason: "grant_of_another_client",
+    });
+    expect(checkGrantLive(grant(), { clientId: "flow-client", subject: "user-2" })).toMatchObject({
+      ok: false,
+      reason: "grant_of_another_user",
+    });
   });
 });

@@ -30,7 +30,9 @@ describe("normalizeHtu: scheme and host are case-insensitive", () => {
   });
 
   it("keeps the path case", () => {
-    expect(normalizeHtu("https://as.example.com/OAuth/v2/oauth-token")).toBe("https://as.example.com/OAuth/v2/oauth-token");
+    expect(normalizeHtu("https://as.example.com/OAuth/v2/oauth-token")).toBe(
+      "https://as.example.com/OAuth/v2/oauth-token",
+    );
     expect(normalizeHtu("https://as.example.com/OAuth/v2/oauth-token")).not.toBe(TOKEN);
   });
 });
@@ -41,7 +43,9 @@ describe("normalizeHtu: default ports", () => {
   });
 
   it("drops :80 for http", () => {
-    expect(normalizeHtu("http://as.example.com:80/oauth/v2/oauth-token")).toBe("http://as.example.com/oauth/v2/oauth-token");
+    expect(normalizeHtu("http://as.example.com:80/oauth/v2/oauth-token")).toBe(
+      "http://as.example.com/oauth/v2/oauth-token",
+    );
   });
 
   it("keeps :80 for https (not its default port)", () => {
@@ -53,7 +57,9 @@ describe("normalizeHtu: default ports", () => {
   });
 
   it("keeps a non-default port", () => {
-    expect(normalizeHtu("http://127.0.0.1:8787/oauth/v2/oauth-token")).toBe("http://127.0.0.1:8787/oauth/v2/oauth-token");
+    expect(normalizeHtu("http://127.0.0.1:8787/oauth/v2/oauth-token")).toBe(
+      "http://127.0.0.1:8787/oauth/v2/oauth-token",
+    );
   });
 
   it("keeps http and https apart", () => {

@@ -4,7 +4,11 @@
  */
 import { base64url, exportJWK, generateKeyPair, type JWK } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { checkRegistrationMetadata, type MetadataFailure, type TemplateAllowance } from "../../src/verifiers/registration-metadata";
+import {
+  checkRegistrationMetadata,
+  type MetadataFailure,
+  type TemplateAllowance,
+} from "../../src/verifiers/registration-metadata";
 
 const TEMPLATE: TemplateAllowance = {
   templateId: "haapi-template-client",
@@ -31,18 +35,24 @@ let edKey: JWK;
 let ecPrivate: JWK;
 
 beforeAll(async () => {
-  const publicJwk = async (alg: string, options: Record<string, unknown> = {}) => exportJWK((await generateKeyPair(alg, { extractable: true, ...options })).publicKey);
+  const publicJwk = async (alg: string, options: Record<string, unknown> = {}) =>
+    exportJWK((await generateKeyPair(alg, { extractable: true, ...options })).publicKey);
   ecKey = { ...(await publicJwk("ES256")), kid: "device-1" };
   ec384Key = await publicJwk("ES384");
   rsaKey = await publicJwk("RS256", { modulusLength: 2048 });
   // jose refuses to generate it; WebCrypto does not.
-  const small = (await crypto.subtle.generateKey({ name: "RSASSA-PKCS1-v1_5", modulusLength: 1024, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
+  const small = (await crypto.subtle.generateKey(
+    { name: "RSASSA-PKCS1-v1_5", modulusLength: 1024, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
+    true,
+    ["sign", "verify"],
+  )) as CryptoKeyPair;
   smallRsaKey = await exportJWK(small.publicKey);
   edKey = await publicJwk("EdDSA", { crv: "Ed25519" });
   ecPrivate = await exportJWK((await generateKeyPair("ES256", { extractable: true })).privateKey);
 });
 
-const register = (input: Record<string, unknown>, template: TemplateAllowance = TEMPLATE) => checkRegistrationMetadata({ software_id: template.templateId, ...input }, template);
+const register = (input: Record<string, unknown>, template: TemplateAllowance = TEMPLATE) =>
+  checkRegistrationMetadata({ software_id: template.templateId, ...input }, template);
 
 async function accepted(input: Record<string, unknown>, template: TemplateAllowance = TEMPLATE) {
   const result = await register(input, template);
@@ -50,7 +60,12 @@ async function accepted(input: Record<string, unknown>, template: TemplateAllowa
   return result.value;
 }
 
-async function refused(input: Record<string, unknown>, field: string, reason: MetadataFailure = "invalid_client_metadata", template: TemplateAllowance = TEMPLATE) {
+async function refused(
+  input: Record<string, unknown>,
+  field: string,
+  reason: MetadataFailure = "invalid_client_metadata",
+  template: TemplateAllowance = TEMPLATE,
+) {
   const result = await register(input, template);
   expect(result, JSON.stringify(result)).toMatchObject({ ok: false, reason, detail: { field } });
   if (result.ok) throw new Error("unreachable");
@@ -99,12 +114,20 @@ describe("defaults come from the template", () => {
 describe("narrowing is accepted", () => {
   it("a subset of the scopes", async () => {
     expect((await accepted({ scope: "openid" })).scope).toBe("openid");
-    expect((await accepted({ scope: "profile urn:se:curity:scopes:haapi" })).scope).toBe("profile urn:se:curity:scopes:haapi");
+    expect((await accepted({ scope: "profile urn:se:curity:scopes:haapi" })).scope).toBe(
+      "profile urn:se:curity:scopes:haapi",
+    );
   });
 
   it("a subset of the grant types, with response types following them", async () => {
-    expect(await accepted({ grant_types: ["client_credentials"] })).toMatchObject({ grant_types: ["client_credentials"], response_types: [] });
-    expect(await accepted({ grant_types: ["authorization_code"], response_types: ["code"] })).toMatchObject({ grant_types: ["authorization_code"], response_types: ["code"] });
+    expect(await accepted({ grant_types: ["client_credentials"] })).toMatchObject({
+      grant_types: ["client_credentials"],
+      response_types: [],
+    });
+    expect(await accepted({ grant_types: ["authorization_code"], response_types: ["code"] })).toMatchObject({
+      grant_types: ["authorization_code"],
+      response_types: ["code"],
+    });
   });
 
   it("a subset of the redirect URIs; an empty list keeps the template's", async () => {
@@ -113,8 +136,12 @@ describe("narrowing is accepted", () => {
   });
 
   it("either secret method", async () => {
-    expect((await accepted({ token_endpoint_auth_method: "client_secret_post" })).token_endpoint_auth_method).toBe("client_secret_post");
-    expect((await accepted({ token_endpoint_auth_method: "client_secret_basic" })).token_endpoint_auth_method).toBe("client_secret_basic");
+    expect((await accepted({ token_endpoint_auth_method: "client_secret_post" })).token_endpoint_auth_method).toBe(
+      "client_secret_post",
+    );
+    expect((await accepted({ token_endpoint_auth_method: "client_secret_basic" })).token_endpoint_auth_method).toBe(
+      "client_secret_basic",
+    );
   });
 
   it("private_key_jwt with jwks of each key type, and a signing alg", async () => {
@@ -123,22 +150,33 @@ describe("narrowing is accepted", () => {
       expect(value.jwks).toEqual({ keys: [key] });
       expect(value).not.toHaveProperty("token_endpoint_auth_signing_alg");
     }
-    const value = await accepted({ token_endpoint_auth_method: "private_key_jwt", token_endpoint_auth_signing_alg: "ES256", jwks: { keys: [{ ...ecKey, alg: "ES256", use: "sig" }] } });
+    const value = await accepted({
+      token_endpoint_auth_method: "private_key_jwt",
+      token_endpoint_auth_signing_alg: "ES256",
+      jwks: { keys: [{ ...ecKey, alg: "ES256", use: "sig" }] },
+    });
     expect(value.token_endpoint_auth_signing_alg).toBe("ES256");
   });
 
   it("up to five keys", async () => {
-    expect((await accepted({ jwks: { keys: [ecKey, ec384Key, rsaKey, edKey, { ...ecKey, kid: "device-2" }] } })).jwks?.keys).toHaveLength(5);
+    expect(
+      (await accepted({ jwks: { keys: [ecKey, ec384Key, rsaKey, edKey, { ...ecKey, kid: "device-2" }] } })).jwks?.keys,
+    ).toHaveLength(5);
   });
 
   it("DPoP-bound tokens turned on, or left on", async () => {
     expect((await accepted({ dpop_bound_access_tokens: true })).dpop_bound_access_tokens).toBe(true);
-    expect((await accepted({ dpop_bound_access_tokens: true }, { ...TEMPLATE, dpopBound: true })).dpop_bound_access_tokens).toBe(true);
+    expect(
+      (await accepted({ dpop_bound_access_tokens: true }, { ...TEMPLATE, dpopBound: true })).dpop_bound_access_tokens,
+    ).toBe(true);
     expect(await accepted({ dpop_bound_access_tokens: false })).not.toHaveProperty("dpop_bound_access_tokens");
   });
 
   it("its own client_name and software_version", async () => {
-    expect(await accepted({ client_name: "My phone", software_version: "1.2.3" })).toMatchObject({ client_name: "My phone", software_version: "1.2.3" });
+    expect(await accepted({ client_name: "My phone", software_version: "1.2.3" })).toMatchObject({
+      client_name: "My phone",
+      software_version: "1.2.3",
+    });
     expect((await accepted({ client_name: "x".repeat(200) })).client_name).toHaveLength(200);
   });
 });
@@ -157,7 +195,11 @@ describe("widening is refused, naming the member", () => {
 
   it("a grant type outside the template", async () => {
     expect(await refused({ grant_types: ["client_credentials", "password"] }, "grant_types")).toContain("password");
-    await refused({ grant_types: ["authorization_code"] }, "grant_types", "invalid_client_metadata", { ...TEMPLATE, grantTypes: ["client_credentials"], redirectUris: [] });
+    await refused({ grant_types: ["authorization_code"] }, "grant_types", "invalid_client_metadata", {
+      ...TEMPLATE,
+      grantTypes: ["client_credentials"],
+      redirectUris: [],
+    });
   });
 
   it("an empty grant_types list", async () => {
@@ -165,7 +207,13 @@ describe("widening is refused, naming the member", () => {
   });
 
   it("a redirect URI outside the template is invalid_redirect_uri", async () => {
-    expect(await refused({ redirect_uris: ["app://haapi", "https://evil.example/cb"] }, "redirect_uris", "invalid_redirect_uri")).toContain("https://evil.example/cb");
+    expect(
+      await refused(
+        { redirect_uris: ["app://haapi", "https://evil.example/cb"] },
+        "redirect_uris",
+        "invalid_redirect_uri",
+      ),
+    ).toContain("https://evil.example/cb");
     await refused({ redirect_uris: ["app://haapi/"] }, "redirect_uris", "invalid_redirect_uri");
   });
 
@@ -176,18 +224,41 @@ describe("widening is refused, naming the member", () => {
   });
 
   it("token_endpoint_auth_method none or unknown", async () => {
-    for (const method of ["none", "tls_client_auth", "self_signed_tls_client_auth", "client_secret_jwt", "CLIENT_SECRET_BASIC"]) {
+    for (const method of [
+      "none",
+      "tls_client_auth",
+      "self_signed_tls_client_auth",
+      "client_secret_jwt",
+      "CLIENT_SECRET_BASIC",
+    ]) {
       await refused({ token_endpoint_auth_method: method }, "token_endpoint_auth_method");
     }
   });
 
   it("a secret method when the template hands out no secrets", async () => {
-    expect(await refused({ token_endpoint_auth_method: "client_secret_basic" }, "token_endpoint_auth_method", "invalid_client_metadata", KEYS_ONLY)).toMatch(/secret/);
-    await refused({ token_endpoint_auth_method: "client_secret_post" }, "token_endpoint_auth_method", "invalid_client_metadata", KEYS_ONLY);
+    expect(
+      await refused(
+        { token_endpoint_auth_method: "client_secret_basic" },
+        "token_endpoint_auth_method",
+        "invalid_client_metadata",
+        KEYS_ONLY,
+      ),
+    ).toMatch(/secret/);
+    await refused(
+      { token_endpoint_auth_method: "client_secret_post" },
+      "token_endpoint_auth_method",
+      "invalid_client_metadata",
+      KEYS_ONLY,
+    );
   });
 
   it("private_key_jwt when the template takes no device keys", async () => {
-    await refused({ token_endpoint_auth_method: "private_key_jwt", jwks: { keys: [ecKey] } }, "token_endpoint_auth_method", "invalid_client_metadata", SECRET_ONLY);
+    await refused(
+      { token_endpoint_auth_method: "private_key_jwt", jwks: { keys: [ecKey] } },
+      "token_endpoint_auth_method",
+      "invalid_client_metadata",
+      SECRET_ONLY,
+    );
     // jwks alone would select private_key_jwt: refused the same way.
     await refused({ jwks: { keys: [ecKey] } }, "token_endpoint_auth_method", "invalid_client_metadata", SECRET_ONLY);
   });
@@ -197,7 +268,9 @@ describe("widening is refused, naming the member", () => {
   });
 
   it("jwks with a secret method", async () => {
-    expect(await refused({ token_endpoint_auth_method: "client_secret_basic", jwks: { keys: [ecKey] } }, "jwks")).toMatch(/client_secret_basic/);
+    expect(
+      await refused({ token_endpoint_auth_method: "client_secret_basic", jwks: { keys: [ecKey] } }, "jwks"),
+    ).toMatch(/client_secret_basic/);
   });
 
   it("jwks_uri, in any form", async () => {
@@ -206,14 +279,34 @@ describe("widening is refused, naming the member", () => {
   });
 
   it("token_endpoint_auth_signing_alg HS256, none, or with a secret method", async () => {
-    await refused({ token_endpoint_auth_method: "private_key_jwt", token_endpoint_auth_signing_alg: "HS256", jwks: { keys: [ecKey] } }, "token_endpoint_auth_signing_alg");
-    await refused({ token_endpoint_auth_method: "private_key_jwt", token_endpoint_auth_signing_alg: "none", jwks: { keys: [ecKey] } }, "token_endpoint_auth_signing_alg");
+    await refused(
+      {
+        token_endpoint_auth_method: "private_key_jwt",
+        token_endpoint_auth_signing_alg: "HS256",
+        jwks: { keys: [ecKey] },
+      },
+      "token_endpoint_auth_signing_alg",
+    );
+    await refused(
+      {
+        token_endpoint_auth_method: "private_key_jwt",
+        token_endpoint_auth_signing_alg: "none",
+        jwks: { keys: [ecKey] },
+      },
+      "token_endpoint_auth_signing_alg",
+    );
     await refused({ token_endpoint_auth_signing_alg: "ES256" }, "token_endpoint_auth_signing_alg");
-    await refused({ token_endpoint_auth_method: "client_secret_post", token_endpoint_auth_signing_alg: "ES256" }, "token_endpoint_auth_signing_alg");
+    await refused(
+      { token_endpoint_auth_method: "client_secret_post", token_endpoint_auth_signing_alg: "ES256" },
+      "token_endpoint_auth_signing_alg",
+    );
   });
 
   it("dpop_bound_access_tokens false when the template requires it", async () => {
-    await refused({ dpop_bound_access_tokens: false }, "dpop_bound_access_tokens", "invalid_client_metadata", { ...TEMPLATE, dpopBound: true });
+    await refused({ dpop_bound_access_tokens: false }, "dpop_bound_access_tokens", "invalid_client_metadata", {
+      ...TEMPLATE,
+      dpopBound: true,
+    });
   });
 
   it("a software_id that is not the template's, or none", async () => {
@@ -237,7 +330,8 @@ describe("device keys (jwks)", () => {
 
   it("private key members", async () => {
     expect(await refused(withKeys([ecPrivate]), "jwks.keys[0]")).toMatch(/private/);
-    for (const member of ["d", "p", "q", "dp", "dq", "qi", "oth", "k"]) await refused(withKeys([ecKey, { ...rsaKey, [member]: "AQAB" }]), "jwks.keys[1]");
+    for (const member of ["d", "p", "q", "dp", "dq", "qi", "oth", "k"])
+      await refused(withKeys([ecKey, { ...rsaKey, [member]: "AQAB" }]), "jwks.keys[1]");
   });
 
   it("symmetric keys", async () => {
@@ -313,9 +407,34 @@ describe("device keys (jwks)", () => {
   });
 
   it("only the known public members are kept", async () => {
-    const key = { ...ecKey, alg: "ES256", use: "sig", key_ops: ["verify"], ext: true, extra: "dropped", nested: { a: 1 }, x5c: ["MIIB"], kid: "k", iat: 1 };
+    const key = {
+      ...ecKey,
+      alg: "ES256",
+      use: "sig",
+      key_ops: ["verify"],
+      ext: true,
+      extra: "dropped",
+      nested: { a: 1 },
+      x5c: ["MIIB"],
+      kid: "k",
+      iat: 1,
+    };
     const value = await accepted(withKeys([key]));
-    expect(value.jwks).toEqual({ keys: [{ kty: "EC", crv: "P-256", x: ecKey.x, y: ecKey.y, kid: "k", alg: "ES256", use: "sig", key_ops: ["verify"], x5c: ["MIIB"] }] });
+    expect(value.jwks).toEqual({
+      keys: [
+        {
+          kty: "EC",
+          crv: "P-256",
+          x: ecKey.x,
+          y: ecKey.y,
+          kid: "k",
+          alg: "ES256",
+          use: "sig",
+          key_ops: ["verify"],
+          x5c: ["MIIB"],
+        },
+      ],
+    });
   });
 });
 
@@ -354,7 +473,14 @@ describe("members of the wrong type", () => {
 
 describe("leniency where RFC 7591 asks for it", () => {
   it("unknown members are ignored and not stored", async () => {
-    const value = await accepted({ logo_uri: "https://x.example/logo.png", contacts: ["a@example.com"], tos_uri: 7, something_else: { nested: true }, client_secret: "mine", client_id: "chosen" });
+    const value = await accepted({
+      logo_uri: "https://x.example/logo.png",
+      contacts: ["a@example.com"],
+      tos_uri: 7,
+      something_else: { nested: true },
+      client_secret: "mine",
+      client_id: "chosen",
+    });
     expect(value).toEqual(await accepted({}));
   });
 
@@ -365,11 +491,20 @@ describe("leniency where RFC 7591 asks for it", () => {
       response_types: ["code", "code"],
       redirect_uris: ["app://haapi", "app://haapi"],
     });
-    expect(value).toMatchObject({ scope: "openid profile", grant_types: ["client_credentials", "authorization_code"], response_types: ["code"], redirect_uris: ["app://haapi"] });
+    expect(value).toMatchObject({
+      scope: "openid profile",
+      grant_types: ["client_credentials", "authorization_code"],
+      response_types: ["code"],
+      redirect_uris: ["app://haapi"],
+    });
   });
 
   it("the input is not modified", async () => {
-    const input = Object.freeze({ software_id: TEMPLATE.templateId, scope: "openid", jwks: Object.freeze({ keys: Object.freeze([Object.freeze({ ...ecKey, extra: 1 })]) }) });
+    const input = Object.freeze({
+      software_id: TEMPLATE.templateId,
+      scope: "openid",
+      jwks: Object.freeze({ keys: Object.freeze([Object.freeze({ ...ecKey, extra: 1 })]) }),
+    });
     const value = await accepted(input);
     expect(value.jwks?.keys[0]).not.toHaveProperty("extra");
     expect(input.jwks.keys[0]).toHaveProperty("extra");

@@ -2,9 +2,21 @@
  * verifySoftwareStatement (src/verifiers/software-statement.ts): RFC 7591 §2.3 statements from approved
  * issuers. Every SoftwareStatementFailure is reached; every call passes a fixed `now`.
  */
-import { base64url, createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from "jose";
+import {
+  base64url,
+  createLocalJWKSet,
+  exportJWK,
+  generateKeyPair,
+  SignJWT,
+  type CryptoKey,
+  type JWTPayload,
+} from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { verifySoftwareStatement, type SoftwareStatementFailure, type SoftwareStatementPolicy } from "../../src/verifiers/software-statement";
+import {
+  verifySoftwareStatement,
+  type SoftwareStatementFailure,
+  type SoftwareStatementPolicy,
+} from "../../src/verifiers/software-statement";
 import { withOverrides } from "../helpers/dpop";
 
 const NOW = 1_795_000_000;
@@ -25,7 +37,10 @@ beforeAll(async () => {
   strangerKey = (await generateKeyPair("ES256")).privateKey;
   policy = {
     issuers: [
-      { issuer: ISSUER, keys: createLocalJWKSet({ keys: [{ ...(await exportJWK(pair.publicKey)), kid: KID, alg: "ES256" }] }) },
+      {
+        issuer: ISSUER,
+        keys: createLocalJWKSet({ keys: [{ ...(await exportJWK(pair.publicKey)), kid: KID, alg: "ES256" }] }),
+      },
       { issuer: OTHER_ISSUER, keys: createLocalJWKSet({ keys: [await exportJWK(other.publicKey)] }) },
     ],
     clockSkew: 30,
@@ -42,7 +57,18 @@ interface StatementOptions {
 
 function statement({ claims, header, key = issuerKey }: StatementOptions = {}): Promise<string> {
   const payload = withOverrides(
-    { iss: ISSUER, sub: "device-app", aud: "https://login.example.com", iat: NOW - 60, nbf: NOW - 60, exp: NOW + 3600, jti: "s-1", software_id: "haapi-template-client", client_name: "Signed app", software_version: "2.0" },
+    {
+      iss: ISSUER,
+      sub: "device-app",
+      aud: "https://login.example.com",
+      iat: NOW - 60,
+      nbf: NOW - 60,
+      exp: NOW + 3600,
+      jti: "s-1",
+      software_id: "haapi-template-client",
+      client_name: "Signed app",
+      software_version: "2.0",
+    },
     claims,
   );
   const protectedHeader = withOverrides({ alg: "ES256", kid: KID }, header);
@@ -59,20 +85,38 @@ async function expectFailure(value: unknown, reason: SoftwareStatementFailure, a
 
 describe("approved statements", () => {
   it("returns the client metadata claims, without the registered JWT claims", async () => {
-    const result = await verifySoftwareStatement(await statement({ claims: { scope: "openid", redirect_uris: ["app://haapi"] } }), policy, NOW);
+    const result = await verifySoftwareStatement(
+      await statement({ claims: { scope: "openid", redirect_uris: ["app://haapi"] } }),
+      policy,
+      NOW,
+    );
     expect(result).toEqual({
       ok: true,
-      value: { software_id: "haapi-template-client", client_name: "Signed app", software_version: "2.0", scope: "openid", redirect_uris: ["app://haapi"] },
+      value: {
+        software_id: "haapi-template-client",
+        client_name: "Signed app",
+        software_version: "2.0",
+        scope: "openid",
+        redirect_uris: ["app://haapi"],
+      },
     });
   });
 
   it("finds the issuer among several, by iss", async () => {
-    const result = await verifySoftwareStatement(await statement({ claims: { iss: OTHER_ISSUER }, header: { alg: "EdDSA", kid: undefined }, key: otherIssuerKey }), policy, NOW);
+    const result = await verifySoftwareStatement(
+      await statement({ claims: { iss: OTHER_ISSUER }, header: { alg: "EdDSA", kid: undefined }, key: otherIssuerKey }),
+      policy,
+      NOW,
+    );
     expect(result).toMatchObject({ ok: true, value: { software_id: "haapi-template-client" } });
   });
 
   it("needs no exp, nbf or iat", async () => {
-    const result = await verifySoftwareStatement(await statement({ claims: { exp: undefined, nbf: undefined, iat: undefined } }), policy, NOW);
+    const result = await verifySoftwareStatement(
+      await statement({ claims: { exp: undefined, nbf: undefined, iat: undefined } }),
+      policy,
+      NOW,
+    );
     expect(result.ok).toBe(true);
   });
 
@@ -84,7 +128,10 @@ describe("approved statements", () => {
 
 describe("refusals", () => {
   it("an issuer that is not approved is unapproved, before any signature check", async () => {
-    const result = await expectFailure(await statement({ claims: { iss: "https://unknown.example" }, key: strangerKey }), "unapproved");
+    const result = await expectFailure(
+      await statement({ claims: { iss: "https://unknown.example" }, key: strangerKey }),
+      "unapproved",
+    );
     expect(result.ok === false && result.detail).toEqual({ iss: "https://unknown.example" });
   });
 
@@ -94,12 +141,18 @@ describe("refusals", () => {
   });
 
   it("a statement signed by another approved issuer's key is signature", async () => {
-    await expectFailure(await statement({ claims: { iss: ISSUER }, header: { alg: "EdDSA", kid: undefined }, key: otherIssuerKey }), "signature");
+    await expectFailure(
+      await statement({ claims: { iss: ISSUER }, header: { alg: "EdDSA", kid: undefined }, key: otherIssuerKey }),
+      "signature",
+    );
   });
 
   it("a tampered payload is signature", async () => {
     const [header, , signature] = (await statement()).split(".");
-    await expectFailure(`${header}.${encode({ iss: ISSUER, software_id: "other-template" })}.${signature}`, "signature");
+    await expectFailure(
+      `${header}.${encode({ iss: ISSUER, software_id: "other-template" })}.${signature}`,
+      "signature",
+    );
   });
 
   it("an expired statement (beyond the skew)", async () => {
@@ -119,7 +172,10 @@ describe("refusals", () => {
   });
 
   it("HS256 is alg_not_allowed, even when keyed with something the server knows", async () => {
-    await expectFailure(await statement({ header: { alg: "HS256" }, key: new TextEncoder().encode("a-shared-secret-of-32-bytes-long!") }), "alg_not_allowed");
+    await expectFailure(
+      await statement({ header: { alg: "HS256" }, key: new TextEncoder().encode("a-shared-secret-of-32-bytes-long!") }),
+      "alg_not_allowed",
+    );
   });
 
   it("a header without alg is alg_not_allowed", async () => {
@@ -127,7 +183,8 @@ describe("refusals", () => {
   });
 
   it("not a string is malformed", async () => {
-    for (const value of [undefined, null, 7, { iss: ISSUER }, [await statement()]]) await expectFailure(value, "malformed");
+    for (const value of [undefined, null, 7, { iss: ISSUER }, [await statement()]])
+      await expectFailure(value, "malformed");
   });
 
   it("a string over 16384 characters is malformed, even when validly signed", async () => {
@@ -137,13 +194,22 @@ describe("refusals", () => {
   });
 
   it("garbage is malformed", async () => {
-    for (const value of ["", "not-a-jwt", "a.b.c", `${encode({ alg: "ES256" })}.not-json.AAAA`, `${encode({ alg: "ES256" })}.${base64url.encode("[1]")}.AAAA`]) {
+    for (const value of [
+      "",
+      "not-a-jwt",
+      "a.b.c",
+      `${encode({ alg: "ES256" })}.not-json.AAAA`,
+      `${encode({ alg: "ES256" })}.${base64url.encode("[1]")}.AAAA`,
+    ]) {
       await expectFailure(value, "malformed");
     }
   });
 
   it("an ES256 header with an empty signature is signature", async () => {
-    await expectFailure(`${encode({ alg: "ES256", kid: KID })}.${encode({ iss: ISSUER, software_id: "x" })}.`, "signature");
+    await expectFailure(
+      `${encode({ alg: "ES256", kid: KID })}.${encode({ iss: ISSUER, software_id: "x" })}.`,
+      "signature",
+    );
   });
 
   it("a missing or non-string iss is claims_invalid", async () => {

@@ -3,9 +3,17 @@
  * Every WebOriginFailure is reached, plus the success and disabled paths. Pure: no clock involved.
  */
 import { describe, expect, it } from "vitest";
-import { verifyWebAttestation, verifyWebOrigin, type WebOriginFailure, type WebOriginPolicy } from "../../src/verifiers/web-origin";
+import {
+  verifyWebAttestation,
+  verifyWebOrigin,
+  type WebOriginFailure,
+  type WebOriginPolicy,
+} from "../../src/verifiers/web-origin";
 
-const POLICY: WebOriginPolicy = { allowedOrigins: ["https://app.example", "http://localhost:3000"], disableOriginVerification: false };
+const POLICY: WebOriginPolicy = {
+  allowedOrigins: ["https://app.example", "http://localhost:3000"],
+  disableOriginVerification: false,
+};
 
 function expectFailure(origin: string | null, reason: WebOriginFailure, policy: WebOriginPolicy = POLICY) {
   const result = verifyWebOrigin(origin, policy);
@@ -27,19 +35,28 @@ describe("verifyWebOrigin: success", () => {
 
   it("compares with allowed origins written with a trailing slash or default port", () => {
     const policy = { allowedOrigins: ["https://app.example:443/"], disableOriginVerification: false };
-    expect(verifyWebOrigin("https://app.example", policy)).toEqual({ ok: true, value: { origin: "https://app.example", verified: true } });
+    expect(verifyWebOrigin("https://app.example", policy)).toEqual({
+      ok: true,
+      value: { origin: "https://app.example", verified: true },
+    });
   });
 });
 
 describe("verifyWebOrigin: disabled", () => {
   const open: WebOriginPolicy = { allowedOrigins: [], disableOriginVerification: true };
 
-  it.each([["https://anything.example"], ["not a url"], [null], ["null"]])("accepts %s unverified and passes it through", (origin) => {
-    expect(verifyWebOrigin(origin, open)).toEqual({ ok: true, value: { origin, verified: false } });
-  });
+  it.each([["https://anything.example"], ["not a url"], [null], ["null"]])(
+    "accepts %s unverified and passes it through",
+    (origin) => {
+      expect(verifyWebOrigin(origin, open)).toEqual({ ok: true, value: { origin, verified: false } });
+    },
+  );
 
   it("does not verify an origin that is in the allowed list either", () => {
-    expect(verifyWebOrigin("https://app.example", { ...POLICY, disableOriginVerification: true })).toEqual({ ok: true, value: { origin: "https://app.example", verified: false } });
+    expect(verifyWebOrigin("https://app.example", { ...POLICY, disableOriginVerification: true })).toEqual({
+      ok: true,
+      value: { origin: "https://app.example", verified: false },
+    });
   });
 });
 
@@ -90,7 +107,10 @@ describe("verifyWebOrigin: origin_not_allowed", () => {
   });
 
   it("with an empty allowed list", () => {
-    expectFailure("https://app.example", "origin_not_allowed", { allowedOrigins: [], disableOriginVerification: false });
+    expectFailure("https://app.example", "origin_not_allowed", {
+      allowedOrigins: [],
+      disableOriginVerification: false,
+    });
   });
 });
 
@@ -100,7 +120,10 @@ describe("verifyWebAttestation: from the web driver's iframe (attested origin) o
   const fromPage = { requestOrigin: SERVER, fetchSite: "same-origin" };
 
   it("the iframe's same-origin request attests an allowed embedding origin", () => {
-    expect(verifyWebAttestation({ ...fromPage, attestedOrigin: "https://app.example" }, policy)).toEqual({ ok: true, value: { origin: "https://app.example", verified: true, via: "iframe" } });
+    expect(verifyWebAttestation({ ...fromPage, attestedOrigin: "https://app.example" }, policy)).toEqual({
+      ok: true,
+      value: { origin: "https://app.example", verified: true, via: "iframe" },
+    });
   });
 
   it.each([
@@ -111,22 +134,44 @@ describe("verifyWebAttestation: from the web driver's iframe (attested origin) o
     ["no Origin", { requestOrigin: null, fetchSite: "same-origin" }],
     ["the server's origin with a path", { requestOrigin: `${SERVER}/`, fetchSite: "same-origin" }],
   ])("refuses an attested origin not sent from the server's page: %s", (_, request) => {
-    expect(verifyWebAttestation({ ...request, attestedOrigin: "https://app.example" }, policy)).toMatchObject({ ok: false, reason: "not_from_server_page" });
+    expect(verifyWebAttestation({ ...request, attestedOrigin: "https://app.example" }, policy)).toMatchObject({
+      ok: false,
+      reason: "not_from_server_page",
+    });
   });
 
   it("refuses an attested origin that is not allowed, or not an origin", () => {
-    expect(verifyWebAttestation({ ...fromPage, attestedOrigin: "https://evil.example" }, policy)).toMatchObject({ ok: false, reason: "origin_not_allowed" });
-    expect(verifyWebAttestation({ ...fromPage, attestedOrigin: "https://app.example/path" }, policy)).toMatchObject({ ok: false, reason: "origin_invalid" });
-    expect(verifyWebAttestation({ ...fromPage, attestedOrigin: "null" }, policy)).toMatchObject({ ok: false, reason: "origin_missing" });
+    expect(verifyWebAttestation({ ...fromPage, attestedOrigin: "https://evil.example" }, policy)).toMatchObject({
+      ok: false,
+      reason: "origin_not_allowed",
+    });
+    expect(verifyWebAttestation({ ...fromPage, attestedOrigin: "https://app.example/path" }, policy)).toMatchObject({
+      ok: false,
+      reason: "origin_invalid",
+    });
+    expect(verifyWebAttestation({ ...fromPage, attestedOrigin: "null" }, policy)).toMatchObject({
+      ok: false,
+      reason: "origin_missing",
+    });
   });
 
   it("without an attested origin, the request's own Origin is checked (a direct request)", () => {
-    expect(verifyWebAttestation({ requestOrigin: "https://app.example", fetchSite: "cross-site" }, policy)).toEqual({ ok: true, value: { origin: "https://app.example", verified: true, via: "origin" } });
-    expect(verifyWebAttestation({ requestOrigin: "https://evil.example", fetchSite: "cross-site" }, policy)).toMatchObject({ ok: false, reason: "origin_not_allowed" });
+    expect(verifyWebAttestation({ requestOrigin: "https://app.example", fetchSite: "cross-site" }, policy)).toEqual({
+      ok: true,
+      value: { origin: "https://app.example", verified: true, via: "origin" },
+    });
+    expect(
+      verifyWebAttestation({ requestOrigin: "https://evil.example", fetchSite: "cross-site" }, policy),
+    ).toMatchObject({ ok: false, reason: "origin_not_allowed" });
   });
 
   it("disable_origin_verification skips both checks, and says so", () => {
-    expect(verifyWebAttestation({ requestOrigin: null, fetchSite: null, attestedOrigin: "https://anything.example" }, { ...policy, disableOriginVerification: true })).toEqual({
+    expect(
+      verifyWebAttestation(
+        { requestOrigin: null, fetchSite: null, attestedOrigin: "https://anything.example" },
+        { ...policy, disableOriginVerification: true },
+      ),
+    ).toEqual({
       ok: true,
       value: { origin: "https://anything.example", verified: false, via: "iframe" },
     });

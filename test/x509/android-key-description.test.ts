@@ -4,7 +4,12 @@
  * accepted, truncation and garbage are KeyDescriptionError, never another exception.
  */
 import { describe, expect, it } from "vitest";
-import { KEY_DESCRIPTION_OID, KeyDescriptionError, parseAttestationApplicationId, parseKeyDescription } from "../../src/x509/android-key-description";
+import {
+  KEY_DESCRIPTION_OID,
+  KeyDescriptionError,
+  parseAttestationApplicationId,
+  parseKeyDescription,
+} from "../../src/x509/android-key-description";
 import { parseDerCertificate, pemToDer } from "../../src/x509/chain";
 import tokay from "../vectors/android-key-attestation/testdata/tokay/sdk37/TEE_MLDSA_RKP.pem?raw";
 
@@ -15,7 +20,8 @@ const seq = (...items: number[][]): number[] => tlv([0x30], items.flat());
 const set = (...items: number[][]): number[] => tlv([0x31], items.flat());
 const int = (n: number): number[] => tlv([0x02], n < 0x80 ? [n] : [n >> 8, n & 0xff]);
 const enumerated = (n: number): number[] => tlv([0x0a], [n]);
-const octets = (bytes: number[] | string): number[] => tlv([0x04], typeof bytes === "string" ? [...new TextEncoder().encode(bytes)] : bytes);
+const octets = (bytes: number[] | string): number[] =>
+  tlv([0x04], typeof bytes === "string" ? [...new TextEncoder().encode(bytes)] : bytes);
 const nul = (): number[] => [0x05, 0x00];
 const bool = (b: number): number[] => [0x01, 0x01, b];
 /** [tag] EXPLICIT, high-tag-number form when needed. */
@@ -26,7 +32,19 @@ const appId = octets(seq(set(seq(octets("com.example.app"), int(7))), set(octets
 const rootOfTrust = seq(octets(new Array(32).fill(0)), bool(0xff), enumerated(0), octets(new Array(32).fill(1)));
 
 function keyDescription(software: number[][], hardware: number[][], extra: number[][] = []): Uint8Array {
-  return new Uint8Array(seq(int(300), enumerated(1), int(300), enumerated(1), octets("challenge"), octets([]), seq(...software), seq(...hardware), ...extra));
+  return new Uint8Array(
+    seq(
+      int(300),
+      enumerated(1),
+      int(300),
+      enumerated(1),
+      octets("challenge"),
+      octets([]),
+      seq(...software),
+      seq(...hardware),
+      ...extra,
+    ),
+  );
 }
 
 const malformed = (input: Uint8Array): void => {
@@ -38,13 +56,30 @@ describe("parseKeyDescription", () => {
     const kd = parseKeyDescription(
       keyDescription(
         [explicit(701, int(1000)), explicit(709, appId)],
-        [explicit(1, set(int(2), int(3))), explicit(11, int(1)), explicit(405, int(5)), explicit(508, nul()), explicit(702, int(0)), explicit(704, rootOfTrust), explicit(999, int(1)), explicit(5000, octets("future"))],
+        [
+          explicit(1, set(int(2), int(3))),
+          explicit(11, int(1)),
+          explicit(405, int(5)),
+          explicit(508, nul()),
+          explicit(702, int(0)),
+          explicit(704, rootOfTrust),
+          explicit(999, int(1)),
+          explicit(5000, octets("future")),
+        ],
       ),
     );
-    expect(kd).toMatchObject({ attestationVersion: 300, attestationSecurityLevel: "TRUSTED_ENVIRONMENT", keyMintSecurityLevel: "TRUSTED_ENVIRONMENT", nonDerBoolean: false });
+    expect(kd).toMatchObject({
+      attestationVersion: 300,
+      attestationSecurityLevel: "TRUSTED_ENVIRONMENT",
+      keyMintSecurityLevel: "TRUSTED_ENVIRONMENT",
+      nonDerBoolean: false,
+    });
     expect(new TextDecoder().decode(kd.attestationChallenge)).toBe("challenge");
     expect(kd.softwareEnforced.creationDateTime).toBe(1000);
-    expect(kd.softwareEnforced.attestationApplicationId).toEqual({ packages: [{ name: "com.example.app", version: 7 }], signatures: [new Uint8Array([1, 2, 3])] });
+    expect(kd.softwareEnforced.attestationApplicationId).toEqual({
+      packages: [{ name: "com.example.app", version: 7 }],
+      signatures: [new Uint8Array([1, 2, 3])],
+    });
     expect(kd.hardwareEnforced).toMatchObject({
       purposes: [2, 3],
       mlDsaVariant: 1,
@@ -58,8 +93,15 @@ describe("parseKeyDescription", () => {
   });
 
   it("accepts out-of-order tags and flags them", () => {
-    const kd = parseKeyDescription(keyDescription([], [explicit(702, int(0)), explicit(2, int(3)), explicit(1, set(int(2)))]));
-    expect(kd.hardwareEnforced).toMatchObject({ origin: "GENERATED", algorithms: 3, purposes: [2], tagsOrdered: false });
+    const kd = parseKeyDescription(
+      keyDescription([], [explicit(702, int(0)), explicit(2, int(3)), explicit(1, set(int(2)))]),
+    );
+    expect(kd.hardwareEnforced).toMatchObject({
+      origin: "GENERATED",
+      algorithms: 3,
+      purposes: [2],
+      tagsOrdered: false,
+    });
   });
 
   it("ignores extra trailing KeyDescription fields (future versions)", () => {

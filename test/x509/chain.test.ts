@@ -12,7 +12,11 @@ import {
   X509Error,
   type ParsedCertificate,
 } from "../../src/x509/chain";
-import { GOOGLE_ATTESTATION_ROOTS, GOOGLE_HARDWARE_ATTESTATION_ROOT_1, GOOGLE_KEY_ATTESTATION_CA1 } from "../../src/x509/roots/google";
+import {
+  GOOGLE_ATTESTATION_ROOTS,
+  GOOGLE_HARDWARE_ATTESTATION_ROOT_1,
+  GOOGLE_KEY_ATTESTATION_CA1,
+} from "../../src/x509/roots/google";
 import teguTee from "../vectors/android-key-attestation/testdata/tegu/sdk36/TEE_EC_2026_ROOT.pem?raw";
 import caimanTee from "../vectors/android-key-attestation/testdata/caiman/sdk36/TEE_EC_RKP.pem?raw";
 import bluelineTee from "../vectors/android-key-attestation/testdata/blueline/sdk28/TEE_EC_NONE.pem?raw";
@@ -35,7 +39,13 @@ describe("parseDerCertificate", () => {
 
   it("rejects truncated, trailing and garbage input with malformed_certificate", () => {
     const [der] = pemToDer(bluelineTee);
-    const cases = [der!.subarray(0, der!.length - 1), new Uint8Array([...der!, 0]), new Uint8Array([1, 2, 3]), new Uint8Array(), der!.subarray(0, 10)];
+    const cases = [
+      der!.subarray(0, der!.length - 1),
+      new Uint8Array([...der!, 0]),
+      new Uint8Array([1, 2, 3]),
+      new Uint8Array(),
+      der!.subarray(0, 10),
+    ];
     for (const input of cases) {
       expect(() => parseDerCertificate(input)).toThrow(X509Error);
       try {
@@ -49,18 +59,29 @@ describe("parseDerCertificate", () => {
 
 describe("verifyChain", () => {
   it("verifies a factory chain ending at Root 1 (root included, matched by key)", async () => {
-    const result = await verifyChain(parse(bluelineTee), anchors, { now: new Date(1538178035062), checkValidity: skipLeaf });
+    const result = await verifyChain(parse(bluelineTee), anchors, {
+      now: new Date(1538178035062),
+      checkValidity: skipLeaf,
+    });
     expect(result).toMatchObject({ ok: true, value: { rootIncluded: true, length: 4 } });
   });
 
   it("verifies an RKP chain to CA1 and with the root omitted", async () => {
     const chain = parse(teguTee);
     const now = new Date(1771894563060);
-    expect(await verifyChain(chain, anchors, { now, checkValidity: skipLeaf })).toMatchObject({ ok: true, value: { rootIncluded: true } });
+    expect(await verifyChain(chain, anchors, { now, checkValidity: skipLeaf })).toMatchObject({
+      ok: true,
+      value: { rootIncluded: true },
+    });
     const omitted = await verifyChain(chain.slice(0, -1), anchors, { now, checkValidity: skipLeaf });
     expect(omitted).toMatchObject({ ok: true, value: { rootIncluded: false, length: chain.length - 1 } });
     if (omitted.ok) expect(omitted.value.anchor.label).toContain("Key Attestation CA1");
-    expect(await verifyChain(chain.slice(0, -1), importTrustAnchors([GOOGLE_HARDWARE_ATTESTATION_ROOT_1]), { now, checkValidity: skipLeaf })).toMatchObject({
+    expect(
+      await verifyChain(chain.slice(0, -1), importTrustAnchors([GOOGLE_HARDWARE_ATTESTATION_ROOT_1]), {
+        now,
+        checkValidity: skipLeaf,
+      }),
+    ).toMatchObject({
       ok: false,
       reason: "untrusted_root",
     });
@@ -69,8 +90,15 @@ describe("verifyChain", () => {
   it("checks validity dates unless told to skip", async () => {
     const chain = parse(caimanTee);
     expect(await verifyChain(chain, anchors, { now: new Date(1758900680964) })).toMatchObject({ ok: true });
-    expect(await verifyChain(chain, anchors, { now: new Date("2015-01-01") , checkValidity: skipLeaf })).toMatchObject({ ok: false, reason: "not_yet_valid", detail: { index: 1 } });
-    expect(await verifyChain(chain, anchors, { now: new Date("2040-01-01"), checkValidity: skipLeaf })).toMatchObject({ ok: false, reason: "expired" });
+    expect(await verifyChain(chain, anchors, { now: new Date("2015-01-01"), checkValidity: skipLeaf })).toMatchObject({
+      ok: false,
+      reason: "not_yet_valid",
+      detail: { index: 1 },
+    });
+    expect(await verifyChain(chain, anchors, { now: new Date("2040-01-01"), checkValidity: skipLeaf })).toMatchObject({
+      ok: false,
+      reason: "expired",
+    });
   });
 
   it("rejects a flipped signature byte, a broken link, an empty chain and an unknown root", async () => {
@@ -78,15 +106,24 @@ describe("verifyChain", () => {
     const ders = pemToDer(bluelineTee);
     const leaf = ders[0]!.slice();
     leaf[leaf.length - 5]! ^= 0x01;
-    expect(await verifyChain([parseDerCertificate(leaf), ...ders.slice(1).map(parseDerCertificate)], anchors, { now, checkValidity: skipLeaf })).toMatchObject({
+    expect(
+      await verifyChain([parseDerCertificate(leaf), ...ders.slice(1).map(parseDerCertificate)], anchors, {
+        now,
+        checkValidity: skipLeaf,
+      }),
+    ).toMatchObject({
       ok: false,
       reason: "bad_signature",
       detail: { index: 0 },
     });
     const chain = parse(bluelineTee);
-    expect(await verifyChain([chain[0]!, chain[2]!, chain[3]!], anchors, { now, checkValidity: skipLeaf })).toMatchObject({ ok: false, reason: "issuer_mismatch" });
+    expect(
+      await verifyChain([chain[0]!, chain[2]!, chain[3]!], anchors, { now, checkValidity: skipLeaf }),
+    ).toMatchObject({ ok: false, reason: "issuer_mismatch" });
     expect(await verifyChain([], anchors, { now })).toMatchObject({ ok: false, reason: "empty_chain" });
-    expect(await verifyChain(chain, importTrustAnchors([GOOGLE_KEY_ATTESTATION_CA1]), { now, checkValidity: skipLeaf })).toMatchObject({ ok: false, reason: "untrusted_root" });
+    expect(
+      await verifyChain(chain, importTrustAnchors([GOOGLE_KEY_ATTESTATION_CA1]), { now, checkValidity: skipLeaf }),
+    ).toMatchObject({ ok: false, reason: "untrusted_root" });
   });
 
   it("takes the hash from the signature algorithm, not the curve (P-256 key signing with SHA-384)", async () => {

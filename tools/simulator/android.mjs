@@ -25,7 +25,17 @@ import {
   DEFAULT_ANDROID_PACKAGE_VERSION,
   DEFAULT_ANDROID_SIGNATURE_DIGEST,
 } from "./defaults.mjs";
-import { KU, buildName, extension, fromBase64, issueCertificate, keyUsageExt, sha256, subjectOf, toBase64 } from "./x509.mjs";
+import {
+  KU,
+  buildName,
+  extension,
+  fromBase64,
+  issueCertificate,
+  keyUsageExt,
+  sha256,
+  subjectOf,
+  toBase64,
+} from "./x509.mjs";
 
 /** KeyDescription extension OID 1.3.6.1.4.1.11129.2.1.17 */
 export const KEY_DESCRIPTION_OID = id_ce_keyDescription;
@@ -87,7 +97,9 @@ export async function makeAndroidAttestation(o) {
         version: o.packageVersion ?? DEFAULT_ANDROID_PACKAGE_VERSION,
       }),
     ],
-    signatureDigests: (o.signatureDigests ?? [DEFAULT_ANDROID_SIGNATURE_DIGEST]).map((d) => new OctetString(fromBase64(d))),
+    signatureDigests: (o.signatureDigests ?? [DEFAULT_ANDROID_SIGNATURE_DIGEST]).map(
+      (d) => new OctetString(fromBase64(d)),
+    ),
   });
 
   // Key properties enforced by the secure environment (or by software, for a software level).
@@ -137,7 +149,10 @@ export async function makeAndroidAttestation(o) {
     publicKey: o.deviceKey.publicKey,
     signingKey: ca.android.privateKey,
     hash: "SHA-256",
-    extensions: [keyUsageExt(KU.digitalSignature), extension(KEY_DESCRIPTION_OID, false, AsnConvert.serialize(keyDescription))],
+    extensions: [
+      keyUsageExt(KU.digitalSignature),
+      extension(KEY_DESCRIPTION_OID, false, AsnConvert.serialize(keyDescription)),
+    ],
   });
 
   const chain = [leaf, ca.android.certificateDer];

@@ -34,7 +34,7 @@ export async function buildChallengeResponse(platform, v, challenge, dpopKey) {
   const jkt = await jwkThumbprint(dpopKey.publicKey);
   const bytes = await attestedChallengeBytes(challenge, jkt);
   show("DPoP key thumbprint (jkt)", jkt);
-  show("attested bytes = SHA-256(challenge + \".\" + jkt), base64", toBase64(bytes));
+  show('attested bytes = SHA-256(challenge + "." + jkt), base64', toBase64(bytes));
   if (platform === "android") {
     const chain = await makeAndroidAttestation({
       challenge: bytes,

@@ -137,7 +137,8 @@ export async function postWithDpop(label, url, form, keyPair, headers = {}) {
   const nonce = res.headers.get("dpop-nonce");
   if ((res.status === 400 || res.status === 401) && nonce) {
     const body = await res.clone().text();
-    const wantsNonce = body.includes("use_dpop_nonce") || (res.headers.get("www-authenticate") ?? "").includes("use_dpop_nonce");
+    const wantsNonce =
+      body.includes("use_dpop_nonce") || (res.headers.get("www-authenticate") ?? "").includes("use_dpop_nonce");
     if (wantsNonce) {
       say(`(${label}: server asked for a DPoP nonce; retrying with it)`);
       res = await attempt(nonce);

@@ -119,8 +119,11 @@ function showToken(tokenBody) {
  * @returns {Promise<import("./client-auth.mjs").ClientAuth>}
  */
 async function mainClientAuth(clientId, secret, keyFile) {
-  if (secret !== undefined && keyFile !== undefined) fail("--main-secret and --main-key exclude each other: a main client authenticates one way");
-  const file = keyFile ?? (secret === undefined && clientId === JWT_MAIN_CLIENT_ID ? resolve(ROOT, JWT_MAIN_CLIENT_KEY_FILE) : undefined);
+  if (secret !== undefined && keyFile !== undefined)
+    fail("--main-secret and --main-key exclude each other: a main client authenticates one way");
+  const file =
+    keyFile ??
+    (secret === undefined && clientId === JWT_MAIN_CLIENT_ID ? resolve(ROOT, JWT_MAIN_CLIENT_KEY_FILE) : undefined);
   if (file === undefined) return clientSecretBasic(clientId, secret ?? DEFAULT_MAIN_CLIENT_SECRET);
   let jwk;
   try {
@@ -183,11 +186,15 @@ async function main() {
   const device = /** @type {import("./attestation-flow.mjs").DeviceOptions} */ (v);
 
   const mode = v["no-attestation"] ? "no-attestation" : v.fallback ? "fallback" : "attestation";
-  if (v["no-attestation"] && v.fallback) fail("--no-attestation and --fallback exclude each other (skip attestation, or try it first)");
+  if (v["no-attestation"] && v.fallback)
+    fail("--no-attestation and --fallback exclude each other (skip attestation, or try it first)");
   const misplaced = FALLBACK_OPTIONS.find((name) => v[name] !== undefined);
-  if (mode === "attestation" && misplaced) fail(`--${misplaced} is an attestation fallback option: add --no-attestation or --fallback`);
-  if (mode !== "attestation" && v.offline) fail(`--offline only builds an attestation; it does not combine with --${mode}`);
-  if (mode === "no-attestation" && v["client-id"] !== undefined) fail("--client-id names the client that attests; with --no-attestation, name the main client with --main-client");
+  if (mode === "attestation" && misplaced)
+    fail(`--${misplaced} is an attestation fallback option: add --no-attestation or --fallback`);
+  if (mode !== "attestation" && v.offline)
+    fail(`--offline only builds an attestation; it does not combine with --${mode}`);
+  if (mode === "no-attestation" && v["client-id"] !== undefined)
+    fail("--client-id names the client that attests; with --no-attestation, name the main client with --main-client");
 
   const dpopKey = await generateDpopKeyPair();
 
@@ -206,7 +213,8 @@ async function main() {
   const base = /** @type {string} */ (v.server).replace(/\/+$/, "");
   const mainClientId = v["main-client"] ?? DEFAULT_MAIN_CLIENT_ID;
   const clientId = v["client-id"] ?? (mode === "fallback" ? mainClientId : DEFAULT_CLIENT_ID);
-  const mainAuth = mode === "attestation" ? undefined : await mainClientAuth(mainClientId, v["main-secret"], v["main-key"]);
+  const mainAuth =
+    mode === "attestation" ? undefined : await mainClientAuth(mainClientId, v["main-secret"], v["main-key"]);
 
   /** @type {string | null} */
   let attestationError = null;
@@ -248,7 +256,13 @@ async function main() {
 
   const credentialsFile = v.credentials === undefined ? undefined : resolve(v.credentials);
   const template = v.template ?? (mainClientId === JWT_MAIN_CLIENT_ID ? JWT_TEMPLATE_ID : DEFAULT_TEMPLATE_ID);
-  const result = await runFallback({ base, mainAuth: /** @type {import("./client-auth.mjs").ClientAuth} */ (mainAuth), template, credentialsFile, dpopKey });
+  const result = await runFallback({
+    base,
+    mainAuth: /** @type {import("./client-auth.mjs").ClientAuth} */ (mainAuth),
+    template,
+    credentialsFile,
+    dpopKey,
+  });
   const at = showToken(result.token_response);
   if (v.json) {
     console.log(

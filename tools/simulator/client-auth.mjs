@@ -50,7 +50,9 @@ export function clientSecretBasic(clientId, secret) {
 function algorithmFor(jwk) {
   if (typeof jwk.alg === "string") return jwk.alg;
   if (jwk.kty === "EC") {
-    const alg = /** @type {Record<string, string>} */ ({ "P-256": "ES256", "P-384": "ES384", "P-521": "ES512" })[jwk.crv ?? ""];
+    const alg = /** @type {Record<string, string>} */ ({ "P-256": "ES256", "P-384": "ES384", "P-521": "ES512" })[
+      jwk.crv ?? ""
+    ];
     if (alg) return alg;
   }
   if (jwk.kty === "OKP" && jwk.crv === "Ed25519") return "EdDSA";
@@ -69,7 +71,7 @@ function algorithmFor(jwk) {
  */
 export function privateKeyJwt(clientId, privateJwk) {
   if (typeof privateJwk !== "object" || privateJwk === null || typeof privateJwk.d !== "string") {
-    throw new TypeError("privateKeyJwt needs a private JWK (with \"d\")");
+    throw new TypeError('privateKeyJwt needs a private JWK (with "d")');
   }
   const alg = algorithmFor(privateJwk);
   /** @type {Promise<CryptoKey | Uint8Array> | undefined} */

@@ -35,8 +35,14 @@ export async function loadClient(file) {
     return fail(`--credentials ${file}: not JSON; delete it to register a new client`);
   }
   const registration = stored?.registration;
-  if (typeof stored?.server !== "string" || typeof registration?.client_id !== "string" || typeof registration?.client_secret !== "string") {
-    return fail(`--credentials ${file}: not a stored dynamic client with a secret ({server, registration: {client_id, client_secret}}); delete it to register a new client`);
+  if (
+    typeof stored?.server !== "string" ||
+    typeof registration?.client_id !== "string" ||
+    typeof registration?.client_secret !== "string"
+  ) {
+    return fail(
+      `--credentials ${file}: not a stored dynamic client with a secret ({server, registration: {client_id, client_secret}}); delete it to register a new client`,
+    );
   }
   return stored;
 }

@@ -67,7 +67,10 @@ export async function createDpopProof(o) {
   const payload = { htm: o.htm.toUpperCase(), htu: url.href };
   if (o.nonce) payload.nonce = o.nonce;
   if (o.accessToken) {
-    payload.ath = toBase64(await sha256(o.accessToken)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+    payload.ath = toBase64(await sha256(o.accessToken))
+      .replace(/=+$/, "")
+      .replace(/\+/g, "-")
+      .replace(/\//g, "_");
   }
   return new SignJWT(payload)
     .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk: await publicJwk(o.keyPair.publicKey) })

@@ -49,9 +49,13 @@ async function initialAccessToken(base, auth) {
   const res = await send("initial access token", tokenUrl, { method: "POST", headers, body: form.toString() });
   if (!res.ok) await refused(`POST ${tokenUrl} (initial access token for ${auth.clientId}, ${auth.method})`, res);
   const body = await jsonBody(`POST ${tokenUrl}`, res);
-  if (typeof body?.access_token !== "string") fail(`POST ${tokenUrl}: no access_token in response: ${JSON.stringify(body)}`);
+  if (typeof body?.access_token !== "string")
+    fail(`POST ${tokenUrl}: no access_token in response: ${JSON.stringify(body)}`);
   const claims = decoded(body.access_token)?.claims ?? null;
-  show(`initial access token for ${auth.clientId} (${auth.method}, scope ${DCR_SCOPE}; single use), decoded`, claims ?? body.access_token);
+  show(
+    `initial access token for ${auth.clientId} (${auth.method}, scope ${DCR_SCOPE}; single use), decoded`,
+    claims ?? body.access_token,
+  );
   return { token: body.access_token, claims };
 }
 
@@ -74,7 +78,10 @@ async function register(base, token, template) {
   if (typeof body?.client_id !== "string" || typeof body?.client_secret !== "string") {
     fail(`POST ${url}: no client_id and client_secret in the registration response: ${JSON.stringify(body)}`);
   }
-  show("registration response (HTTP 201). client_secret and registration_access_token are shown only this once: keep them", body);
+  show(
+    "registration response (HTTP 201). client_secret and registration_access_token are shown only this once: keep them",
+    body,
+  );
   return body;
 }
 
@@ -114,7 +121,9 @@ export async function runFallback(o) {
   const stored = o.credentialsFile ? await loadClient(o.credentialsFile) : undefined;
   if (stored) {
     if (stored.server !== o.base) {
-      fail(`--credentials ${o.credentialsFile}: that client was registered at ${stored.server}, not ${o.base}; use another file or delete it`);
+      fail(
+        `--credentials ${o.credentialsFile}: that client was registered at ${stored.server}, not ${o.base}; use another file or delete it`,
+      );
     }
     const { client_id, software_id } = stored.registration;
     show(
@@ -135,10 +144,19 @@ export async function runFallback(o) {
   const initial = await initialAccessToken(o.base, o.mainAuth);
   const registration = await register(o.base, initial.token, o.template);
   if (o.credentialsFile) {
-    await saveClient(o.credentialsFile, { server: o.base, main_client_id: o.mainAuth.clientId, registered_at: new Date().toISOString(), registration });
-    say(`\n(dynamic client stored in ${o.credentialsFile}; the next run with --credentials ${o.credentialsFile} reuses it)`);
+    await saveClient(o.credentialsFile, {
+      server: o.base,
+      main_client_id: o.mainAuth.clientId,
+      registered_at: new Date().toISOString(),
+      registration,
+    });
+    say(
+      `\n(dynamic client stored in ${o.credentialsFile}; the next run with --credentials ${o.credentialsFile} reuses it)`,
+    );
   } else {
-    say("\n(dynamic client not stored: pass --credentials FILE to keep it, as the SDK does, and reuse it on the next run)");
+    say(
+      "\n(dynamic client not stored: pass --credentials FILE to keep it, as the SDK does, and reuse it on the next run)",
+    );
   }
   const token_response = await haapiTokenWithSecret(o.base, registration, o.dpopKey);
   return {

@@ -73,11 +73,14 @@ export async function makeAppAttestation(o) {
   const now = o.now ?? new Date();
   const appId = o.appId ?? DEFAULT_IOS_APP_ID;
   const environment = o.environment ?? DEFAULT_IOS_ENVIRONMENT;
-  if (environment !== "development" && environment !== "production") throw new Error(`unknown environment ${environment}`);
+  if (environment !== "development" && environment !== "production")
+    throw new Error(`unknown environment ${environment}`);
 
   const keyPair =
     o.keyPair ??
-    /** @type {CryptoKeyPair} */ (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]));
+    /** @type {CryptoKeyPair} */ (
+      await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])
+    );
   const point = new Uint8Array(await crypto.subtle.exportKey("raw", keyPair.publicKey)); // 04 || X || Y
   const keyId = await sha256(point);
 

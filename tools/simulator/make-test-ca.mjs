@@ -13,7 +13,9 @@ import path from "node:path";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const materialFile = path.join(here, "test-ca-material.mjs");
 // test-ca.mjs imports the material module statically; bootstrap a placeholder if it is missing.
-await access(materialFile).catch(() => writeFile(materialFile, "export const TEST_CA_MATERIAL = /** @type {any} */ (null);\n"));
+await access(materialFile).catch(() =>
+  writeFile(materialFile, "export const TEST_CA_MATERIAL = /** @type {any} */ (null);\n"),
+);
 const { generateTestCa } = await import("./test-ca.mjs");
 const repo = path.resolve(here, "..", "..");
 const outDir = path.join(repo, "dev", "test-ca");

@@ -57,12 +57,18 @@ function derToRaw(der, size) {
 async function verifySignedBy(certDer, issuerDer) {
   const cert = AsnConvert.parse(certDer, Certificate);
   const issuer = AsnConvert.parse(issuerDer, Certificate);
-  assert.deepEqual(AsnConvert.serialize(cert.tbsCertificate.issuer), AsnConvert.serialize(issuer.tbsCertificate.subject), "issuer name != issuer's subject");
+  assert.deepEqual(
+    AsnConvert.serialize(cert.tbsCertificate.issuer),
+    AsnConvert.serialize(issuer.tbsCertificate.subject),
+    "issuer name != issuer's subject",
+  );
   const spki = issuer.tbsCertificate.subjectPublicKeyInfo;
   const spkiDer = AsnConvert.serialize(spki);
   const namedCurve = spkiDer.byteLength === 120 ? "P-384" : "P-256"; // EC SPKI: 91 bytes for P-256, 120 for P-384
   const key = await crypto.subtle.importKey("spki", spkiDer, { name: "ECDSA", namedCurve }, false, ["verify"]);
-  const hash = { "1.2.840.10045.4.3.2": "SHA-256", "1.2.840.10045.4.3.3": "SHA-384" }[cert.signatureAlgorithm.algorithm];
+  const hash = { "1.2.840.10045.4.3.2": "SHA-256", "1.2.840.10045.4.3.3": "SHA-384" }[
+    cert.signatureAlgorithm.algorithm
+  ];
   assert.ok(hash, `unexpected signature algorithm ${cert.signatureAlgorithm.algorithm}`);
   const sig = derToRaw(new Uint8Array(cert.signatureValue), namedCurve === "P-384" ? 48 : 32);
   const tbs = /** @type {ArrayBuffer} */ (cert.tbsCertificateRaw ?? AsnConvert.serialize(cert.tbsCertificate));
@@ -111,13 +117,23 @@ const challenge = crypto.randomUUID();
 const attested = await attestedChallengeBytes(challenge, jkt);
 
 await check("DPoP proof verifies with its jwk; thumbprint matches", async () => {
-  const proof = await createDpopProof({ keyPair: dpopKey, htm: "post", htu: "http://127.0.0.1:8787/oauth/v2/oauth-token/cat?client_id=x", nonce: "n1" });
+  const proof = await createDpopProof({
+    keyPair: dpopKey,
+    htm: "post",
+    htu: "http://127.0.0.1:8787/oauth/v2/oauth-token/cat?client_id=x",
+    nonce: "n1",
+  });
   const { payload, protectedHeader } = await jwtVerify(proof, EmbeddedJWK, { typ: "dpop+jwt", algorithms: ["ES256"] });
   assert.equal(payload.htm, "POST");
   assert.equal(payload.htu, "http://127.0.0.1:8787/oauth/v2/oauth-token/cat");
   assert.equal(payload.nonce, "n1");
   assert.ok(payload.jti && payload.iat);
-  assert.equal(Object.keys(/** @type {object} */ (protectedHeader.jwk)).sort().join(), "crv,kty,x,y");
+  assert.equal(
+    Object.keys(/** @type {object} */ (protectedHeader.jwk))
+      .sort()
+      .join(),
+    "crv,kty,x,y",
+  );
   assert.deepEqual(attested, await sha256(`${challenge}.${jkt}`));
 });
 
@@ -143,7 +159,11 @@ for (const securityLevel of /** @type {const} */ (["trusted-environment", "stron
     await verifySignedBy(inter, root);
     const leafCert = AsnConvert.parse(leaf, Certificate);
     const leafSpki = AsnConvert.serialize(leafCert.tbsCertificate.subjectPublicKeyInfo);
-    assert.deepEqual(new Uint8Array(leafSpki), new Uint8Array(await crypto.subtle.exportKey("spki", dpopKey.publicKey)), "leaf key != DPoP key");
+    assert.deepEqual(
+      new Uint8Array(leafSpki),
+      new Uint8Array(await crypto.subtle.exportKey("spki", dpopKey.publicKey)),
+      "leaf key != DPoP key",
+    );
     assert.equal(leafCert.tbsCertificate.validity.notBefore.getTime().toISOString(), "1970-01-01T00:00:00.000Z");
     assert.equal(leafCert.tbsCertificate.validity.notAfter.getTime().toISOString(), "2048-01-01T00:00:00.000Z");
 
@@ -203,7 +223,10 @@ for (const environment of /** @type {const} */ (["development", "production"])) 
     await verifySignedBy(inter, ca.root.certificateDer);
     // 2-4. nonce
     const nonce = await sha256(concat(authData, attested));
-    assert.deepEqual(extensionValue(credCert, APPLE_NONCE_OID), concat(new Uint8Array([0x30, 0x24, 0xa1, 0x22, 0x04, 0x20]), nonce));
+    assert.deepEqual(
+      extensionValue(credCert, APPLE_NONCE_OID),
+      concat(new Uint8Array([0x30, 0x24, 0xa1, 0x22, 0x04, 0x20]), nonce),
+    );
     // 5. keyId = SHA-256(65-byte point of credCert key)
     const spki = AsnConvert.parse(credCert, Certificate).tbsCertificate.subjectPublicKeyInfo;
     const point = new Uint8Array(spki.subjectPublicKey);
@@ -244,9 +267,23 @@ for (const environment of /** @type {const} */ (["development", "production"])) 
     const ad = a.get("authenticatorData");
     assert.equal(ad.length, 37);
     assert.deepEqual(ad.subarray(33), new Uint8Array([0, 0, 0, 1]));
-    const key = await crypto.subtle.importKey("spki", AsnConvert.serialize(spki), { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
+    const key = await crypto.subtle.importKey(
+      "spki",
+      AsnConvert.serialize(spki),
+      { name: "ECDSA", namedCurve: "P-256" },
+      false,
+      ["verify"],
+    );
     const assertionNonce = await sha256(concat(ad, clientDataHash));
-    assert.ok(await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, derToRaw(a.get("signature"), 32), assertionNonce), "assertion signature");
+    assert.ok(
+      await crypto.subtle.verify(
+        { name: "ECDSA", hash: "SHA-256" },
+        key,
+        derToRaw(a.get("signature"), 32),
+        assertionNonce,
+      ),
+      "assertion signature",
+    );
   });
 }
 

@@ -63,7 +63,9 @@ export const TEST_ORGANIZATION = "haapi-edge development (publicly known test ke
 
 /** @param {string} namedCurve */
 const genKey = (namedCurve) =>
-  /** @type {Promise<CryptoKeyPair>} */ (crypto.subtle.generateKey({ name: "ECDSA", namedCurve }, true, ["sign", "verify"]));
+  /** @type {Promise<CryptoKeyPair>} */ (
+    crypto.subtle.generateKey({ name: "ECDSA", namedCurve }, true, ["sign", "verify"])
+  );
 
 /** @param {CryptoKeyPair} kp @returns {Promise<Omit<CaMaterialEntry, "certificatePem">>} */
 async function exportPrivate(kp) {
@@ -165,7 +167,9 @@ export async function generateTestCa(opts = {}) {
 async function loadEntry(entry) {
   const { crv } = entry.privateKeyJwk;
   const namedCurve = /** @type {string} */ (crv);
-  const privateKey = await crypto.subtle.importKey("jwk", entry.privateKeyJwk, { name: "ECDSA", namedCurve }, false, ["sign"]);
+  const privateKey = await crypto.subtle.importKey("jwk", entry.privateKeyJwk, { name: "ECDSA", namedCurve }, false, [
+    "sign",
+  ]);
   const { d: _d, ...pub } = entry.privateKeyJwk;
   const publicKey = await crypto.subtle.importKey("jwk", pub, { name: "ECDSA", namedCurve }, true, ["verify"]);
   return {
@@ -184,7 +188,11 @@ async function loadEntry(entry) {
  * @returns {Promise<TestCa>}
  */
 export async function loadTestCa(material = TEST_CA_MATERIAL) {
-  const [root, android, apple] = await Promise.all([loadEntry(material.root), loadEntry(material.android), loadEntry(material.apple)]);
+  const [root, android, apple] = await Promise.all([
+    loadEntry(material.root),
+    loadEntry(material.android),
+    loadEntry(material.apple),
+  ]);
   return { root, android, apple };
 }
 

@@ -20,12 +20,26 @@ import { concat, ecdsaRawToDer, sha256 } from "./x509.mjs";
 
 /** The SDK's AAIDs. On iOS, fingerprint is Touch ID and biometric is Face ID. */
 const AAIDS = Object.freeze({
-  android: Object.freeze({ pin: "F1D0#0001", fingerprint: "F1D0#0002", biometric: "F1D0#0003", passcode: "F1D0#0004", password: "F1D0#0005" }),
-  ios: Object.freeze({ pin: "F1D0#1001", fingerprint: "F1D0#1002", biometric: "F1D0#1003", passcode: "F1D0#1004", password: "F1D0#1005" }),
+  android: Object.freeze({
+    pin: "F1D0#0001",
+    fingerprint: "F1D0#0002",
+    biometric: "F1D0#0003",
+    passcode: "F1D0#0004",
+    password: "F1D0#0005",
+  }),
+  ios: Object.freeze({
+    pin: "F1D0#1001",
+    fingerprint: "F1D0#1002",
+    biometric: "F1D0#1003",
+    passcode: "F1D0#1004",
+    password: "F1D0#1005",
+  }),
 });
 
 /** Every kind, in the order the CLI lists them. */
-export const KINDS = /** @type {readonly AuthenticatorKind[]} */ (Object.freeze(["pin", "fingerprint", "biometric", "passcode", "password"]));
+export const KINDS = /** @type {readonly AuthenticatorKind[]} */ (
+  Object.freeze(["pin", "fingerprint", "biometric", "passcode", "password"])
+);
 
 /**
  * Trusted facet IDs of the simulated app (UAF AppID and Facet v1.1 §3.1.2), from defaults.mjs: Android
@@ -50,7 +64,10 @@ const MODE_TRANSACTION_SHOWN = 2;
  */
 export function aaidFor(platform, kind) {
   const aaid = AAIDS[platform]?.[kind];
-  if (!aaid) throw new TypeError(`no simulated authenticator "${kind}" on "${platform}" (platforms: android, ios; kinds: ${KINDS.join(", ")})`);
+  if (!aaid)
+    throw new TypeError(
+      `no simulated authenticator "${kind}" on "${platform}" (platforms: android, ios; kinds: ${KINDS.join(", ")})`,
+    );
   return aaid;
 }
 
@@ -121,7 +138,9 @@ function responseHeader(header) {
  * @param {Record<string, string>} [channelBinding]
  */
 async function finalChallenge(header, challenge, facetId, channelBinding = {}) {
-  const fcParams = base64url.encode(JSON.stringify({ appID: header.appID, challenge, facetID: facetId, channelBinding }));
+  const fcParams = base64url.encode(
+    JSON.stringify({ appID: header.appID, challenge, facetID: facetId, channelBinding }),
+  );
   return { fcParams, hash: await sha256(fcParams) };
 }
 
@@ -131,7 +150,8 @@ async function finalChallenge(header, challenge, facetId, channelBinding = {}) {
  * @returns {Uint8Array}
  */
 function transactionContent(content) {
-  if (typeof content !== "string" || !/^[A-Za-z0-9_-]*={0,2}$/.test(content)) throw new UafClientError("the Auth request's transaction content is not base64url");
+  if (typeof content !== "string" || !/^[A-Za-z0-9_-]*={0,2}$/.test(content))
+    throw new UafClientError("the Auth request's transaction content is not base64url");
   return base64url.decode(content);
 }
 
@@ -142,8 +162,10 @@ function transactionContent(content) {
  */
 function assertRequest(request, op) {
   const r = /** @type {any} */ (request);
-  if (r?.header?.op !== op) throw new UafClientError(`not a UAF ${op} request (header.op is ${JSON.stringify(r?.header?.op)})`);
-  if (typeof r.header.appID !== "string" || !r.header.appID) throw new UafClientError(`the ${op} request has no header.appID`);
+  if (r?.header?.op !== op)
+    throw new UafClientError(`not a UAF ${op} request (header.op is ${JSON.stringify(r?.header?.op)})`);
+  if (typeof r.header.appID !== "string" || !r.header.appID)
+    throw new UafClientError(`the ${op} request has no header.appID`);
   if (typeof r.challenge !== "string" || !r.challenge) throw new UafClientError(`the ${op} request has no challenge`);
 }
 
@@ -181,18 +203,25 @@ async function sign(key, data, signAlg) {
  */
 export async function registrationResponse(request, options) {
   assertRequest(request, "Reg");
-  if (typeof request.username !== "string" || !request.username) throw new UafClientError("the Reg request has no username");
+  if (typeof request.username !== "string" || !request.username)
+    throw new UafClientError("the Reg request has no username");
   const aaid = options.aaid;
   const signAlg = options.signAlg ?? SIG_ALG.SECP256R1_ECDSA_SHA256_RAW;
   const pubKeyAlg = options.pubKeyAlg ?? PUB_KEY_ALG.ECC_X962_RAW;
-  if (!Object.values(SIG_ALG).includes(signAlg)) throw new TypeError(`unsupported signAlg 0x${signAlg.toString(16)} (0x01 raw or 0x02 DER)`);
-  if (!Object.values(PUB_KEY_ALG).includes(pubKeyAlg)) throw new TypeError(`unsupported pubKeyAlg 0x${pubKeyAlg.toString(16)} (0x100 raw or 0x101 SPKI)`);
+  if (!Object.values(SIG_ALG).includes(signAlg))
+    throw new TypeError(`unsupported signAlg 0x${signAlg.toString(16)} (0x01 raw or 0x02 DER)`);
+  if (!Object.values(PUB_KEY_ALG).includes(pubKeyAlg))
+    throw new TypeError(`unsupported pubKeyAlg 0x${pubKeyAlg.toString(16)} (0x100 raw or 0x101 SPKI)`);
   const refusal = policyRefusal(request.policy, { aaid, keyIds: options.registeredKeyIds ?? [], signAlg });
   if (refusal) throw new UafClientError(`cannot register: ${refusal}`);
   const facetId = options.facetId ?? FACET_IDS[describeAaid(aaid)?.platform ?? "android"];
 
-  const keyPair = /** @type {CryptoKeyPair} */ (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]));
-  const publicKey = new Uint8Array(await crypto.subtle.exportKey(pubKeyAlg === PUB_KEY_ALG.ECC_X962_DER ? "spki" : "raw", keyPair.publicKey));
+  const keyPair = /** @type {CryptoKeyPair} */ (
+    await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])
+  );
+  const publicKey = new Uint8Array(
+    await crypto.subtle.exportKey(pubKeyAlg === PUB_KEY_ALG.ECC_X962_DER ? "spki" : "raw", keyPair.publicKey),
+  );
   const keyId = crypto.getRandomValues(new Uint8Array(32));
   const signCounter = options.signCounter ?? 0;
   const { fcParams, hash } = await finalChallenge(request.header, request.challenge, facetId);
@@ -201,17 +230,27 @@ export async function registrationResponse(request, options) {
   const krd = composite(
     TAG.UAFV1_KRD,
     tlv(TAG.AAID, new TextEncoder().encode(aaid)),
-    tlv(TAG.ASSERTION_INFO, concat(uintLE(AUTHENTICATOR_VERSION, 2), uintLE(MODE_USER_VERIFIED, 1), uintLE(signAlg, 2), uintLE(pubKeyAlg, 2))),
+    tlv(
+      TAG.ASSERTION_INFO,
+      concat(uintLE(AUTHENTICATOR_VERSION, 2), uintLE(MODE_USER_VERIFIED, 1), uintLE(signAlg, 2), uintLE(pubKeyAlg, 2)),
+    ),
     tlv(TAG.FINAL_CHALLENGE_HASH, hash),
     tlv(TAG.KEYID, keyId),
     tlv(TAG.COUNTERS, concat(uintLE(signCounter, 4), uintLE(options.regCounter ?? 1, 4))),
     tlv(TAG.PUB_KEY, publicKey),
   );
-  const attestation = composite(TAG.ATTESTATION_BASIC_SURROGATE, tlv(TAG.SIGNATURE, await sign(keyPair.privateKey, krd, signAlg)));
+  const attestation = composite(
+    TAG.ATTESTATION_BASIC_SURROGATE,
+    tlv(TAG.SIGNATURE, await sign(keyPair.privateKey, krd, signAlg)),
+  );
   const assertion = composite(TAG.UAFV1_REG_ASSERTION, krd, attestation);
 
   return {
-    response: { header: responseHeader(request.header), fcParams, assertions: [{ assertionScheme: "UAFV1TLV", assertion: base64url.encode(assertion) }] },
+    response: {
+      header: responseHeader(request.header),
+      fcParams,
+      assertions: [{ assertionScheme: "UAFV1TLV", assertion: base64url.encode(assertion) }],
+    },
     credential: {
       aaid,
       keyId: base64url.encode(keyId),
@@ -246,29 +285,58 @@ export async function registrationResponse(request, options) {
  */
 export async function authenticationResponse(request, credential, options = {}) {
   assertRequest(request, "Auth");
-  if (request.header.appID !== credential.appID) throw new UafClientError(`the credential was registered for ${credential.appID}, not ${request.header.appID}`);
-  const refusal = policyRefusal(request.policy, { aaid: credential.aaid, keyIds: [credential.keyId], signAlg: credential.signAlg });
+  if (request.header.appID !== credential.appID)
+    throw new UafClientError(`the credential was registered for ${credential.appID}, not ${request.header.appID}`);
+  const refusal = policyRefusal(request.policy, {
+    aaid: credential.aaid,
+    keyIds: [credential.keyId],
+    signAlg: credential.signAlg,
+  });
   if (refusal) throw new UafClientError(`cannot authenticate: ${refusal}`);
   const facetId = options.facetId ?? FACET_IDS[describeAaid(credential.aaid)?.platform ?? "android"];
   const signCounter = options.signCounter ?? credential.signCounter + 1;
   const transaction = request.transaction?.[0];
   const { fcParams, hash } = await finalChallenge(request.header, request.challenge, facetId);
-  const key = await crypto.subtle.importKey("jwk", credential.privateJwk, { name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
+  const key = await crypto.subtle.importKey(
+    "jwk",
+    credential.privateJwk,
+    { name: "ECDSA", namedCurve: "P-256" },
+    false,
+    ["sign"],
+  );
 
   const signedData = composite(
     TAG.UAFV1_SIGNED_DATA,
     tlv(TAG.AAID, new TextEncoder().encode(credential.aaid)),
-    tlv(TAG.ASSERTION_INFO, concat(uintLE(credential.authenticatorVersion ?? AUTHENTICATOR_VERSION, 2), uintLE(transaction ? MODE_TRANSACTION_SHOWN : MODE_USER_VERIFIED, 1), uintLE(credential.signAlg, 2))),
+    tlv(
+      TAG.ASSERTION_INFO,
+      concat(
+        uintLE(credential.authenticatorVersion ?? AUTHENTICATOR_VERSION, 2),
+        uintLE(transaction ? MODE_TRANSACTION_SHOWN : MODE_USER_VERIFIED, 1),
+        uintLE(credential.signAlg, 2),
+      ),
+    ),
     tlv(TAG.AUTHENTICATOR_NONCE, crypto.getRandomValues(new Uint8Array(8))),
     tlv(TAG.FINAL_CHALLENGE_HASH, hash),
-    tlv(TAG.TRANSACTION_CONTENT_HASH, transaction ? await sha256(transactionContent(transaction.content)) : new Uint8Array(0)),
+    tlv(
+      TAG.TRANSACTION_CONTENT_HASH,
+      transaction ? await sha256(transactionContent(transaction.content)) : new Uint8Array(0),
+    ),
     tlv(TAG.KEYID, base64url.decode(credential.keyId)),
     tlv(TAG.COUNTERS, uintLE(signCounter, 4)),
   );
-  const assertion = composite(TAG.UAFV1_AUTH_ASSERTION, signedData, tlv(TAG.SIGNATURE, await sign(key, signedData, credential.signAlg)));
+  const assertion = composite(
+    TAG.UAFV1_AUTH_ASSERTION,
+    signedData,
+    tlv(TAG.SIGNATURE, await sign(key, signedData, credential.signAlg)),
+  );
 
   return {
-    response: { header: responseHeader(request.header), fcParams, assertions: [{ assertionScheme: "UAFV1TLV", assertion: base64url.encode(assertion) }] },
+    response: {
+      header: responseHeader(request.header),
+      fcParams,
+      assertions: [{ assertionScheme: "UAFV1TLV", assertion: base64url.encode(assertion) }],
+    },
     credential: { ...credential, signCounter },
   };
 }

@@ -94,7 +94,8 @@ function publicResult(result) {
 function deviceUser(username, phone) {
   if (username !== undefined) return username;
   const users = [...new Set(phone.credentials.map((c) => c.username))];
-  if (users.length !== 1) fail(`device needs --username (the phone holds credentials of ${users.length ? users.join(", ") : "no user"})`);
+  if (users.length !== 1)
+    fail(`device needs --username (the phone holds credentials of ${users.length ? users.join(", ") : "no user"})`);
   return /** @type {string} */ (users[0]);
 }
 
@@ -137,15 +138,22 @@ export async function runUafCli(args) {
     console.error(USAGE);
     fail(command ? `unknown uaf command "${command}"` : "missing uaf command");
   }
-  if (extra.length || (payload !== undefined && command !== "redeem" && command !== "device")) fail(`unexpected argument "${extra[0] ?? payload}"`);
-  if (command === "redeem" && !payload) fail("redeem needs the payload or link (from the QR code or the dispatch response)");
-  if (command === "device" && !["show", "rename", "delete"].includes(payload ?? "")) fail(`device needs show, rename or delete${payload ? `, not "${payload}"` : ""}`);
-  if ((v.name !== undefined) !== (command === "device" && payload === "rename")) fail(v.name === undefined ? "device rename needs --name" : "--name is for device rename only");
+  if (extra.length || (payload !== undefined && command !== "redeem" && command !== "device"))
+    fail(`unexpected argument "${extra[0] ?? payload}"`);
+  if (command === "redeem" && !payload)
+    fail("redeem needs the payload or link (from the QR code or the dispatch response)");
+  if (command === "device" && !["show", "rename", "delete"].includes(payload ?? ""))
+    fail(`device needs show, rename or delete${payload ? `, not "${payload}"` : ""}`);
+  if ((v.name !== undefined) !== (command === "device" && payload === "rename"))
+    fail(v.name === undefined ? "device rename needs --name" : "--name is for device rename only");
   if ((command === "register" || command === "deregister") && !v.username) fail(`${command} needs --username`);
-  if (v.kind !== undefined && !KINDS.includes(/** @type {any} */ (v.kind))) fail(`--kind must be one of ${KINDS.join(", ")}`);
-  if (v.platform !== undefined && v.platform !== "android" && v.platform !== "ios") fail("--platform must be android or ios");
+  if (v.kind !== undefined && !KINDS.includes(/** @type {any} */ (v.kind)))
+    fail(`--kind must be one of ${KINDS.join(", ")}`);
+  if (v.platform !== undefined && v.platform !== "android" && v.platform !== "ios")
+    fail("--platform must be android or ios");
   if (v.family !== "_app" && v.family !== "nevisfido") fail("--family must be _app or nevisfido");
-  if ([v.token, v.cookie, v["device-signature"]].filter((x) => x !== undefined).length > 1) fail("--token, --cookie and --device-signature exclude each other");
+  if ([v.token, v.cookie, v["device-signature"]].filter((x) => x !== undefined).length > 1)
+    fail("--token, --cookie and --device-signature exclude each other");
   const signAlg = named(v["sig-alg"], { raw: 0x01, der: 0x02 }, "sig-alg");
   const pubKeyAlg = named(v["pub-key"], { raw: 0x100, spki: 0x101 }, "pub-key");
 
@@ -154,16 +162,25 @@ export async function runUafCli(args) {
   const isNew = !phone;
   let upgraded = false;
   if (!phone) {
-    if (command !== "register" && command !== "redeem") fail(`no phone in ${store}: register an authenticator first (uaf register --username ...)`);
-    phone = await newPhone({ platform: /** @type {any} */ (v.platform ?? "android"), name: v["device-name"], fcmRegistrationToken: v["fcm-token"] });
+    if (command !== "register" && command !== "redeem")
+      fail(`no phone in ${store}: register an authenticator first (uaf register --username ...)`);
+    phone = await newPhone({
+      platform: /** @type {any} */ (v.platform ?? "android"),
+      name: v["device-name"],
+      fcmRegistrationToken: v["fcm-token"],
+    });
     say(`new ${phone.platform} phone "${phone.name}" (deviceId ${phone.deviceId}), kept in ${store}`);
   } else {
-    if (v.platform !== undefined && v.platform !== phone.platform) fail(`the phone in ${store} is ${phone.platform}; use another --store for a ${v.platform} phone`);
-    if (v["device-name"] !== undefined || v["fcm-token"] !== undefined) say(`(--device-name and --fcm-token only apply to a new phone; ${store} already exists)`);
+    if (v.platform !== undefined && v.platform !== phone.platform)
+      fail(`the phone in ${store} is ${phone.platform}; use another --store for a ${v.platform} phone`);
+    if (v["device-name"] !== undefined || v["fcm-token"] !== undefined)
+      say(`(--device-name and --fcm-token only apply to a new phone; ${store} already exists)`);
     if (!phone.encryptionKey) {
       await ensureEncryptionKey(phone);
       upgraded = true;
-      say(`(the phone in ${store} had no encryption key: created one; a server learns it only with a registration from a device new to the user)`);
+      say(
+        `(the phone in ${store} had no encryption key: created one; a server learns it only with a registration from a device new to the user)`,
+      );
     }
   }
 
@@ -176,14 +193,31 @@ export async function runUafCli(args) {
     facetId: v["facet-id"],
   };
   /** @type {import("./uaf-client.mjs").Authorization} */
-  const authorization = v.token !== undefined ? { type: "jwt", token: v.token } : v.cookie !== undefined ? { type: "cookie", cookie: v.cookie } : v["device-signature"] ? { type: "device-signature" } : { type: "none" };
+  const authorization =
+    v.token !== undefined
+      ? { type: "jwt", token: v.token }
+      : v.cookie !== undefined
+        ? { type: "cookie", cookie: v.cookie }
+        : v["device-signature"]
+          ? { type: "device-signature" }
+          : { type: "none" };
   /** @type {any} */
   let result = null;
   try {
-    if (command === "register") result = await registerInApp({ ...common, username: /** @type {string} */ (v.username), authorization, signAlg, pubKeyAlg });
-    else if (command === "authenticate") result = await authenticate({ ...common, username: v.username, transaction: v.transaction });
-    else if (command === "deregister") result = await deregister({ ...common, username: /** @type {string} */ (v.username), authorization });
-    else if (command === "redeem") result = await redeemOutOfBand({ ...common, payload: /** @type {string} */ (payload), signAlg, pubKeyAlg });
+    if (command === "register")
+      result = await registerInApp({
+        ...common,
+        username: /** @type {string} */ (v.username),
+        authorization,
+        signAlg,
+        pubKeyAlg,
+      });
+    else if (command === "authenticate")
+      result = await authenticate({ ...common, username: v.username, transaction: v.transaction });
+    else if (command === "deregister")
+      result = await deregister({ ...common, username: /** @type {string} */ (v.username), authorization });
+    else if (command === "redeem")
+      result = await redeemOutOfBand({ ...common, payload: /** @type {string} */ (payload), signAlg, pubKeyAlg });
     else if (command === "device") {
       const device = { ...common, username: deviceUser(v.username, phone) };
       if (payload === "show") result = await readDevice(device);

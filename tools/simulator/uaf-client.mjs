@@ -9,7 +9,13 @@
 // Plain ESM: Node 22 and workerd.
 
 import { base64url } from "jose";
-import { aaidFor, authenticationResponse, KINDS, registrationResponse, uafResponseString } from "./uaf-authenticator.mjs";
+import {
+  aaidFor,
+  authenticationResponse,
+  KINDS,
+  registrationResponse,
+  uafResponseString,
+} from "./uaf-authenticator.mjs";
 import { deviceSignature } from "./uaf-device-signature.mjs";
 import { UafClientError } from "./uaf-errors.mjs";
 import { openOutOfBandPayload, responseServiceUrl } from "./uaf-out-of-band.mjs";
@@ -28,8 +34,22 @@ import { policyRefusal } from "./uaf-policy.mjs";
 
 /** Request and response services per path family (docs/uaf.md). */
 const SERVICE_PATHS = Object.freeze({
-  _app: { regRequest: "/_app/uaf/1.1/request/registration", regResponse: "/_app/uaf/1.1/registration", authRequest: "/_app/uaf/1.1/request/authentication", authResponse: "/_app/uaf/1.1/authentication", deregRequest: "/_app/uaf/1.1/request/deregistration", devices: "/_app/devices" },
-  nevisfido: { regRequest: "/nevisfido/uaf/1.1/request/registration", regResponse: "/nevisfido/uaf/1.1/registration", authRequest: "/auth/fidouaf", authResponse: "/auth/fidouaf/authenticationresponse", deregRequest: "/nevisfido/uaf/1.1/request/deregistration", devices: "/nevisfido/devices" },
+  _app: {
+    regRequest: "/_app/uaf/1.1/request/registration",
+    regResponse: "/_app/uaf/1.1/registration",
+    authRequest: "/_app/uaf/1.1/request/authentication",
+    authResponse: "/_app/uaf/1.1/authentication",
+    deregRequest: "/_app/uaf/1.1/request/deregistration",
+    devices: "/_app/devices",
+  },
+  nevisfido: {
+    regRequest: "/nevisfido/uaf/1.1/request/registration",
+    regResponse: "/nevisfido/uaf/1.1/registration",
+    authRequest: "/auth/fidouaf",
+    authResponse: "/auth/fidouaf/authenticationresponse",
+    deregRequest: "/nevisfido/uaf/1.1/request/deregistration",
+    devices: "/nevisfido/devices",
+  },
 });
 
 /** The FIDO UAF media type, as an Accept value. */
@@ -37,10 +57,22 @@ export const UAF_MEDIA_TYPE = "application/fido+uaf";
 /** The Content-Type of a UAF message body: the media type with its charset, as the SDK sends it. */
 export const UAF_CONTENT_TYPE = "application/fido+uaf;charset=UTF-8";
 const STATUS_NAMES = /** @type {Record<number, string>} */ ({
-  1200: "OK", 1400: "bad request", 1401: "unauthorized", 1403: "forbidden", 1480: "unknown AAID", 1481: "unknown KeyID",
-  1490: "channel binding refused", 1491: "request invalid", 1492: "unacceptable authenticator", 1493: "revoked authenticator",
-  1494: "unacceptable key", 1495: "unacceptable algorithm", 1496: "unacceptable attestation", 1497: "unacceptable client capabilities",
-  1498: "unacceptable content", 1500: "internal server error",
+  1200: "OK",
+  1400: "bad request",
+  1401: "unauthorized",
+  1403: "forbidden",
+  1480: "unknown AAID",
+  1481: "unknown KeyID",
+  1490: "channel binding refused",
+  1491: "request invalid",
+  1492: "unacceptable authenticator",
+  1493: "revoked authenticator",
+  1494: "unacceptable key",
+  1495: "unacceptable algorithm",
+  1496: "unacceptable attestation",
+  1497: "unacceptable client capabilities",
+  1498: "unacceptable content",
+  1500: "internal server error",
 });
 
 /** A flow that could not complete on the client side (uaf-errors.mjs), re-exported for callers of the flows. */
@@ -50,7 +82,10 @@ export { UafClientError };
 export class UafRefusedError extends UafClientError {
   /** @param {string} label @param {number} httpStatus @param {number | undefined} statusCode @param {string} body */
   constructor(label, httpStatus, statusCode, body) {
-    const uaf = statusCode === undefined ? "" : `, UAF status ${statusCode}${STATUS_NAMES[statusCode] ? ` (${STATUS_NAMES[statusCode]})` : ""}`;
+    const uaf =
+      statusCode === undefined
+        ? ""
+        : `, UAF status ${statusCode}${STATUS_NAMES[statusCode] ? ` (${STATUS_NAMES[statusCode]})` : ""}`;
     super(`${label} refused: HTTP ${httpStatus}${uaf}\n  body: ${body || "(empty)"}`);
     this.httpStatus = httpStatus;
     this.statusCode = statusCode;
@@ -68,7 +103,11 @@ export class UafRefusedError extends UafClientError {
 export async function callService(fetchFn, label, url, call) {
   let res;
   try {
-    res = await fetchFn(url, { method: call.method, headers: call.headers, ...(call.body !== undefined ? { body: JSON.stringify(call.body) } : {}) });
+    res = await fetchFn(url, {
+      method: call.method,
+      headers: call.headers,
+      ...(call.body !== undefined ? { body: JSON.stringify(call.body) } : {}),
+    });
   } catch (e) {
     const cause = /** @type {any} */ (e)?.cause?.code ?? /** @type {Error} */ (e).message;
     throw new UafClientError(`${label}: cannot reach ${url} (${cause}). Is the server running (npm start)?`);
@@ -82,7 +121,8 @@ export async function callService(fetchFn, label, url, call) {
     json = undefined;
   }
   const statusCode = typeof json?.statusCode === "number" ? json.statusCode : undefined;
-  if (!res.ok || (call.uafStatus ? statusCode !== 1200 : typeof json !== "object" || json === null)) throw new UafRefusedError(label, res.status, statusCode, text);
+  if (!res.ok || (call.uafStatus ? statusCode !== 1200 : typeof json !== "object" || json === null))
+    throw new UafRefusedError(label, res.status, statusCode, text);
   return json;
 }
 
@@ -124,7 +164,8 @@ export function firstRequest(returned, label) {
   } catch {
     throw new UafClientError(`${label}: uafRequest is not a string holding JSON`);
   }
-  if (!Array.isArray(requests) || typeof requests[0]?.header?.op !== "string") throw new UafClientError(`${label}: uafRequest is not an array of UAF requests`);
+  if (!Array.isArray(requests) || typeof requests[0]?.header?.op !== "string")
+    throw new UafClientError(`${label}: uafRequest is not an array of UAF requests`);
   return requests[0];
 }
 
@@ -135,7 +176,13 @@ export function firstRequest(returned, label) {
  */
 async function getUafRequest(fetchFn, url, op, context, authorization = {}) {
   const label = `GetUAFRequest ${op}`;
-  const returned = await post(fetchFn, label, url, { op, context: JSON.stringify(context) }, { "content-type": UAF_CONTENT_TYPE, accept: UAF_MEDIA_TYPE, ...authorization });
+  const returned = await post(
+    fetchFn,
+    label,
+    url,
+    { op, context: JSON.stringify(context) },
+    { "content-type": UAF_CONTENT_TYPE, accept: UAF_MEDIA_TYPE, ...authorization },
+  );
   return firstRequest(returned, label);
 }
 
@@ -161,14 +208,32 @@ export function paths(baseUrl, family = "_app") {
 /** Answer a RegistrationRequest and post it; the credential is kept only when the server accepts it. @param {any} request @param {string} url @param {AnswerOptions} o */
 async function completeRegistration(request, url, o) {
   const { phone } = o;
-  const registered = (/** @type {string} */ aaid) => phone.credentials.filter((c) => c.username === request.username && c.aaid === aaid).map((c) => c.keyId);
+  const registered = (/** @type {string} */ aaid) =>
+    phone.credentials.filter((c) => c.username === request.username && c.aaid === aaid).map((c) => c.keyId);
   const aaid = o.kind
     ? aaidFor(phone.platform, o.kind)
-    : KINDS.map((k) => aaidFor(phone.platform, k)).find((a) => !policyRefusal(request.policy, { aaid: a, keyIds: registered(a), signAlg: o.signAlg ?? 1 }));
-  if (!aaid) throw new UafClientError(`no ${phone.platform} authenticator is accepted by the registration policy ${JSON.stringify(request.policy)}`);
-  const { response, credential } = await registrationResponse(request, { aaid, registeredKeyIds: registered(aaid), facetId: o.facetId, signAlg: o.signAlg, pubKeyAlg: o.pubKeyAlg });
+    : KINDS.map((k) => aaidFor(phone.platform, k)).find(
+        (a) => !policyRefusal(request.policy, { aaid: a, keyIds: registered(a), signAlg: o.signAlg ?? 1 }),
+      );
+  if (!aaid)
+    throw new UafClientError(
+      `no ${phone.platform} authenticator is accepted by the registration policy ${JSON.stringify(request.policy)}`,
+    );
+  const { response, credential } = await registrationResponse(request, {
+    aaid,
+    registeredKeyIds: registered(aaid),
+    facetId: o.facetId,
+    signAlg: o.signAlg,
+    pubKeyAlg: o.pubKeyAlg,
+  });
   await ensureEncryptionKey(phone);
-  const serverResponse = await post(o.fetch ?? fetch, "registration response", url, { uafResponse: uafResponseString([response]), context: JSON.stringify(deviceContext(phone)) }, { "content-type": UAF_CONTENT_TYPE, accept: UAF_MEDIA_TYPE });
+  const serverResponse = await post(
+    o.fetch ?? fetch,
+    "registration response",
+    url,
+    { uafResponse: uafResponseString([response]), context: JSON.stringify(deviceContext(phone)) },
+    { "content-type": UAF_CONTENT_TYPE, accept: UAF_MEDIA_TYPE },
+  );
   putCredential(phone, credential);
   return { op: "Reg", request, response, serverResponse, credential };
 }
@@ -178,15 +243,30 @@ async function completeAuthentication(request, url, o) {
   const { phone } = o;
   const aaid = o.kind ? aaidFor(phone.platform, o.kind) : undefined;
   const candidate = phone.credentials.find(
-    (c) => (o.username === undefined || c.username === o.username) && (aaid === undefined || c.aaid === aaid) && c.appID === request.header.appID && !policyRefusal(request.policy, { aaid: c.aaid, keyIds: [c.keyId], signAlg: c.signAlg }),
+    (c) =>
+      (o.username === undefined || c.username === o.username) &&
+      (aaid === undefined || c.aaid === aaid) &&
+      c.appID === request.header.appID &&
+      !policyRefusal(request.policy, { aaid: c.aaid, keyIds: [c.keyId], signAlg: c.signAlg }),
   );
   if (!candidate) {
     const held = phone.credentials.map((c) => `${c.username}/${c.aaid}/${c.keyId}`).join(", ") || "none";
-    throw new UafClientError(`no credential on this phone answers the authentication request (policy ${JSON.stringify(request.policy)}; credentials held: ${held})`);
+    throw new UafClientError(
+      `no credential on this phone answers the authentication request (policy ${JSON.stringify(request.policy)}; credentials held: ${held})`,
+    );
   }
-  const { response, credential } = await authenticationResponse(request, candidate, { facetId: o.facetId, signCounter: o.signCounter });
+  const { response, credential } = await authenticationResponse(request, candidate, {
+    facetId: o.facetId,
+    signCounter: o.signCounter,
+  });
   putCredential(phone, credential); // the authenticator's counter moved, whatever the server answers
-  const serverResponse = await post(o.fetch ?? fetch, "authentication response", url, { uafResponse: uafResponseString([response]) }, { "content-type": UAF_CONTENT_TYPE, accept: UAF_MEDIA_TYPE });
+  const serverResponse = await post(
+    o.fetch ?? fetch,
+    "authentication response",
+    url,
+    { uafResponse: uafResponseString([response]) },
+    { "content-type": UAF_CONTENT_TYPE, accept: UAF_MEDIA_TYPE },
+  );
   return { op: "Auth", request, response, serverResponse, credential };
 }
 
@@ -197,9 +277,12 @@ async function completeAuthentication(request, url, o) {
  */
 export function applyDeregistration(phone, request, username) {
   const entries = Array.isArray(request.authenticators) ? request.authenticators : [];
-  const removed = removeCredentials(phone, (c) =>
-    c.appID === request.header.appID && (username === undefined || c.username === username) &&
-    entries.some((/** @type {any} */ e) => (!e.aaid || e.aaid === c.aaid) && (!e.keyID || e.keyID === c.keyId)),
+  const removed = removeCredentials(
+    phone,
+    (c) =>
+      c.appID === request.header.appID &&
+      (username === undefined || c.username === username) &&
+      entries.some((/** @type {any} */ e) => (!e.aaid || e.aaid === c.aaid) && (!e.keyID || e.keyID === c.keyId)),
   );
   return { op: "Dereg", request, response: null, serverResponse: null, removed };
 }
@@ -213,7 +296,13 @@ export function applyDeregistration(phone, request, username) {
  */
 export async function registerInApp(o) {
   const p = paths(o.baseUrl, o.family);
-  const request = await getUafRequest(o.fetch ?? fetch, p.regRequest, "Reg", { username: o.username }, await authorizationHeaders(o.authorization, o.phone, o.username));
+  const request = await getUafRequest(
+    o.fetch ?? fetch,
+    p.regRequest,
+    "Reg",
+    { username: o.username },
+    await authorizationHeaders(o.authorization, o.phone, o.username),
+  );
   return completeRegistration(request, p.regResponse, o);
 }
 
@@ -227,7 +316,9 @@ export async function authenticate(o) {
   const p = paths(o.baseUrl, o.family);
   const context = {
     ...(o.username !== undefined ? { username: o.username } : {}),
-    ...(o.transaction !== undefined ? { transaction: [{ contentType: "text/plain", content: base64url.encode(o.transaction) }] } : {}),
+    ...(o.transaction !== undefined
+      ? { transaction: [{ contentType: "text/plain", content: base64url.encode(o.transaction) }] }
+      : {}),
   };
   const request = await getUafRequest(o.fetch ?? fetch, p.authRequest, "Auth", context);
   return completeAuthentication(request, p.authResponse, o);
@@ -242,7 +333,13 @@ export async function authenticate(o) {
 export async function deregister(o) {
   const p = paths(o.baseUrl, o.family);
   const context = { username: o.username, ...(o.kind ? { aaid: aaidFor(o.phone.platform, o.kind) } : {}) };
-  const request = await getUafRequest(o.fetch ?? fetch, p.deregRequest, "Dereg", context, await authorizationHeaders(o.authorization, o.phone, o.username));
+  const request = await getUafRequest(
+    o.fetch ?? fetch,
+    p.deregRequest,
+    "Dereg",
+    context,
+    await authorizationHeaders(o.authorization, o.phone, o.username),
+  );
   return applyDeregistration(o.phone, request, o.username);
 }
 
@@ -254,7 +351,13 @@ export async function deregister(o) {
  */
 export async function redeemOutOfBand(o) {
   const { token, redeemUrl } = await openOutOfBandPayload(o.payload, o.phone);
-  const returned = await post(o.fetch ?? fetch, "token redeem", redeemUrl, { token }, { "content-type": "application/json", accept: UAF_MEDIA_TYPE });
+  const returned = await post(
+    o.fetch ?? fetch,
+    "token redeem",
+    redeemUrl,
+    { token },
+    { "content-type": "application/json", accept: UAF_MEDIA_TYPE },
+  );
   const request = firstRequest(returned, "token redeem");
   const op = request.header.op;
   if (op === "Reg") return completeRegistration(request, responseServiceUrl(redeemUrl, "Reg"), o);

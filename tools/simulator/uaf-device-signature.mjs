@@ -27,7 +27,13 @@ export async function deviceSignature(phone, username, options = {}) {
   if (typeof username !== "string" || !username) throw new TypeError("a Device-Signature needs the username it is for");
   const iat = options.now ?? Math.floor(Date.now() / 1000);
   if (!Number.isSafeInteger(iat)) throw new TypeError(`now must be whole epoch seconds, not ${iat}`);
-  const key = await crypto.subtle.importKey("jwk", phone.signatureKey.privateJwk, { name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
+  const key = await crypto.subtle.importKey(
+    "jwk",
+    phone.signatureKey.privateJwk,
+    { name: "ECDSA", namedCurve: "P-256" },
+    false,
+    ["sign"],
+  );
   return new SignJWT({ dispatchTargetId: phone.deviceId, username })
     .setProtectedHeader({ alg: "ES256", typ: "JWT" })
     .setIssuedAt(iat)

@@ -25,7 +25,13 @@ import { deviceSignature } from "./uaf-device-signature.mjs";
  */
 async function signedCall(o) {
   const url = `${paths(o.baseUrl, o.family).devices}/${encodeURIComponent(o.phone.deviceId)}`;
-  return { url, headers: { accept: `${UAF_MEDIA_TYPE}, application/json`, "device-signature": await deviceSignature(o.phone, o.username) } };
+  return {
+    url,
+    headers: {
+      accept: `${UAF_MEDIA_TYPE}, application/json`,
+      "device-signature": await deviceSignature(o.phone, o.username),
+    },
+  };
 }
 
 /**
@@ -49,10 +55,19 @@ export async function readDevice(o) {
  * @returns {Promise<{ op: "ChangeDevice", device: Record<string, any> }>}
  */
 export async function changeDevice(o) {
-  if (o.name === undefined && o.fcmRegistrationToken === undefined) throw new TypeError("changeDevice needs name or fcmRegistrationToken");
+  if (o.name === undefined && o.fcmRegistrationToken === undefined)
+    throw new TypeError("changeDevice needs name or fcmRegistrationToken");
   const { url, headers } = await signedCall(o);
-  const body = { ...(o.name !== undefined ? { name: o.name } : {}), ...(o.fcmRegistrationToken !== undefined ? { fcmRegistrationToken: o.fcmRegistrationToken } : {}) };
-  const device = await callService(o.fetch ?? fetch, "change device", url, { method: "PATCH", headers: { ...headers, "content-type": "application/json" }, body, uafStatus: false });
+  const body = {
+    ...(o.name !== undefined ? { name: o.name } : {}),
+    ...(o.fcmRegistrationToken !== undefined ? { fcmRegistrationToken: o.fcmRegistrationToken } : {}),
+  };
+  const device = await callService(o.fetch ?? fetch, "change device", url, {
+    method: "PATCH",
+    headers: { ...headers, "content-type": "application/json" },
+    body,
+    uafStatus: false,
+  });
   if (o.name !== undefined) o.phone.name = o.name;
   if (o.fcmRegistrationToken === null) delete o.phone.fcmRegistrationToken;
   else if (o.fcmRegistrationToken !== undefined) o.phone.fcmRegistrationToken = o.fcmRegistrationToken;
@@ -67,6 +82,10 @@ export async function changeDevice(o) {
  */
 export async function deleteDevice(o) {
   const { url, headers } = await signedCall(o);
-  const returned = await callService(o.fetch ?? fetch, "delete device", url, { method: "DELETE", headers, uafStatus: true });
+  const returned = await callService(o.fetch ?? fetch, "delete device", url, {
+    method: "DELETE",
+    headers,
+    uafStatus: true,
+  });
   return applyDeregistration(o.phone, firstRequest(returned, "delete device"), o.username);
 }

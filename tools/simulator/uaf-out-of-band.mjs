@@ -37,7 +37,8 @@ function parseJson(text, what) {
  * @throws {UafClientError} when it is not base64url, not UTF-8 or not JSON
  */
 export function decodeBase64UrlJson(text, what = "(base64url)") {
-  if (!/^[A-Za-z0-9_-]+={0,2}$/.test(text)) throw new UafClientError(`the out-of-band payload ${what} is not base64url`);
+  if (!/^[A-Za-z0-9_-]+={0,2}$/.test(text))
+    throw new UafClientError(`the out-of-band payload ${what} is not base64url`);
   let json;
   try {
     json = new TextDecoder("utf-8", { fatal: true }).decode(base64url.decode(text));
@@ -68,7 +69,8 @@ function decodePayload(input) {
       payload = decodeBase64UrlJson(param ?? "", "in the link's dispatchTokenResponse");
     } else payload = decodeBase64UrlJson(text);
   }
-  if (typeof payload !== "object" || payload === null || Array.isArray(payload)) throw new UafClientError("the out-of-band payload is not a JSON object");
+  if (typeof payload !== "object" || payload === null || Array.isArray(payload))
+    throw new UafClientError("the out-of-band payload is not a JSON object");
   return payload;
 }
 
@@ -83,8 +85,10 @@ const isEncrypted = (payload) => payload.nma_data_content_type === "application/
  */
 function readNmaData(data, payload) {
   if (typeof data === "string") data = parseJson(data, "nma_data");
-  if (typeof data?.token !== "string" || !data.token) throw new UafClientError("the out-of-band payload has no nma_data.token");
-  if (typeof data.redeem_url !== "string" || !URL.canParse(data.redeem_url)) throw new UafClientError("the out-of-band payload has no nma_data.redeem_url URL");
+  if (typeof data?.token !== "string" || !data.token)
+    throw new UafClientError("the out-of-band payload has no nma_data.token");
+  if (typeof data.redeem_url !== "string" || !URL.canParse(data.redeem_url))
+    throw new UafClientError("the out-of-band payload has no nma_data.redeem_url URL");
   return { token: data.token, redeemUrl: data.redeem_url, payload };
 }
 
@@ -100,7 +104,10 @@ function readNmaData(data, payload) {
  */
 export function parseOutOfBandPayload(input) {
   const payload = decodePayload(input);
-  if (isEncrypted(payload)) throw new UafClientError("the out-of-band payload is encrypted (application/jose): open it with the phone's key (openOutOfBandPayload)");
+  if (isEncrypted(payload))
+    throw new UafClientError(
+      "the out-of-band payload is encrypted (application/jose): open it with the phone's key (openOutOfBandPayload)",
+    );
   return readNmaData(payload.nma_data, payload);
 }
 
@@ -119,12 +126,25 @@ export function parseOutOfBandPayload(input) {
 export async function openOutOfBandPayload(input, phone) {
   const payload = decodePayload(input);
   if (!isEncrypted(payload)) return readNmaData(payload.nma_data, payload);
-  if (typeof payload.nma_data !== "string" || payload.nma_data.split(".").length !== 5) throw new UafClientError("the encrypted out-of-band payload's nma_data is not a compact JWE");
-  if (!phone.encryptionKey) throw new UafClientError("the out-of-band payload is encrypted, and this phone has no encryption key: it was encrypted to another device");
-  const key = await crypto.subtle.importKey("jwk", phone.encryptionKey.privateJwk, { name: "ECDH", namedCurve: "P-256" }, false, ["deriveBits"]);
+  if (typeof payload.nma_data !== "string" || payload.nma_data.split(".").length !== 5)
+    throw new UafClientError("the encrypted out-of-band payload's nma_data is not a compact JWE");
+  if (!phone.encryptionKey)
+    throw new UafClientError(
+      "the out-of-band payload is encrypted, and this phone has no encryption key: it was encrypted to another device",
+    );
+  const key = await crypto.subtle.importKey(
+    "jwk",
+    phone.encryptionKey.privateJwk,
+    { name: "ECDH", namedCurve: "P-256" },
+    false,
+    ["deriveBits"],
+  );
   let plaintext;
   try {
-    ({ plaintext } = await compactDecrypt(payload.nma_data, key, { keyManagementAlgorithms: [PAYLOAD_ENCRYPTION.alg], contentEncryptionAlgorithms: [PAYLOAD_ENCRYPTION.enc] }));
+    ({ plaintext } = await compactDecrypt(payload.nma_data, key, {
+      keyManagementAlgorithms: [PAYLOAD_ENCRYPTION.alg],
+      contentEncryptionAlgorithms: [PAYLOAD_ENCRYPTION.enc],
+    }));
   } catch (e) {
     throw new UafClientError(decryptionFailure(/** @type {any} */ (e)));
   }
@@ -156,10 +176,15 @@ function decryptionFailure(e) {
 export function responseServiceUrl(redeemUrl, op) {
   const url = new URL(redeemUrl);
   const m = /^(.*)\/(_app|nevisfido)\/token\/redeem\/[a-z]+\/?$/.exec(url.pathname);
-  if (!m) throw new UafClientError(`redeem_url ${redeemUrl} is not a …/_app/token/redeem/… or …/nevisfido/token/redeem/… URL`);
+  if (!m)
+    throw new UafClientError(
+      `redeem_url ${redeemUrl} is not a …/_app/token/redeem/… or …/nevisfido/token/redeem/… URL`,
+    );
   const [, prefix, family] = m;
   if (op === "Reg") url.pathname = `${prefix}/${family}/uaf/1.1/registration`;
-  else if (op === "Auth") url.pathname = family === "_app" ? `${prefix}/_app/uaf/1.1/authentication` : `${prefix}/auth/fidouaf/authenticationresponse`;
+  else if (op === "Auth")
+    url.pathname =
+      family === "_app" ? `${prefix}/_app/uaf/1.1/authentication` : `${prefix}/auth/fidouaf/authenticationresponse`;
   else throw new TypeError(`no response service for op ${JSON.stringify(op)}`);
   url.search = "";
   url.hash = "";

@@ -25,8 +25,16 @@ export async function loadPhone(file) {
   } catch {
     return fail(`--store ${file}: not JSON; delete it to start with a new phone`);
   }
-  if (phone?.version !== 1 || typeof phone.deviceId !== "string" || (phone.platform !== "android" && phone.platform !== "ios") || !phone.signatureKey?.privateJwk || !Array.isArray(phone.credentials)) {
-    return fail(`--store ${file}: not a simulated UAF phone ({version: 1, deviceId, platform, signatureKey, credentials}); delete it to start with a new phone`);
+  if (
+    phone?.version !== 1 ||
+    typeof phone.deviceId !== "string" ||
+    (phone.platform !== "android" && phone.platform !== "ios") ||
+    !phone.signatureKey?.privateJwk ||
+    !Array.isArray(phone.credentials)
+  ) {
+    return fail(
+      `--store ${file}: not a simulated UAF phone ({version: 1, deviceId, platform, signatureKey, credentials}); delete it to start with a new phone`,
+    );
   }
   return phone;
 }

@@ -28,7 +28,9 @@ const DEFAULT_DEVICE_NAMES = Object.freeze({ android: "Simulated Pixel", ios: "S
 /** @param {"ECDSA" | "ECDH"} name @returns {Promise<{ privateJwk: JsonWebKey, publicJwk: JsonWebKey }>} */
 async function newKeyPair(name) {
   const usages = /** @type {KeyUsage[]} */ (name === "ECDSA" ? ["sign", "verify"] : ["deriveBits"]);
-  const pair = /** @type {CryptoKeyPair} */ (await crypto.subtle.generateKey({ name, namedCurve: "P-256" }, true, usages));
+  const pair = /** @type {CryptoKeyPair} */ (
+    await crypto.subtle.generateKey({ name, namedCurve: "P-256" }, true, usages)
+  );
   const { kty, crv, x, y } = await crypto.subtle.exportKey("jwk", pair.publicKey);
   return { privateJwk: await crypto.subtle.exportKey("jwk", pair.privateKey), publicJwk: { kty, crv, x, y } };
 }
@@ -39,7 +41,8 @@ async function newKeyPair(name) {
  * @returns {Promise<UafPhone>}
  */
 export async function newPhone(o) {
-  if (o.platform !== "android" && o.platform !== "ios") throw new TypeError(`unknown platform ${JSON.stringify(o.platform)} (android or ios)`);
+  if (o.platform !== "android" && o.platform !== "ios")
+    throw new TypeError(`unknown platform ${JSON.stringify(o.platform)} (android or ios)`);
   return {
     version: 1,
     deviceId: o.deviceId ?? crypto.randomUUID(),
@@ -71,7 +74,8 @@ export async function ensureEncryptionKey(phone) {
  * @throws {TypeError} when the phone has no encryption key yet
  */
 export function deviceContext(phone) {
-  if (!phone.encryptionKey) throw new TypeError("the phone has no encryption key yet: await ensureEncryptionKey(phone) first");
+  if (!phone.encryptionKey)
+    throw new TypeError("the phone has no encryption key yet: await ensureEncryptionKey(phone) first");
   return {
     deviceId: phone.deviceId,
     deviceInformation: {

@@ -45,10 +45,16 @@ const SURROGATE_ATTESTATION = 0x3e08;
  */
 function matchesCriteria(criteria, candidate) {
   if (criteria.aaid !== undefined && !criteria.aaid.includes(candidate.aaid)) return false;
-  if (criteria.keyIDs !== undefined && !candidate.keyIds.some((k) => /** @type {string[]} */ (criteria.keyIDs).includes(k))) return false;
-  if (criteria.authenticationAlgorithms !== undefined && !criteria.authenticationAlgorithms.includes(candidate.signAlg)) return false;
+  if (
+    criteria.keyIDs !== undefined &&
+    !candidate.keyIds.some((k) => /** @type {string[]} */ (criteria.keyIDs).includes(k))
+  )
+    return false;
+  if (criteria.authenticationAlgorithms !== undefined && !criteria.authenticationAlgorithms.includes(candidate.signAlg))
+    return false;
   if (criteria.assertionSchemes !== undefined && !criteria.assertionSchemes.includes("UAFV1TLV")) return false;
-  if (criteria.attestationTypes !== undefined && !criteria.attestationTypes.includes(SURROGATE_ATTESTATION)) return false;
+  if (criteria.attestationTypes !== undefined && !criteria.attestationTypes.includes(SURROGATE_ATTESTATION))
+    return false;
   return true;
 }
 
@@ -65,7 +71,10 @@ export function policyRefusal(policy, candidate) {
   if (!policy || !Array.isArray(policy.accepted)) return "the request has no policy.accepted";
   const blocked = (policy.disallowed ?? []).find((criteria) => matchesCriteria(criteria, candidate));
   if (blocked) return `${candidate.aaid} is disallowed by the policy (${JSON.stringify(blocked)})`;
-  const accepted = policy.accepted.some((set) => Array.isArray(set) && set.length === 1 && set[0] !== undefined && matchesCriteria(set[0], candidate));
-  if (!accepted) return `${candidate.aaid}${candidate.keyIds.length ? ` (keyID ${candidate.keyIds.join(", ")})` : ""} matches no accepted set of the policy (${JSON.stringify(policy.accepted)})`;
+  const accepted = policy.accepted.some(
+    (set) => Array.isArray(set) && set.length === 1 && set[0] !== undefined && matchesCriteria(set[0], candidate),
+  );
+  if (!accepted)
+    return `${candidate.aaid}${candidate.keyIds.length ? ` (keyID ${candidate.keyIds.join(", ")})` : ""} matches no accepted set of the policy (${JSON.stringify(policy.accepted)})`;
   return undefined;
 }

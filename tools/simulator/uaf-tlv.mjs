@@ -56,7 +56,8 @@ export const PUB_KEY_ALG = Object.freeze({
  * @returns {Uint8Array<ArrayBuffer>}
  */
 export function uintLE(value, size) {
-  if (!Number.isInteger(value) || value < 0 || value >= 2 ** (8 * size)) throw new RangeError(`${value} does not fit in ${size} unsigned byte(s)`);
+  if (!Number.isInteger(value) || value < 0 || value >= 2 ** (8 * size))
+    throw new RangeError(`${value} does not fit in ${size} unsigned byte(s)`);
   const out = new Uint8Array(size);
   for (let i = 0, v = value; i < size; i++, v = Math.floor(v / 256)) out[i] = v % 256;
   return out;
@@ -73,7 +74,8 @@ export function uintLE(value, size) {
  * @example tlv(TAG.AAID, new TextEncoder().encode("F1D0#0001")) // 0b 2e 09 00 46 31 44 30 23 30 30 30 31
  */
 export function tlv(tag, value, length = value.length) {
-  if (value.length > 0xffff) throw new RangeError(`TLV 0x${tag.toString(16)}: value of ${value.length} bytes exceeds the UINT16 length`);
+  if (value.length > 0xffff)
+    throw new RangeError(`TLV 0x${tag.toString(16)}: value of ${value.length} bytes exceeds the UINT16 length`);
   const out = new Uint8Array(4 + value.length);
   out.set(uintLE(tag, 2), 0);
   out.set(uintLE(length, 2), 2);

@@ -98,7 +98,9 @@ export function concat(...parts) {
 
 /** @param {Uint8Array | string} data @returns {Promise<Uint8Array<ArrayBuffer>>} */
 export async function sha256(data) {
-  const bytes = /** @type {Uint8Array<ArrayBuffer>} */ (typeof data === "string" ? new TextEncoder().encode(data) : data);
+  const bytes = /** @type {Uint8Array<ArrayBuffer>} */ (
+    typeof data === "string" ? new TextEncoder().encode(data) : data
+  );
   return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
 }
 
@@ -167,7 +169,11 @@ export function extension(oid, critical, value) {
 
 /** @param {boolean} ca @param {number} [pathLen] */
 export function basicConstraintsExt(ca, pathLen) {
-  return extension(id_ce_basicConstraints, true, AsnConvert.serialize(new BasicConstraints({ cA: ca, pathLenConstraint: pathLen })));
+  return extension(
+    id_ce_basicConstraints,
+    true,
+    AsnConvert.serialize(new BasicConstraints({ cA: ca, pathLenConstraint: pathLen })),
+  );
 }
 
 /** @param {number} flags OR of {@link KU} bits */

@@ -52,7 +52,10 @@ export function denoCacheStore(kv: DenoKv, options: RetryOptions = {}): CacheSto
           if ("value" in stored) return { result: stored.value };
           const parts: string[] = [];
           for (let first = 0; first < stored.chunks; first += KEYS_PER_READ) {
-            const keys = Array.from({ length: Math.min(KEYS_PER_READ, stored.chunks - first) }, (_, i): KvKey => [...head, stored.generation, first + i]);
+            const keys = Array.from(
+              { length: Math.min(KEYS_PER_READ, stored.chunks - first) },
+              (_, i): KvKey => [...head, stored.generation, first + i],
+            );
             const entries = await kvCall(() => kv.getMany<string[]>(keys));
             for (const part of entries) {
               // Replaced by a newer put since the head was read: a miss.
@@ -68,7 +71,8 @@ export function denoCacheStore(kv: DenoKv, options: RetryOptions = {}): CacheSto
 
     async put(key, value, ttl, now) {
       if (typeof value !== "string") throw new TypeError(`cache.put: the value must be a string, got ${typeof value}`);
-      if (typeof ttl !== "number" || !Number.isFinite(ttl) || ttl <= 0) throw new TypeError(`cache.put: ttl must be a positive number of seconds, got ${String(ttl)}`);
+      if (typeof ttl !== "number" || !Number.isFinite(ttl) || ttl <= 0)
+        throw new TypeError(`cache.put: ttl must be a positive number of seconds, got ${String(ttl)}`);
       const head = await headKey(key);
       const expiresAt = now + Math.max(MIN_TTL_SECONDS, ttl);
       const written = { expireIn: expireIn(expiresAt, now)! };

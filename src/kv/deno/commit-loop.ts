@@ -79,7 +79,11 @@ const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * Run `attempt` until its decision commits (or it has nothing to commit), at most `maxAttempts` times.
  * The attempt must make its KV calls through kvCall(); any other error it throws ends the loop.
  */
-export async function commitLoop<T>(what: string, attempt: () => Promise<Decision<T>>, options: RetryOptions = {}): Promise<T> {
+export async function commitLoop<T>(
+  what: string,
+  attempt: () => Promise<Decision<T>>,
+  options: RetryOptions = {},
+): Promise<T> {
   const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   let last: { reason: RetryReason; error?: unknown } = { reason: "conflict" };
   for (let n = 1; n <= maxAttempts; n++) {

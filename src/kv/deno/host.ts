@@ -12,7 +12,16 @@
  * absent; writes also set `expireIn` to that expiry plus a margin, so Deno deletes the key later
  * (lazily, protocols/deno-kv.md).
  */
-import { applyOperation, RECORD_ID, type InputOf, type Operations, type OutcomeOf, type RecordCollection, type RecordKind, type RecordRef } from "../record";
+import {
+  applyOperation,
+  RECORD_ID,
+  type InputOf,
+  type Operations,
+  type OutcomeOf,
+  type RecordCollection,
+  type RecordKind,
+  type RecordRef,
+} from "../record";
 import { commitLoop, kvCall, type Decision, type RetryOptions } from "./commit-loop";
 import { namedHexId, randomHexId } from "./hex-id";
 import { expireIn, type DenoKv, type KvKey } from "./kv";
@@ -29,9 +38,15 @@ const RESERVED_NAMES = new Set(["replay", "cache"]);
  * const grants = denoRecordCollection(kv, grantKind);
  * const created = await grants.fresh().run("create", record, now);
  */
-export function denoRecordCollection<R, Ops extends Operations<R>>(kv: DenoKv, kind: RecordKind<R, Ops>, options: RetryOptions = {}): RecordCollection<Ops> {
+export function denoRecordCollection<R, Ops extends Operations<R>>(
+  kv: DenoKv,
+  kind: RecordKind<R, Ops>,
+  options: RetryOptions = {},
+): RecordCollection<Ops> {
   if (typeof kind.name !== "string" || kind.name === "" || RESERVED_NAMES.has(kind.name)) {
-    throw new TypeError(`denoRecordCollection: a record kind needs its own key prefix, not ${JSON.stringify(kind.name)}`);
+    throw new TypeError(
+      `denoRecordCollection: a record kind needs its own key prefix, not ${JSON.stringify(kind.name)}`,
+    );
   }
   const ref = (id: string): RecordRef<Ops> => ({
     id,
@@ -67,15 +82,27 @@ async function runOperation<R, Ops extends Operations<R>>(
       return { result: outcome, commit: kv.atomic().check(unchanged).delete(key) };
     }
     const cryptoKey = findCryptoKey(next);
-    if (cryptoKey) throw new TypeError(`${kind.name}.${operation}: the record holds a CryptoKey at ${cryptoKey}; store keys as JWKs`);
+    if (cryptoKey)
+      throw new TypeError(
+        `${kind.name}.${operation}: the record holds a CryptoKey at ${cryptoKey}; store keys as JWKs`,
+      );
     const ttl = expireIn(kind.expiresAt(next), now);
-    return { result: outcome, commit: kv.atomic().check(unchanged).set(key, next, ttl === undefined ? undefined : { expireIn: ttl }) };
+    return {
+      result: outcome,
+      commit: kv
+        .atomic()
+        .check(unchanged)
+        .set(key, next, ttl === undefined ? undefined : { expireIn: ttl }),
+    };
   };
   try {
     return await commitLoop(`${kind.name}.${operation}`, attempt, options);
   } catch (error) {
     if (isValueTooLarge(error)) {
-      throw new TypeError(`${kind.name}.${operation}: record ${id} is too large for Deno KV (at most ${MAX_VALUE_BYTES} bytes serialized)`, { cause: error });
+      throw new TypeError(
+        `${kind.name}.${operation}: record ${id} is too large for Deno KV (at most ${MAX_VALUE_BYTES} bytes serialized)`,
+        { cause: error },
+      );
     }
     throw error;
   }

@@ -31,7 +31,9 @@ export interface KvAtomic {
 export interface DenoKv {
   get<T = unknown>(key: KvKey): Promise<KvEntryMaybe<T>>;
   /** At most 10 keys per call. */
-  getMany<T extends readonly unknown[]>(keys: readonly [...{ [K in keyof T]: KvKey }]): Promise<{ [K in keyof T]: KvEntryMaybe<T[K]> }>;
+  getMany<T extends readonly unknown[]>(
+    keys: readonly [...{ [K in keyof T]: KvKey }],
+  ): Promise<{ [K in keyof T]: KvEntryMaybe<T[K]> }>;
   atomic(): KvAtomic;
 }
 

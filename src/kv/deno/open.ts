@@ -22,7 +22,8 @@ export type KvLocation =
 export function kvLocation(env: (name: string) => string | undefined): KvLocation {
   const url = env("DENO_KV_URL");
   if (url) {
-    if (!/^https?:\/\//.test(url)) throw new TypeError(`DENO_KV_URL must be an http(s) URL of a KV Connect server, got ${JSON.stringify(url)}`);
+    if (!/^https?:\/\//.test(url))
+      throw new TypeError(`DENO_KV_URL must be an http(s) URL of a KV Connect server, got ${JSON.stringify(url)}`);
     return { kind: "remote", url };
   }
   const path = env("DENO_KV_PATH");

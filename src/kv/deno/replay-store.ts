@@ -27,7 +27,8 @@ export const REPLAY_PREFIX = "replay";
 export function denoReplayStore(kv: DenoKv, options: RetryOptions = {}): ReplayStore {
   return {
     async use(scope, id, expiresAt, now) {
-      if (typeof expiresAt !== "number" || Number.isNaN(expiresAt)) throw new TypeError(`replay.use: expiresAt must be a number, got ${String(expiresAt)}`);
+      if (typeof expiresAt !== "number" || Number.isNaN(expiresAt))
+        throw new TypeError(`replay.use: expiresAt must be a number, got ${String(expiresAt)}`);
       const key: KvKey = [REPLAY_PREFIX, await textKeyPart(scope), await textKeyPart(id)];
       return commitLoop(
         "replay.use",

@@ -16,7 +16,9 @@ export function workersKvCache(kv: KVNamespace): CacheStore {
       if (text === null) return null;
       try {
         const entry = JSON.parse(text) as { value?: unknown; expires_at?: unknown };
-        return typeof entry.value === "string" && typeof entry.expires_at === "number" && entry.expires_at > now ? entry.value : null;
+        return typeof entry.value === "string" && typeof entry.expires_at === "number" && entry.expires_at > now
+          ? entry.value
+          : null;
       } catch {
         return null;
       }

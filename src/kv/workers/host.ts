@@ -6,7 +6,14 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../../env";
-import { applyOperation, RECORD_ID, type Operations, type RecordCollection, type RecordKind, type RecordRef } from "../record";
+import {
+  applyOperation,
+  RECORD_ID,
+  type Operations,
+  type RecordCollection,
+  type RecordKind,
+  type RecordRef,
+} from "../record";
 
 /** The storage key of the record in its object. */
 export const RECORD = "record";
@@ -20,7 +27,9 @@ export interface RecordHostRpc {
 export function recordHost<R, Ops extends Operations<R>>(kind: RecordKind<R, Ops>) {
   return class RecordHost extends DurableObject<Env> implements RecordHostRpc {
     async run(operation: string, input: unknown, now: number): Promise<unknown> {
-      return kind.asynchronous ? this.ctx.blockConcurrencyWhile(() => this.execute(operation, input, now)) : this.execute(operation, input, now);
+      return kind.asynchronous
+        ? this.ctx.blockConcurrencyWhile(() => this.execute(operation, input, now))
+        : this.execute(operation, input, now);
     }
 
     private async execute(operation: string, input: unknown, now: number): Promise<unknown> {
@@ -64,7 +73,10 @@ function refOf<Ops>(stub: DurableObjectStub, id: string): RecordRef<Ops> {
  * The records of `kind` in a Durable Object namespace: fresh ones where the request runs (`newUniqueId`),
  * wire ids checked by `idFromString` (a forged or mistyped id reaches no object), names by `idFromName`.
  */
-export function durableObjectCollection<R, Ops extends Operations<R>>(namespace: DurableObjectNamespace, kind: RecordKind<R, Ops>): RecordCollection<Ops> {
+export function durableObjectCollection<R, Ops extends Operations<R>>(
+  namespace: DurableObjectNamespace,
+  kind: RecordKind<R, Ops>,
+): RecordCollection<Ops> {
   return {
     fresh() {
       const id = namespace.newUniqueId();

@@ -17,8 +17,18 @@ import type { AppEnv } from "../context";
 
 export type ChallengeResponse =
   | { readonly platform: "android"; readonly chain: readonly Uint8Array[] }
-  | { readonly platform: "ios"; readonly keyId: Uint8Array; readonly attestationObject: Uint8Array; readonly assertion?: undefined }
-  | { readonly platform: "ios"; readonly keyId: Uint8Array; readonly assertion: Uint8Array; readonly attestationObject?: undefined }
+  | {
+      readonly platform: "ios";
+      readonly keyId: Uint8Array;
+      readonly attestationObject: Uint8Array;
+      readonly assertion?: undefined;
+    }
+  | {
+      readonly platform: "ios";
+      readonly keyId: Uint8Array;
+      readonly assertion: Uint8Array;
+      readonly attestationObject?: undefined;
+    }
   | { readonly platform: "web"; readonly origin?: string };
 
 export interface CatRequest {
@@ -29,7 +39,8 @@ export interface CatRequest {
 const MAX_CHAIN = 10;
 const BASE64 = /^(?:[A-Za-z0-9+/_-]{4})*(?:[A-Za-z0-9+/_-]{2}(?:==)?|[A-Za-z0-9+/_-]{3}=?)?$/;
 
-const invalid = (description: string, reason = description) => new OAuthError("invalid_request", description, { reason });
+const invalid = (description: string, reason = description) =>
+  new OAuthError("invalid_request", description, { reason });
 
 /** Standard or URL-safe base64, padded or not; null when it is neither. */
 function decodeBase64(value: unknown): Uint8Array | null {
@@ -54,13 +65,16 @@ export function parseChallengeResponse(text: string): ChallengeResponse {
   } catch {
     throw invalid("challenge_response must be a JSON object");
   }
-  if (!value || typeof value !== "object" || Array.isArray(value)) throw invalid("challenge_response must be a JSON object");
+  if (!value || typeof value !== "object" || Array.isArray(value))
+    throw invalid("challenge_response must be a JSON object");
   const object = value as Record<string, unknown>;
   switch (object.platform) {
     case "android": {
       const chain = object.certificate_chain;
       if (!Array.isArray(chain) || chain.length === 0 || chain.length > MAX_CHAIN) {
-        throw invalid(`challenge_response.certificate_chain must be an array of 1 to ${MAX_CHAIN} base64 DER certificates, leaf first`);
+        throw invalid(
+          `challenge_response.certificate_chain must be an array of 1 to ${MAX_CHAIN} base64 DER certificates, leaf first`,
+        );
       }
       return {
         platform: "android",
@@ -82,17 +96,24 @@ export function parseChallengeResponse(text: string): ChallengeResponse {
     }
     case "web": {
       if (object.origin === undefined) return { platform: "web" };
-      if (typeof object.origin !== "string" || object.origin.length === 0 || object.origin.length > 300) throw invalid("challenge_response.origin must be the embedding page's origin (scheme://host[:port])");
+      if (typeof object.origin !== "string" || object.origin.length === 0 || object.origin.length > 300)
+        throw invalid("challenge_response.origin must be the embedding page's origin (scheme://host[:port])");
       return { platform: "web", origin: object.origin };
     }
     default:
-      throw invalid('challenge_response.platform must be "android", "ios" or "web"', `platform ${JSON.stringify(String(object.platform).slice(0, 40))}`);
+      throw invalid(
+        'challenge_response.platform must be "android", "ios" or "web"',
+        `platform ${JSON.stringify(String(object.platform).slice(0, 40))}`,
+      );
   }
 }
 
 export const parseCatRequest = createMiddleware<AppEnv & { Variables: { catRequest: CatRequest } }>(async (c, next) => {
   if (!isFormContentType(c.req.header("Content-Type") ?? null)) {
-    throw invalid("content type must be application/x-www-form-urlencoded", `content-type ${JSON.stringify(c.req.header("Content-Type") ?? null)}`);
+    throw invalid(
+      "content type must be application/x-www-form-urlencoded",
+      `content-type ${JSON.stringify(c.req.header("Content-Type") ?? null)}`,
+    );
   }
   const form = parseForm(await readBodyLimited(c.req.raw, c.get("config").limits.max_attestation_bytes));
   const challenge = form.get("challenge");

@@ -30,13 +30,28 @@ import { CAT_SCRIPT_PATH, wantsCatPage, webCatPage, webCatScript } from "./web-c
 export const CAT_PATH = "/oauth/v2/oauth-token/cat";
 
 type CatEnv = AppEnv & {
-  Variables: { catRequest: CatRequest; catClient: Client; challengeId: string; challengeExpiresAt: number; proof: DpopProof; attestation: VerifiedAttestation };
+  Variables: {
+    catRequest: CatRequest;
+    catClient: Client;
+    challengeId: string;
+    challengeExpiresAt: number;
+    proof: DpopProof;
+    attestation: VerifiedAttestation;
+  };
 };
 
 function attestingClient(clients: ReadonlyMap<string, Client>, clientId: string): Client {
   const client = clients.get(clientId);
-  if (!client) throw new OAuthError("invalid_client", "unknown client", { status: 400, reason: "unknown_client", detail: { client_id: clientId.slice(0, 100) } });
-  if (!client.attestation) throw new OAuthError("unauthorized_client", "the client is not configured for attestation", { reason: "attestation_not_configured" });
+  if (!client)
+    throw new OAuthError("invalid_client", "unknown client", {
+      status: 400,
+      reason: "unknown_client",
+      detail: { client_id: clientId.slice(0, 100) },
+    });
+  if (!client.attestation)
+    throw new OAuthError("unauthorized_client", "the client is not configured for attestation", {
+      reason: "attestation_not_configured",
+    });
   return client;
 }
 
@@ -46,12 +61,21 @@ const issueChallenge = createMiddleware<CatEnv>(async (c) => {
   const now = c.get("now");
   const query = new URL(c.req.url).searchParams;
   const ids = query.getAll("client_id");
-  if (ids.length !== 1 || !ids[0]) throw new OAuthError("invalid_request", ids.length > 1 ? 'parameter "client_id" repeated' : "client_id is required");
+  if (ids.length !== 1 || !ids[0])
+    throw new OAuthError(
+      "invalid_request",
+      ids.length > 1 ? 'parameter "client_id" repeated' : "client_id is required",
+    );
   const client = attestingClient(config.clientsById, ids[0]);
   c.get("log").client_id = client.client_id;
   const keys = await keysFor(c);
   const ttl = config.attestation.challenge_ttl;
-  const challenge = await issueCatChallenge(keys.challengeKey, client.client_id, crypto.getRandomValues(new Uint8Array(16)), now + ttl);
+  const challenge = await issueCatChallenge(
+    keys.challengeKey,
+    client.client_id,
+    crypto.getRandomValues(new Uint8Array(16)),
+    now + ttl,
+  );
   return c.json({ challenge, expires_in: ttl });
 });
 
@@ -62,10 +86,14 @@ const readChallenge = createMiddleware<CatEnv>(async (c, next) => {
   const keys = await keysFor(c);
   const result = await readCatChallenge(keys.challengeKey, c.get("catRequest").challenge, now);
   if (!result.ok) {
-    throw new OAuthError("invalid_request", result.reason === "expired" ? "challenge expired; get a new one" : "challenge is not one this server issued", {
-      reason: `challenge_${result.reason}`,
-      ...(result.detail ? { detail: { ...result.detail } } : {}),
-    });
+    throw new OAuthError(
+      "invalid_request",
+      result.reason === "expired" ? "challenge expired; get a new one" : "challenge is not one this server issued",
+      {
+        reason: `challenge_${result.reason}`,
+        ...(result.detail ? { detail: { ...result.detail } } : {}),
+      },
+    );
   }
   const client = attestingClient(config.clientsById, result.value.clientId);
   c.get("log").client_id = client.client_id;
@@ -107,8 +135,11 @@ const attest = createMiddleware<CatEnv>(async (c, next) => {
 const spendChallenge = createMiddleware<CatEnv>(async (c, next) => {
   const client = c.get("catClient");
   const id = c.get("challengeId");
-  const first = await c.get("stores").replay.use(replayScope.catChallenge(client.client_id, id), id, c.get("challengeExpiresAt"), c.get("now"));
-  if (!first) throw new OAuthError("invalid_request", "challenge already used; get a new one", { reason: "challenge_replayed" });
+  const first = await c
+    .get("stores")
+    .replay.use(replayScope.catChallenge(client.client_id, id), id, c.get("challengeExpiresAt"), c.get("now"));
+  if (!first)
+    throw new OAuthError("invalid_request", "challenge already used; get a new one", { reason: "challenge_replayed" });
   await c.get("attestation").commit?.();
   await next();
 });
@@ -119,7 +150,18 @@ const issueCat = createMiddleware<CatEnv>(async (c) => {
   const client = c.get("catClient");
   const { cal, summary } = c.get("attestation");
   const keys = await keysFor(c);
-  const { cat, jti } = await signCat(keys, { issuer: config.issuer, clientId: client.client_id, jwk: c.get("proof").jwk, ttl: config.attestation.cat_ttl, cal, attestation: summary }, now);
+  const { cat, jti } = await signCat(
+    keys,
+    {
+      issuer: config.issuer,
+      clientId: client.client_id,
+      jwk: c.get("proof").jwk,
+      ttl: config.attestation.cat_ttl,
+      cal,
+      attestation: summary,
+    },
+    now,
+  );
   const log = c.get("log");
   log.cal = cal;
   log.cat_jti = jti;

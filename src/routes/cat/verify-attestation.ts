@@ -67,7 +67,12 @@ function lazy<T>(make: () => T): () => T {
   return () => (value ??= make());
 }
 
-function rejected(context: AttestationContext, platform: string, reason: string, detail?: Readonly<Record<string, unknown>>): OAuthError {
+function rejected(
+  context: AttestationContext,
+  platform: string,
+  reason: string,
+  detail?: Readonly<Record<string, unknown>>,
+): OAuthError {
   // Public text stays vague in production; a development server tells the app developer why.
   const why = context.config.environment === "development" ? `: ${reason}` : "";
   return new OAuthError("invalid_client_attestation", `${platform} attestation rejected${why}`, {
@@ -78,8 +83,20 @@ function rejected(context: AttestationContext, platform: string, reason: string,
 }
 
 /** `disable_attestation_validation` (development only): a parsed attestation is accepted with `cal: none`. */
-function acceptUnvalidated(context: AttestationContext, platform: "android" | "ios", reason: string | undefined, summary: AttestationSummary | undefined): VerifiedAttestation {
-  return { cal: "none", summary: { ...(summary ?? { platform }), validation: "disabled", ...(reason ? { validation_failure: reason } : {}) } };
+function acceptUnvalidated(
+  context: AttestationContext,
+  platform: "android" | "ios",
+  reason: string | undefined,
+  summary: AttestationSummary | undefined,
+): VerifiedAttestation {
+  return {
+    cal: "none",
+    summary: {
+      ...(summary ?? { platform }),
+      validation: "disabled",
+      ...(reason ? { validation_failure: reason } : {}),
+    },
+  };
 }
 
 async function android(context: AttestationContext, chain: readonly Uint8Array[]): Promise<VerifiedAttestation> {
@@ -88,7 +105,14 @@ async function android(context: AttestationContext, chain: readonly Uint8Array[]
   const revocation =
     policy.revocation === "off" || policy.do_not_validate_certificate_chain
       ? undefined
-      : await androidStatusList({ cache: context.stores.cache, url: context.config.attestation.revocation_list_url, ttl: context.config.attestation.revocation_list_cache_ttl }, context.now);
+      : await androidStatusList(
+          {
+            cache: context.stores.cache,
+            url: context.config.attestation.revocation_list_url,
+            ttl: context.config.attestation.revocation_list_cache_ttl,
+          },
+          context.now,
+        );
   const result = await verifyAndroidKeyAttestation(
     chain,
     {
@@ -106,13 +130,20 @@ async function android(context: AttestationContext, chain: readonly Uint8Array[]
   );
   const disabled = context.client.attestation!.disable_attestation_validation;
   if (!result.ok) {
-    if (disabled && result.reason !== "malformed_chain" && result.reason !== "key_description_malformed" && result.reason !== "key_description_missing") {
+    if (
+      disabled &&
+      result.reason !== "malformed_chain" &&
+      result.reason !== "key_description_malformed" &&
+      result.reason !== "key_description_missing"
+    ) {
       return acceptUnvalidated(context, "android", result.reason, undefined);
     }
     throw rejected(context, "android", result.reason, result.detail);
   }
   const value = result.value;
-  const attestedKeyIsDpopKey = value.attestedKey.jwk ? (await calculateJwkThumbprint(value.attestedKey.jwk as JWK).catch(() => null)) === context.jkt : false;
+  const attestedKeyIsDpopKey = value.attestedKey.jwk
+    ? (await calculateJwkThumbprint(value.attestedKey.jwk as JWK).catch(() => null)) === context.jkt
+    : false;
   const summary: AttestationSummary = {
     platform: "android",
     security_level: value.securityLevel,
@@ -130,7 +161,11 @@ async function android(context: AttestationContext, chain: readonly Uint8Array[]
   return { cal: "by-policy", summary };
 }
 
-async function iosAttestation(context: AttestationContext, keyId: Uint8Array, attestationObject: Uint8Array): Promise<VerifiedAttestation> {
+async function iosAttestation(
+  context: AttestationContext,
+  keyId: Uint8Array,
+  attestationObject: Uint8Array,
+): Promise<VerifiedAttestation> {
   const settings = context.client.attestation!.ios!;
   const policy = context.client.attestationPolicies.ios!;
   const result = await verifyAppAttestation(
@@ -142,25 +177,47 @@ async function iosAttestation(context: AttestationContext, keyId: Uint8Array, at
   );
   const disabled = context.client.attestation!.disable_attestation_validation;
   if (!result.ok) {
-    if (disabled && result.reason !== "malformed" && result.reason !== "format") return acceptUnvalidated(context, "ios", result.reason, undefined);
+    if (disabled && result.reason !== "malformed" && result.reason !== "format")
+      return acceptUnvalidated(context, "ios", result.reason, undefined);
     throw rejected(context, "ios", result.reason, result.detail);
   }
   const value = result.value;
-  const summary: AttestationSummary = { platform: "ios", app_id: value.appId, environment: value.environment, key_id: value.keyId };
+  const summary: AttestationSummary = {
+    platform: "ios",
+    app_id: value.appId,
+    environment: value.environment,
+    key_id: value.keyId,
+  };
   const commit = async () => {
     const key = await context.stores.appAttestKeys.named(appAttestKeyName(context.jkt, value.keyId));
-    await key.run("register", { keyId: value.keyId, clientId: context.client.client_id, appId: value.appId, publicKey: value.publicKey, counter: 0, expiresAt: context.now + APP_ATTEST_KEY_RETENTION }, context.now);
+    await key.run(
+      "register",
+      {
+        keyId: value.keyId,
+        clientId: context.client.client_id,
+        appId: value.appId,
+        publicKey: value.publicKey,
+        counter: 0,
+        expiresAt: context.now + APP_ATTEST_KEY_RETENTION,
+      },
+      context.now,
+    );
   };
   if (disabled) return { ...acceptUnvalidated(context, "ios", undefined, summary), commit };
   return { cal: "by-policy", summary, commit };
 }
 
 /** A CAT refreshed with an assertion from an App Attest key this device (same DPoP key) attested before. */
-async function iosAssertion(context: AttestationContext, keyId: Uint8Array, assertion: Uint8Array): Promise<VerifiedAttestation> {
+async function iosAssertion(
+  context: AttestationContext,
+  keyId: Uint8Array,
+  assertion: Uint8Array,
+): Promise<VerifiedAttestation> {
   const keyIdText = btoa(String.fromCharCode(...keyId));
   const key = await context.stores.appAttestKeys.named(appAttestKeyName(context.jkt, keyIdText));
   const record = await key.run("read", null, context.now);
-  if (!record || record.clientId !== context.client.client_id) throw rejected(context, "ios", "assertion_unknown_key", { key_id: keyIdText });
+  if (!record || record.clientId !== context.client.client_id)
+    throw rejected(context, "ios", "assertion_unknown_key", { key_id: keyIdText });
   const result = await verifyAppAttestAssertion(
     assertion,
     { clientDataHash: context.attested },
@@ -168,7 +225,12 @@ async function iosAssertion(context: AttestationContext, keyId: Uint8Array, asse
     { publicKey: record.publicKey, previousCounter: record.counter },
   );
   if (!result.ok) throw rejected(context, "ios", `assertion_${result.reason}`, result.detail);
-  const summary: AttestationSummary = { platform: "ios", app_id: result.value.appId, key_id: keyIdText, assertion_counter: result.value.counter };
+  const summary: AttestationSummary = {
+    platform: "ios",
+    app_id: result.value.appId,
+    key_id: keyIdText,
+    assertion_counter: result.value.counter,
+  };
   const counter = result.value.counter;
   return {
     cal: context.client.attestation!.disable_attestation_validation ? "none" : "by-policy",
@@ -186,23 +248,46 @@ function web(context: AttestationContext, attestedOrigin: string | undefined): V
   const settings = context.client.attestation!.web!;
   const policy = context.client.attestationPolicies.web!;
   const result = verifyWebAttestation(
-    { requestOrigin: context.origin, fetchSite: context.fetchSite, ...(attestedOrigin !== undefined ? { attestedOrigin } : {}) },
-    { allowedOrigins: settings.allowed_origins, disableOriginVerification: policy.disable_origin_verification, serverOrigin: context.config.issuer },
+    {
+      requestOrigin: context.origin,
+      fetchSite: context.fetchSite,
+      ...(attestedOrigin !== undefined ? { attestedOrigin } : {}),
+    },
+    {
+      allowedOrigins: settings.allowed_origins,
+      disableOriginVerification: policy.disable_origin_verification,
+      serverOrigin: context.config.issuer,
+    },
   );
   if (!result.ok) throw rejected(context, "web", result.reason, result.detail);
-  return { cal: "by-policy", summary: { platform: "web", origin: result.value.origin ?? undefined, origin_verified: result.value.verified, origin_via: result.value.via } };
+  return {
+    cal: "by-policy",
+    summary: {
+      platform: "web",
+      origin: result.value.origin ?? undefined,
+      origin_verified: result.value.verified,
+      origin_via: result.value.via,
+    },
+  };
 }
 
-export async function verifyAttestation(context: AttestationContext, response: ChallengeResponse): Promise<VerifiedAttestation> {
+export async function verifyAttestation(
+  context: AttestationContext,
+  response: ChallengeResponse,
+): Promise<VerifiedAttestation> {
   const configuredPlatforms = context.client.attestation!;
   if (!configuredPlatforms[response.platform]) {
-    throw new OAuthError("unauthorized_client", `the client is not configured for ${response.platform} attestation`, { reason: `platform_not_configured ${response.platform}` });
+    throw new OAuthError("unauthorized_client", `the client is not configured for ${response.platform} attestation`, {
+      reason: `platform_not_configured ${response.platform}`,
+    });
   }
   switch (response.platform) {
     case "android":
       return android(context, response.chain);
     case "ios":
-      return response.attestationObject ? iosAttestation(context, response.keyId, response.attestationObject) : iosAssertion(context, response.keyId, response.assertion!);
+      return response.attestationObject
+        ? iosAttestation(context, response.keyId, response.attestationObject)
+        : iosAssertion(context, response.keyId, response.assertion!);
     case "web":
       return web(context, response.origin);
   }

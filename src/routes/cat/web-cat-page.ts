@@ -40,7 +40,9 @@ const integrities = new Map<string, Promise<string>>();
 function scriptIntegrity(script: string): Promise<string> {
   let integrity = integrities.get(script);
   if (!integrity) {
-    integrity = crypto.subtle.digest("SHA-256", new TextEncoder().encode(script)).then((digest) => `sha256-${btoa(String.fromCharCode(...new Uint8Array(digest)))}`);
+    integrity = crypto.subtle
+      .digest("SHA-256", new TextEncoder().encode(script))
+      .then((digest) => `sha256-${btoa(String.fromCharCode(...new Uint8Array(digest)))}`);
     integrities.set(script, integrity);
   }
   return integrity;
@@ -48,7 +50,10 @@ function scriptIntegrity(script: string): Promise<string> {
 
 /** JSON that is safe inside a `<script type="application/json">` element. */
 function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return JSON.stringify(value).replace(
+    /[<>&\u2028\u2029]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 /** Whether a GET of the CAT endpoint is a browser navigation (HTML) rather than the JSON challenge. */
@@ -75,7 +80,10 @@ function pageConfig(config: Config, client: Client, debug: boolean): WebCatConfi
 
 function errorPage<E extends AppEnv>(c: Context<E>, status: 400, message: string): Response {
   const body = html`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>haapi-edge</title></head><body><p>${message}</p></body></html>`;
-  return c.html(body.value, status, { "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'", "Cache-Control": "no-store" });
+  return c.html(body.value, status, {
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Cache-Control": "no-store",
+  });
 }
 
 /** GET (HTML): the iframe page for the client named by `client_id`. */

@@ -32,7 +32,16 @@
   /** Renew the HAAPI token when less than this many seconds are left (or a fifth of its life). */
   const RENEW_MARGIN = 60;
   /** Headers of the app's request that the iframe sets itself or that a page may not choose. */
-  const DROPPED_HEADERS = new Set(["authorization", "dpop", "cookie", "host", "origin", "referer", "content-length", "accept"]);
+  const DROPPED_HEADERS = new Set([
+    "authorization",
+    "dpop",
+    "cookie",
+    "host",
+    "origin",
+    "referer",
+    "content-length",
+    "accept",
+  ]);
   const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
   /**
@@ -84,8 +93,14 @@
   function announceLoaded() {
     const message = { type: "loaded" };
     debug("->", message);
-    const ancestor = location.ancestorOrigins && location.ancestorOrigins.length > 0 ? location.ancestorOrigins[0] : null;
-    const targets = appOrigin !== null ? [appOrigin] : ancestor !== null && allowedOrigins.has(ancestor) ? [ancestor] : [...allowedOrigins];
+    const ancestor =
+      location.ancestorOrigins && location.ancestorOrigins.length > 0 ? location.ancestorOrigins[0] : null;
+    const targets =
+      appOrigin !== null
+        ? [appOrigin]
+        : ancestor !== null && allowedOrigins.has(ancestor)
+          ? [ancestor]
+          : [...allowedOrigins];
     for (const target of targets) window.parent.postMessage(message, target);
   }
 
@@ -97,7 +112,8 @@
     }
     /** @type {unknown} */
     const message = event.data;
-    if (typeof message !== "object" || message === null || typeof (/** @type {Message} */ (message).type) !== "string") return;
+    if (typeof message !== "object" || message === null || typeof (/** @type {Message} */ (message).type) !== "string")
+      return;
     appOrigin = event.origin;
     debug("<-", message);
     void handle(/** @type {Message} */ (message));
@@ -155,7 +171,10 @@
    * @returns {Promise<{ body: string | null, init: { status: number, statusText: string, headers: Record<string, string> } }>}
    */
   async function apiRequest(data) {
-    const request = /** @type {{ href?: unknown, init?: { method?: unknown, headers?: unknown, body?: unknown, credentials?: unknown } }} */ (data || {});
+    const request =
+      /** @type {{ href?: unknown, init?: { method?: unknown, headers?: unknown, body?: unknown, credentials?: unknown } }} */ (
+        data || {}
+      );
     const url = haapiUrl(request.href);
     const init = request.init || {};
     const method = typeof init.method === "string" ? init.method.toUpperCase() : "GET";
@@ -168,7 +187,8 @@
     }
     headers.set("Accept", HAAPI_MEDIA_TYPE);
     const body = typeof init.body === "string" && method !== "GET" ? init.body : undefined;
-    const credentials = init.credentials === "omit" || init.credentials === "include" ? init.credentials : "same-origin";
+    const credentials =
+      init.credentials === "omit" || init.credentials === "include" ? init.credentials : "same-origin";
     let token;
     try {
       token = await currentToken();
@@ -199,7 +219,11 @@
     } catch {
       throw new Error("api-request: href is not a URL");
     }
-    const allowed = url.origin === location.origin && !url.username && !url.password && (config.apiPaths.includes(url.pathname) || config.apiPrefixes.some((prefix) => url.pathname.startsWith(prefix)));
+    const allowed =
+      url.origin === location.origin &&
+      !url.username &&
+      !url.password &&
+      (config.apiPaths.includes(url.pathname) || config.apiPrefixes.some((prefix) => url.pathname.startsWith(prefix)));
     if (!allowed) throw new Error(`api-request: ${url.origin}${url.pathname} is not a HAAPI path of this server`);
     return url;
   }
@@ -210,7 +234,8 @@
   async function currentToken() {
     const now = Date.now() / 1000;
     if (haapiToken === null && dpopKey === null) await restore();
-    if (haapiToken !== null && haapiToken.expiresAt - Math.min(RENEW_MARGIN, haapiToken.lifetime / 5) > now) return haapiToken;
+    if (haapiToken !== null && haapiToken.expiresAt - Math.min(RENEW_MARGIN, haapiToken.lifetime / 5) > now)
+      return haapiToken;
     acquiring ??= acquire().finally(() => {
       acquiring = null;
     });
@@ -221,21 +246,54 @@
   async function acquire() {
     const started = generation;
     const key = dpopKey ?? (await newKey());
-    const challengeResponse = await fetch(`${config.catEndpoint}?client_id=${encodeURIComponent(config.clientId)}`, { headers: { Accept: "application/json" }, cache: "no-store" });
+    const challengeResponse = await fetch(`${config.catEndpoint}?client_id=${encodeURIComponent(config.clientId)}`, {
+      headers: { Accept: "application/json" },
+      cache: "no-store",
+    });
     const challenge = await jsonOf(challengeResponse, "CAT challenge");
-    const catForm = new URLSearchParams({ challenge: String(challenge.challenge), challenge_response: JSON.stringify({ platform: "web", origin: appOrigin }) });
+    const catForm = new URLSearchParams({
+      challenge: String(challenge.challenge),
+      challenge_response: JSON.stringify({ platform: "web", origin: appOrigin }),
+    });
     const catResponse = await withNonce(async () =>
-      fetch(config.catEndpoint, { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded", DPoP: await proof("POST", config.catEndpoint, undefined, key) }, body: catForm, cache: "no-store" }),
+      fetch(config.catEndpoint, {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/x-www-form-urlencoded",
+          DPoP: await proof("POST", config.catEndpoint, undefined, key),
+        },
+        body: catForm,
+        cache: "no-store",
+      }),
     );
     const { cat } = await jsonOf(catResponse, "CAT");
-    const tokenForm = new URLSearchParams({ grant_type: "client_credentials", client_id: config.clientId, scope: config.scope, client_assertion_type: CAT_ASSERTION_TYPE, client_assertion: String(cat) });
+    const tokenForm = new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: config.clientId,
+      scope: config.scope,
+      client_assertion_type: CAT_ASSERTION_TYPE,
+      client_assertion: String(cat),
+    });
     const tokenResponse = await withNonce(async () =>
-      fetch(config.tokenEndpoint, { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded", DPoP: await proof("POST", config.tokenEndpoint, undefined, key) }, body: tokenForm, cache: "no-store" }),
+      fetch(config.tokenEndpoint, {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/x-www-form-urlencoded",
+          DPoP: await proof("POST", config.tokenEndpoint, undefined, key),
+        },
+        body: tokenForm,
+        cache: "no-store",
+      }),
     );
     const issued = await jsonOf(tokenResponse, "HAAPI token");
-    if (typeof issued.access_token !== "string" || typeof issued.expires_in !== "number") throw new Error("HAAPI token: the token response is malformed");
+    if (typeof issued.access_token !== "string" || typeof issued.expires_in !== "number")
+      throw new Error("HAAPI token: the token response is malformed");
     if (started !== generation) throw new Error("reloaded while setting up");
-    const token = { accessToken: issued.access_token, expiresAt: Date.now() / 1000 + issued.expires_in, lifetime: issued.expires_in };
+    const token = {
+      accessToken: issued.access_token,
+      expiresAt: Date.now() / 1000 + issued.expires_in,
+      lifetime: issued.expires_in,
+    };
     dpopKey = key;
     haapiToken = token;
     await remember();
@@ -251,7 +309,10 @@
     } catch {
       throw new Error(`${what}: HTTP ${response.status}, not JSON`);
     }
-    if (!response.ok) throw new Error(`${what}: HTTP ${response.status} ${body && body.error ? `${body.error}: ${body.error_description || ""}` : ""}`.trim());
+    if (!response.ok)
+      throw new Error(
+        `${what}: HTTP ${response.status} ${body && body.error ? `${body.error}: ${body.error_description || ""}` : ""}`.trim(),
+      );
     return body;
   }
 
@@ -264,7 +325,10 @@
     const challenge = `${response.headers.get("WWW-Authenticate") || ""}`;
     let asksForNonce = challenge.includes("use_dpop_nonce");
     if (!asksForNonce && response.status === 400) {
-      const copy = await response.clone().json().catch(() => null);
+      const copy = await response
+        .clone()
+        .json()
+        .catch(() => null);
       asksForNonce = copy !== null && copy.error === "use_dpop_nonce";
     }
     if (asksForNonce && response.headers.get("DPoP-Nonce")) {
@@ -291,7 +355,10 @@
     /** @type {Record<string, unknown>} */
     const payload = { jti: crypto.randomUUID(), htm: method, htu: htu.href, iat: Math.floor(Date.now() / 1000) };
     if (nonce !== null) payload.nonce = nonce;
-    if (accessToken !== undefined) payload.ath = base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(accessToken))));
+    if (accessToken !== undefined)
+      payload.ath = base64url(
+        new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(accessToken))),
+      );
     const header = { typ: "dpop+jwt", alg: "ES256", jwk: key.publicJwk };
     const input = `${base64url(utf8(JSON.stringify(header)))}.${base64url(utf8(JSON.stringify(payload)))}`;
     const signature = await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, key.privateKey, utf8(input));
@@ -302,7 +369,10 @@
   async function newKey() {
     const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
     const jwk = await crypto.subtle.exportKey("jwk", pair.publicKey);
-    return { privateKey: pair.privateKey, publicJwk: { crv: String(jwk.crv), kty: String(jwk.kty), x: String(jwk.x), y: String(jwk.y) } };
+    return {
+      privateKey: pair.privateKey,
+      publicJwk: { crv: String(jwk.crv), kty: String(jwk.kty), x: String(jwk.x), y: String(jwk.y) },
+    };
   }
 
   /** @param {string} text */
@@ -358,9 +428,18 @@
 
   /** Take back the key and token an earlier page of this app stored, if they are for this app. */
   async function restore() {
-    const state = /** @type {{ key?: DpopKey, token?: HaapiToken, origin?: string } | null | undefined} */ (await stored("readonly", (store) => store.get(storageKey)));
+    const state = /** @type {{ key?: DpopKey, token?: HaapiToken, origin?: string } | null | undefined} */ (
+      await stored("readonly", (store) => store.get(storageKey))
+    );
     // IndexedDB answers undefined for a missing key (and `stored` null when there is no storage).
-    if (state === null || state === undefined || state.origin !== appOrigin || !state.key || !(state.key.privateKey instanceof CryptoKey)) return;
+    if (
+      state === null ||
+      state === undefined ||
+      state.origin !== appOrigin ||
+      !state.key ||
+      !(state.key.privateKey instanceof CryptoKey)
+    )
+      return;
     dpopKey = state.key;
     if (state.token && typeof state.token.accessToken === "string") haapiToken = state.token;
     debug("restored the DPoP key", haapiToken !== null ? "and the HAAPI token" : "");

@@ -55,8 +55,15 @@ export async function settled(c: Context<HaapiEnv>, session: SessionRecord): Pro
   if (step.kind !== "poll" || step.status !== "pending" || step.approval.via !== "uaf") return session;
   const tx = await c.get("stores").uafTransactions.byId(step.approval.transaction)?.run("read", null, c.get("now"));
   if (tx && tx.status !== "succeeded" && tx.status !== "failed") return session;
-  const outcome = tx?.status === "succeeded" ? ({ approved: true, amr: [...uafAmr(tx.authenticators[0]?.aaid ?? ""), "mca"] } as const) : ({ approved: false } as const);
-  return (await c.get("sessionRef").run("settleTransaction", { transaction: step.approval.transaction, outcome }, c.get("now"))) ?? session;
+  const outcome =
+    tx?.status === "succeeded"
+      ? ({ approved: true, amr: [...uafAmr(tx.authenticators[0]?.aaid ?? ""), "mca"] } as const)
+      : ({ approved: false } as const);
+  return (
+    (await c
+      .get("sessionRef")
+      .run("settleTransaction", { transaction: step.approval.transaction, outcome }, c.get("now"))) ?? session
+  );
 }
 
 const PENDING_TEXT = {
@@ -72,7 +79,12 @@ export async function pollStep(c: Context<HaapiEnv>, current: SessionRecord): Pr
   const config = c.get("config");
   const now = c.get("now");
   const status = step.status === "pending" && step.expires_at <= now ? "failed" : step.status;
-  const messages: Message[] = status === "pending" ? [info(PENDING_TEXT[step.approval.via])] : status === "failed" ? [error("The login was not approved.")] : [];
+  const messages: Message[] =
+    status === "pending"
+      ? [info(PENDING_TEXT[step.approval.via])]
+      : status === "failed"
+        ? [error("The login was not approved.")]
+        : [];
   return pollingStep(config, config.authenticatorsById.get(step.authenticator)!, status, {
     remaining: Math.max(0, step.expires_at - now),
     messages,

@@ -10,7 +10,12 @@ export function acrOf(authenticator: AuthenticatorConfig): string {
   return authenticator.acr ?? `urn:se:curity:authentication:${authenticator.type}:${authenticator.id}`;
 }
 
-export function authenticated(user: Pick<User, "sub" | "username">, authenticator: AuthenticatorConfig, amr: readonly string[], now: number): AuthenticatedUser {
+export function authenticated(
+  user: Pick<User, "sub" | "username">,
+  authenticator: AuthenticatorConfig,
+  amr: readonly string[],
+  now: number,
+): AuthenticatedUser {
   return { sub: user.sub, username: user.username, acr: acrOf(authenticator), amr, auth_time: now };
 }
 

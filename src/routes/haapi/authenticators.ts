@@ -37,13 +37,27 @@ import { error, HaapiProblem, info, invalidInput, type InvalidField } from "./re
 import { firstStep, forgotPasswordStep, registerStep } from "./steps";
 
 /** The authenticator in the path, which this flow must offer. */
-function authenticatorOf(c: Context<HaapiEnv>, types?: AuthenticatorConfig["type"] | readonly AuthenticatorConfig["type"][]): AuthenticatorConfig {
+function authenticatorOf(
+  c: Context<HaapiEnv>,
+  types?: AuthenticatorConfig["type"] | readonly AuthenticatorConfig["type"][],
+): AuthenticatorConfig {
   const id = c.req.param("id") ?? "";
   const authenticator = c.get("config").authenticatorsById.get(id);
   if (!authenticator || !c.get("session").authenticators.includes(id)) {
-    throw new HaapiProblem("generic-user-error", "This authentication method is not available for this login", {}, { status: 404, reason: `authenticator_not_offered ${id.slice(0, 64)}` });
+    throw new HaapiProblem(
+      "generic-user-error",
+      "This authentication method is not available for this login",
+      {},
+      { status: 404, reason: `authenticator_not_offered ${id.slice(0, 64)}` },
+    );
   }
-  if (types && !(typeof types === "string" ? [types] : types).includes(authenticator.type)) throw new HaapiProblem("generic-user-error", "This step does not belong to this authentication method", {}, { status: 404, reason: "authenticator_type_mismatch" });
+  if (types && !(typeof types === "string" ? [types] : types).includes(authenticator.type))
+    throw new HaapiProblem(
+      "generic-user-error",
+      "This step does not belong to this authentication method",
+      {},
+      { status: 404, reason: "authenticator_type_mismatch" },
+    );
   return authenticator;
 }
 
@@ -54,7 +68,12 @@ function source(c: Context<HaapiEnv>): string {
 }
 
 function tooManyAttempts(retryAfter: number, reason: string): HaapiProblem {
-  return new HaapiProblem("too-many-attempts", "Too many failed attempts; try again later", { messages: [error("Too many failed attempts; try again later.")] }, { reason, headers: { "Retry-After": String(retryAfter) } });
+  return new HaapiProblem(
+    "too-many-attempts",
+    "Too many failed attempts; try again later",
+    { messages: [error("Too many failed attempts; try again later.")] },
+    { reason, headers: { "Retry-After": String(retryAfter) } },
+  );
 }
 
 /** Username and password, with lockout per user and per source (failures only). */
@@ -73,9 +92,20 @@ async function passwordLogin(c: Context<HaapiEnv>, authenticator: AuthenticatorC
   const verified = user ? await verifyPassword(fields.password!, user.secret) : null;
   if (!user || !verified?.ok) {
     await takeToken(c, sourceKey, limit);
-    const after = user ? await account.run("recordFailure", { max: config.login.max_failed_attempts, lockSeconds: config.login.lockout }, now) : { locked: false, retryAfter: 0 };
+    const after = user
+      ? await account.run(
+          "recordFailure",
+          { max: config.login.max_failed_attempts, lockSeconds: config.login.lockout },
+          now,
+        )
+      : { locked: false, retryAfter: 0 };
     if (after.locked) throw tooManyAttempts(after.retryAfter, "login_user_locked_now");
-    throw new HaapiProblem("incorrect-credentials", "Incorrect username or password", { messages: [error("Incorrect username or password.")] }, { reason: user ? "password_mismatch" : "unknown_user" });
+    throw new HaapiProblem(
+      "incorrect-credentials",
+      "Incorrect username or password",
+      { messages: [error("Incorrect username or password.")] },
+      { reason: user ? "password_mismatch" : "unknown_user" },
+    );
   }
   await account.run("recordSuccess", null, now);
   return finishFlow(c, c.get("session"), authenticated(user, authenticator, ["pwd"], now));
@@ -84,16 +114,24 @@ async function passwordLogin(c: Context<HaapiEnv>, authenticator: AuthenticatorC
 async function createAccount(c: Context<HaapiEnv>, authenticator: AuthenticatorConfig): Promise<Response> {
   const config = c.get("config");
   const now = c.get("now");
-  if (!config.login.allow_user_registration) throw new HaapiProblem("generic-user-error", "Account registration is not available", {}, { status: 404, reason: "registration_disabled" });
+  if (!config.login.allow_user_registration)
+    throw new HaapiProblem(
+      "generic-user-error",
+      "Account registration is not available",
+      {},
+      { status: 404, reason: "registration_disabled" },
+    );
   const form = await readForm(c);
   const fields = requireFields(form, { userName: username, password: anyPassword });
   const problems: InvalidField[] = [];
   const weak = passwordProblem(fields.password!, fields.userName!);
   if (weak) problems.push({ name: "password", reason: "invalidValue", detail: weak });
   const email = form.get("email");
-  if (email !== undefined && (email.length > 254 || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email))) problems.push({ name: "email", reason: "invalidValue", detail: "not an email address" });
+  if (email !== undefined && (email.length > 254 || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)))
+    problems.push({ name: "email", reason: "invalidValue", detail: "not an email address" });
   const name = form.get("name");
-  if (name !== undefined && name.length > 200) problems.push({ name: "name", reason: "invalidValue", detail: "too long" });
+  if (name !== undefined && name.length > 200)
+    problems.push({ name: "name", reason: "invalidValue", detail: "too long" });
   if (problems.length) throw invalidInput(problems);
   const created = await registerUser(c, {
     sub: crypto.randomUUID(),
@@ -102,7 +140,11 @@ async function createAccount(c: Context<HaapiEnv>, authenticator: AuthenticatorC
     claims: { ...(email ? { email, email_verified: false } : {}), ...(name ? { name } : {}) },
     created_at: now,
   });
-  if (!created) throw invalidInput([{ name: "userName", reason: "invalidValue", detail: "already taken" }], "The username is already taken");
+  if (!created)
+    throw invalidInput(
+      [{ name: "userName", reason: "invalidValue", detail: "already taken" }],
+      "The username is already taken",
+    );
   const user = (await findUser(c, fields.userName!))!;
   return finishFlow(c, c.get("session"), authenticated(user, authenticator, ["pwd"], now));
 }
@@ -113,18 +155,28 @@ async function startApproval(c: Context<HaapiEnv>, authenticator: AuthenticatorC
   const now = c.get("now");
   const fields = requireFields(await readForm(c), { userName: username });
   const user = await findUser(c, fields.userName!);
-  if (!user) throw new HaapiProblem("authentication-failed", "The login could not be approved", { messages: [error("No approval can be requested for this user.")] }, { reason: "approval_unknown_user" });
+  if (!user)
+    throw new HaapiProblem(
+      "authentication-failed",
+      "The login could not be approved",
+      { messages: [error("No approval can be requested for this user.")] },
+      { reason: "approval_unknown_user" },
+    );
   const session = c.get("session");
   const expiresAt = now + config.login.approval_link_ttl;
   const secret = await approvalSecret(c, approvalLabel.link(session.id, expiresAt));
-  const updated = await c.get("sessionRef").run("setStep", {
-    kind: "poll",
-    authenticator: authenticator.id,
-    approval: { via: "link", hash: await hashToken(secret) },
-    expires_at: expiresAt,
-    status: "pending",
-    user: authenticated(user, authenticator, ["mca"], now),
-  }, c.get("now"));
+  const updated = await c.get("sessionRef").run(
+    "setStep",
+    {
+      kind: "poll",
+      authenticator: authenticator.id,
+      approval: { via: "link", hash: await hashToken(secret) },
+      expires_at: expiresAt,
+      status: "pending",
+      user: authenticated(user, authenticator, ["mca"], now),
+    },
+    c.get("now"),
+  );
   if (!updated) throw mismatch("session_already_completed");
   return represent(c, await renderStep(c, updated));
 }
@@ -133,7 +185,12 @@ const guard = [negotiate, haapiToken, loadSession] as const;
 
 const methodNotAllowed = (allow: string) =>
   createMiddleware<HaapiEnv>(async () => {
-    throw new HaapiProblem("generic-user-error", `Use ${allow}`, {}, { status: 405, reason: "method_not_allowed", headers: { Allow: allow } });
+    throw new HaapiProblem(
+      "generic-user-error",
+      `Use ${allow}`,
+      {},
+      { status: 405, reason: "method_not_allowed", headers: { Allow: allow } },
+    );
   });
 
 export const authenticatorRoutes = new Hono<HaapiEnv>()
@@ -145,7 +202,9 @@ export const authenticatorRoutes = new Hono<HaapiEnv>()
   })
   .get(`${AUTHN_PATH}/authenticate/:id`, ...guard, async (c) => {
     const authenticator = authenticatorOf(c);
-    const updated = await c.get("sessionRef").run("setStep", { kind: "authenticate", authenticator: authenticator.id }, c.get("now"));
+    const updated = await c
+      .get("sessionRef")
+      .run("setStep", { kind: "authenticate", authenticator: authenticator.id }, c.get("now"));
     if (!updated) throw mismatch("session_already_completed");
     return represent(c, await renderStep(c, updated));
   })
@@ -162,27 +221,46 @@ export const authenticatorRoutes = new Hono<HaapiEnv>()
         return startDeviceAuthentication(c, authenticator);
     }
   })
-  .get(`${AUTHN_PATH}/authenticate/:id/forgot-password`, ...guard, async (c) => represent(c, forgotPasswordStep(c.get("config"), authenticatorOf(c, "html-form"))))
+  .get(`${AUTHN_PATH}/authenticate/:id/forgot-password`, ...guard, async (c) =>
+    represent(c, forgotPasswordStep(c.get("config"), authenticatorOf(c, "html-form"))),
+  )
   .post(`${AUTHN_PATH}/authenticate/:id/forgot-password`, ...guard, async (c) => {
     const authenticator = authenticatorOf(c, "html-form");
     requireFields(await readForm(c), { userName: username });
     // The same answer whether or not the account exists (no user enumeration). Sending the reset
     // message needs a mail or SMS sender, which is not built: the log says so.
     c.get("log").reason = "password_reset_requested_no_sender";
-    return represent(c, forgotPasswordStep(c.get("config"), authenticator, [info("If the account exists, instructions to reset the password have been sent.")]));
+    return represent(
+      c,
+      forgotPasswordStep(c.get("config"), authenticator, [
+        info("If the account exists, instructions to reset the password have been sent."),
+      ]),
+    );
   })
   .get(`${AUTHN_PATH}/register/:id`, ...guard, async (c) => {
-    if (!c.get("config").login.allow_user_registration) throw new HaapiProblem("generic-user-error", "Account registration is not available", {}, { status: 404, reason: "registration_disabled" });
+    if (!c.get("config").login.allow_user_registration)
+      throw new HaapiProblem(
+        "generic-user-error",
+        "Account registration is not available",
+        {},
+        { status: 404, reason: "registration_disabled" },
+      );
     return represent(c, registerStep(c.get("config"), authenticatorOf(c, "html-form")));
   })
   .post(`${AUTHN_PATH}/register/:id`, ...guard, async (c) => createAccount(c, authenticatorOf(c, "html-form")))
   .get(`${AUTHN_PATH}/authenticate/:id/poll`, ...guard, async (c) => {
     const authenticator = authenticatorOf(c, ["approval-link", "uaf-mobile-approval"]);
     const session = c.get("session");
-    if (session.step.kind !== "poll" || session.step.authenticator !== authenticator.id) throw invalidInput([{ name: "step", reason: "invalidValue", detail: "no approval is pending" }], "Nothing to poll");
+    if (session.step.kind !== "poll" || session.step.authenticator !== authenticator.id)
+      throw invalidInput(
+        [{ name: "step", reason: "invalidValue", detail: "no approval is pending" }],
+        "Nothing to poll",
+      );
     return represent(c, await renderStep(c, session));
   })
-  .post(`${AUTHN_PATH}/authenticate/:id/uaf-response`, ...guard, async (c) => finishDeviceAuthentication(c, authenticatorOf(c, ["uaf-device"])))
+  .post(`${AUTHN_PATH}/authenticate/:id/uaf-response`, ...guard, async (c) =>
+    finishDeviceAuthentication(c, authenticatorOf(c, ["uaf-device"])),
+  )
   .post(`${AUTHN_PATH}/authenticate/:id/cancel`, ...guard, async (c) => {
     authenticatorOf(c);
     const updated = await c.get("sessionRef").run("setStep", firstStep(c.get("session").authenticators), c.get("now"));
@@ -194,7 +272,12 @@ export const authenticatorRoutes = new Hono<HaapiEnv>()
     const session = await settled(c, c.get("session"));
     const step = session.step;
     if (step.kind !== "poll" || step.authenticator !== authenticator.id || step.status !== "done") {
-      throw new HaapiProblem("authentication-failed", "The login was not approved", { messages: [error("The login was not approved.")] }, { reason: "continue_without_approval" });
+      throw new HaapiProblem(
+        "authentication-failed",
+        "The login was not approved",
+        { messages: [error("The login was not approved.")] },
+        { reason: "continue_without_approval" },
+      );
     }
     return finishFlow(c, session, { ...step.user, auth_time: c.get("now") });
   })
@@ -204,12 +287,21 @@ export const authenticatorRoutes = new Hono<HaapiEnv>()
     const approved = ref ? await ref.run("approve", await hashToken(c.req.param("secret")), c.get("now")) : false;
     if (flowModeOf(c.req.header("Accept") ?? "") === "browser") {
       const page = approved
-        ? renderMessagePage({ title: "Login approved", messages: [info("The login is approved. Return to the device you are logging in on.")] })
-        : renderMessagePage({ title: "Link not valid", problem: "invalid_request", messages: [error("This approval link is not valid, or has expired.")] });
+        ? renderMessagePage({
+            title: "Login approved",
+            messages: [info("The login is approved. Return to the device you are logging in on.")],
+          })
+        : renderMessagePage({
+            title: "Link not valid",
+            problem: "invalid_request",
+            messages: [error("This approval link is not valid, or has expired.")],
+          });
       return c.body(page, approved ? 200 : 404, htmlHeaders(c.get("config"), undefined));
     }
     c.header("Cache-Control", "no-store");
-    return approved ? c.json({ approved: true }) : c.json({ error: "invalid_request", error_description: "this approval link is not valid, or has expired" }, 404);
+    return approved
+      ? c.json({ approved: true })
+      : c.json({ error: "invalid_request", error_description: "this approval link is not valid, or has expired" }, 404);
   })
   .all(`${AUTHN_PATH}/authenticate`, methodNotAllowed("GET"))
   .all(`${AUTHN_PATH}/authenticate/:id`, methodNotAllowed("GET, POST"))

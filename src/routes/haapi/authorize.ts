@@ -29,9 +29,27 @@ import { renderStep } from "./render";
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 /** A JWK SHA-256 thumbprint (RFC 7638), base64url. */
 const JKT = /^[A-Za-z0-9_-]{43}$/;
-const PARAMETERS = ["client_id", "response_type", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "dpop_jkt", "prompt", "login_hint"] as const;
+const PARAMETERS = [
+  "client_id",
+  "response_type",
+  "redirect_uri",
+  "scope",
+  "state",
+  "nonce",
+  "code_challenge",
+  "code_challenge_method",
+  "dpop_jkt",
+  "prompt",
+  "login_hint",
+] as const;
 
-function authorizationError(config: Config, redirectUri: string, state: string | undefined, error: string, description: string): HaapiProblem {
+function authorizationError(
+  config: Config,
+  redirectUri: string,
+  state: string | undefined,
+  error: string,
+  description: string,
+): HaapiProblem {
   return new HaapiProblem(
     "error-authorization-response",
     "The authorization request was refused",
@@ -40,17 +58,34 @@ function authorizationError(config: Config, redirectUri: string, state: string |
       error_description: description,
       iss: config.issuer,
       ...(state !== undefined ? { state } : {}),
-      links: [{ href: authorizationResponseUri(redirectUri, { error, error_description: description, state, iss: config.issuer }), rel: "authorization-response" }],
+      links: [
+        {
+          href: authorizationResponseUri(redirectUri, {
+            error,
+            error_description: description,
+            state,
+            iss: config.issuer,
+          }),
+          rel: "authorization-response",
+        },
+      ],
     },
     { reason: `authorize_${error}: ${description}` },
   );
 }
 
 /** Who asks: a HAAPI token (its client and DPoP key), or a browser (the client named by `client_id`). */
-export type Requester = { readonly kind: "haapi"; readonly clientId: string; readonly jkt: string } | { readonly kind: "browser" };
+export type Requester =
+  | { readonly kind: "haapi"; readonly clientId: string; readonly jkt: string }
+  | { readonly kind: "browser" };
 
 /** The validated request, or the problem to answer. Pure. */
-export function parseAuthorizationRequest(query: URLSearchParams, client: Client, config: Config, requester: Requester): AuthorizationRequest {
+export function parseAuthorizationRequest(
+  query: URLSearchParams,
+  client: Client,
+  config: Config,
+  requester: Requester,
+): AuthorizationRequest {
   const one = (name: (typeof PARAMETERS)[number]): string | undefined => {
     const values = query.getAll(name);
     if (values.length > 1) throw invalidInput([{ name, reason: "invalidValue", detail: "repeated" }]);
@@ -58,16 +93,25 @@ export function parseAuthorizationRequest(query: URLSearchParams, client: Client
   };
   const clientId = one("client_id");
   if (clientId === undefined) throw invalidInput([{ name: "client_id", reason: "missing" }]);
-  if (requester.kind === "haapi" && clientId !== requester.clientId) throw invalidInput([{ name: "client_id", reason: "invalidValue", detail: "must be the client of the HAAPI access token" }]);
-  if (clientId !== client.client_id) throw invalidInput([{ name: "client_id", reason: "invalidValue", detail: "unknown client" }]);
+  if (requester.kind === "haapi" && clientId !== requester.clientId)
+    throw invalidInput([
+      { name: "client_id", reason: "invalidValue", detail: "must be the client of the HAAPI access token" },
+    ]);
+  if (clientId !== client.client_id)
+    throw invalidInput([{ name: "client_id", reason: "invalidValue", detail: "unknown client" }]);
   const redirectUri = one("redirect_uri");
   if (redirectUri === undefined) throw invalidInput([{ name: "redirect_uri", reason: "missing" }]);
-  if (!client.redirect_uris.includes(redirectUri)) throw invalidInput([{ name: "redirect_uri", reason: "invalidValue", detail: "not a registered redirect URI of the client" }]);
+  if (!client.redirect_uris.includes(redirectUri))
+    throw invalidInput([
+      { name: "redirect_uri", reason: "invalidValue", detail: "not a registered redirect URI of the client" },
+    ]);
 
   // From here on the redirect URI is the client's: errors are authorization responses.
   const state = one("state");
-  const refuse = (error: string, description: string) => authorizationError(config, redirectUri, state, error, description);
-  if (!client.grant_types.includes("authorization_code")) throw refuse("unauthorized_client", "the client may not use the authorization code flow");
+  const refuse = (error: string, description: string) =>
+    authorizationError(config, redirectUri, state, error, description);
+  if (!client.grant_types.includes("authorization_code"))
+    throw refuse("unauthorized_client", "the client may not use the authorization code flow");
   const responseType = one("response_type");
   if (responseType === undefined) throw refuse("invalid_request", "response_type is required");
   if (responseType !== "code") throw refuse("unsupported_response_type", "only response_type=code is supported");
@@ -87,16 +131,24 @@ export function parseAuthorizationRequest(query: URLSearchParams, client: Client
   const method = one("code_challenge_method");
   if (challenge === undefined) throw refuse("invalid_request", "code_challenge is required (PKCE, S256)");
   if (method !== "S256") throw refuse("invalid_request", "code_challenge_method must be S256");
-  if (!CODE_CHALLENGE.test(challenge)) throw refuse("invalid_request", "code_challenge must be base64url(SHA-256(code_verifier))");
+  if (!CODE_CHALLENGE.test(challenge))
+    throw refuse("invalid_request", "code_challenge must be base64url(SHA-256(code_verifier))");
   const dpopJkt = one("dpop_jkt");
-  if (dpopJkt !== undefined && !JKT.test(dpopJkt)) throw refuse("invalid_request", "dpop_jkt must be a JWK SHA-256 thumbprint (RFC 7638)");
+  if (dpopJkt !== undefined && !JKT.test(dpopJkt))
+    throw refuse("invalid_request", "dpop_jkt must be a JWK SHA-256 thumbprint (RFC 7638)");
   // HAAPI: the key that runs the login. A browser has no key of its own here: its dpop_jkt is taken as
   // given (RFC 9449 §10), and the token request must then prove that key.
-  if (requester.kind === "haapi" && dpopJkt !== undefined && dpopJkt !== requester.jkt) throw refuse("invalid_request", "dpop_jkt must be the thumbprint of the HAAPI token's DPoP key");
+  if (requester.kind === "haapi" && dpopJkt !== undefined && dpopJkt !== requester.jkt)
+    throw refuse("invalid_request", "dpop_jkt must be the thumbprint of the HAAPI token's DPoP key");
   const nonce = one("nonce");
   if (nonce !== undefined && nonce.length > 512) throw refuse("invalid_request", "nonce is too long");
   if (state !== undefined && state.length > 2048) throw refuse("invalid_request", "state is too long");
-  const boundTo = requester.kind === "haapi" ? (dpopJkt !== undefined || client.capabilities.haapi?.issue_token_bound_authorization_code === true ? requester.jkt : undefined) : dpopJkt;
+  const boundTo =
+    requester.kind === "haapi"
+      ? dpopJkt !== undefined || client.capabilities.haapi?.issue_token_bound_authorization_code === true
+        ? requester.jkt
+        : undefined
+      : dpopJkt;
   return {
     client_id: client.client_id,
     redirect_uri: redirectUri,
@@ -115,16 +167,29 @@ async function browserClient(c: Context<HaapiEnv>, query: URLSearchParams): Prom
   const clientId = values[0];
   if (!clientId) throw invalidInput([{ name: "client_id", reason: "missing" }]);
   const client = clientId.length <= 255 ? await findClient(c, clientId, true) : undefined;
-  if (!client) throw invalidInput([{ name: "client_id", reason: "invalidValue", detail: "unknown client" }], "Unknown client");
+  if (!client)
+    throw invalidInput([{ name: "client_id", reason: "invalidValue", detail: "unknown client" }], "Unknown client");
   c.get("log").client_id = client.client_id;
   if (client.capabilities.haapi) {
-    throw invalidInput([{ name: "client_id", reason: "invalidValue", detail: `this client logs users in through HAAPI (${HAAPI_MEDIA_TYPE}) only` }], "This application cannot log in from a browser");
+    throw invalidInput(
+      [
+        {
+          name: "client_id",
+          reason: "invalidValue",
+          detail: `this client logs users in through HAAPI (${HAAPI_MEDIA_TYPE}) only`,
+        },
+      ],
+      "This application cannot log in from a browser",
+    );
   }
   return client;
 }
 
 /** What binds the new session, per mode; for a browser, the cookie to set and the page's CSRF token. */
-async function bindSession(c: Context<HaapiEnv>, sessionId: string): Promise<{ binding: SessionBinding; cal: ClientAssuranceLevel }> {
+async function bindSession(
+  c: Context<HaapiEnv>,
+  sessionId: string,
+): Promise<{ binding: SessionBinding; cal: ClientAssuranceLevel }> {
   if (c.get("flowMode") === "browser") {
     const { cookieValue, binding, csrf } = await newBrowserBinding(sessionId);
     const config = c.get("config");
@@ -150,12 +215,22 @@ export const startFlow = createMiddleware<HaapiEnv>(async (c) => {
   } else {
     const token = c.get("haapiToken");
     client = c.get("flowClient");
-    request = parseAuthorizationRequest(query, client, config, { kind: "haapi", clientId: token.clientId, jkt: token.jkt! });
+    request = parseAuthorizationRequest(query, client, config, {
+      kind: "haapi",
+      clientId: token.clientId,
+      jkt: token.jkt!,
+    });
   }
   // A browser cannot run a UAF client operation: uaf-device is an app's authenticator.
   const offered = client.authenticators ?? [...config.authenticatorsById.keys()];
-  const authenticators = c.get("flowMode") === "browser" ? offered.filter((id) => config.authenticatorsById.get(id)!.type !== "uaf-device") : offered;
-  if (authenticators.length === 0) throw invalidInput([{ name: "client_id", reason: "invalidValue", detail: "the client offers no authenticator a browser can use" }]);
+  const authenticators =
+    c.get("flowMode") === "browser"
+      ? offered.filter((id) => config.authenticatorsById.get(id)!.type !== "uaf-device")
+      : offered;
+  if (authenticators.length === 0)
+    throw invalidInput([
+      { name: "client_id", reason: "invalidValue", detail: "the client offers no authenticator a browser can use" },
+    ]);
   const sessionRef = c.get("stores").loginSessions.fresh();
   const sessionId = sessionRef.id;
   const { binding, cal } = await bindSession(c, sessionId);

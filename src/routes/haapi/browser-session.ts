@@ -38,7 +38,10 @@ export function loginCookie(issuer: string, value: string, maxAge: number): stri
 }
 
 /** The session id and secret in a Cookie header, or null (absent, or not a value this server sets). */
-export function parseLoginCookie(cookieHeader: string | undefined, issuer: string): { sessionId: string; secret: string } | null {
+export function parseLoginCookie(
+  cookieHeader: string | undefined,
+  issuer: string,
+): { sessionId: string; secret: string } | null {
   const value = readCookie(cookieHeader, loginCookieName(issuer));
   const match = value ? COOKIE_VALUE.exec(value) : null;
   return match ? { sessionId: match[1]!, secret: match[2]! } : null;
@@ -46,49 +49,79 @@ export function parseLoginCookie(cookieHeader: string | undefined, issuer: strin
 
 /** The CSRF token of the session whose cookie holds `secret`. */
 export async function csrfToken(secret: string): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
   return base64url.encode(new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(CSRF_LABEL))));
 }
 
 /** A new browser binding for a session: the cookie value to set, what the session stores, the CSRF token. */
-export async function newBrowserBinding(sessionId: string): Promise<{ cookieValue: string; binding: SessionBinding; csrf: string }> {
+export async function newBrowserBinding(
+  sessionId: string,
+): Promise<{ cookieValue: string; binding: SessionBinding; csrf: string }> {
   const secret = base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
-  return { cookieValue: `${sessionId}.${secret}`, binding: { kind: "browser", cookie_hash: await hashToken(secret) }, csrf: await csrfToken(secret) };
+  return {
+    cookieValue: `${sessionId}.${secret}`,
+    binding: { kind: "browser", cookie_hash: await hashToken(secret) },
+    csrf: await csrfToken(secret),
+  };
 }
 
 /** Why a POST is not from a page of this server, by what the browser reports; null when nothing says so. */
 export function crossSiteReason(headers: { secFetchSite?: string; origin?: string }, issuer: string): string | null {
-  if (headers.secFetchSite !== undefined && headers.secFetchSite !== "same-origin") return `sec_fetch_site_${headers.secFetchSite.slice(0, 20)}`;
+  if (headers.secFetchSite !== undefined && headers.secFetchSite !== "same-origin")
+    return `sec_fetch_site_${headers.secFetchSite.slice(0, 20)}`;
   if (headers.origin !== undefined && headers.origin !== new URL(issuer).origin) return "origin_mismatch";
   return null;
 }
 
 export function forbidden(reason: string): HaapiProblem {
-  return new HaapiProblem("generic-user-error", "This form has expired or was not sent from the login page; start the login again", {}, { status: 403, reason });
+  return new HaapiProblem(
+    "generic-user-error",
+    "This form has expired or was not sent from the login page; start the login again",
+    {},
+    { status: 403, reason },
+  );
 }
 
 function mismatch(reason: string): HaapiProblem {
-  return new HaapiProblem("mismatch-between-session-and-access-token", "The login session has expired or belongs to another browser; start the login again", {}, { reason });
+  return new HaapiProblem(
+    "mismatch-between-session-and-access-token",
+    "The login session has expired or belongs to another browser; start the login again",
+    {},
+    { reason },
+  );
 }
 
 /**
  * The session the login cookie names, checked against its stored hash; for a POST, first the same-origin
  * check and then the CSRF token of the form. Sets `csrf` for the page that answers.
  */
-export async function loadBrowserSession(c: Context<HaapiEnv>): Promise<{ session: SessionRecord; ref: RecordRef<LoginSessionOperations> }> {
+export async function loadBrowserSession(
+  c: Context<HaapiEnv>,
+): Promise<{ session: SessionRecord; ref: RecordRef<LoginSessionOperations> }> {
   const issuer = c.get("config").issuer;
   const post = c.req.method === "POST";
   if (post) {
-    const crossSite = crossSiteReason({ secFetchSite: c.req.header("Sec-Fetch-Site"), origin: c.req.header("Origin") }, issuer);
+    const crossSite = crossSiteReason(
+      { secFetchSite: c.req.header("Sec-Fetch-Site"), origin: c.req.header("Origin") },
+      issuer,
+    );
     if (crossSite) throw forbidden(crossSite);
   }
   const cookie = parseLoginCookie(c.req.header("Cookie"), issuer);
-  if (!cookie) throw mismatch(c.req.header("Cookie")?.includes(loginCookieName(issuer)) ? "cookie_malformed" : "cookie_missing");
+  if (!cookie)
+    throw mismatch(c.req.header("Cookie")?.includes(loginCookieName(issuer)) ? "cookie_malformed" : "cookie_missing");
   const ref = c.get("stores").loginSessions.byId(cookie.sessionId);
   const session = ref ? await ref.run("read", null, c.get("now")) : null;
   if (!ref || !session) throw mismatch("session_unknown_or_expired");
   if (session.binding?.kind !== "browser") throw mismatch("session_not_a_browser_session");
-  if (!constantTimeEqual(await hashToken(cookie.secret), session.binding.cookie_hash)) throw mismatch("cookie_secret_mismatch");
+  if (!constantTimeEqual(await hashToken(cookie.secret), session.binding.cookie_hash))
+    throw mismatch("cookie_secret_mismatch");
   const csrf = await csrfToken(cookie.secret);
   c.set("session", session);
   c.set("csrf", csrf);

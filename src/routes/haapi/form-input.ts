@@ -11,7 +11,11 @@ import { isFormContentType, parseForm, readBodyLimited, type FormParams } from "
 import type { HaapiEnv } from "./context";
 import { invalidInput, type HaapiProblem, type InvalidField } from "./representations";
 
-const notForm = () => invalidInput([{ name: "Content-Type", reason: "invalidValue", detail: "must be application/x-www-form-urlencoded" }], "The form must be sent as application/x-www-form-urlencoded");
+const notForm = () =>
+  invalidInput(
+    [{ name: "Content-Type", reason: "invalidValue", detail: "must be application/x-www-form-urlencoded" }],
+    "The form must be sent as application/x-www-form-urlencoded",
+  );
 
 /** The request's form; `wrongType` is the problem when the body is not form-urlencoded. */
 export async function readForm(c: Context<HaapiEnv>, wrongType: () => HaapiProblem = notForm): Promise<FormParams> {
@@ -22,7 +26,11 @@ export async function readForm(c: Context<HaapiEnv>, wrongType: () => HaapiProbl
   try {
     form = parseForm(await readBodyLimited(c.req.raw, c.get("config").limits.max_body_bytes));
   } catch (cause) {
-    if (cause instanceof OAuthError) throw invalidInput([{ name: "body", reason: "invalidValue", detail: cause.description }], "The form could not be read");
+    if (cause instanceof OAuthError)
+      throw invalidInput(
+        [{ name: "body", reason: "invalidValue", detail: cause.description }],
+        "The form could not be read",
+      );
     throw cause;
   }
   c.set("submitted", form);
@@ -33,7 +41,10 @@ export async function readForm(c: Context<HaapiEnv>, wrongType: () => HaapiProbl
 export const username = (value: string): string | null => (USERNAME_PATTERN.test(value) ? null : USERNAME_RULE);
 
 /** Required, well-formed fields; every problem at once. */
-export function requireFields(form: FormParams, checks: Record<string, (value: string) => string | null>): Record<string, string> {
+export function requireFields(
+  form: FormParams,
+  checks: Record<string, (value: string) => string | null>,
+): Record<string, string> {
   const problems: InvalidField[] = [];
   const values: Record<string, string> = {};
   for (const [name, check] of Object.entries(checks)) {

@@ -44,9 +44,13 @@ export const negotiate = createMiddleware<HaapiEnv>(async (c, next) => {
   const accept = c.req.header("Accept") ?? "";
   const mode = flowModeOf(accept);
   if (!mode) {
-    throw new OAuthError("not_acceptable", `the login flow is served as ${HAAPI_MEDIA_TYPE} (HAAPI apps) or as text/html (browsers): send one of them in Accept`, {
-      reason: `accept ${JSON.stringify(accept.slice(0, 100))}`,
-    });
+    throw new OAuthError(
+      "not_acceptable",
+      `the login flow is served as ${HAAPI_MEDIA_TYPE} (HAAPI apps) or as text/html (browsers): send one of them in Accept`,
+      {
+        reason: `accept ${JSON.stringify(accept.slice(0, 100))}`,
+      },
+    );
   }
   c.set("flowMode", mode);
   c.get("log").flow = mode;
@@ -63,7 +67,8 @@ export const haapiToken = createMiddleware<HaapiEnv>(async (c, next) => {
     requireDpop: true,
     clientOf: (clientId) => findClient(c, clientId, true),
   });
-  if (!token.scopes.includes(HAAPI_SCOPE)) throw resourceTokenError("DPoP", "access_token_not_haapi", "a HAAPI access token is required");
+  if (!token.scopes.includes(HAAPI_SCOPE))
+    throw resourceTokenError("DPoP", "access_token_not_haapi", "a HAAPI access token is required");
   c.get("log").client_id = client.client_id;
   c.set("haapiToken", token);
   c.set("flowClient", client);
@@ -71,10 +76,17 @@ export const haapiToken = createMiddleware<HaapiEnv>(async (c, next) => {
 });
 
 export function mismatch(reason: string): HaapiProblem {
-  return new HaapiProblem("mismatch-between-session-and-access-token", "The session does not belong to this access token; start the login again", {}, { reason });
+  return new HaapiProblem(
+    "mismatch-between-session-and-access-token",
+    "The session does not belong to this access token; start the login again",
+    {},
+    { reason },
+  );
 }
 
-async function loadHaapiSession(c: Context<HaapiEnv>): Promise<{ session: SessionRecord; ref: RecordRef<LoginSessionOperations> }> {
+async function loadHaapiSession(
+  c: Context<HaapiEnv>,
+): Promise<{ session: SessionRecord; ref: RecordRef<LoginSessionOperations> }> {
   const sessionId = c.req.header("Session-Id") ?? "";
   const ref = c.get("stores").loginSessions.byId(sessionId);
   if (!ref) throw mismatch(sessionId ? "session_id_malformed" : "session_id_missing");
@@ -85,7 +97,8 @@ async function loadHaapiSession(c: Context<HaapiEnv>): Promise<{ session: Sessio
   if (binding?.kind !== "haapi") throw mismatch("session_not_a_haapi_session");
   // Bound to the client and the DPoP key, not to one token: an app renews its HAAPI token with the same
   // key during a long login (the web driver's iframe does, before the token expires), and goes on.
-  if (binding.jkt !== token.jkt || session.request.client_id !== token.clientId) throw mismatch("session_bound_to_another_key");
+  if (binding.jkt !== token.jkt || session.request.client_id !== token.clientId)
+    throw mismatch("session_bound_to_another_key");
   c.header("Set-Session-Id", session.id);
   return { session, ref };
 }

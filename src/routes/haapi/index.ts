@@ -20,4 +20,6 @@ export function isHaapiPath(path: string): boolean {
   return path === AUTHORIZE_PATH || path.startsWith(`${AUTHN_PATH}/`);
 }
 
-export const haapiRoute = new Hono<HaapiEnv>().get(AUTHORIZE_PATH, noStore, negotiate, haapiToken, startFlow).route("/", authenticatorRoutes);
+export const haapiRoute = new Hono<HaapiEnv>()
+  .get(AUTHORIZE_PATH, noStore, negotiate, haapiToken, startFlow)
+  .route("/", authenticatorRoutes);

@@ -18,7 +18,9 @@ export async function renderStep(c: Context<HaapiEnv>, session: SessionRecord): 
       return selectorStep(config, session);
     case "authenticate": {
       const authenticator = config.authenticatorsById.get(step.authenticator)!;
-      return authenticator.type === "html-form" ? loginStep(config, session, authenticator) : usernameStep(config, { ...authenticator, type: authenticator.type });
+      return authenticator.type === "html-form"
+        ? loginStep(config, session, authenticator)
+        : usernameStep(config, { ...authenticator, type: authenticator.type });
     }
     // A UAF request is out with the app; asking again starts over (the request is not kept).
     case "uaf": {

@@ -96,7 +96,17 @@ export const VIEWS = {
 export const info = (text: string): Message => ({ text, classList: ["info"] });
 export const error = (text: string): Message => ({ text, classList: ["error"] });
 
-export function form(kind: string, href: string, options: { title?: string; method?: "GET" | "POST"; actionTitle?: string; fields?: readonly Field[]; properties?: Record<string, unknown> } = {}): FormAction {
+export function form(
+  kind: string,
+  href: string,
+  options: {
+    title?: string;
+    method?: "GET" | "POST";
+    actionTitle?: string;
+    fields?: readonly Field[];
+    properties?: Record<string, unknown>;
+  } = {},
+): FormAction {
   const method = options.method ?? "POST";
   return {
     template: "form",
@@ -168,8 +178,16 @@ export class HaapiProblem extends Error {
   }
 }
 
-export function invalidInput(fields: readonly InvalidField[], title = "There are missing or invalid fields"): HaapiProblem {
-  return new HaapiProblem("invalid-input", title, { invalidFields: fields, messages: fields.map((field) => error(`${field.name}: ${field.detail ?? field.reason}`)) }, { reason: `invalid_input ${fields.map((f) => `${f.name}:${f.reason}`).join(",")}` });
+export function invalidInput(
+  fields: readonly InvalidField[],
+  title = "There are missing or invalid fields",
+): HaapiProblem {
+  return new HaapiProblem(
+    "invalid-input",
+    title,
+    { invalidFields: fields, messages: fields.map((field) => error(`${field.name}: ${field.detail ?? field.reason}`)) },
+    { reason: `invalid_input ${fields.map((f) => `${f.name}:${f.reason}`).join(",")}` },
+  );
 }
 
 export function problemResponse(problem: HaapiProblem): Response {

@@ -17,10 +17,24 @@ import { AUTHN_PATH, type HaapiEnv } from "./context";
 import { htmlHeaders } from "./html/respond";
 import { renderMessagePage, renderPage, type PageProblem } from "./html/page";
 import { renderStep } from "./render";
-import { error as errorMessage, problemResponse, type HaapiProblem, type InvalidField, type Link, type Message, type Representation } from "./representations";
+import {
+  error as errorMessage,
+  problemResponse,
+  type HaapiProblem,
+  type InvalidField,
+  type Link,
+  type Message,
+  type Representation,
+} from "./representations";
 import { forgotPasswordStep, registerStep, urls } from "./steps";
 
-const RE_RENDERED = new Set<HaapiProblem["type"]>(["invalid-input", "incorrect-credentials", "authentication-failed", "too-many-attempts", "generic-user-error"]);
+const RE_RENDERED = new Set<HaapiProblem["type"]>([
+  "invalid-input",
+  "incorrect-credentials",
+  "authentication-failed",
+  "too-many-attempts",
+  "generic-user-error",
+]);
 
 // The two pages that are not the session's current step (authenticators.ts serves them).
 const REGISTER_PAGE = new RegExp(`^${AUTHN_PATH}/register/([^/]+)$`);
@@ -32,7 +46,8 @@ async function pageOf(c: Context<HaapiEnv>): Promise<Representation | null> {
   const session = c.get("session");
   if (!session || session.step.kind === "done") return null;
   const offered = (id: string | undefined) => {
-    const authenticator = id !== undefined && session.authenticators.includes(id) ? config.authenticatorsById.get(id) : undefined;
+    const authenticator =
+      id !== undefined && session.authenticators.includes(id) ? config.authenticatorsById.get(id) : undefined;
     return authenticator?.type === "html-form" ? authenticator : undefined;
   };
   const path = c.req.path;
@@ -62,7 +77,9 @@ async function browserProblemResponse(c: Context<HaapiEnv>, problem: HaapiProble
   const headers = new Headers(htmlHeaders(config, session));
   for (const [name, value] of Object.entries(problem.headers)) headers.set(name, value);
   if (problem.type === "error-authorization-response") {
-    const redirect = (problem.extra.links as readonly Link[] | undefined)?.find((link) => link.rel === "authorization-response");
+    const redirect = (problem.extra.links as readonly Link[] | undefined)?.find(
+      (link) => link.rel === "authorization-response",
+    );
     if (redirect) {
       headers.set("Location", redirect.href);
       return new Response(null, { status: 303, headers });
@@ -80,13 +97,27 @@ async function browserProblemResponse(c: Context<HaapiEnv>, problem: HaapiProble
   }
   const csrf = c.get("csrf");
   const body = page
-    ? renderPage(page, { problem: pageProblem(problem), ...(csrf ? { csrf } : {}), ...(c.get("submitted") ? { values: c.get("submitted") } : {}) })
+    ? renderPage(page, {
+        problem: pageProblem(problem),
+        ...(csrf ? { csrf } : {}),
+        ...(c.get("submitted") ? { values: c.get("submitted") } : {}),
+      })
     : renderMessagePage({
         title: BROWSER_TITLES[problem.type] ?? problem.title,
         problem: problem.type,
-        messages: [...((problem.extra.messages as readonly Message[] | undefined) ?? []), errorMessage(session && session.step.kind !== "done" ? "Start over below, or return to the application." : "Return to the application and start the login again.")],
+        messages: [
+          ...((problem.extra.messages as readonly Message[] | undefined) ?? []),
+          errorMessage(
+            session && session.step.kind !== "done"
+              ? "Start over below, or return to the application."
+              : "Return to the application and start the login again.",
+          ),
+        ],
         // A live session can start over at its first step.
-        links: session && session.step.kind !== "done" ? [{ href: urls.selector(config), rel: "restart", title: "Start over" }] : [],
+        links:
+          session && session.step.kind !== "done"
+            ? [{ href: urls.selector(config), rel: "restart", title: "Start over" }]
+            : [],
       });
   return new Response(body, { status: problem.status, headers });
 }
@@ -101,5 +132,7 @@ function isBrowserFlow(c: Context<AppEnv>): boolean {
  * which has the app's context: the flow's variables are read from it as the flow set them.
  */
 export async function flowProblemResponse(c: Context<AppEnv>, problem: HaapiProblem): Promise<Response> {
-  return isBrowserFlow(c) ? browserProblemResponse(c as unknown as Context<HaapiEnv>, problem) : problemResponse(problem);
+  return isBrowserFlow(c)
+    ? browserProblemResponse(c as unknown as Context<HaapiEnv>, problem)
+    : problemResponse(problem);
 }

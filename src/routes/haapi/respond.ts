@@ -18,7 +18,10 @@ import type { AppEnv } from "../context";
 
 export function represent(c: Context<HaapiEnv>, representation: Representation, status = 200): Response {
   if (c.get("flowMode") === "browser") return htmlPage(c, representation, status);
-  return c.body(JSON.stringify(representation), status as 200, { "Content-Type": HAAPI_MEDIA_TYPE, "Cache-Control": "no-store" });
+  return c.body(JSON.stringify(representation), status as 200, {
+    "Content-Type": HAAPI_MEDIA_TYPE,
+    "Cache-Control": "no-store",
+  });
 }
 
 /** The authorization response, as the redirect URI would receive it (RFC 6749 §4.1.2, RFC 9207 `iss`). */
@@ -28,7 +31,11 @@ export function authorizationResponseUri(redirectUri: string, params: Record<str
   return url.toString();
 }
 
-export async function finishFlow(c: Context<HaapiEnv>, session: SessionRecord, user: AuthenticatedUser): Promise<Response> {
+export async function finishFlow(
+  c: Context<HaapiEnv>,
+  session: SessionRecord,
+  user: AuthenticatedUser,
+): Promise<Response> {
   const config = c.get("config");
   const now = c.get("now");
   // Once per flow: of two racing submissions, one gets the code.
@@ -46,7 +53,13 @@ export async function finishFlow(c: Context<HaapiEnv>, session: SessionRecord, u
     redirect_uri: request.redirect_uri,
     ...(request.nonce !== undefined ? { nonce: request.nonce } : {}),
     cal: session.cal,
-    code: { hash: code.hash, expires_at: codeExpires, code_challenge: request.code_challenge, ...(request.dpop_jkt ? { dpop_jkt: request.dpop_jkt } : {}), used_at: null },
+    code: {
+      hash: code.hash,
+      expires_at: codeExpires,
+      code_challenge: request.code_challenge,
+      ...(request.dpop_jkt ? { dpop_jkt: request.dpop_jkt } : {}),
+      used_at: null,
+    },
     refresh: null,
     spent_refresh: [],
     revoked_at: null,
@@ -61,12 +74,20 @@ export async function finishFlow(c: Context<HaapiEnv>, session: SessionRecord, u
     c.header("Set-Cookie", loginCookie(config.issuer, "", 0));
     const sessionCookie = await startWebSession(c as unknown as Context<AppEnv>, user);
     if (sessionCookie) c.header("Set-Cookie", sessionCookie, { append: true });
-    return c.body(null, 303, { Location: authorizationResponseUri(request.redirect_uri, params), "Cache-Control": "no-store", "Referrer-Policy": "same-origin" });
+    return c.body(null, 303, {
+      Location: authorizationResponseUri(request.redirect_uri, params),
+      "Cache-Control": "no-store",
+      "Referrer-Policy": "same-origin",
+    });
   }
   return represent(c, {
     type: "oauth-authorization-response",
     metadata: { viewName: VIEWS.success },
-    properties: { code: code.token, ...(request.state !== undefined ? { state: request.state } : {}), iss: config.issuer },
+    properties: {
+      code: code.token,
+      ...(request.state !== undefined ? { state: request.state } : {}),
+      iss: config.issuer,
+    },
     links: [{ href: authorizationResponseUri(request.redirect_uri, params), rel: "authorization-response" }],
   });
 }

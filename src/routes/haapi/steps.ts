@@ -17,7 +17,8 @@ export const urls = {
   cancel: (config: Config, id: string) => `${config.issuer}${AUTHN_PATH}/authenticate/${id}/cancel`,
   resume: (config: Config, id: string) => `${config.issuer}${AUTHN_PATH}/authenticate/${id}/continue`,
   uafResponse: (config: Config, id: string) => `${config.issuer}${AUTHN_PATH}/authenticate/${id}/uaf-response`,
-  approve: (config: Config, sessionId: string, secret: string) => `${config.issuer}${AUTHN_PATH}/approve/${sessionId}/${secret}`,
+  approve: (config: Config, sessionId: string, secret: string) =>
+    `${config.issuer}${AUTHN_PATH}/approve/${sessionId}/${secret}`,
 } as const;
 
 export function authenticatorTitle(authenticator: AuthenticatorConfig): string {
@@ -47,7 +48,11 @@ export function selectorStep(config: Config, session: SessionRecord): Representa
         model: {
           options: session.authenticators.map((id) => {
             const authenticator = config.authenticatorsById.get(id)!;
-            return form("select-authenticator", urls.authenticate(config, id), { method: "GET", title: authenticatorTitle(authenticator), properties: { authenticatorType: authenticator.type } });
+            return form("select-authenticator", urls.authenticate(config, id), {
+              method: "GET",
+              title: authenticatorTitle(authenticator),
+              properties: { authenticatorType: authenticator.type },
+            });
           }),
         },
       },
@@ -57,7 +62,12 @@ export function selectorStep(config: Config, session: SessionRecord): Representa
 
 const usernameField = { name: "userName", type: "username", label: "Username", required: true } as const;
 
-export function loginStep(config: Config, session: SessionRecord, authenticator: AuthenticatorConfig, messages: readonly Message[] = []): Representation {
+export function loginStep(
+  config: Config,
+  session: SessionRecord,
+  authenticator: AuthenticatorConfig,
+  messages: readonly Message[] = [],
+): Representation {
   return {
     type: "authentication-step",
     metadata: { viewName: VIEWS.login, templateArea: "html1" },
@@ -67,10 +77,16 @@ export function loginStep(config: Config, session: SessionRecord, authenticator:
         actionTitle: "Login",
         fields: [usernameField, { name: "password", type: "password", label: "Password", required: true }],
       }),
-      ...(config.login.allow_user_registration ? [form("user-register", urls.register(config, authenticator.id), { method: "GET", title: "Create account" })] : []),
-      ...(session.authenticators.length > 1 ? [form("cancel", urls.selector(config), { method: "GET", title: "Other ways to log in" })] : []),
+      ...(config.login.allow_user_registration
+        ? [form("user-register", urls.register(config, authenticator.id), { method: "GET", title: "Create account" })]
+        : []),
+      ...(session.authenticators.length > 1
+        ? [form("cancel", urls.selector(config), { method: "GET", title: "Other ways to log in" })]
+        : []),
     ],
-    links: [{ href: urls.forgotPassword(config, authenticator.id), rel: "forgot-password", title: "Forgot your password?" }],
+    links: [
+      { href: urls.forgotPassword(config, authenticator.id), rel: "forgot-password", title: "Forgot your password?" },
+    ],
     ...(messages.length ? { messages } : {}),
   };
 }
@@ -95,31 +111,54 @@ export function registerStep(config: Config, authenticator: AuthenticatorConfig)
   };
 }
 
-export function forgotPasswordStep(config: Config, authenticator: AuthenticatorConfig, messages: readonly Message[] = []): Representation {
+export function forgotPasswordStep(
+  config: Config,
+  authenticator: AuthenticatorConfig,
+  messages: readonly Message[] = [],
+): Representation {
   return {
     type: messages.length ? "continue-same-step" : "authentication-step",
     metadata: { viewName: VIEWS.forgotPassword, templateArea: "html1" },
     actions: [
-      form("continue", urls.forgotPassword(config, authenticator.id), { title: "Reset password", actionTitle: "Send", fields: [usernameField] }),
+      form("continue", urls.forgotPassword(config, authenticator.id), {
+        title: "Reset password",
+        actionTitle: "Send",
+        fields: [usernameField],
+      }),
       form("cancel", urls.authenticate(config, authenticator.id), { method: "GET", title: "Back to login" }),
     ],
     ...(messages.length ? { messages } : {}),
   };
 }
 
-const START_TEXT: Record<Exclude<AuthenticatorConfig["type"], "html-form">, { actionTitle: string; message: string }> = {
+const START_TEXT: Record<
+  Exclude<AuthenticatorConfig["type"], "html-form">,
+  { actionTitle: string; message: string }
+> = {
   "approval-link": { actionTitle: "Send approval request", message: "Approve the login from another device." },
-  "uaf-mobile-approval": { actionTitle: "Send approval request", message: "Approve the login on your registered phone." },
+  "uaf-mobile-approval": {
+    actionTitle: "Send approval request",
+    message: "Approve the login on your registered phone.",
+  },
   "uaf-device": { actionTitle: "Continue", message: "Log in with the authenticator you registered in this app." },
 };
 
 /** The first step of an authenticator that only needs to know who is logging in (approval-link, FIDO UAF). */
-export function usernameStep(config: Config, authenticator: AuthenticatorConfig & { type: keyof typeof START_TEXT }): Representation {
+export function usernameStep(
+  config: Config,
+  authenticator: AuthenticatorConfig & { type: keyof typeof START_TEXT },
+): Representation {
   const text = START_TEXT[authenticator.type];
   return {
     type: "authentication-step",
     metadata: { viewName: `authenticator/${authenticator.type}/authenticate/get`, templateArea: "html1" },
-    actions: [form("login", urls.authenticate(config, authenticator.id), { title: authenticatorTitle(authenticator), actionTitle: text.actionTitle, fields: [usernameField] })],
+    actions: [
+      form("login", urls.authenticate(config, authenticator.id), {
+        title: authenticatorTitle(authenticator),
+        actionTitle: text.actionTitle,
+        fields: [usernameField],
+      }),
+    ],
     messages: [info(text.message)],
   };
 }
@@ -129,12 +168,20 @@ export function pollingStep(
   config: Config,
   authenticator: AuthenticatorConfig,
   status: "pending" | "done" | "failed",
-  options: { readonly intervalMs?: number; readonly remaining?: number; readonly links?: Representation["links"]; readonly messages?: readonly Message[] } = {},
+  options: {
+    readonly intervalMs?: number;
+    readonly remaining?: number;
+    readonly links?: Representation["links"];
+    readonly messages?: readonly Message[];
+  } = {},
 ): Representation {
   const id = authenticator.id;
   const actions =
     status === "pending"
-      ? [form("poll", urls.poll(config, id), { method: "GET" }), form("cancel", urls.cancel(config, id), { title: "Cancel", actionTitle: "Cancel" })]
+      ? [
+          form("poll", urls.poll(config, id), { method: "GET" }),
+          form("cancel", urls.cancel(config, id), { title: "Cancel", actionTitle: "Cancel" }),
+        ]
       : status === "done"
         ? [form("continue", urls.resume(config, id), { title: "Continue", actionTitle: "Continue" })]
         : [form("cancel", urls.cancel(config, id), { title: "Start again", actionTitle: "Start again" })];

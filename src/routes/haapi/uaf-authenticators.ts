@@ -43,7 +43,11 @@ function refused(reason: string, text = "The login could not be completed with t
 async function uafUserFor(c: Context<HaapiEnv>, name: string) {
   const user = await findUser(c, name);
   const uaf = user ? await readUafUser(c, user.username) : null;
-  if (!user || !uaf || uaf.authenticators.length === 0) throw refused(user ? "uaf_no_authenticator" : "uaf_unknown_user", "No registered authenticator can approve this login.");
+  if (!user || !uaf || uaf.authenticators.length === 0)
+    throw refused(
+      user ? "uaf_no_authenticator" : "uaf_unknown_user",
+      "No registered authenticator can approve this login.",
+    );
   return { user, uaf };
 }
 
@@ -60,7 +64,15 @@ async function limitApprovals(c: Context<HaapiEnv>, username: string): Promise<v
   ] as const) {
     const decision = await takeToken(c, key, limit);
     if (!decision.allowed) {
-      throw new HaapiProblem("too-many-attempts", "Too many approval requests; try again later", { messages: [error("Too many approval requests; try again later.")] }, { reason: `uaf_approvals_limited ${key.split(":")[1]}`, headers: { "Retry-After": String(decision.retryAfter) } });
+      throw new HaapiProblem(
+        "too-many-attempts",
+        "Too many approval requests; try again later",
+        { messages: [error("Too many approval requests; try again later.")] },
+        {
+          reason: `uaf_approvals_limited ${key.split(":")[1]}`,
+          headers: { "Retry-After": String(decision.retryAfter) },
+        },
+      );
     }
   }
 }
@@ -79,27 +91,38 @@ export async function startMobileApproval(c: Context<HaapiEnv>, authenticator: A
     secretFor: (id: string) => approvalSecret(c, approvalLabel.uaf(id)),
   } as const;
   // Push when the user's phone can take one; otherwise (or when the push fails) the link and QR code alone.
-  let result = await dispatch(asApp(c), { ...request, dispatcher: "firebase-cloud-messaging", message: { title: "Login request", body: `Approve the login to ${session.request.client_id}` } });
+  let result = await dispatch(asApp(c), {
+    ...request,
+    dispatcher: "firebase-cloud-messaging",
+    message: { title: "Login request", body: `Approve the login to ${session.request.client_id}` },
+  });
   if (result.dispatchResult !== "dispatched") {
     c.get("log").uaf_push = result.reason;
     result = await dispatch(asApp(c), { ...request, dispatcher: "link" });
   }
   if (result.dispatchResult !== "dispatched") throw refused(`uaf_dispatch_${result.reason}`);
   const expiresAt = Math.min(session.expires_at, now + config.uaf.dispatch.token_ttl + config.uaf.request_ttl);
-  const updated = await c.get("sessionRef").run("setStep", {
-    kind: "poll",
-    authenticator: authenticator.id,
-    approval: { via: "uaf", transaction: result.transactionId },
-    expires_at: expiresAt,
-    status: "pending",
-    user: authenticated(user, authenticator, ["mca"], now),
-  }, c.get("now"));
+  const updated = await c.get("sessionRef").run(
+    "setStep",
+    {
+      kind: "poll",
+      authenticator: authenticator.id,
+      approval: { via: "uaf", transaction: result.transactionId },
+      expires_at: expiresAt,
+      status: "pending",
+      user: authenticated(user, authenticator, ["mca"], now),
+    },
+    c.get("now"),
+  );
   if (!updated) throw mismatch("session_already_completed");
   c.get("log").uaf_transaction = result.transactionId;
   return represent(c, await renderStep(c, updated));
 }
 
-export async function startDeviceAuthentication(c: Context<HaapiEnv>, authenticator: AuthenticatorConfig): Promise<Response> {
+export async function startDeviceAuthentication(
+  c: Context<HaapiEnv>,
+  authenticator: AuthenticatorConfig,
+): Promise<Response> {
   const config = c.get("config");
   const now = c.get("now");
   const session = c.get("session");
@@ -115,16 +138,34 @@ export async function startDeviceAuthentication(c: Context<HaapiEnv>, authentica
     if (cause instanceof UafError) throw refused(cause.reason);
     throw cause;
   }
-  const updated = await c.get("sessionRef").run("setStep", { kind: "uaf", authenticator: authenticator.id, transaction: binding, expires_at: expiresAt, user: authenticated(user, authenticator, ["hwk"], now) }, c.get("now"));
+  const updated = await c
+    .get("sessionRef")
+    .run(
+      "setStep",
+      {
+        kind: "uaf",
+        authenticator: authenticator.id,
+        transaction: binding,
+        expires_at: expiresAt,
+        user: authenticated(user, authenticator, ["hwk"], now),
+      },
+      c.get("now"),
+    );
   if (!updated) throw mismatch("session_already_completed");
   return represent(c, uafOperationStep(config, authenticator, request));
 }
 
-export async function finishDeviceAuthentication(c: Context<HaapiEnv>, authenticator: AuthenticatorConfig): Promise<Response> {
+export async function finishDeviceAuthentication(
+  c: Context<HaapiEnv>,
+  authenticator: AuthenticatorConfig,
+): Promise<Response> {
   const session = c.get("session");
   const step = session.step;
-  if (step.kind !== "uaf" || step.authenticator !== authenticator.id) throw refused("uaf_response_without_request", "Start the login with this authenticator again.");
-  const fields = requireFields(await readForm(c), { uafResponse: (value) => (value.length <= 65_536 ? null : "too long") });
+  if (step.kind !== "uaf" || step.authenticator !== authenticator.id)
+    throw refused("uaf_response_without_request", "Start the login with this authenticator again.");
+  const fields = requireFields(await readForm(c), {
+    uafResponse: (value) => (value.length <= 65_536 ? null : "too long"),
+  });
   let done;
   try {
     done = await completeAuthentication(asApp(c), fields.uafResponse!, { expectTransaction: step.transaction });

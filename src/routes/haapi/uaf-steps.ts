@@ -10,7 +10,11 @@ import type { AuthenticatorConfig } from "../../config/schema";
 import { form, type Representation } from "./representations";
 import { authenticatorTitle, urls } from "./steps";
 
-export function uafOperationStep(config: Config, authenticator: AuthenticatorConfig, request: { readonly uafRequest: string; readonly lifetimeMillis: number }): Representation {
+export function uafOperationStep(
+  config: Config,
+  authenticator: AuthenticatorConfig,
+  request: { readonly uafRequest: string; readonly lifetimeMillis: number },
+): Representation {
   return {
     type: "authentication-step",
     metadata: { viewName: `authenticator/${authenticator.type}/authenticate/operation`, templateArea: "html1" },
@@ -21,9 +25,20 @@ export function uafOperationStep(config: Config, authenticator: AuthenticatorCon
         title: authenticatorTitle(authenticator),
         model: {
           name: "fido-uaf-authentication",
-          arguments: { op: "Auth", uafRequest: request.uafRequest, lifetimeMillis: request.lifetimeMillis, contentType: "application/fido+uaf" },
-          continueActions: [form("login", urls.uafResponse(config, authenticator.id), { fields: [{ name: "uafResponse", type: "hidden", required: true }] })],
-          errorActions: [form("cancel", urls.cancel(config, authenticator.id), { title: "Cancel", actionTitle: "Cancel" })],
+          arguments: {
+            op: "Auth",
+            uafRequest: request.uafRequest,
+            lifetimeMillis: request.lifetimeMillis,
+            contentType: "application/fido+uaf",
+          },
+          continueActions: [
+            form("login", urls.uafResponse(config, authenticator.id), {
+              fields: [{ name: "uafResponse", type: "hidden", required: true }],
+            }),
+          ],
+          errorActions: [
+            form("cancel", urls.cancel(config, authenticator.id), { title: "Cancel", actionTitle: "Cancel" }),
+          ],
         },
       },
     ],

@@ -32,17 +32,30 @@ import { parseRegistration } from "./parse";
 
 export { REGISTRATION_PATH };
 
-async function limitRegistrations(c: Context<RegistrationEnv>, key: string, limit: Limit, reason: string): Promise<void> {
+async function limitRegistrations(
+  c: Context<RegistrationEnv>,
+  key: string,
+  limit: Limit,
+  reason: string,
+): Promise<void> {
   const decision = await takeToken(c, key, limit);
   if (!decision.allowed) {
-    throw new OAuthError("too_many_requests", "too many registrations; retry later", { reason, headers: { "Retry-After": String(decision.retryAfter) } });
+    throw new OAuthError("too_many_requests", "too many registrations; retry later", {
+      reason,
+      headers: { "Retry-After": String(decision.retryAfter) },
+    });
   }
 }
 
 /** Per source address, before anything else: guessing a main client's secret here costs the same as registering. */
 const limitSource = createMiddleware<RegistrationEnv>(async (c, next) => {
   const source = c.req.header("CF-Connecting-IP") ?? "unknown";
-  await limitRegistrations(c, rateLimitKey.registrationBySource(source), c.get("config").dynamic_client_registration.rate_limit.per_source, "rate_limited_source");
+  await limitRegistrations(
+    c,
+    rateLimitKey.registrationBySource(source),
+    c.get("config").dynamic_client_registration.rate_limit.per_source,
+    "rate_limited_source",
+  );
   await next();
 });
 
@@ -50,7 +63,11 @@ const limitSource = createMiddleware<RegistrationEnv>(async (c, next) => {
 const resolveTemplate = createMiddleware<RegistrationEnv>(async (c, next) => {
   const softwareId = c.get("registrationBody").software_id as string;
   const template = c.get("config").templatesById.get(softwareId);
-  if (!template) throw new OAuthError("invalid_client_metadata", "software_id does not name a registration template", { reason: "unknown_template", detail: { software_id: softwareId.slice(0, 100) } });
+  if (!template)
+    throw new OAuthError("invalid_client_metadata", "software_id does not name a registration template", {
+      reason: "unknown_template",
+      detail: { software_id: softwareId.slice(0, 100) },
+    });
   const main = c.get("authority").mainClient;
   if (!template.dynamic_client_registration_template!.authenticate_client_by.includes(main.client_id)) {
     throw new OAuthError("unauthorized_client", "this client may not register clients from this template", {
@@ -86,8 +103,19 @@ const checkMetadata = createMiddleware<RegistrationEnv>(async (c, next) => {
 const spendInitialToken = createMiddleware<RegistrationEnv>(async (c, next) => {
   const { initialToken, mainClient } = c.get("authority");
   if (initialToken) {
-    const first = await c.get("stores").replay.use(replayScope.initialAccessToken(mainClient.client_id, initialToken.jti), initialToken.jti, initialToken.exp + 1, c.get("now"));
-    if (!first) throw new OAuthError("invalid_token", "the initial access token was already used", { reason: "initial_token_replayed", headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' } });
+    const first = await c
+      .get("stores")
+      .replay.use(
+        replayScope.initialAccessToken(mainClient.client_id, initialToken.jti),
+        initialToken.jti,
+        initialToken.exp + 1,
+        c.get("now"),
+      );
+    if (!first)
+      throw new OAuthError("invalid_token", "the initial access token was already used", {
+        reason: "initial_token_replayed",
+        headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' },
+      });
   }
   await next();
 });
@@ -110,7 +138,8 @@ const register = createMiddleware<RegistrationEnv>(async (c) => {
   const now = c.get("now");
   // RFC 7591 §3.2.1: an approved software statement is kept and returned unmodified.
   const statement = c.get("registrationBody").software_statement;
-  const metadata = typeof statement === "string" ? { ...c.get("metadata"), software_statement: statement } : c.get("metadata");
+  const metadata =
+    typeof statement === "string" ? { ...c.get("metadata"), software_statement: statement } : c.get("metadata");
   const { mainClient, cal } = c.get("authority");
   const withSecret = metadata.token_endpoint_auth_method !== "private_key_jwt";
   const credentials = await issueRegistrationCredentials(withSecret);
@@ -129,7 +158,8 @@ const register = createMiddleware<RegistrationEnv>(async (c) => {
     used_at: null,
     unused_deadline: now + config.dynamic_client_registration.unused_client_ttl,
   };
-  if (!(await clientRef.run("create", record, c.get("now")))) throw new OAuthError("server_error", "internal error", { reason: "dynamic_client_id_collision" });
+  if (!(await clientRef.run("create", record, c.get("now"))))
+    throw new OAuthError("server_error", "internal error", { reason: "dynamic_client_id_collision" });
   const log = c.get("log");
   log.client_id = clientId;
   log.cal = record.cal;
@@ -143,5 +173,16 @@ const register = createMiddleware<RegistrationEnv>(async (c) => {
 });
 
 export const registrationRoute = new Hono<RegistrationEnv>()
-  .post(REGISTRATION_PATH, noStore, limitSource, parseRegistration, authorizeRegistration, resolveTemplate, limitMainClient, checkMetadata, spendInitialToken, register)
+  .post(
+    REGISTRATION_PATH,
+    noStore,
+    limitSource,
+    parseRegistration,
+    authorizeRegistration,
+    resolveTemplate,
+    limitMainClient,
+    checkMetadata,
+    spendInitialToken,
+    register,
+  )
   .route("/", manageRoute);

@@ -27,13 +27,19 @@ import { readJsonObject } from "./parse";
 type ManageEnv = AppEnv & { Variables: { record: DynamicClientRecord; template: Client } };
 
 /** The client information response (RFC 7591 §3.2.1, RFC 7592 §3): what the client is, never a stored hash. */
-export function clientInformation(config: Config, record: DynamicClientRecord, secrets: { client_secret?: string; registration_access_token?: string } = {}): Record<string, unknown> {
+export function clientInformation(
+  config: Config,
+  record: DynamicClientRecord,
+  secrets: { client_secret?: string; registration_access_token?: string } = {},
+): Record<string, unknown> {
   return {
     client_id: record.client_id,
     ...(secrets.client_secret !== undefined ? { client_secret: secrets.client_secret } : {}),
     client_id_issued_at: record.issued_at,
     ...(record.client_secret_hash !== undefined ? { client_secret_expires_at: record.secret_expires_at } : {}),
-    ...(secrets.registration_access_token !== undefined ? { registration_access_token: secrets.registration_access_token } : {}),
+    ...(secrets.registration_access_token !== undefined
+      ? { registration_access_token: secrets.registration_access_token }
+      : {}),
     registration_client_uri: `${config.endpoints.registration}/${record.client_id}`,
     ...record.metadata,
   };
@@ -43,36 +49,57 @@ export function clientInformation(config: Config, record: DynamicClientRecord, s
 const readRegistration = createMiddleware<ManageEnv>(async (c, next) => {
   const authorization = c.req.header("Authorization") ?? "";
   const match = /^Bearer +([\x21-\x7e]+)$/i.exec(authorization);
-  if (!match || authorization.length > c.get("config").limits.max_header_bytes) throw invalidToken("registration_token_missing", "a registration access token is required (Bearer)");
+  if (!match || authorization.length > c.get("config").limits.max_header_bytes)
+    throw invalidToken("registration_token_missing", "a registration access token is required (Bearer)");
   const clientId = c.req.param("client_id") ?? "";
   c.get("log").client_id = clientId.slice(0, 100);
   const found = await readDynamicClient(c, clientId);
   if (!found) throw invalidToken("registration_client_unknown", "the registration access token is not valid");
-  const result = await verifyClientSecret(match[1]!, { client_secret_hash: found.record.registration_access_token_hash });
-  if (!result.ok) throw invalidToken(`registration_token_${result.reason}`, "the registration access token is not valid");
+  const result = await verifyClientSecret(match[1]!, {
+    client_secret_hash: found.record.registration_access_token_hash,
+  });
+  if (!result.ok)
+    throw invalidToken(`registration_token_${result.reason}`, "the registration access token is not valid");
   c.set("record", found.record);
   c.set("template", found.template);
   await next();
 });
 
 /** Members a client must not send in an update (RFC 7592 §2.2). */
-const SERVER_MEMBERS = ["registration_access_token", "registration_client_uri", "client_secret_expires_at", "client_id_issued_at"];
+const SERVER_MEMBERS = [
+  "registration_access_token",
+  "registration_client_uri",
+  "client_secret_expires_at",
+  "client_id_issued_at",
+];
 
 export const manageRoute = new Hono<ManageEnv>()
-  .get(`${REGISTRATION_PATH}/:client_id`, noStore, readRegistration, (c) => c.json(clientInformation(c.get("config"), c.get("record"))))
+  .get(`${REGISTRATION_PATH}/:client_id`, noStore, readRegistration, (c) =>
+    c.json(clientInformation(c.get("config"), c.get("record"))),
+  )
   .put(`${REGISTRATION_PATH}/:client_id`, noStore, readRegistration, async (c) => {
     const record = c.get("record");
     const body = await readJsonObject(c);
-    if (body.client_id !== record.client_id) throw new OAuthError("invalid_client_metadata", "client_id must be sent and match the client being updated");
+    if (body.client_id !== record.client_id)
+      throw new OAuthError("invalid_client_metadata", "client_id must be sent and match the client being updated");
     const forbidden = SERVER_MEMBERS.filter((member) => member in body);
-    if (forbidden.length) throw new OAuthError("invalid_client_metadata", `${forbidden[0]} must not be sent in an update (RFC 7592 §2.2)`);
+    if (forbidden.length)
+      throw new OAuthError("invalid_client_metadata", `${forbidden[0]} must not be sent in an update (RFC 7592 §2.2)`);
     if (body.client_secret !== undefined) {
-      const matches = typeof body.client_secret === "string" && record.client_secret_hash !== undefined && (await verifyClientSecret(body.client_secret, { client_secret_hash: record.client_secret_hash })).ok;
-      if (!matches) throw new OAuthError("invalid_client_metadata", "client_secret does not match the issued secret", { reason: "update_client_secret_mismatch" });
+      const matches =
+        typeof body.client_secret === "string" &&
+        record.client_secret_hash !== undefined &&
+        (await verifyClientSecret(body.client_secret, { client_secret_hash: record.client_secret_hash })).ok;
+      if (!matches)
+        throw new OAuthError("invalid_client_metadata", "client_secret does not match the issued secret", {
+          reason: "update_client_secret_mismatch",
+        });
     }
     const statement = record.metadata.software_statement;
     if (body.software_statement !== undefined && body.software_statement !== statement) {
-      throw new OAuthError("invalid_client_metadata", "software_statement cannot change; register a new client", { reason: "update_software_statement_change" });
+      throw new OAuthError("invalid_client_metadata", "software_statement cannot change; register a new client", {
+        reason: "update_software_statement_change",
+      });
     }
     // The registration's approved statement still takes precedence over the body (RFC 7591 §3.1.1).
     const input = {
@@ -87,9 +114,16 @@ export const manageRoute = new Hono<ManageEnv>()
       throw new OAuthError(result.reason, `${field}: ${problem}`, { reason: `metadata_${field}` });
     }
     if (result.value.token_endpoint_auth_method !== record.metadata.token_endpoint_auth_method) {
-      throw new OAuthError("invalid_client_metadata", "token_endpoint_auth_method cannot change; register a new client", { reason: "update_auth_method_change" });
+      throw new OAuthError(
+        "invalid_client_metadata",
+        "token_endpoint_auth_method cannot change; register a new client",
+        { reason: "update_auth_method_change" },
+      );
     }
-    const updated = await c.get("stores").dynamicClients.byId(record.client_id)!.run("update", statement ? { ...result.value, software_statement: statement } : result.value, c.get("now"));
+    const updated = await c
+      .get("stores")
+      .dynamicClients.byId(record.client_id)!
+      .run("update", statement ? { ...result.value, software_statement: statement } : result.value, c.get("now"));
     if (!updated) throw invalidToken("registration_client_deleted", "the registration access token is not valid");
     return c.json(clientInformation(c.get("config"), updated));
   })

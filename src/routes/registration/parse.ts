@@ -20,7 +20,9 @@ export function isJsonContentType(contentType: string | null): boolean {
 /** The request's JSON object body, or a precise 400. */
 export async function readJsonObject<E extends AppEnv>(c: Context<E>): Promise<Record<string, unknown>> {
   if (!isJsonContentType(c.req.header("Content-Type") ?? null)) {
-    throw new OAuthError("invalid_request", "content type must be application/json", { reason: `content-type ${JSON.stringify(c.req.header("Content-Type") ?? null)}` });
+    throw new OAuthError("invalid_request", "content type must be application/json", {
+      reason: `content-type ${JSON.stringify(c.req.header("Content-Type") ?? null)}`,
+    });
   }
   const text = await readBodyLimited(c.req.raw, c.get("config").limits.max_body_bytes);
   let body: unknown;
@@ -29,7 +31,8 @@ export async function readJsonObject<E extends AppEnv>(c: Context<E>): Promise<R
   } catch {
     throw new OAuthError("invalid_request", "the body is not valid JSON");
   }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new OAuthError("invalid_client_metadata", "the body must be a JSON object of client metadata");
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    throw new OAuthError("invalid_client_metadata", "the body must be a JSON object of client metadata");
   return body as Record<string, unknown>;
 }
 
@@ -38,7 +41,10 @@ const issuerKeys = new WeakMap<Config, readonly TrustedStatementIssuer[]>();
 function trustedIssuers(config: Config): readonly TrustedStatementIssuer[] {
   let issuers = issuerKeys.get(config);
   if (!issuers) {
-    issuers = config.dynamic_client_registration.software_statement_issuers.map((entry) => ({ issuer: entry.issuer, keys: createLocalJWKSet(entry.jwks as JSONWebKeySet) }));
+    issuers = config.dynamic_client_registration.software_statement_issuers.map((entry) => ({
+      issuer: entry.issuer,
+      keys: createLocalJWKSet(entry.jwks as JSONWebKeySet),
+    }));
     issuerKeys.set(config, issuers);
   }
   return issuers;
@@ -49,18 +55,31 @@ export const parseRegistration = createMiddleware<RegistrationEnv>(async (c, nex
   const body = await readJsonObject(c);
   let merged: Record<string, unknown> = body;
   if (body.software_statement !== undefined) {
-    const result = await verifySoftwareStatement(body.software_statement, { issuers: trustedIssuers(config), clockSkew: config.client_authentication.clock_skew }, c.get("now"));
+    const result = await verifySoftwareStatement(
+      body.software_statement,
+      { issuers: trustedIssuers(config), clockSkew: config.client_authentication.clock_skew },
+      c.get("now"),
+    );
     if (!result.ok) {
       throw result.reason === "unapproved"
-        ? new OAuthError("unapproved_software_statement", "the software statement's issuer is not approved", { reason: "statement_unapproved", ...(result.detail ? { detail: { ...result.detail } } : {}) })
-        : new OAuthError("invalid_software_statement", "the software statement is not valid", { reason: `statement_${result.reason}`, ...(result.detail ? { detail: { ...result.detail } } : {}) });
+        ? new OAuthError("unapproved_software_statement", "the software statement's issuer is not approved", {
+            reason: "statement_unapproved",
+            ...(result.detail ? { detail: { ...result.detail } } : {}),
+          })
+        : new OAuthError("invalid_software_statement", "the software statement is not valid", {
+            reason: `statement_${result.reason}`,
+            ...(result.detail ? { detail: { ...result.detail } } : {}),
+          });
     }
     // RFC 7591 §3.2.1: the statement itself is returned unmodified, whatever its claims say.
     merged = { ...body, ...result.value, software_statement: body.software_statement };
     c.get("log").software_statement = true;
   }
   if (typeof merged.software_id !== "string" || merged.software_id.length === 0) {
-    throw new OAuthError("invalid_client_metadata", "software_id is required: the client_id of a registration template");
+    throw new OAuthError(
+      "invalid_client_metadata",
+      "software_id is required: the client_id of a registration template",
+    );
   }
   c.set("registrationBody", merged);
   await next();

@@ -18,7 +18,12 @@ import { OAuthError } from "../../errors";
 import { clientCertificateOf } from "../../http/client-certificate";
 import { x5cThumbprints } from "../../x509/certificate";
 import { verifyClientAssertion, type AssertionFailure } from "../../verifiers/client-assertion";
-import { verifySelfSignedTlsClientAuth, verifyTlsClientAuth, type CertificateFailure, type ClientCertificate } from "../../verifiers/client-certificate";
+import {
+  verifySelfSignedTlsClientAuth,
+  verifyTlsClientAuth,
+  type CertificateFailure,
+  type ClientCertificate,
+} from "../../verifiers/client-certificate";
 import { verifyClientSecret } from "../../verifiers/client-secret";
 import type { FormParams } from "../../http/form";
 import type { AppEnv, AuthenticatedClient } from "../context";
@@ -93,7 +98,9 @@ function formDecode(value: string): string {
 function parseBasic(header: string): { clientId: string; secret: string } {
   let decoded: string;
   try {
-    decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(atob(header.slice(6).trim()), (char) => char.charCodeAt(0)));
+    decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
+      Uint8Array.from(atob(header.slice(6).trim()), (char) => char.charCodeAt(0)),
+    );
   } catch {
     throw invalidClient("basic_not_base64", true);
   }
@@ -107,12 +114,20 @@ function parseBasic(header: string): { clientId: string; secret: string } {
 }
 
 /** Find out which single method the request uses and for which client_id. */
-export function presentedCredential(authorization: string | null, form: FormParams, maxHeader: number, headers: AttestationHeaders): Presented {
+export function presentedCredential(
+  authorization: string | null,
+  form: FormParams,
+  maxHeader: number,
+  headers: AttestationHeaders,
+): Presented {
   const kinds: Presented[] = [];
   const bodyClientId = form.get("client_id");
   if (authorization !== null) {
     if (authorization.length > maxHeader) throw new OAuthError("invalid_request", "Authorization header too large");
-    if (!/^basic /i.test(authorization)) throw new OAuthError("invalid_request", "unsupported Authorization scheme at the token endpoint", { reason: `scheme ${authorization.split(" ")[0]?.slice(0, 20)}` });
+    if (!/^basic /i.test(authorization))
+      throw new OAuthError("invalid_request", "unsupported Authorization scheme at the token endpoint", {
+        reason: `scheme ${authorization.split(" ")[0]?.slice(0, 20)}`,
+      });
     kinds.push({ kind: "basic", ...parseBasic(authorization) });
   }
   if (form.has("client_secret")) {
@@ -123,26 +138,46 @@ export function presentedCredential(authorization: string | null, form: FormPara
     const type = form.get("client_assertion_type");
     const assertion = form.get("client_assertion");
     if (type !== JWT_BEARER && type !== CURITY_ATTESTATION) {
-      throw new OAuthError("invalid_request", "unsupported client_assertion_type", { reason: `client_assertion_type ${JSON.stringify(type?.slice(0, 100))}` });
+      throw new OAuthError("invalid_request", "unsupported client_assertion_type", {
+        reason: `client_assertion_type ${JSON.stringify(type?.slice(0, 100))}`,
+      });
     }
     if (!assertion) throw new OAuthError("invalid_request", "client_assertion is required");
     const clientId = subjectOf(assertion, () => invalidClient("assertion_malformed", false));
-    kinds.push(type === JWT_BEARER ? { kind: "assertion", clientId, assertion } : { kind: "cat", clientId, cat: assertion, via: "assertion" });
+    kinds.push(
+      type === JWT_BEARER
+        ? { kind: "assertion", clientId, assertion }
+        : { kind: "cat", clientId, cat: assertion, via: "assertion" },
+    );
   }
   if (headers.attestation !== null) {
-    if (headers.attestation.length > maxHeader || (headers.pop?.length ?? 0) > maxHeader) throw new OAuthError("invalid_request", "client attestation header too large");
+    if (headers.attestation.length > maxHeader || (headers.pop?.length ?? 0) > maxHeader)
+      throw new OAuthError("invalid_request", "client attestation header too large");
     if (headers.attestation.includes(",") || headers.pop?.includes(",")) {
-      throw new OAuthError("invalid_request", "exactly one OAuth-Client-Attestation and at most one OAuth-Client-Attestation-PoP header");
+      throw new OAuthError(
+        "invalid_request",
+        "exactly one OAuth-Client-Attestation and at most one OAuth-Client-Attestation-PoP header",
+      );
     }
-    const clientId = subjectOf(headers.attestation, () => new OAuthError("invalid_client_attestation", "client attestation is malformed", { reason: "cat_header_malformed" }));
+    const clientId = subjectOf(
+      headers.attestation,
+      () =>
+        new OAuthError("invalid_client_attestation", "client attestation is malformed", {
+          reason: "cat_header_malformed",
+        }),
+    );
     kinds.push({ kind: "cat", clientId, cat: headers.attestation, via: "header", pop: headers.pop });
   } else if (headers.pop !== null) {
     throw new OAuthError("invalid_request", "OAuth-Client-Attestation-PoP without OAuth-Client-Attestation");
   }
-  if (kinds.length > 1) throw new OAuthError("invalid_request", "more than one client authentication method", { reason: `methods ${kinds.map((k) => k.kind).join(",")}` });
+  if (kinds.length > 1)
+    throw new OAuthError("invalid_request", "more than one client authentication method", {
+      reason: `methods ${kinds.map((k) => k.kind).join(",")}`,
+    });
   const [only] = kinds;
   if (only) {
-    if (bodyClientId !== undefined && bodyClientId !== only.clientId) throw invalidClient("client_id_mismatch", only.kind === "basic");
+    if (bodyClientId !== undefined && bodyClientId !== only.clientId)
+      throw invalidClient("client_id_mismatch", only.kind === "basic");
     return only;
   }
   if (!bodyClientId) throw invalidClient("no_client_authentication", false);
@@ -169,16 +204,26 @@ function certificateError(reason: CertificateFailure, detail?: Readonly<Record<s
   return invalidClient(`certificate_${reason}`, false, detail ? { ...detail } : undefined);
 }
 
-async function authenticate<E extends AppEnv>(c: Context<E>, presented: Presented, client: Client): Promise<AuthenticatedClient> {
+async function authenticate<E extends AppEnv>(
+  c: Context<E>,
+  presented: Presented,
+  client: Client,
+): Promise<AuthenticatedClient> {
   const config = c.get("config");
   const now = c.get("now");
-  const certificate = (): Promise<ClientCertificate | null> => clientCertificateOf(c.req.raw, config.mtls.certificate_header);
+  const certificate = (): Promise<ClientCertificate | null> =>
+    clientCertificateOf(c.req.raw, config.mtls.certificate_header);
   switch (presented.kind) {
     case "basic":
     case "post": {
       const result = await verifyClientSecret(presented.secret, client);
       if (!result.ok) throw invalidClient(result.reason, presented.kind === "basic");
-      return { client, method: client.token_endpoint_auth_method, cal: "none", certificate: client.tls_client_certificate_bound_access_tokens ? await certificate() : null };
+      return {
+        client,
+        method: client.token_endpoint_auth_method,
+        cal: "none",
+        certificate: client.tls_client_certificate_bound_access_tokens ? await certificate() : null,
+      };
     }
     case "assertion": {
       const result = await verifyClientAssertion(
@@ -186,7 +231,9 @@ async function authenticate<E extends AppEnv>(c: Context<E>, presented: Presente
         {
           clientId: client.client_id,
           audiences: [config.issuer, config.endpoints.token, config.endpoints.registration],
-          algorithms: client.token_endpoint_auth_signing_alg ? [client.token_endpoint_auth_signing_alg] : ASYMMETRIC_ALGS,
+          algorithms: client.token_endpoint_auth_signing_alg
+            ? [client.token_endpoint_auth_signing_alg]
+            : ASYMMETRIC_ALGS,
           maxLifetime: config.client_authentication.assertion_max_lifetime,
           clockSkew: config.client_authentication.clock_skew,
         },
@@ -194,7 +241,12 @@ async function authenticate<E extends AppEnv>(c: Context<E>, presented: Presente
         now,
       );
       if (!result.ok) throw assertionError(result.reason, result.detail);
-      return { client, method: "private_key_jwt", cal: "by-provisioned-key", certificate: client.tls_client_certificate_bound_access_tokens ? await certificate() : null };
+      return {
+        client,
+        method: "private_key_jwt",
+        cal: "by-provisioned-key",
+        certificate: client.tls_client_certificate_bound_access_tokens ? await certificate() : null,
+      };
     }
     case "cat":
       return authenticateWithCat(c, presented, client);
@@ -205,7 +257,12 @@ async function authenticate<E extends AppEnv>(c: Context<E>, presented: Presente
           ? verifyTlsClientAuth(presentedCertificate, client)
           : verifySelfSignedTlsClientAuth(presentedCertificate, await x5cThumbprints(client.jwks?.keys ?? []));
       if (!result.ok) throw certificateError(result.reason, result.detail);
-      return { client, method: client.token_endpoint_auth_method, cal: "by-provisioned-key", certificate: result.value };
+      return {
+        client,
+        method: client.token_endpoint_auth_method,
+        cal: "by-provisioned-key",
+        certificate: result.value,
+      };
     }
   }
 }
@@ -215,11 +272,18 @@ const catKeySets = new WeakMap<object, JWTVerifyGetKey>();
 
 function catError(via: "assertion" | "header", reason: string, detail?: Readonly<Record<string, unknown>>): OAuthError {
   if (via === "assertion") return invalidClient(reason, false, detail ? { ...detail } : undefined);
-  return new OAuthError("invalid_client_attestation", "client attestation rejected", { reason, ...(detail ? { detail: { ...detail } } : {}) });
+  return new OAuthError("invalid_client_attestation", "client attestation rejected", {
+    reason,
+    ...(detail ? { detail: { ...detail } } : {}),
+  });
 }
 
 /** A CAT this server issued, for this client, bound to a key; with the IETF PoP header, proof of that key too. */
-async function authenticateWithCat<E extends AppEnv>(c: Context<E>, presented: Extract<Presented, { kind: "cat" }>, client: Client): Promise<AuthenticatedClient> {
+async function authenticateWithCat<E extends AppEnv>(
+  c: Context<E>,
+  presented: Extract<Presented, { kind: "cat" }>,
+  client: Client,
+): Promise<AuthenticatedClient> {
   if (!client.attestation) throw catError(presented.via, "cat_client_not_attesting");
   const config = c.get("config");
   const now = c.get("now");
@@ -229,21 +293,37 @@ async function authenticateWithCat<E extends AppEnv>(c: Context<E>, presented: E
     keySet = createLocalJWKSet(keys.jwks as JSONWebKeySet);
     catKeySets.set(keys.jwks, keySet);
   }
-  const result = await verifyCat(presented.cat, { issuer: config.issuer, maxLifetime: config.attestation.cat_ttl }, keySet, now);
+  const result = await verifyCat(
+    presented.cat,
+    { issuer: config.issuer, maxLifetime: config.attestation.cat_ttl },
+    keySet,
+    now,
+  );
   if (!result.ok) throw catError(presented.via, `cat_${result.reason}`, result.detail);
   const cat = result.value;
   let popUse: { jti: string; expiresAt: number } | undefined;
   if (presented.via === "header" && presented.pop !== null) {
     const pop = await verifyAttestationPop(
       presented.pop,
-      { audiences: [config.issuer, config.endpoints.token], algorithms: config.dpop.signing_alg_values, maxAge: config.attestation.pop_max_age, clockSkew: config.dpop.clock_skew },
+      {
+        audiences: [config.issuer, config.endpoints.token],
+        algorithms: config.dpop.signing_alg_values,
+        maxAge: config.attestation.pop_max_age,
+        clockSkew: config.dpop.clock_skew,
+      },
       cat.jwk,
       now,
     );
     if (!pop.ok) throw catError("header", `attestation_pop_${pop.reason}`, pop.detail);
     popUse = pop.value; // recorded with the CAT in spendAttestation
   }
-  return { client, method: "attest_jwt_client_auth", cal: cat.cal, certificate: null, attestation: { ...cat, via: presented.via, ...(popUse ? { popUse } : {}) } };
+  return {
+    client,
+    method: "attest_jwt_client_auth",
+    cal: cat.cal,
+    certificate: null,
+    attestation: { ...cat, via: presented.via, ...(popUse ? { popUse } : {}) },
+  };
 }
 
 /** What a request presents for client authentication, wherever it is read from. */
@@ -274,7 +354,12 @@ export async function authenticateClientRequest<E extends AppEnv>(
 ): Promise<AuthenticatedClient> {
   const config = c.get("config");
   const log = c.get("log");
-  const presented = presentedCredential(input.authorization, input.form, config.limits.max_header_bytes, input.attestation);
+  const presented = presentedCredential(
+    input.authorization,
+    input.form,
+    config.limits.max_header_bytes,
+    input.attestation,
+  );
   const client = await findClient(c, presented.clientId, options.dynamic);
   if (!client) {
     const detail = { client_id: presented.clientId.slice(0, 100) };
@@ -289,14 +374,22 @@ export async function authenticateClientRequest<E extends AppEnv>(
     log.auth_method = "none";
     return { client, method: "none", cal: "none", certificate: null };
   }
-  if (presented.kind === "none" && options.allowPublic && client.capabilities.haapi && !METHOD_OF.none.includes(client.token_endpoint_auth_method)) {
+  if (
+    presented.kind === "none" &&
+    options.allowPublic &&
+    client.capabilities.haapi &&
+    !METHOD_OF.none.includes(client.token_endpoint_auth_method)
+  ) {
     // A HAAPI app redeeming a token-bound code (or refreshing a bound refresh token) proves itself with
     // the DPoP key the grant is bound to; the grant step refuses anything that is not bound.
     log.auth_method = "none";
     return { client, method: "none", cal: client.dynamic?.cal ?? "none", certificate: null };
   }
   if (presented.kind !== "cat" && !methodAccepted(presented.kind, client)) {
-    throw invalidClient("method_not_registered", presented.kind === "basic", { presented: presented.kind, registered: client.token_endpoint_auth_method });
+    throw invalidClient("method_not_registered", presented.kind === "basic", {
+      presented: presented.kind,
+      registered: client.token_endpoint_auth_method,
+    });
   }
   const authenticated = await authenticate(c, presented, client);
   log.auth_method = authenticated.method;
@@ -313,7 +406,10 @@ export const authenticateClient = createMiddleware<AppEnv>(async (c, next) => {
     {
       authorization: c.req.header("Authorization") ?? null,
       form: c.get("form"),
-      attestation: { attestation: c.req.header("OAuth-Client-Attestation") ?? null, pop: c.req.header("OAuth-Client-Attestation-PoP") ?? null },
+      attestation: {
+        attestation: c.req.header("OAuth-Client-Attestation") ?? null,
+        pop: c.req.header("OAuth-Client-Attestation-PoP") ?? null,
+      },
     },
     { dynamic: true, allowPublic: c.get("form").get("grant_type") !== "client_credentials" },
   );

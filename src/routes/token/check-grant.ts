@@ -13,7 +13,9 @@ export const checkGrant = createMiddleware<AppEnv>(async (c, next) => {
   const { client } = c.get("authenticated");
   const grantType = c.get("form").get("grant_type")!;
   if (!(client.grant_types as readonly string[]).includes(grantType)) {
-    throw new OAuthError("unauthorized_client", "the client may not use this grant type", { reason: `grant ${grantType} not in client grant_types` });
+    throw new OAuthError("unauthorized_client", "the client may not use this grant type", {
+      reason: `grant ${grantType} not in client grant_types`,
+    });
   }
   if (grantType !== "client_credentials") {
     // The grant's own scope decides (authorization_code, refresh_token): the grant step sets it.
@@ -29,10 +31,16 @@ export const checkGrant = createMiddleware<AppEnv>(async (c, next) => {
     if (!SCOPE_SYNTAX.test(requested)) throw new OAuthError("invalid_scope", "malformed scope");
     scopes = [...new Set(requested.split(" "))];
     const refused = scopes.filter((scope) => !client.scopes.has(scope));
-    if (refused.length) throw new OAuthError("invalid_scope", "scope not allowed for this client", { reason: `refused scopes ${refused.join(" ").slice(0, 200)}` });
+    if (refused.length)
+      throw new OAuthError("invalid_scope", "scope not allowed for this client", {
+        reason: `refused scopes ${refused.join(" ").slice(0, 200)}`,
+      });
   }
   // An initial access token (dcr) is single use at the registration endpoint: it is never mixed with other scopes.
-  if (scopes.includes(DCR_SCOPE) && scopes.length > 1) throw new OAuthError("invalid_scope", `the ${DCR_SCOPE} scope must be requested alone`, { reason: "dcr_scope_mixed" });
+  if (scopes.includes(DCR_SCOPE) && scopes.length > 1)
+    throw new OAuthError("invalid_scope", `the ${DCR_SCOPE} scope must be requested alone`, {
+      reason: "dcr_scope_mixed",
+    });
   c.get("log").scope = scopes.join(" ");
   c.set("scopes", scopes);
   await next();

@@ -19,14 +19,20 @@ export async function clientCredentialsGrant(c: Context<AppEnv>): Promise<Respon
   const { client, cal, certificate, attestation } = c.get("authenticated");
   const haapi = scopes.includes(HAAPI_SCOPE);
   if (haapi && !attestation && !client.capabilities.haapi?.allow_without_attestation) {
-    throw new OAuthError("unauthorized_client", "this client must attest to obtain a HAAPI token", { reason: "haapi_requires_attestation" });
+    throw new OAuthError("unauthorized_client", "this client must attest to obtain a HAAPI token", {
+      reason: "haapi_requires_attestation",
+    });
   }
   if (client.tls_client_certificate_bound_access_tokens && !certificate) {
-    throw new OAuthError("invalid_request", "a client certificate is required for certificate-bound tokens", { reason: "certificate_binding_without_certificate" });
+    throw new OAuthError("invalid_request", "a client certificate is required for certificate-bound tokens", {
+      reason: "certificate_binding_without_certificate",
+    });
   }
   const dcr = scopes.includes(DCR_SCOPE); // alone: checkGrant
   // An attested HAAPI token lives as long as the attestation policy says (Curity: haapi-access-token-ttl).
-  const policyTtl = attestation ? client.attestationPolicies[attestation.attestation.platform]?.haapi_access_token_ttl : undefined;
+  const policyTtl = attestation
+    ? client.attestationPolicies[attestation.attestation.platform]?.haapi_access_token_ttl
+    : undefined;
   const ttl = dcr
     ? config.dynamic_client_registration.initial_access_token_ttl
     : haapi
@@ -48,5 +54,10 @@ export async function clientCredentialsGrant(c: Context<AppEnv>): Promise<Respon
     },
     now,
   );
-  return c.json({ access_token: accessToken, token_type: dpop ? "DPoP" : "Bearer", expires_in: ttl, scope: scopes.join(" ") });
+  return c.json({
+    access_token: accessToken,
+    token_type: dpop ? "DPoP" : "Bearer",
+    expires_in: ttl,
+    scope: scopes.join(" "),
+  });
 }

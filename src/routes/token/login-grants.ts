@@ -25,13 +25,23 @@ function invalidGrant(reason: string, description = "the grant is invalid, expir
  * `keyIsCredential`: a HAAPI client that presented only its client_id proves itself with the key the grant
  * is bound to, so an unbound grant is refused. (A public client, `none`, has PKCE for an unbound code.)
  */
-function requireBoundKey(jkt: string | undefined, dpop: DpopProof | undefined, keyIsCredential: boolean, what: string): void {
+function requireBoundKey(
+  jkt: string | undefined,
+  dpop: DpopProof | undefined,
+  keyIsCredential: boolean,
+  what: string,
+): void {
   if (jkt !== undefined) {
     if (dpop?.jkt !== jkt) {
-      throw new OAuthError("invalid_dpop_proof", `the ${what} is bound to a DPoP key; send a proof signed with it`, { reason: `${what.replace(/ /g, "_")}_dpop_key_mismatch`, detail: { expected: jkt, proof: dpop?.jkt ?? null } });
+      throw new OAuthError("invalid_dpop_proof", `the ${what} is bound to a DPoP key; send a proof signed with it`, {
+        reason: `${what.replace(/ /g, "_")}_dpop_key_mismatch`,
+        detail: { expected: jkt, proof: dpop?.jkt ?? null },
+      });
     }
   } else if (keyIsCredential) {
-    throw new OAuthError("invalid_client", "client authentication failed", { reason: `${what.replace(/ /g, "_")}_not_bound_for_public_client` });
+    throw new OAuthError("invalid_client", "client authentication failed", {
+      reason: `${what.replace(/ /g, "_")}_not_bound_for_public_client`,
+    });
   }
 }
 
@@ -40,7 +50,11 @@ function keyIsCredential(authenticated: AuthenticatedClient): boolean {
   return authenticated.method === "none" && authenticated.client.token_endpoint_auth_method !== "none";
 }
 
-async function grantOf(c: Context<AppEnv>, token: string | undefined, name: string): Promise<{ hash: string; record: GrantRecord; ref: RecordRef<GrantOperations> }> {
+async function grantOf(
+  c: Context<AppEnv>,
+  token: string | undefined,
+  name: string,
+): Promise<{ hash: string; record: GrantRecord; ref: RecordRef<GrantOperations> }> {
   if (token === undefined) throw new OAuthError("invalid_request", `${name} is required`);
   const ref = c.get("stores").grants.byId(grantIdOf(token));
   if (!ref) throw invalidGrant(`${name}_malformed`);
@@ -53,7 +67,13 @@ function refreshTtl(config: Config, client: Client): number {
   return client.refresh_token_ttl ?? config.refresh_token_ttl;
 }
 
-async function issueTokens(c: Context<AppEnv>, record: GrantRecord, scopes: readonly string[], refreshToken: string | undefined, accessTtl: number): Promise<Response> {
+async function issueTokens(
+  c: Context<AppEnv>,
+  record: GrantRecord,
+  scopes: readonly string[],
+  refreshToken: string | undefined,
+  accessTtl: number,
+): Promise<Response> {
   const config = c.get("config");
   const now = c.get("now");
   const dpop = c.get("dpop");
@@ -78,7 +98,18 @@ async function issueTokens(c: Context<AppEnv>, record: GrantRecord, scopes: read
   const idToken = scopes.includes("openid")
     ? await signIdToken(
         keys,
-        { issuer: config.issuer, clientId: client.client_id, subject: user.sub, ttl: config.login.id_token_ttl, authTime: user.auth_time, acr: user.acr, amr: user.amr, cal: record.cal, grantId: record.id, nonce: record.nonce },
+        {
+          issuer: config.issuer,
+          clientId: client.client_id,
+          subject: user.sub,
+          ttl: config.login.id_token_ttl,
+          authTime: user.auth_time,
+          acr: user.acr,
+          amr: user.amr,
+          cal: record.cal,
+          grantId: record.id,
+          nonce: record.nonce,
+        },
         now,
       )
     : undefined;
@@ -104,9 +135,16 @@ export async function authorizationCodeGrant(c: Context<AppEnv>): Promise<Respon
   const { hash, record, ref } = await grantOf(c, form.get("code"), "code");
   if (record.code.hash !== hash) throw invalidGrant("code_unknown");
   if (record.client_id !== client.client_id) throw invalidGrant("code_of_another_client");
-  if (form.get("redirect_uri") !== record.redirect_uri) throw invalidGrant("redirect_uri_mismatch", "redirect_uri must be the one of the authorization request");
+  if (form.get("redirect_uri") !== record.redirect_uri)
+    throw invalidGrant("redirect_uri_mismatch", "redirect_uri must be the one of the authorization request");
   const pkce = await verifyPkce(form.get("code_verifier"), record.code.code_challenge);
-  if (!pkce.ok) throw invalidGrant(`pkce_${pkce.reason}`, pkce.reason === "verifier_missing" ? "code_verifier is required" : "code_verifier does not match the code_challenge");
+  if (!pkce.ok)
+    throw invalidGrant(
+      `pkce_${pkce.reason}`,
+      pkce.reason === "verifier_missing"
+        ? "code_verifier is required"
+        : "code_verifier does not match the code_challenge",
+    );
   requireBoundKey(record.code.dpop_jkt, dpop, keyIsCredential(c.get("authenticated")), "authorization code");
 
   const accessTtl = client.access_token_ttl ?? config.access_token_ttl;
@@ -114,10 +152,25 @@ export async function authorizationCodeGrant(c: Context<AppEnv>): Promise<Respon
   if (client.grant_types.includes("refresh_token")) {
     const secret = await newGrantSecret(record.id);
     // Refresh tokens inherit the binding: to the proof's key when there is one (RFC 9449 §5).
-    refresh = { token: secret.token, state: { hash: secret.hash, ...(dpop ? { jkt: dpop.jkt } : {}), expires_at: now + refreshTtl(config, client) } };
+    refresh = {
+      token: secret.token,
+      state: { hash: secret.hash, ...(dpop ? { jkt: dpop.jkt } : {}), expires_at: now + refreshTtl(config, client) },
+    };
   }
-  const outcome = await ref.run("redeemCode", { codeHash: hash, refresh: refresh?.state ?? null, expiresAt: Math.max(now + accessTtl, refresh?.state.expires_at ?? 0) }, now);
-  if (outcome !== "ok") throw invalidGrant(`code_${outcome}`, outcome === "used" ? "the authorization code was already used; the grant is revoked" : undefined);
+  const outcome = await ref.run(
+    "redeemCode",
+    {
+      codeHash: hash,
+      refresh: refresh?.state ?? null,
+      expiresAt: Math.max(now + accessTtl, refresh?.state.expires_at ?? 0),
+    },
+    now,
+  );
+  if (outcome !== "ok")
+    throw invalidGrant(
+      `code_${outcome}`,
+      outcome === "used" ? "the authorization code was already used; the grant is revoked" : undefined,
+    );
   return issueTokens(c, record, record.scope.split(" ").filter(Boolean), refresh?.token, accessTtl);
 }
 
@@ -135,14 +188,26 @@ export async function refreshTokenGrant(c: Context<AppEnv>): Promise<Response> {
   if (requested !== undefined) {
     scopes = [...new Set(requested.split(" "))];
     const wider = scopes.filter((scope) => !granted.includes(scope));
-    if (wider.length) throw new OAuthError("invalid_scope", "a refresh may only narrow the granted scope", { reason: `refresh_scope_wider ${wider.join(" ").slice(0, 200)}` });
+    if (wider.length)
+      throw new OAuthError("invalid_scope", "a refresh may only narrow the granted scope", {
+        reason: `refresh_scope_wider ${wider.join(" ").slice(0, 200)}`,
+      });
   }
   const current = record.refresh;
-  if (current?.hash === hash) requireBoundKey(current.jkt, dpop, keyIsCredential(c.get("authenticated")), "refresh token");
+  if (current?.hash === hash)
+    requireBoundKey(current.jkt, dpop, keyIsCredential(c.get("authenticated")), "refresh token");
   const accessTtl = client.access_token_ttl ?? config.access_token_ttl;
   const secret = await newGrantSecret(record.id);
-  const next: RefreshState = { hash: secret.hash, ...(current?.jkt ? { jkt: current.jkt } : {}), expires_at: now + refreshTtl(config, client) };
+  const next: RefreshState = {
+    hash: secret.hash,
+    ...(current?.jkt ? { jkt: current.jkt } : {}),
+    expires_at: now + refreshTtl(config, client),
+  };
   const outcome = await ref.run("rotateRefresh", { presented: hash, next, accessExpiresAt: now + accessTtl }, now);
-  if (outcome !== "ok") throw invalidGrant(`refresh_${outcome}`, outcome === "reused" ? "the refresh token was already used; the grant is revoked" : undefined);
+  if (outcome !== "ok")
+    throw invalidGrant(
+      `refresh_${outcome}`,
+      outcome === "reused" ? "the refresh token was already used; the grant is revoked" : undefined,
+    );
   return issueTokens(c, record, scopes, secret.token, accessTtl);
 }

@@ -8,7 +8,11 @@ import { isFormContentType, parseForm, readBodyLimited } from "../../http/form";
 import type { AppEnv } from "../context";
 
 /** Grant types the token endpoint serves. */
-export const SUPPORTED_GRANTS: ReadonlySet<string> = new Set(["client_credentials", "authorization_code", "refresh_token"]);
+export const SUPPORTED_GRANTS: ReadonlySet<string> = new Set([
+  "client_credentials",
+  "authorization_code",
+  "refresh_token",
+]);
 
 export const parseTokenRequest = createMiddleware<AppEnv>(async (c, next) => {
   if (!isFormContentType(c.req.header("Content-Type") ?? null)) {
@@ -20,7 +24,9 @@ export const parseTokenRequest = createMiddleware<AppEnv>(async (c, next) => {
   const grantType = form.get("grant_type");
   if (grantType === undefined) throw new OAuthError("invalid_request", "grant_type is required");
   if (!SUPPORTED_GRANTS.has(grantType)) {
-    throw new OAuthError("unsupported_grant_type", "grant type not supported", { reason: `grant_type ${JSON.stringify(grantType.slice(0, 100))}` });
+    throw new OAuthError("unsupported_grant_type", "grant type not supported", {
+      reason: `grant_type ${JSON.stringify(grantType.slice(0, 100))}`,
+    });
   }
   c.get("log").grant_type = grantType;
   c.set("form", form);

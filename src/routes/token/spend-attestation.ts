@@ -13,8 +13,18 @@ export const spendAttestation = createMiddleware<AppEnv>(async (c, next) => {
   if (attestation) {
     const { replay } = c.get("stores");
     const scope = replayScope.dpop(attestation.jkt);
-    if (attestation.popUse && !(await replay.use(scope, replayId.attestationPop(attestation.popUse.jti), attestation.popUse.expiresAt, c.get("now")))) {
-      throw new OAuthError("invalid_client_attestation", "client attestation rejected", { reason: "attestation_pop_replayed" });
+    if (
+      attestation.popUse &&
+      !(await replay.use(
+        scope,
+        replayId.attestationPop(attestation.popUse.jti),
+        attestation.popUse.expiresAt,
+        c.get("now"),
+      ))
+    ) {
+      throw new OAuthError("invalid_client_attestation", "client attestation rejected", {
+        reason: "attestation_pop_replayed",
+      });
     }
     const first = await replay.use(scope, replayId.cat(attestation.jti), attestation.exp, c.get("now"));
     if (!first) {

@@ -67,19 +67,27 @@ export const verifyDpop = createMiddleware<AppEnv>(async (c, next) => {
   const authenticated = c.get("authenticated");
   const { client } = authenticated;
   const header = c.req.header("DPoP") ?? null;
-  const required = client.dpop_bound_access_tokens || scopes.includes(HAAPI_SCOPE) || authenticated.attestation !== undefined;
+  const required =
+    client.dpop_bound_access_tokens || scopes.includes(HAAPI_SCOPE) || authenticated.attestation !== undefined;
   if (header === null && !required) {
     c.set("dpop", undefined);
     return next();
   }
-  const proof = await requireDpopProof(c, { url: config.endpoints.token, requireNonce: nonceRequired(config, client, scopes) });
+  const proof = await requireDpopProof(c, {
+    url: config.endpoints.token,
+    requireNonce: nonceRequired(config, client, scopes),
+  });
   // An attested client proves possession of the attested key with its proof (HAAPI; the IETF draft's DPoP combined mode).
   if (authenticated.attestation && proof.jkt !== authenticated.attestation.jkt) {
-    throw new OAuthError(authenticated.attestation.via === "header" ? "invalid_client_attestation" : "invalid_client", "the DPoP key is not the attested key", {
-      status: 400,
-      reason: "cat_key_mismatch",
-      detail: { expected_jkt: authenticated.attestation.jkt, proof_jkt: proof.jkt },
-    });
+    throw new OAuthError(
+      authenticated.attestation.via === "header" ? "invalid_client_attestation" : "invalid_client",
+      "the DPoP key is not the attested key",
+      {
+        status: 400,
+        reason: "cat_key_mismatch",
+        detail: { expected_jkt: authenticated.attestation.jkt, proof_jkt: proof.jkt },
+      },
+    );
   }
   c.set("dpop", proof);
   await next();
@@ -118,11 +126,15 @@ export async function requireDpopProof<E extends AppEnv>(
   );
   if (!result.ok) {
     const nonceProblem = NONCE_FAILURES.has(result.reason);
-    throw new OAuthError(nonceProblem ? "use_dpop_nonce" : "invalid_dpop_proof", publicDescription(result.reason, now), {
-      reason: `dpop_${result.reason}`,
-      ...(result.detail ? { detail: { ...result.detail } } : {}),
-      headers: { "DPoP-Nonce": await currentDpopNonce(keys.nonceKey, now, stepSeconds) },
-    });
+    throw new OAuthError(
+      nonceProblem ? "use_dpop_nonce" : "invalid_dpop_proof",
+      publicDescription(result.reason, now),
+      {
+        reason: `dpop_${result.reason}`,
+        ...(result.detail ? { detail: { ...result.detail } } : {}),
+        headers: { "DPoP-Nonce": await currentDpopNonce(keys.nonceKey, now, stepSeconds) },
+      },
+    );
   }
   c.get("log").jkt = result.value.jkt;
   c.header("DPoP-Nonce", await currentDpopNonce(keys.nonceKey, now, stepSeconds));

@@ -9,7 +9,10 @@ import { verifyClientSecret } from "../../verifiers/client-secret";
 import type { AppEnv } from "../context";
 
 function refuse(reason: string): OAuthError {
-  return new OAuthError("invalid_token", "a valid access key is required (Authorization: Bearer <access key>)", { reason, headers: { "WWW-Authenticate": 'Bearer realm="uaf-api"' } });
+  return new OAuthError("invalid_token", "a valid access key is required (Authorization: Bearer <access key>)", {
+    reason,
+    headers: { "WWW-Authenticate": 'Bearer realm="uaf-api"' },
+  });
 }
 
 export const requireAccessKey = createMiddleware<AppEnv>(async (c, next) => {
@@ -17,7 +20,10 @@ export const requireAccessKey = createMiddleware<AppEnv>(async (c, next) => {
   if (api_access_key === undefined && api_access_key_hash === undefined) throw refuse("access_key_not_configured");
   const match = /^Bearer +([\x21-\x7e]{1,512})$/i.exec(c.req.header("Authorization") ?? "");
   if (!match) throw refuse("access_key_missing");
-  const verified = await verifyClientSecret(match[1]!, { client_secret: api_access_key, client_secret_hash: api_access_key_hash });
+  const verified = await verifyClientSecret(match[1]!, {
+    client_secret: api_access_key,
+    client_secret_hash: api_access_key_hash,
+  });
   if (!verified.ok) throw refuse(`access_key_${verified.reason}`);
   await next();
 });

@@ -52,11 +52,16 @@ async function deviceIdHash(deviceId: string): Promise<string> {
 const DEVICE_SIGNATURE_MAX_AGE = 300;
 
 function unauthorized(reason: string, description = "Authorization is required"): UafError {
-  return new UafError(UAF_STATUS.UNAUTHORIZED, description, reason, { "WWW-Authenticate": 'DPoP algs="ES256 EdDSA PS256 RS256", Bearer' });
+  return new UafError(UAF_STATUS.UNAUTHORIZED, description, reason, {
+    "WWW-Authenticate": 'DPoP algs="ES256 EdDSA PS256 RS256", Bearer',
+  });
 }
 
 /** The Device-Signature of a device of `username`, verified and spent. */
-export async function deviceSignatureOf(c: Context<AppEnv>, jws: string): Promise<{ username: string; deviceId: string; user: UafUserRecord }> {
+export async function deviceSignatureOf(
+  c: Context<AppEnv>,
+  jws: string,
+): Promise<{ username: string; deviceId: string; user: UafUserRecord }> {
   const config = c.get("config");
   const now = c.get("now");
   if (jws.length > config.limits.max_header_bytes) throw unauthorized("device_signature_too_large");
@@ -65,9 +70,16 @@ export async function deviceSignatureOf(c: Context<AppEnv>, jws: string): Promis
   const user = await readUafUser(c, subject.username);
   const key = user?.devices.find((device) => device.deviceId === subject.deviceId)?.signatureKey;
   if (!key) throw unauthorized("device_signature_unknown_device", "The Device-Signature is not valid");
-  const verified = await verifyDeviceSignature(jws, key, { ...subject, maxAge: DEVICE_SIGNATURE_MAX_AGE, clockSkew: config.dpop.clock_skew }, now);
+  const verified = await verifyDeviceSignature(
+    jws,
+    key,
+    { ...subject, maxAge: DEVICE_SIGNATURE_MAX_AGE, clockSkew: config.dpop.clock_skew },
+    now,
+  );
   if (!verified.ok) throw unauthorized(verified.reason, "The Device-Signature is not valid");
-  const fresh = await c.get("stores").replay.use(replayScope.deviceSignature(subject.deviceId), verified.value.jti, verified.value.expiresAt, now);
+  const fresh = await c
+    .get("stores")
+    .replay.use(replayScope.deviceSignature(subject.deviceId), verified.value.jti, verified.value.expiresAt, now);
   if (!fresh) throw unauthorized("device_signature_replayed", "The Device-Signature is not valid");
   return { username: user!.username, deviceId: subject.deviceId, user: user! };
 }
@@ -78,9 +90,15 @@ export async function deviceSignatureOf(c: Context<AppEnv>, jws: string): Promis
  */
 async function idTokenAuthorization(c: Context<AppEnv>, token: string): Promise<Authorization | null> {
   const config = c.get("config");
-  const verified = await verifyIdToken(token, await serverKeySet(c), { issuer: config.issuer, maxAge: config.uaf.id_token_max_age }, c.get("now"));
+  const verified = await verifyIdToken(
+    token,
+    await serverKeySet(c),
+    { issuer: config.issuer, maxAge: config.uaf.id_token_max_age },
+    c.get("now"),
+  );
   if (!verified.ok) {
-    if (verified.reason === "id_token_stale") throw unauthorized("id_token_stale", "The ID token is too old; log in again");
+    if (verified.reason === "id_token_stale")
+      throw unauthorized("id_token_stale", "The ID token is too old; log in again");
     return null;
   }
   const { sub, aud, gid } = verified.value;
@@ -117,13 +135,24 @@ export async function authorizeUafRequest(c: Context<AppEnv>): Promise<Authoriza
   }
   try {
     // A user's token comes from a login (requireUser: it names its grant, which must be live).
-    const { token } = await authenticateAccessToken(c, { url: `${config.issuer}${c.req.path}`, requireDpop: false, requireUser: true, clientOf: (clientId) => findClient(c, clientId, true) });
+    const { token } = await authenticateAccessToken(c, {
+      url: `${config.issuer}${c.req.path}`,
+      requireDpop: false,
+      requireUser: true,
+      clientOf: (clientId) => findClient(c, clientId, true),
+    });
     return { via: "jwt", sub: token.subject, grantId: token.grantId! };
   } catch (error) {
     // Keep the refusal's own challenge and DPoP-Nonce: a client told use_dpop_nonce must learn the nonce (RFC 9449 §9).
     if (error instanceof OAuthError) {
-      const description = error.reason === "access_token_without_user" ? "The token does not belong to a user" : "The authorization is not valid";
-      throw new UafError(UAF_STATUS.UNAUTHORIZED, description, error.reason, { ...unauthorized(error.reason).headers, ...error.headers });
+      const description =
+        error.reason === "access_token_without_user"
+          ? "The token does not belong to a user"
+          : "The authorization is not valid";
+      throw new UafError(UAF_STATUS.UNAUTHORIZED, description, error.reason, {
+        ...unauthorized(error.reason).headers,
+        ...error.headers,
+      });
     }
     throw error;
   }
@@ -171,21 +200,31 @@ export async function requireAuthorityLive(c: Context<AppEnv>, authority: string
     default:
       reason = "authority_unknown_kind";
   }
-  if (reason !== null) throw unauthorized(`authority_${reason}`, "The authorization this request was issued under has ended; log in again");
+  if (reason !== null)
+    throw unauthorized(
+      `authority_${reason}`,
+      "The authorization this request was issued under has ended; log in again",
+    );
 }
 
 /** The UAF context's user must be the authorized one. */
-export async function requireSameUser(c: Context<AppEnv>, authorization: Authorization, username: string): Promise<void> {
+export async function requireSameUser(
+  c: Context<AppEnv>,
+  authorization: Authorization,
+  username: string,
+): Promise<void> {
   switch (authorization.via) {
     case "none":
       return;
     case "device-signature":
-      if (authorization.username.toLowerCase() !== username.toLowerCase()) throw new UafError(UAF_STATUS.FORBIDDEN, "Not authorized for this user", "device_signature_other_user");
+      if (authorization.username.toLowerCase() !== username.toLowerCase())
+        throw new UafError(UAF_STATUS.FORBIDDEN, "Not authorized for this user", "device_signature_other_user");
       return;
     case "jwt":
     case "cookie": {
       const user = await findUser(c, username);
-      if (!user || user.sub !== authorization.sub) throw new UafError(UAF_STATUS.FORBIDDEN, "Not authorized for this user", "jwt_other_user");
+      if (!user || user.sub !== authorization.sub)
+        throw new UafError(UAF_STATUS.FORBIDDEN, "Not authorized for this user", "jwt_other_user");
       return;
     }
   }

@@ -53,15 +53,38 @@ function header(config: Config, op: "Reg" | "Auth" | "Dereg", serverData?: strin
  * A registration request for `username`: for an out-of-band transaction (`tx`), or in-app under an
  * `authority` (what authorized the request; the response is refused once it no longer holds).
  */
-export async function newRegistrationRequest(c: Context<AppEnv>, username: string, options: { readonly tx?: string; readonly authority?: Authority | undefined } = {}): Promise<ReturnUafRequest> {
+export async function newRegistrationRequest(
+  c: Context<AppEnv>,
+  username: string,
+  options: { readonly tx?: string; readonly authority?: Authority | undefined } = {},
+): Promise<ReturnUafRequest> {
   const config = c.get("config");
   const now = c.get("now");
   const user = await readUafUser(c, username);
   const challenge = newChallenge();
   const { tx, authority } = options;
-  const serverData = await sealServerData(await serverDataKey(c), { op: "Reg", username, challenge, exp: now + config.uaf.request_ttl, ...(tx ? { tx } : {}), ...(authority ? { authority } : {}) });
-  const request = [{ header: header(config, "Reg", serverData), challenge, username, policy: registrationPolicy(config.uaf.aaids, user?.authenticators ?? []) }];
-  return { statusCode: UAF_STATUS.OK, uafRequest: JSON.stringify(request), op: "Reg", lifetimeMillis: config.uaf.request_ttl * 1000 };
+  const serverData = await sealServerData(await serverDataKey(c), {
+    op: "Reg",
+    username,
+    challenge,
+    exp: now + config.uaf.request_ttl,
+    ...(tx ? { tx } : {}),
+    ...(authority ? { authority } : {}),
+  });
+  const request = [
+    {
+      header: header(config, "Reg", serverData),
+      challenge,
+      username,
+      policy: registrationPolicy(config.uaf.aaids, user?.authenticators ?? []),
+    },
+  ];
+  return {
+    statusCode: UAF_STATUS.OK,
+    uafRequest: JSON.stringify(request),
+    op: "Reg",
+    lifetimeMillis: config.uaf.request_ttl * 1000,
+  };
 }
 
 /** An authentication request for the user's registered authenticators (none: 1481). */
@@ -73,21 +96,59 @@ export async function newAuthenticationRequest(
   const config = c.get("config");
   const now = c.get("now");
   const usable = (await readUafUser(c, username))?.authenticators ?? [];
-  if (usable.length === 0) throw new UafError(UAF_STATUS.UNKNOWN_KEY_ID, "No registered authenticator", "no_authenticator_registered");
+  if (usable.length === 0)
+    throw new UafError(UAF_STATUS.UNKNOWN_KEY_ID, "No registered authenticator", "no_authenticator_registered");
   const challenge = newChallenge();
   // A transaction text shown travels sealed as its hash: nothing is stored for it.
   const txh = options.transaction ? await transactionContentHash(options.transaction[0]!.content) : null;
-  if (options.transaction && !txh) throw new UafError(UAF_STATUS.BAD_REQUEST, "transaction content must be base64url", "transaction_content_not_base64url");
-  const serverData = await sealServerData(await serverDataKey(c), { op: "Auth", username, challenge, exp: now + config.uaf.request_ttl, ...(options.tx ? { tx: options.tx } : {}), ...(txh ? { txh } : {}) });
+  if (options.transaction && !txh)
+    throw new UafError(
+      UAF_STATUS.BAD_REQUEST,
+      "transaction content must be base64url",
+      "transaction_content_not_base64url",
+    );
+  const serverData = await sealServerData(await serverDataKey(c), {
+    op: "Auth",
+    username,
+    challenge,
+    exp: now + config.uaf.request_ttl,
+    ...(options.tx ? { tx: options.tx } : {}),
+    ...(txh ? { txh } : {}),
+  });
   const policy = authenticationPolicy(usable);
-  const request = [{ header: header(config, "Auth", serverData), challenge, ...(options.transaction ? { transaction: options.transaction } : {}), policy }];
-  return { statusCode: UAF_STATUS.OK, uafRequest: JSON.stringify(request), op: "Auth", lifetimeMillis: config.uaf.request_ttl * 1000 };
+  const request = [
+    {
+      header: header(config, "Auth", serverData),
+      challenge,
+      ...(options.transaction ? { transaction: options.transaction } : {}),
+      policy,
+    },
+  ];
+  return {
+    statusCode: UAF_STATUS.OK,
+    uafRequest: JSON.stringify(request),
+    op: "Auth",
+    lifetimeMillis: config.uaf.request_ttl * 1000,
+  };
 }
 
 /** A DeregistrationRequest telling the device which authenticators to delete. */
-export function deregistrationRequest(config: Config, removed: readonly Pick<UafAuthenticatorRecord, "aaid" | "keyId">[]): ReturnUafRequest {
-  const request = [{ header: header(config, "Dereg"), authenticators: removed.map((authenticator) => ({ aaid: authenticator.aaid, keyID: authenticator.keyId })) }];
-  return { statusCode: UAF_STATUS.OK, uafRequest: JSON.stringify(request), op: "Dereg", lifetimeMillis: config.uaf.request_ttl * 1000 };
+export function deregistrationRequest(
+  config: Config,
+  removed: readonly Pick<UafAuthenticatorRecord, "aaid" | "keyId">[],
+): ReturnUafRequest {
+  const request = [
+    {
+      header: header(config, "Dereg"),
+      authenticators: removed.map((authenticator) => ({ aaid: authenticator.aaid, keyID: authenticator.keyId })),
+    },
+  ];
+  return {
+    statusCode: UAF_STATUS.OK,
+    uafRequest: JSON.stringify(request),
+    op: "Dereg",
+    lifetimeMillis: config.uaf.request_ttl * 1000,
+  };
 }
 
 const anchorsCache = new WeakMap<object, TrustAnchor[]>();
@@ -99,33 +160,62 @@ function trustOf(config: Config): RegistrationTrust {
     roots = importTrustAnchors(config.uaf.attestation.metadata_roots);
     anchorsCache.set(config.uaf, roots);
   }
-  return { roots, acceptBasicFullWithoutChain: config.uaf.attestation.accept_basic_full_without_chain, acceptSurrogate: config.uaf.attestation.accept_surrogate };
+  return {
+    roots,
+    acceptBasicFullWithoutChain: config.uaf.attestation.accept_basic_full_without_chain,
+    acceptSurrogate: config.uaf.attestation.accept_surrogate,
+  };
 }
 
 /** The one response of a SendUAFResponse, and its opened serverData (for this operation). */
-async function openResponse<T extends RegistrationResponse | AuthenticationResponse>(c: Context<AppEnv>, uafResponse: string, op: "Reg" | "Auth"): Promise<{ response: T; data: ServerData }> {
+async function openResponse<T extends RegistrationResponse | AuthenticationResponse>(
+  c: Context<AppEnv>,
+  uafResponse: string,
+  op: "Reg" | "Auth",
+): Promise<{ response: T; data: ServerData }> {
   const parsed = parseUafResponse(uafResponse, op);
-  if (!parsed.ok) throw new UafError(uafStatusFor(parsed.reason), "The UAF response is malformed", `${parsed.reason} ${JSON.stringify(parsed.detail ?? {})}`);
+  if (!parsed.ok)
+    throw new UafError(
+      uafStatusFor(parsed.reason),
+      "The UAF response is malformed",
+      `${parsed.reason} ${JSON.stringify(parsed.detail ?? {})}`,
+    );
   // parseUafResponse accepts exactly one response: a batch would commit some and refuse others.
   const response = parsed.value[0] as T;
   const opened = await openServerData(await serverDataKey(c), response.header.serverData ?? "", c.get("now"));
-  if (!opened.ok) throw new UafError(uafStatusFor(opened.reason), "The UAF response does not answer a valid request", opened.reason);
-  if (opened.value.op !== op || response.header.op !== op) throw new UafError(UAF_STATUS.REQUEST_INVALID, "The UAF response answers another operation", `server_data_op ${opened.value.op}`);
+  if (!opened.ok)
+    throw new UafError(uafStatusFor(opened.reason), "The UAF response does not answer a valid request", opened.reason);
+  if (opened.value.op !== op || response.header.op !== op)
+    throw new UafError(
+      UAF_STATUS.REQUEST_INVALID,
+      "The UAF response answers another operation",
+      `server_data_op ${opened.value.op}`,
+    );
   return { response, data: opened.value };
 }
 
 /** Tell the out-of-band transaction how it ended; rethrow failures. */
-async function settle<T>(c: Context<AppEnv>, tx: string | undefined, work: () => Promise<{ value: T; authenticators: UafTransactionRecord["authenticators"] }>): Promise<T> {
+async function settle<T>(
+  c: Context<AppEnv>,
+  tx: string | undefined,
+  work: () => Promise<{ value: T; authenticators: UafTransactionRecord["authenticators"] }>,
+): Promise<T> {
   const ref = tx ? c.get("stores").uafTransactions.byId(tx) : null;
   // An out-of-band transaction takes one answer, claimed atomically: its status is what the backend acts
   // on, and a second answer must not register (or authenticate) behind a reported outcome.
-  if (ref && !(await ref.run("claim", null, c.get("now")))) throw new UafError(UAF_STATUS.REQUEST_INVALID, "The UAF request was already answered, or has expired", "transaction_not_open");
+  if (ref && !(await ref.run("claim", null, c.get("now"))))
+    throw new UafError(
+      UAF_STATUS.REQUEST_INVALID,
+      "The UAF request was already answered, or has expired",
+      "transaction_not_open",
+    );
   try {
     const { value, authenticators } = await work();
     if (ref) await ref.run("finish", { succeeded: true, uafStatusCode: UAF_STATUS.OK, authenticators }, c.get("now"));
     return value;
   } catch (error) {
-    if (ref && error instanceof UafError) await ref.run("finish", { succeeded: false, uafStatusCode: error.statusCode }, c.get("now"));
+    if (ref && error instanceof UafError)
+      await ref.run("finish", { succeeded: false, uafStatusCode: error.statusCode }, c.get("now"));
     throw error;
   }
 }
@@ -137,7 +227,11 @@ export interface CompletedRegistration {
   readonly tx?: string;
 }
 
-export async function completeRegistration(c: Context<AppEnv>, uafResponse: string, contextString: string | undefined): Promise<CompletedRegistration> {
+export async function completeRegistration(
+  c: Context<AppEnv>,
+  uafResponse: string,
+  contextString: string | undefined,
+): Promise<CompletedRegistration> {
   const config = c.get("config");
   const now = c.get("now");
   const { response, data } = await openResponse<RegistrationResponse>(c, uafResponse, "Reg");
@@ -145,17 +239,38 @@ export async function completeRegistration(c: Context<AppEnv>, uafResponse: stri
   // The request's authorization must still hold now: a token revoked in between registers nothing.
   if (data.authority !== undefined) await requireAuthorityLive(c, data.authority, username);
   return settle(c, data.tx, async () => {
-    if (contextString === undefined) throw new UafError(UAF_STATUS.BAD_REQUEST, "context: the device (deviceId, deviceInformation) is required", "registration_context_missing");
+    if (contextString === undefined)
+      throw new UafError(
+        UAF_STATUS.BAD_REQUEST,
+        "context: the device (deviceId, deviceInformation) is required",
+        "registration_context_missing",
+      );
     const context = parseWith(registrationResponseContextSchema, parseJsonString(contextString, "context"), "context");
     const keys = await checkDeviceKeys(context.deviceInformation ?? {});
-    if (!keys.ok) throw new UafError(UAF_STATUS.BAD_REQUEST, `context.deviceInformation: the ${keys.reason === "signature_key_unusable" ? "signatureKey (EC P-256, ES256)" : "encryptionKey (EC for ECDH-ES, or RSA)"} is not usable`, keys.reason);
+    if (!keys.ok)
+      throw new UafError(
+        UAF_STATUS.BAD_REQUEST,
+        `context.deviceInformation: the ${keys.reason === "signature_key_unusable" ? "signatureKey (EC P-256, ES256)" : "encryptionKey (EC for ECDH-ES, or RSA)"} is not usable`,
+        keys.reason,
+      );
     const verified = await verifyRegistration(
       response,
-      { appId: appIdOf(config), challenge: data.challenge, username, trustedFacetIds: config.uaf.facets, policy: registrationPolicy(config.uaf.aaids) },
+      {
+        appId: appIdOf(config),
+        challenge: data.challenge,
+        username,
+        trustedFacetIds: config.uaf.facets,
+        policy: registrationPolicy(config.uaf.aaids),
+      },
       trustOf(config),
       new Date(now * 1000),
     );
-    if (!verified.ok) throw new UafError(uafStatusFor(verified.reason), "The registration was refused", `${verified.reason} ${JSON.stringify(verified.detail ?? {})}`);
+    if (!verified.ok)
+      throw new UafError(
+        uafStatusFor(verified.reason),
+        "The registration was refused",
+        `${verified.reason} ${JSON.stringify(verified.detail ?? {})}`,
+      );
     const userRef = await uafUser(c, username);
     const stored = await userRef.run(
       "register",
@@ -179,11 +294,22 @@ export async function completeRegistration(c: Context<AppEnv>, uafResponse: stri
       now,
     );
     if (!stored.ok) {
-      const code = stored.reason === "challenge_spent" || stored.reason === "device_information_required" || stored.reason === "device_name_taken" ? UAF_STATUS.REQUEST_INVALID : UAF_STATUS.UNACCEPTABLE_AUTHENTICATOR;
+      const code =
+        stored.reason === "challenge_spent" ||
+        stored.reason === "device_information_required" ||
+        stored.reason === "device_name_taken"
+          ? UAF_STATUS.REQUEST_INVALID
+          : UAF_STATUS.UNACCEPTABLE_AUTHENTICATOR;
       throw new UafError(code, "The registration was refused", stored.reason);
     }
-    const registered = verified.value.map((authenticator) => ({ aaid: authenticator.aaid, keyId: authenticator.keyId }));
-    return { value: { username, user: stored.value, registered, ...(data.tx ? { tx: data.tx } : {}) }, authenticators: registered };
+    const registered = verified.value.map((authenticator) => ({
+      aaid: authenticator.aaid,
+      keyId: authenticator.keyId,
+    }));
+    return {
+      value: { username, user: stored.value, registered, ...(data.tx ? { tx: data.tx } : {}) },
+      authenticators: registered,
+    };
   });
 }
 
@@ -195,31 +321,62 @@ export interface CompletedAuthentication {
 }
 
 /** `expectTransaction`: the response must answer that transaction's request (checked before anything is spent). */
-export async function completeAuthentication(c: Context<AppEnv>, uafResponse: string, options: { readonly expectTransaction?: string } = {}): Promise<CompletedAuthentication> {
+export async function completeAuthentication(
+  c: Context<AppEnv>,
+  uafResponse: string,
+  options: { readonly expectTransaction?: string } = {},
+): Promise<CompletedAuthentication> {
   const config = c.get("config");
   const now = c.get("now");
   const { response, data } = await openResponse<AuthenticationResponse>(c, uafResponse, "Auth");
-  if (options.expectTransaction !== undefined && data.tx !== options.expectTransaction) throw new UafError(UAF_STATUS.REQUEST_INVALID, "The UAF response answers another request", "server_data_other_transaction");
+  if (options.expectTransaction !== undefined && data.tx !== options.expectTransaction)
+    throw new UafError(
+      UAF_STATUS.REQUEST_INVALID,
+      "The UAF response answers another request",
+      "server_data_other_transaction",
+    );
   const username = data.username!;
   return settle(c, data.tx, async () => {
     const userRef = await uafUser(c, username);
     const user = await userRef.run("read", null, now);
     const verified = await verifyAuthentication(
       response,
-      { appId: appIdOf(config), challenge: data.challenge, trustedFacetIds: config.uaf.facets, ...(data.txh ? { transactionHashes: [data.txh] } : {}) },
+      {
+        appId: appIdOf(config),
+        challenge: data.challenge,
+        trustedFacetIds: config.uaf.facets,
+        ...(data.txh ? { transactionHashes: [data.txh] } : {}),
+      },
       user?.authenticators ?? [],
       new Date(now * 1000),
     );
-    if (!verified.ok) throw new UafError(uafStatusFor(verified.reason), "The authentication was refused", `${verified.reason} ${JSON.stringify(verified.detail ?? {})}`);
+    if (!verified.ok)
+      throw new UafError(
+        uafStatusFor(verified.reason),
+        "The authentication was refused",
+        `${verified.reason} ${JSON.stringify(verified.detail ?? {})}`,
+      );
     const allow = config.uaf.counter_regression === "allow";
     if (verified.value.counterRegressed) c.get("log").uaf_counter_regressed = true;
     const stored = await userRef.run(
       "authenticate",
-      { challenge: data.challenge, challengeExpiresAt: data.exp, aaid: verified.value.aaid, keyId: verified.value.keyId, signCounter: verified.value.signCounter, allowCounterRegression: allow },
+      {
+        challenge: data.challenge,
+        challengeExpiresAt: data.exp,
+        aaid: verified.value.aaid,
+        keyId: verified.value.keyId,
+        signCounter: verified.value.signCounter,
+        allowCounterRegression: allow,
+      },
       now,
     );
     if (!stored.ok) {
-      const code = stored.reason === "unknown_key" ? UAF_STATUS.UNKNOWN_KEY_ID : stored.reason === "counter_regressed" ? UAF_STATUS.UNACCEPTABLE_AUTHENTICATOR : UAF_STATUS.REQUEST_INVALID;
+      const code =
+        stored.reason === "unknown_key"
+          ? UAF_STATUS.UNKNOWN_KEY_ID
+          : stored.reason === "counter_regressed"
+            ? UAF_STATUS.UNACCEPTABLE_AUTHENTICATOR
+            : UAF_STATUS.REQUEST_INVALID;
       throw new UafError(code, "The authentication was refused", stored.reason);
     }
     return {

@@ -9,7 +9,13 @@ import { TRUSTED_FACETS_MEDIA_TYPE, trustedFacets } from "../../uaf/facets";
 import type { AppEnv } from "../context";
 import { uafUser } from "../uaf-users";
 import { authorityOf, authorizeUafRequest, requireSameUser } from "./authorize";
-import { completeAuthentication, completeRegistration, deregistrationRequest, newAuthenticationRequest, newRegistrationRequest } from "./ceremony";
+import {
+  completeAuthentication,
+  completeRegistration,
+  deregistrationRequest,
+  newAuthenticationRequest,
+  newRegistrationRequest,
+} from "./ceremony";
 import { UAF_STATUS, UafError } from "./uaf-error";
 import {
   authenticationContextSchema,
@@ -24,14 +30,22 @@ import {
 } from "./wire";
 
 export function facets(c: Context<AppEnv>): Response {
-  return c.body(JSON.stringify(trustedFacets(c.get("config").uaf.facets)), 200, { "Content-Type": TRUSTED_FACETS_MEDIA_TYPE, "Cache-Control": "public, max-age=300" });
+  return c.body(JSON.stringify(trustedFacets(c.get("config").uaf.facets)), 200, {
+    "Content-Type": TRUSTED_FACETS_MEDIA_TYPE,
+    "Cache-Control": "public, max-age=300",
+  });
 }
 
 /** GetUAFRequest for `op`, with its context parsed by `schema`. */
-async function readGetUafRequest<T extends z.ZodType>(c: Context<AppEnv>, op: "Reg" | "Auth" | "Dereg", schema: T): Promise<z.output<T>> {
+async function readGetUafRequest<T extends z.ZodType>(
+  c: Context<AppEnv>,
+  op: "Reg" | "Auth" | "Dereg",
+  schema: T,
+): Promise<z.output<T>> {
   const body = parseWith(getUafRequestSchema, await readJsonBody(c), "GetUAFRequest");
   if (body.op !== op) throw new UafError(UAF_STATUS.BAD_REQUEST, `op must be ${op} at this service`, `op ${body.op}`);
-  if (body.context === undefined) throw new UafError(UAF_STATUS.BAD_REQUEST, "context: the username is required", "context_missing");
+  if (body.context === undefined)
+    throw new UafError(UAF_STATUS.BAD_REQUEST, "context: the username is required", "context_missing");
   return parseWith(schema, parseJsonString(body.context, "context"), "context");
 }
 
@@ -54,7 +68,14 @@ export async function registrationResponse(c: Context<AppEnv>): Promise<Response
 export async function authenticationRequest(c: Context<AppEnv>): Promise<Response> {
   const context = await readGetUafRequest(c, "Auth", authenticationContextSchema);
   c.get("log").uaf_user = context.username;
-  return uafJson(c, await newAuthenticationRequest(c, context.username, context.transaction ? { transaction: context.transaction } : {}));
+  return uafJson(
+    c,
+    await newAuthenticationRequest(
+      c,
+      context.username,
+      context.transaction ? { transaction: context.transaction } : {},
+    ),
+  );
 }
 
 export async function authenticationResponse(c: Context<AppEnv>): Promise<Response> {
@@ -77,7 +98,11 @@ export async function deregistrationRequestService(c: Context<AppEnv>): Promise<
   const deviceId = authorization.via === "device-signature" ? authorization.deviceId : context.deviceId;
   const removed = await (await uafUser(c, context.username)).run(
     "deregister",
-    { ...(context.aaid ? { aaid: context.aaid } : {}), ...(context.keyID ? { keyId: context.keyID } : {}), ...(deviceId ? { deviceId } : {}) },
+    {
+      ...(context.aaid ? { aaid: context.aaid } : {}),
+      ...(context.keyID ? { keyId: context.keyID } : {}),
+      ...(deviceId ? { deviceId } : {}),
+    },
     c.get("now"),
   );
   c.get("log").uaf_user = context.username;

@@ -11,7 +11,14 @@ import type { AppEnv } from "../context";
 import { requireAccessKey } from "./access-key";
 import { approval, cloudStatus, enroll } from "./cloud-api";
 import { changeDevice, deleteDevice, readDevice } from "./devices";
-import { authenticationRequest, authenticationResponse, deregistrationRequestService, facets, registrationRequest, registrationResponse } from "./in-app";
+import {
+  authenticationRequest,
+  authenticationResponse,
+  deregistrationRequestService,
+  facets,
+  registrationRequest,
+  registrationResponse,
+} from "./in-app";
 import { dispatchToken, redeemToken, status } from "./oob-services";
 
 const FAMILIES = ["/_app", "/nevisfido"] as const;
@@ -27,11 +34,17 @@ const enabled = createMiddleware<AppEnv>(async (c, next) => {
 });
 
 const route = new Hono<AppEnv>();
-route.use("/_app/*", enabled).use("/nevisfido/*", enabled).use("/auth/fidouaf", enabled).use("/auth/fidouaf/*", enabled).use("/api/v1/*", enabled);
+route
+  .use("/_app/*", enabled)
+  .use("/nevisfido/*", enabled)
+  .use("/auth/fidouaf", enabled)
+  .use("/auth/fidouaf/*", enabled)
+  .use("/api/v1/*", enabled);
 
 /** `path` and `path/`. */
 function both(method: "get" | "post" | "patch" | "delete", path: string, ...handlers: Handler<AppEnv>[]): void {
-  for (const variant of [path, `${path}/`]) (route[method] as (path: string, ...handlers: Handler<AppEnv>[]) => unknown)(variant, ...handlers);
+  for (const variant of [path, `${path}/`])
+    (route[method] as (path: string, ...handlers: Handler<AppEnv>[]) => unknown)(variant, ...handlers);
 }
 
 for (const family of FAMILIES) {

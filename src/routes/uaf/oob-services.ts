@@ -14,14 +14,28 @@ import type { AppEnv } from "../context";
 import { deregistrationRequest, newAuthenticationRequest, newRegistrationRequest } from "./ceremony";
 import { DISPATCHERS, dispatch } from "./out-of-band";
 import { UAF_STATUS, UafError } from "./uaf-error";
-import { authenticationContextSchema, deregistrationContextSchema, getUafRequestSchema, parseJsonString, parseWith, readJsonBody, registrationContextSchema, uafJson } from "./wire";
+import {
+  authenticationContextSchema,
+  deregistrationContextSchema,
+  getUafRequestSchema,
+  parseJsonString,
+  parseWith,
+  readJsonBody,
+  registrationContextSchema,
+  uafJson,
+} from "./wire";
 
 export const OPERATIONS = ["registration", "authentication", "deregistration"] as const;
-const OP_OF: Record<UafOperation, "Reg" | "Auth" | "Dereg"> = { registration: "Reg", authentication: "Auth", deregistration: "Dereg" };
+const OP_OF: Record<UafOperation, "Reg" | "Auth" | "Dereg"> = {
+  registration: "Reg",
+  authentication: "Auth",
+  deregistration: "Dereg",
+};
 
 function operationOf(c: Context<AppEnv>): UafOperation {
   const operation = c.req.param("operation");
-  if (!(OPERATIONS as readonly string[]).includes(operation ?? "")) throw new OAuthError("not_found", "no such operation", { reason: `operation ${String(operation).slice(0, 40)}` });
+  if (!(OPERATIONS as readonly string[]).includes(operation ?? ""))
+    throw new OAuthError("not_found", "no such operation", { reason: `operation ${String(operation).slice(0, 40)}` });
   return operation as UafOperation;
 }
 
@@ -31,17 +45,30 @@ const redeemSchema = z.strictObject({ token: z.string().min(1).max(200) });
 const dispatchSchema = z.strictObject({
   dispatcher: z.enum(DISPATCHERS).default("png-qr-code"),
   dispatchTargetId: z.string().min(1).max(200).optional(),
-  dispatchInformation: z.looseObject({ notification: z.strictObject({ title: z.string().max(100), body: z.string().max(500) }).optional() }).optional(),
+  dispatchInformation: z
+    .looseObject({ notification: z.strictObject({ title: z.string().max(100), body: z.string().max(500) }).optional() })
+    .optional(),
   getUafRequest: getUafRequestSchema,
 });
 
 export async function dispatchToken(c: Context<AppEnv>): Promise<Response> {
   const operation = operationOf(c);
   const body = parseWith(dispatchSchema, await readJsonBody(c), "body");
-  if (body.getUafRequest.op !== OP_OF[operation]) throw new OAuthError("invalid_request", `getUafRequest.op must be ${OP_OF[operation]}`);
-  if (body.getUafRequest.context === undefined) throw new OAuthError("invalid_request", "getUafRequest.context: the username is required");
-  const schema = operation === "registration" ? registrationContextSchema : operation === "authentication" ? authenticationContextSchema : deregistrationContextSchema;
-  const context = parseWith(schema, parseJsonString(body.getUafRequest.context, "getUafRequest.context"), "getUafRequest.context");
+  if (body.getUafRequest.op !== OP_OF[operation])
+    throw new OAuthError("invalid_request", `getUafRequest.op must be ${OP_OF[operation]}`);
+  if (body.getUafRequest.context === undefined)
+    throw new OAuthError("invalid_request", "getUafRequest.context: the username is required");
+  const schema =
+    operation === "registration"
+      ? registrationContextSchema
+      : operation === "authentication"
+        ? authenticationContextSchema
+        : deregistrationContextSchema;
+  const context = parseWith(
+    schema,
+    parseJsonString(body.getUafRequest.context, "getUafRequest.context"),
+    "getUafRequest.context",
+  );
   const transaction = (context as { transaction?: UafTransactionRecord["transaction"] }).transaction;
   const result = await dispatch(c, {
     operation,
@@ -58,7 +85,12 @@ export async function dispatchToken(c: Context<AppEnv>): Promise<Response> {
     c.get("log").reason = result.reason;
     return c.json({ dispatchResult: result.dispatchResult, dispatcherInformation: { name: body.dispatcher } });
   }
-  return c.json({ token: result.token, sessionId: result.transactionId, dispatcherInformation: result.dispatcherInformation, dispatchResult: result.dispatchResult });
+  return c.json({
+    token: result.token,
+    sessionId: result.transactionId,
+    dispatcherInformation: result.dispatcherInformation,
+    dispatchResult: result.dispatchResult,
+  });
 }
 
 export async function redeemToken(c: Context<AppEnv>): Promise<Response> {
@@ -66,8 +98,19 @@ export async function redeemToken(c: Context<AppEnv>): Promise<Response> {
   const { token } = parseWith(redeemSchema, await readJsonBody(c), "body");
   const now = c.get("now");
   const ref = c.get("stores").uafTransactions.byId(token.split(".")[0] ?? "");
-  const redeemed = ref ? await ref.run("redeem", { tokenHash: await hashToken(token), operation, answerBy: now + c.get("config").uaf.request_ttl }, now) : ({ ok: false, reason: "unknown_token" } as const);
-  if (!redeemed.ok) throw new UafError(UAF_STATUS.BAD_REQUEST, "The token is not valid, was already used, or has expired", redeemed.reason);
+  const redeemed = ref
+    ? await ref.run(
+        "redeem",
+        { tokenHash: await hashToken(token), operation, answerBy: now + c.get("config").uaf.request_ttl },
+        now,
+      )
+    : ({ ok: false, reason: "unknown_token" } as const);
+  if (!redeemed.ok)
+    throw new UafError(
+      UAF_STATUS.BAD_REQUEST,
+      "The token is not valid, was already used, or has expired",
+      redeemed.reason,
+    );
   const tx = redeemed.value;
   c.get("log").uaf_user = tx.username;
   c.get("log").session = tx.id;
@@ -76,11 +119,25 @@ export async function redeemToken(c: Context<AppEnv>): Promise<Response> {
       case "registration":
         return uafJson(c, await newRegistrationRequest(c, tx.username, { tx: tx.id }));
       case "authentication":
-        return uafJson(c, await newAuthenticationRequest(c, tx.username, { tx: tx.id, ...(tx.transaction ? { transaction: tx.transaction } : {}) }));
+        return uafJson(
+          c,
+          await newAuthenticationRequest(c, tx.username, {
+            tx: tx.id,
+            ...(tx.transaction ? { transaction: tx.transaction } : {}),
+          }),
+        );
       case "deregistration": {
         // Nothing for the device to answer: the server removes the keys now, the request tells the device.
         const removed = await (await uafUser(c, tx.username)).run("deregister", {}, now);
-        await ref!.run("end", { succeeded: true, uafStatusCode: UAF_STATUS.OK, authenticators: removed.map(({ aaid, keyId }) => ({ aaid, keyId })) }, now);
+        await ref!.run(
+          "end",
+          {
+            succeeded: true,
+            uafStatusCode: UAF_STATUS.OK,
+            authenticators: removed.map(({ aaid, keyId }) => ({ aaid, keyId })),
+          },
+          now,
+        );
         return uafJson(c, deregistrationRequest(c.get("config"), removed));
       }
     }
@@ -97,7 +154,10 @@ export function statusView(tx: UafTransactionRecord | null) {
   return {
     status: tx.status,
     ...(tx.uaf_status_code !== undefined ? { uafStatusCode: tx.uaf_status_code } : {}),
-    authenticators: tx.authenticators.map((authenticator) => ({ aaid: authenticator.aaid, keyId: authenticator.keyId })),
+    authenticators: tx.authenticators.map((authenticator) => ({
+      aaid: authenticator.aaid,
+      keyId: authenticator.keyId,
+    })),
     ...(tx.token_result ? { tokenInformation: { tokenResult: tx.token_result } } : {}),
   };
 }
@@ -108,4 +168,3 @@ export async function status(c: Context<AppEnv>): Promise<Response> {
   c.header("Cache-Control", "no-store");
   return c.json(statusView(tx ?? null));
 }
-

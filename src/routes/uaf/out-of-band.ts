@@ -23,7 +23,14 @@ import type { AppEnv } from "../context";
 export const DISPATCHERS = ["link", "png-qr-code", "link-png-qr-code", "firebase-cloud-messaging"] as const;
 export type Dispatcher = (typeof DISPATCHERS)[number];
 
-export type DispatchResult = "dispatched" | "dispatchError" | "dispatchTargetExpired" | "dispatchTargetNotFound" | "dispatcherNotFound" | "userNotFound" | "internalError";
+export type DispatchResult =
+  | "dispatched"
+  | "dispatchError"
+  | "dispatchTargetExpired"
+  | "dispatchTargetNotFound"
+  | "dispatcherNotFound"
+  | "userNotFound"
+  | "internalError";
 
 export interface Dispatch {
   readonly transactionId: string;
@@ -46,7 +53,13 @@ function nmaData(config: Config, operation: UafOperation, token: string) {
 
 /** The SDK's out-of-band payload for links and QR codes: base64url of its JSON. */
 export function outOfBandPayload(config: Config, operation: UafOperation, token: string): string {
-  return base64url.encode(JSON.stringify({ nma_data: nmaData(config, operation, token), nma_data_content_type: "application/json", nma_data_version: "1" }));
+  return base64url.encode(
+    JSON.stringify({
+      nma_data: nmaData(config, operation, token),
+      nma_data_content_type: "application/json",
+      nma_data_version: "1",
+    }),
+  );
 }
 
 /** The nma_data encrypted to the device's key (checked when it was registered: verifiers/device-signature.ts). */
@@ -54,7 +67,9 @@ async function encryptFor(device: UafDeviceRecord, data: ReturnType<typeof nmaDa
   const jwk = device.encryptionKey!;
   const alg = encryptionAlgorithmOf(jwk);
   const key = await importJWK(jwk, alg);
-  return new CompactEncrypt(new TextEncoder().encode(JSON.stringify(data))).setProtectedHeader({ alg, enc: "A256GCM", cty: "application/json" }).encrypt(key);
+  return new CompactEncrypt(new TextEncoder().encode(JSON.stringify(data)))
+    .setProtectedHeader({ alg, enc: "A256GCM", cty: "application/json" })
+    .encrypt(key);
 }
 
 export interface DispatchRequest {
@@ -72,18 +87,32 @@ export interface DispatchRequest {
 }
 
 /** Create the transaction and deliver its token. The transaction is kept only if the result is `dispatched`. */
-export async function dispatch(c: Context<AppEnv>, request: DispatchRequest): Promise<Dispatch | { readonly dispatchResult: Exclude<DispatchResult, "dispatched">; readonly reason: string }> {
+export async function dispatch(
+  c: Context<AppEnv>,
+  request: DispatchRequest,
+): Promise<Dispatch | { readonly dispatchResult: Exclude<DispatchResult, "dispatched">; readonly reason: string }> {
   const config = c.get("config");
   const now = c.get("now");
   const userRef = await uafUser(c, request.username);
-  const user = request.createUser ? await userRef.run("ensure", { userId: userRef.id, username: request.username }, now) : await userRef.run("read", null, now);
+  const user = request.createUser
+    ? await userRef.run("ensure", { userId: userRef.id, username: request.username }, now)
+    : await userRef.run("read", null, now);
   if (!user) return { dispatchResult: "userNotFound", reason: "uaf_user_unknown" };
-  if (request.operation !== "registration" && user.authenticators.length === 0) return { dispatchResult: "userNotFound", reason: "uaf_user_without_authenticator" };
+  if (request.operation !== "registration" && user.authenticators.length === 0)
+    return { dispatchResult: "userNotFound", reason: "uaf_user_without_authenticator" };
   let device: UafDeviceRecord | undefined;
   if (request.dispatcher === "firebase-cloud-messaging") {
     const pushable = user.devices.filter((candidate) => candidate.fcmRegistrationToken !== undefined);
-    device = request.deviceId ? user.devices.find((candidate) => candidate.deviceId === request.deviceId) : pushable.length === 1 ? pushable[0] : undefined;
-    if (!device?.fcmRegistrationToken) return { dispatchResult: "dispatchTargetNotFound", reason: request.deviceId ? "fcm_device_unknown" : `fcm_devices ${pushable.length}` };
+    device = request.deviceId
+      ? user.devices.find((candidate) => candidate.deviceId === request.deviceId)
+      : pushable.length === 1
+        ? pushable[0]
+        : undefined;
+    if (!device?.fcmRegistrationToken)
+      return {
+        dispatchResult: "dispatchTargetNotFound",
+        reason: request.deviceId ? "fcm_device_unknown" : `fcm_devices ${pushable.length}`,
+      };
     // The Nevis dispatcher encrypts push payloads; a device without an encryption key cannot get one.
     if (!device.encryptionKey) return { dispatchResult: "dispatchError", reason: "fcm_device_without_encryption_key" };
   }
@@ -95,21 +124,25 @@ export async function dispatch(c: Context<AppEnv>, request: DispatchRequest): Pr
   const payload = outOfBandPayload(config, request.operation, token);
   const appLinkUri = `${appLinkBase(config)}?dispatchTokenResponse=${payload}`;
   // Created before delivery: a pushed token can be redeemed at once.
-  await ref.run("create", {
-    id,
-    operation: request.operation,
-    username: user.username,
-    userId: user.userId,
-    token_hash: await hashToken(token),
-    status_token_hash: statusToken.hash,
-    status: "tokenCreated",
-    ...(request.transaction ? { transaction: request.transaction } : {}),
-    authenticators: [],
-    dispatcher: request.dispatcher,
-    created_at: now,
-    updated_at: now,
-    expires_at: now + config.uaf.dispatch.token_ttl,
-  }, now);
+  await ref.run(
+    "create",
+    {
+      id,
+      operation: request.operation,
+      username: user.username,
+      userId: user.userId,
+      token_hash: await hashToken(token),
+      status_token_hash: statusToken.hash,
+      status: "tokenCreated",
+      ...(request.transaction ? { transaction: request.transaction } : {}),
+      authenticators: [],
+      dispatcher: request.dispatcher,
+      created_at: now,
+      updated_at: now,
+      expires_at: now + config.uaf.dispatch.token_ttl,
+    },
+    now,
+  );
   const size = config.uaf.dispatch.qr_code_size;
   let response: string | undefined;
   let qrCode: Dispatch["qrCode"];
@@ -140,16 +173,32 @@ export async function dispatch(c: Context<AppEnv>, request: DispatchRequest): Pr
         response = await sendFcmMessage(
           account,
           { endpoint: config.uaf.dispatch.fcm.endpoint, tokenUri: config.uaf.dispatch.fcm.token_uri },
-          { token: device!.fcmRegistrationToken!, data: push, ...(request.message ? { notification: request.message } : {}) },
+          {
+            token: device!.fcmRegistrationToken!,
+            data: push,
+            ...(request.message ? { notification: request.message } : {}),
+          },
           now,
         );
       } catch (error) {
         await ref.run("discard", null, now);
-        if (error instanceof FcmError) return { dispatchResult: error.reason === "fcm_target_expired" ? "dispatchTargetExpired" : "dispatchError", reason: error.reason };
+        if (error instanceof FcmError)
+          return {
+            dispatchResult: error.reason === "fcm_target_expired" ? "dispatchTargetExpired" : "dispatchError",
+            reason: error.reason,
+          };
         throw error;
       }
       break;
     }
   }
-  return { transactionId: id, token, statusToken: statusToken.token, appLinkUri, dispatchResult: "dispatched", dispatcherInformation: { name: request.dispatcher, ...(response ? { response } : {}) }, ...(qrCode ? { qrCode } : {}) };
+  return {
+    transactionId: id,
+    token,
+    statusToken: statusToken.token,
+    appLinkUri,
+    dispatchResult: "dispatched",
+    dispatcherInformation: { name: request.dispatcher, ...(response ? { response } : {}) },
+    ...(qrCode ? { qrCode } : {}),
+  };
 }

@@ -34,19 +34,27 @@ export const publicEcJwk = z
   .looseObject({ kty: z.literal("EC"), crv: z.literal("P-256"), x: b64url, y: b64url })
   .refine((jwk) => !("d" in jwk), "must be a public key (no `d`)");
 
-export const transactionSchema = z.array(z.strictObject({ contentType: z.enum(["text/plain", "image/png"]), content: b64url.max(8192) })).min(1).max(1);
+export const transactionSchema = z
+  .array(z.strictObject({ contentType: z.enum(["text/plain", "image/png"]), content: b64url.max(8192) }))
+  .min(1)
+  .max(1);
 
 export const registrationContextSchema = z.looseObject({ username });
 export const authenticationContextSchema = z.looseObject({ username, transaction: transactionSchema.optional() });
 export const deregistrationContextSchema = z.looseObject({
   username,
-  aaid: z.string().regex(/^[0-9A-F]{4}#[0-9A-F]{4}$/).optional(),
+  aaid: z
+    .string()
+    .regex(/^[0-9A-F]{4}#[0-9A-F]{4}$/)
+    .optional(),
   keyID: b64url.max(400).optional(),
   deviceId: z.string().min(1).max(200).optional(),
 });
 
 /** A public encryption JWK (EC for ECDH-ES, or RSA for RSA-OAEP-256); private members are refused. */
-export const encryptionJwk = z.looseObject({ kty: z.enum(["EC", "RSA"]) }).refine((jwk) => !("d" in jwk), "must be a public key (no `d`)");
+export const encryptionJwk = z
+  .looseObject({ kty: z.enum(["EC", "RSA"]) })
+  .refine((jwk) => !("d" in jwk), "must be a public key (no `d`)");
 
 export const deviceInformationSchema = z.looseObject({
   name: z.string().min(1).max(100),
@@ -88,7 +96,10 @@ export function parseJsonString(value: string, where: string): unknown {
 /** The request body as JSON, with a UAF or JSON content type. */
 export async function readJsonBody(c: Context<AppEnv>): Promise<unknown> {
   const type = (c.req.header("Content-Type") ?? "").split(";")[0]!.trim().toLowerCase();
-  if (!ACCEPTED_TYPES.has(type)) throw new OAuthError("invalid_request", "Content-Type must be application/fido+uaf or application/json", { reason: `content_type ${type.slice(0, 60)}` });
+  if (!ACCEPTED_TYPES.has(type))
+    throw new OAuthError("invalid_request", "Content-Type must be application/fido+uaf or application/json", {
+      reason: `content_type ${type.slice(0, 60)}`,
+    });
   return parseJsonString(await readBodyLimited(c.req.raw, c.get("config").limits.max_attestation_bytes), "body");
 }
 

@@ -8,7 +8,13 @@
  *   html`<p title="${title}">${text}</p>`.value  // both escaped
  */
 
-const ENTITIES: Readonly<Record<string, string>> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+const ENTITIES: Readonly<Record<string, string>> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;",
+};
 
 /** Text as HTML element content or a quoted attribute value. */
 export function escapeHtml(text: string): string {

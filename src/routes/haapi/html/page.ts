@@ -50,8 +50,19 @@ form,.action{margin:0 0 1rem}ul.options{list-style:none;padding:0;margin:0}
 `;
 
 /** The whole document; `refresh`: a meta refresh (seconds, URL). */
-function layout(view: { title: string; viewName?: string; type: string; problem?: string; refresh?: { seconds: number; url: string } }, content: SafeHtml): string {
-  const refresh = view.refresh ? html`<meta http-equiv="refresh" content="${`${view.refresh.seconds};url=${view.refresh.url}`}">` : null;
+function layout(
+  view: {
+    title: string;
+    viewName?: string;
+    type: string;
+    problem?: string;
+    refresh?: { seconds: number; url: string };
+  },
+  content: SafeHtml,
+): string {
+  const refresh = view.refresh
+    ? html`<meta http-equiv="refresh" content="${`${view.refresh.seconds};url=${view.refresh.url}`}">`
+    : null;
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex">${refresh}<title>${view.title}</title><style>${new SafeHtml(CSS)}</style></head>
 <body data-type="${view.type}" data-view="${view.viewName ?? ""}" data-problem="${view.problem ?? ""}"><main>
@@ -72,7 +83,8 @@ function reasonText(field: InvalidField): string {
 const AUTOCOMPLETE: Readonly<Record<string, string>> = { userName: "username", email: "email", name: "name" };
 
 function fieldHtml(field: Field, formIndex: number, registration: boolean, options: PageOptions): SafeHtml {
-  if (field.type === "hidden" || field.type === "context") return html`<input type="hidden" name="${field.name}" value="${field.value ?? ""}">`;
+  if (field.type === "hidden" || field.type === "context")
+    return html`<input type="hidden" name="${field.name}" value="${field.value ?? ""}">`;
   const id = `f${formIndex}-${field.name}`;
   const invalid = options.problem?.invalidFields.find((candidate) => candidate.name === field.name);
   const entered = field.type === "password" ? undefined : options.values?.get(field.name);
@@ -83,7 +95,12 @@ function fieldHtml(field: Field, formIndex: number, registration: boolean, optio
     return html`<div class="field"><label><input type="checkbox" id="${id}" name="${field.name}" value="on"${checked}${aria}> ${field.label ?? field.name}</label>${error}</div>`;
   }
   const type = field.type === "password" ? "password" : field.kind === "email" ? "email" : "text";
-  const autocomplete = field.type === "password" ? (registration ? "new-password" : "current-password") : (AUTOCOMPLETE[field.name] ?? "off");
+  const autocomplete =
+    field.type === "password"
+      ? registration
+        ? "new-password"
+        : "current-password"
+      : (AUTOCOMPLETE[field.name] ?? "off");
   const value = entered ?? field.value;
   const attributes = html`${field.required ? html` required` : null}${field.minLength !== undefined ? html` minlength="${field.minLength}"` : null}${field.maxLength !== undefined ? html` maxlength="${field.maxLength}"` : null}${field.placeholder ? html` placeholder="${field.placeholder}"` : null}${value !== undefined ? html` value="${value}"` : null}`;
   const typing = field.type === "username" ? html` autocapitalize="none" spellcheck="false"` : null;
@@ -96,7 +113,8 @@ function formHtml(action: FormAction, formIndex: number, registration: boolean, 
   if (method === "GET" && fields.length === 0) {
     return html`<p class="action"><a class="button secondary" data-kind="${action.kind}" href="${href}">${action.title ?? label}</a></p>`;
   }
-  const csrf = method === "POST" && options.csrf ? html`<input type="hidden" name="${CSRF_FIELD}" value="${options.csrf}">` : null;
+  const csrf =
+    method === "POST" && options.csrf ? html`<input type="hidden" name="${CSRF_FIELD}" value="${options.csrf}">` : null;
   return html`<form method="${method.toLowerCase()}" action="${href}" data-kind="${action.kind}">${fields.map((field) => fieldHtml(field, formIndex, registration, options))}${csrf}<button type="submit">${label}</button></form>`;
 }
 
@@ -117,8 +135,8 @@ function linksHtml(links: readonly Link[]): SafeHtml | null {
     link.type === "image/png" && link.href.startsWith("data:image/png;base64,")
       ? html`<p><img class="qr" alt="${link.title ?? "QR code"}" src="${link.href}" width="240" height="240"></p>`
       : link.rel === "approval" || link.rel === "activation"
-      ? html`<p>${link.title ?? "Approval link"}:<br><a class="approval" rel="${link.rel}" href="${link.href}">${link.href}</a></p>`
-      : html`<p><a rel="${link.rel}" href="${link.href}">${link.title ?? link.rel}</a></p>`,
+        ? html`<p>${link.title ?? "Approval link"}:<br><a class="approval" rel="${link.rel}" href="${link.href}">${link.href}</a></p>`
+        : html`<p><a rel="${link.rel}" href="${link.href}">${link.title ?? link.rel}</a></p>`,
   )}</div>`;
 }
 
@@ -127,7 +145,10 @@ function problemMessages(problem: PageProblem | undefined, shown: ReadonlySet<st
   if (!problem) return [];
   if (problem.invalidFields.length) {
     const elsewhere = problem.invalidFields.filter((field) => !shown.has(field.name));
-    return [{ text: problem.title, classList: ["error"] }, ...elsewhere.map((field) => ({ text: `${field.name}: ${reasonText(field)}`, classList: ["error"] }))];
+    return [
+      { text: problem.title, classList: ["error"] },
+      ...elsewhere.map((field) => ({ text: `${field.name}: ${reasonText(field)}`, classList: ["error"] })),
+    ];
   }
   return problem.messages.length ? problem.messages : [{ text: problem.title, classList: ["error"] }];
 }
@@ -154,7 +175,11 @@ const STATUS_TEXT: Readonly<Record<string, string>> = {
 export function renderPage(representation: Representation, options: PageOptions = {}): string {
   const actions = representation.actions ?? [];
   const registration = representation.type === "registration-step";
-  const shown = new Set(actions.flatMap((action) => (action.template === "form" ? (action.model.fields ?? []).map((field) => field.name) : [])));
+  const shown = new Set(
+    actions.flatMap((action) =>
+      action.template === "form" ? (action.model.fields ?? []).map((field) => field.name) : [],
+    ),
+  );
   const messages = [...problemMessages(options.problem, shown), ...(representation.messages ?? [])];
   let refresh: { seconds: number; url: string } | undefined;
   let status: SafeHtml | null = null;
@@ -164,7 +189,11 @@ export function renderPage(representation: Representation, options: PageOptions 
     const poll = actions.find((action): action is FormAction => action.template === "form" && action.kind === "poll");
     if (state === "pending" && poll) refresh = { seconds: pollSeconds(representation), url: poll.model.href };
   }
-  const pageActions = actions.map((action) => (action.template === "form" && action.kind === "poll" ? { ...action, model: { ...action.model, actionTitle: action.model.actionTitle ?? "Check now" } } : action));
+  const pageActions = actions.map((action) =>
+    action.template === "form" && action.kind === "poll"
+      ? { ...action, model: { ...action.model, actionTitle: action.model.actionTitle ?? "Check now" } }
+      : action,
+  );
   const content = html`${status}${messageList(messages)}${actionsHtml(pageActions, registration, options)}${linksHtml(representation.links ?? [])}`;
   return layout(
     {
@@ -179,6 +208,14 @@ export function renderPage(representation: Representation, options: PageOptions 
 }
 
 /** A page with a message and no form: a problem the flow cannot continue from, or a plain notice. */
-export function renderMessagePage(page: { title: string; messages: readonly Message[]; links?: readonly Link[]; problem?: string }): string {
-  return layout({ title: page.title, type: "message", ...(page.problem ? { problem: page.problem } : {}) }, html`${messageList(page.messages)}${linksHtml(page.links ?? [])}`);
+export function renderMessagePage(page: {
+  title: string;
+  messages: readonly Message[];
+  links?: readonly Link[];
+  problem?: string;
+}): string {
+  return layout(
+    { title: page.title, type: "message", ...(page.problem ? { problem: page.problem } : {}) },
+    html`${messageList(page.messages)}${linksHtml(page.links ?? [])}`,
+  );
 }

@@ -40,7 +40,16 @@ export function htmlHeaders(config: Config, session: SessionRecord | undefined):
 }
 
 /** A representation as the HTML page of this request's session. */
-export function htmlPage(c: Context<HaapiEnv>, representation: Representation, status = 200, options: Omit<PageOptions, "csrf"> = {}): Response {
+export function htmlPage(
+  c: Context<HaapiEnv>,
+  representation: Representation,
+  status = 200,
+  options: Omit<PageOptions, "csrf"> = {},
+): Response {
   const csrf = c.get("csrf");
-  return c.body(renderPage(representation, { ...options, ...(csrf ? { csrf } : {}) }), status as 200, htmlHeaders(c.get("config"), c.get("session")));
+  return c.body(
+    renderPage(representation, { ...options, ...(csrf ? { csrf } : {}) }),
+    status as 200,
+    htmlHeaders(c.get("config"), c.get("session")),
+  );
 }
