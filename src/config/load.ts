@@ -4,7 +4,7 @@
  * Errors name the field by its path, e.g. `clients[2].token_endpoint_auth_method: unsupported value "foo"`,
  * and all of them are reported at once so an operator fixes a configuration in one pass.
  */
-import { z } from "zod";
+import type { z } from "zod";
 import { X509Error, importTrustAnchors } from "../x509/chain";
 import { checkFacetId } from "../uaf/facets";
 import type { ClientAssuranceLevel } from "../tokens/access-token";

@@ -27,7 +27,7 @@ function hexToBase64url(hex: string): string | null {
 }
 
 function fromCloudflare(cf: TlsClientAuth | undefined): ClientCertificate | null {
-  if (!cf || cf.certPresented !== "1") return null;
+  if (cf?.certPresented !== "1") return null;
   const thumbprint = hexToBase64url(cf.certFingerprintSHA256 ?? "");
   if (!thumbprint) return null;
   return {

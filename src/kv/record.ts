@@ -27,10 +27,12 @@ export interface Step<R, O> {
 export type Operation<R, I, O> = (current: R | null, input: I, now: number) => Step<R, O> | Promise<Step<R, O>>;
 
 /** An operation table. (`any` here only so that tables of differently typed operations fit.) */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: operations of one table take and give different types
 export type Operations<R> = Readonly<Record<string, Operation<R, any, any>>>;
 
+// biome-ignore lint/suspicious/noExplicitAny: matches an operation of any record and outcome
 export type InputOf<Op> = Op extends Operation<any, infer I, any> ? I : never;
+// biome-ignore lint/suspicious/noExplicitAny: matches an operation of any record and input
 export type OutcomeOf<Op> = Op extends Operation<any, any, infer O> ? O : never;
 
 export interface RecordKind<R, Ops extends Operations<R>> {

@@ -44,8 +44,8 @@ export type UafSignatureFailure = "unsupported_algorithm" | "signature_malformed
 
 type Family = "ec" | "rsa";
 
-const SIGN_FAMILY: Readonly<Record<number, Family>> = { 0x01: "ec", 0x02: "ec", 0x03: "rsa", 0x04: "rsa" };
-const KEY_FAMILY: Readonly<Record<number, Family>> = { 0x100: "ec", 0x101: "ec", 0x102: "rsa", 0x103: "rsa" };
+const SIGN_FAMILY: Readonly<Record<number, Family>> = { 1: "ec", 2: "ec", 3: "rsa", 4: "rsa" };
+const KEY_FAMILY: Readonly<Record<number, Family>> = { 256: "ec", 257: "ec", 258: "rsa", 259: "rsa" };
 
 const OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1";
 const OID_P256 = "1.2.840.10045.3.1.7";
@@ -108,7 +108,7 @@ function strictEcdsaDer(signature: Uint8Array): Uint8Array | null {
 /** The content of a DER OCTET STRING spanning all of `bytes`. */
 function octetString(bytes: Uint8Array): Uint8Array | null {
   const top = readTlv(bytes, 0);
-  if (!top || top.tagByte !== 0x04 || top.end !== bytes.length) return null;
+  if (top?.tagByte !== 0x04 || top.end !== bytes.length) return null;
   return bytes.subarray(top.contentStart, top.end);
 }
 
@@ -124,7 +124,7 @@ function rsaPublicKeyToSpki(rsaPublicKey: Uint8Array): Uint8Array {
 /** Whether `bytes` is exactly one DER SEQUENCE of two INTEGERs (a PKCS#1 RSAPublicKey). */
 function isRsaPublicKey(bytes: Uint8Array): boolean {
   const top = readTlv(bytes, 0);
-  if (!top || top.tagByte !== 0x30 || top.end !== bytes.length) return false;
+  if (top?.tagByte !== 0x30 || top.end !== bytes.length) return false;
   const parts = readChildren(bytes, top);
   return parts !== null && parts.length === 2 && parts.every((part) => part.tagByte === 0x02);
 }

@@ -154,7 +154,7 @@ export async function verifyAuthentication(
   response: AuthenticationResponse,
   expected: ExpectedAuthentication,
   authenticators: readonly StoredUafAuthenticator[],
-  now: Date,
+  _now: Date,
 ): Promise<Result<VerifiedAuthentication, AuthenticationReason>> {
   const envelope = await checkResponseEnvelope(response, {
     op: "Auth",

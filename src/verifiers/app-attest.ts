@@ -173,7 +173,7 @@ function p256Point(spki: Uint8Array): Uint8Array | null {
   if (algorithm?.algorithm !== OID_EC_PUBLIC_KEY || algorithm.curve !== OID_P256) return null;
   const top = readTlv(spki, 0);
   const bits = top ? readChildren(spki, top)?.[1] : undefined;
-  if (!bits || bits.tagByte !== 0x03) return null;
+  if (bits?.tagByte !== 0x03) return null;
   const point = spki.subarray(bits.contentStart, bits.end);
   // Leading octet 0 = no unused bits; then 04 = uncompressed.
   return point.length === 66 && point[0] === 0 && point[1] === 0x04 ? point.subarray(1) : null;
@@ -184,7 +184,7 @@ function certificateNonce(leaf: ParsedCertificate): Uint8Array | null {
   const value = leaf.extension(OID_NONCE)?.value;
   if (!value) return null;
   const sequence = readTlv(value, 0);
-  if (!sequence || sequence.tagByte !== 0x30 || sequence.end !== value.length) return null;
+  if (sequence?.tagByte !== 0x30 || sequence.end !== value.length) return null;
   const tagged = readChildren(value, sequence);
   if (tagged?.length !== 1 || tagged[0]!.tagByte !== 0xa1) return null;
   const octets = readChildren(value, tagged[0]!);

@@ -8,9 +8,9 @@
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
 
 function normalizePercentEncoding(path: string): string {
-  return path.replace(/%[0-9a-fA-F]{2}/g, (escape) => {
-    const char = String.fromCharCode(parseInt(escape.slice(1), 16));
-    return UNRESERVED.test(char) ? char : escape.toUpperCase();
+  return path.replace(/%[0-9a-fA-F]{2}/g, (encoded) => {
+    const char = String.fromCharCode(parseInt(encoded.slice(1), 16));
+    return UNRESERVED.test(char) ? char : encoded.toUpperCase();
   });
 }
 

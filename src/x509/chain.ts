@@ -195,9 +195,9 @@ export function parseDerCertificate(input: Uint8Array): ParsedCertificate {
   if (!(input instanceof Uint8Array)) throw new TypeError("certificate must be a Uint8Array");
   const der = new Uint8Array(input); // own copy: callers cannot mutate what was verified
   const top = readTlv(der, 0);
-  if (!top || top.tagByte !== 0x30 || top.end !== der.length) throw malformed("not a single DER SEQUENCE");
+  if (top?.tagByte !== 0x30 || top.end !== der.length) throw malformed("not a single DER SEQUENCE");
   const parts = readChildren(der, top);
-  if (!parts || parts.length !== 3) throw malformed("Certificate must have 3 elements");
+  if (parts?.length !== 3) throw malformed("Certificate must have 3 elements");
   const [tbsTlv, , signatureTlv] = parts as [Tlv, Tlv, Tlv];
   if (tbsTlv.tagByte !== 0x30 || signatureTlv.tagByte !== 0x03) throw malformed("unexpected Certificate element");
   const tbsFields = readChildren(der, tbsTlv);
@@ -340,9 +340,9 @@ function decodeOid(bytes: Uint8Array, tlv: Tlv): string | null {
 /** The key algorithm OID and, for EC keys, the named curve OID of a DER SubjectPublicKeyInfo. */
 export function spkiAlgorithm(spki: Uint8Array): { algorithm: string; curve: string | null } | null {
   const top = readTlv(spki, 0);
-  if (!top || top.tagByte !== 0x30 || top.end !== spki.length) return null;
+  if (top?.tagByte !== 0x30 || top.end !== spki.length) return null;
   const [algTlv] = readChildren(spki, top) ?? [];
-  if (!algTlv || algTlv.tagByte !== 0x30) return null;
+  if (algTlv?.tagByte !== 0x30) return null;
   const [oidTlv, paramTlv] = readChildren(spki, algTlv) ?? [];
   if (!oidTlv) return null;
   const algorithm = decodeOid(spki, oidTlv);
@@ -354,9 +354,9 @@ export function spkiAlgorithm(spki: Uint8Array): { algorithm: string; curve: str
 /** DER ECDSA-Sig-Value to raw r||s with each integer left-padded to the curve size. */
 export function ecdsaDerToRaw(signature: Uint8Array, size: number): Uint8Array | null {
   const top = readTlv(signature, 0);
-  if (!top || top.tagByte !== 0x30 || top.end !== signature.length) return null;
+  if (top?.tagByte !== 0x30 || top.end !== signature.length) return null;
   const parts = readChildren(signature, top);
-  if (!parts || parts.length !== 2) return null;
+  if (parts?.length !== 2) return null;
   const raw = new Uint8Array(size * 2);
   for (const [index, part] of parts.entries()) {
     if (part.tagByte !== 0x02 || part.end === part.contentStart) return null;

@@ -126,7 +126,7 @@ describe.skipIf(skipBrowserTests())(
       expect(post?.method(), explain(record)).toBe("POST");
       const answer = await post!.response();
       expect(answer?.status(), explain(record)).toBe(303);
-      expect(answer?.headers()["location"]).toBe(callback.url());
+      expect(answer?.headers().location).toBe(callback.url());
       const url = new URL(callback.url());
       expect(`${url.origin}${url.pathname}`).toBe(REDIRECT_URI);
       return url.searchParams;

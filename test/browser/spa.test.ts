@@ -190,7 +190,7 @@ describe.skipIf(skipBrowserTests())(
       expect(logins.length).toBeGreaterThan(0);
       for (const login of logins) {
         expect(login.requestHeaders["session-id"]).toBe(authorize!.responseHeaders["set-session-id"]);
-        expect(login.requestHeaders["accept"]).toBe(HAAPI_MEDIA_TYPE);
+        expect(login.requestHeaders.accept).toBe(HAAPI_MEDIA_TYPE);
       }
       const login = logins.at(-1)!;
       expect(login.status).toBe(status);
@@ -199,7 +199,7 @@ describe.skipIf(skipBrowserTests())(
 
     /** The public key that signed the DPoP proof of an exchange (its JWK coordinates). */
     function dpopKeyOf(exchange: Exchange): string {
-      const proof = exchange.requestHeaders["dpop"];
+      const proof = exchange.requestHeaders.dpop;
       if (!proof) throw new Error(`no DPoP proof on ${exchange.method} ${exchange.url}`);
       const jwk = decodeProtectedHeader(proof).jwk;
       return `${jwk?.crv} ${jwk?.x} ${jwk?.y}`;
@@ -268,11 +268,11 @@ describe.skipIf(skipBrowserTests())(
       );
       expect(fromFrame.length).toBeGreaterThanOrEqual(2);
       for (const exchange of fromFrame) {
-        expect(exchange.requestHeaders["authorization"], exchange.url).toMatch(/^DPoP /);
-        expect(exchange.requestHeaders["dpop"], exchange.url).toBeDefined();
+        expect(exchange.requestHeaders.authorization, exchange.url).toMatch(/^DPoP /);
+        expect(exchange.requestHeaders.dpop, exchange.url).toBeDefined();
       }
       expectSessionIdSentBack(exchanges.list);
-      const haapiToken = fromFrame[0]!.requestHeaders["authorization"]!.slice("DPoP ".length);
+      const haapiToken = fromFrame[0]!.requestHeaders.authorization!.slice("DPoP ".length);
       expect(await page.content()).not.toContain(haapiToken);
       expect(JSON.stringify(all)).not.toContain(haapiToken);
 
@@ -292,11 +292,11 @@ describe.skipIf(skipBrowserTests())(
         client_id: CLIENT_ID,
         redirect_uri: `${spa.origin}/callback`,
       });
-      expect(token.requestHeaders["authorization"]).toBeUndefined();
-      expect(token.requestHeaders["origin"]).toBe(spa.origin);
+      expect(token.requestHeaders.authorization).toBeUndefined();
+      expect(token.requestHeaders.origin).toBe(spa.origin);
       expect(token.status).toBe(200);
       expect(token.responseHeaders["access-control-allow-origin"]).toBe(spa.origin);
-      expect(userinfo.requestHeaders["authorization"]).toMatch(/^Bearer /);
+      expect(userinfo.requestHeaders.authorization).toMatch(/^Bearer /);
       expect(userinfo.status).toBe(200);
       expect(userinfo.responseHeaders["access-control-allow-origin"]).toBe(spa.origin);
     });
@@ -456,7 +456,7 @@ describe.skipIf(skipBrowserTests())(
       const { authorize, login } = expectSessionIdSentBack(exchanges.list);
       expect(dpopKeyOf(login)).toBe(dpopKeyOf(authorize));
       // A renewed token, not the one the authorize request carried.
-      expect(login.requestHeaders["authorization"]).not.toBe(authorize.requestHeaders["authorization"]);
+      expect(login.requestHeaders.authorization).not.toBe(authorize.requestHeaders.authorization);
     });
 
     it('resuming after the iframe asks for a reload ({type: "reload"}): the driver answers reload, sets up again, and the login POST continues with the Session-Id', async () => {

@@ -732,11 +732,11 @@ describe("dynamic client registration templates", () => {
     ];
     const list = problems(valid([main(), template({ redirect_uris: uris })]));
     expect(list).toHaveLength(uris.length - 1);
-    list.forEach((problem, i) =>
+    for (const [i, problem] of list.entries()) {
       expect(problem).toMatch(
         new RegExp(`^clients\\[1\\]\\.redirect_uris\\[${i}\\]: must be an absolute URI without a fragment`),
-      ),
-    );
+      );
+    }
   });
 
   it("a redirect URI on a configured (non-template) client is checked too", () => {

@@ -30,7 +30,10 @@ const replay = denoReplayStore(kv, { onRetry });
 
 const errors: string[] = [];
 const settle = <T>(promise: Promise<T>) =>
-  promise.catch((error: unknown) => (errors.push(String(error)), "error" as const));
+  promise.catch((error: unknown) => {
+    errors.push(String(error));
+    return "error" as const;
+  });
 const ref = vouchers.byId(voucherId!)!;
 const created = await settle(ref.run("create", voucher("raced", NOW + 600), NOW));
 

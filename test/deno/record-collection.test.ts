@@ -26,7 +26,7 @@ describe("ids", () => {
     for (const id of ids) expect(id).toMatch(RECORD_ID);
   });
 
-  it("named(name) is the hex SHA-256 of `${kind.name}:${name}`: stable, and distinct per name", async () => {
+  it("named(name) is the hex SHA-256 of `<kind>:<name>`: stable, and distinct per name", async () => {
     const vouchers = denoRecordCollection(kv, voucherKind);
     const alice = await vouchers.named("alice");
     const expected = Array.from(

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DENO_ENTRY, startDenoServer, type DevServer } from "./deno-server";
+import { startDenoServer, type DevServer } from "./deno-server";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 

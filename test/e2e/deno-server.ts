@@ -78,7 +78,7 @@ function freePort(): Promise<number> {
   });
 }
 
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escape sequences start with ESC
 const stripAnsi = (text: string): string => text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
 
 /** The child's environment: ours without NOT_INHERITED, then the server's own settings. */

@@ -59,7 +59,7 @@ function freePort(): Promise<number> {
   });
 }
 
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escape sequences start with ESC
 const stripAnsi = (text: string): string => text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
 
 /** `--var NAME:VALUE` for each var (wrangler splits at the first colon, so values may hold colons). */

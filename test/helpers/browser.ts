@@ -55,7 +55,11 @@ export async function parse(response: Response): Promise<Page> {
           problem: e.getAttribute("data-problem") ?? "",
         }),
     })
-    .on("meta[http-equiv=refresh]", { element: (e) => void (refresh = e.getAttribute("content")) })
+    .on("meta[http-equiv=refresh]", {
+      element: (e) => {
+        refresh = e.getAttribute("content");
+      },
+    })
     .on("form", {
       element: (e) =>
         void forms.push({
@@ -67,13 +71,11 @@ export async function parse(response: Response): Promise<Page> {
     })
     .on("form input", {
       element: (e) =>
-        void forms
-          .at(-1)!
-          .fields.set(e.getAttribute("name")!, {
-            type: e.getAttribute("type")!,
-            value: e.getAttribute("value"),
-            invalid: e.getAttribute("aria-invalid") === "true",
-          }),
+        void forms.at(-1)!.fields.set(e.getAttribute("name")!, {
+          type: e.getAttribute("type")!,
+          value: e.getAttribute("value"),
+          invalid: e.getAttribute("aria-invalid") === "true",
+        }),
     })
     .on("a", {
       element: (e) =>
@@ -85,7 +87,9 @@ export async function parse(response: Response): Promise<Page> {
     })
     .on("p.message", {
       element: () => void messages.push(""),
-      text: (t) => void (messages[messages.length - 1] += t.text),
+      text: (t) => {
+        messages[messages.length - 1] += t.text;
+      },
     })
     .transform(new Response(html))
     .text();

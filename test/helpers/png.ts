@@ -75,12 +75,7 @@ export async function pngToRgba(png: Uint8Array): Promise<{ width: number; heigh
     if (type === "IEND") break;
     at += 12 + length;
   }
-  if (
-    !header ||
-    header.interlace !== 0 ||
-    CHANNELS[header.color] === undefined ||
-    (header.color !== 0 && header.depth !== 8)
-  )
+  if (header?.interlace !== 0 || CHANNELS[header.color] === undefined || (header.color !== 0 && header.depth !== 8))
     throw new Error(`unsupported PNG ${JSON.stringify(header)}`);
   const { width, height, depth, color } = header;
   const channels = CHANNELS[color]!;

@@ -4,7 +4,7 @@
  * through the HAAPI flow (user-register) to get the tokens the JWT authorization provider sends; QR codes
  * are read back from their PNG data URIs with a real decoder (jsQR), not by trusting our own encoder.
  */
-import { env, exports } from "cloudflare:workers";
+import { exports } from "cloudflare:workers";
 import jsQR from "jsqr";
 import { pngToRgba } from "./png";
 import { expect } from "vitest";

@@ -93,7 +93,7 @@ function storedRecord(object: DurableObjectStub<DynamicClientStore>) {
 
 describe("DynamicClientStore", () => {
   it("create then read returns the record; the client_id is the object's id", async () => {
-    const { clientId, stub, object, value } = await created();
+    const { clientId, stub, value } = await created();
     expect(clientId).toMatch(/^[0-9a-f]{64}$/);
     expect(await stub.read()).toEqual(value);
     // The same object is reached again from the client_id alone.
@@ -101,7 +101,7 @@ describe("DynamicClientStore", () => {
   });
 
   it("creating twice is refused and keeps the first record", async () => {
-    const { clientId, stub, object, value } = await created();
+    const { clientId, stub, value } = await created();
     expect(await stub.create(record(clientId, { main_client_id: "someone-else" }))).toBe(false);
     expect(await stub.read()).toEqual(value);
   });
@@ -114,7 +114,7 @@ describe("DynamicClientStore", () => {
   });
 
   it("create schedules the clean-up at the unused deadline", async () => {
-    const { stub, object, value } = await created();
+    const { object, value } = await created();
     expect(await storedAlarm(object)).toBe(value.unused_deadline * 1000);
   });
 
@@ -152,7 +152,7 @@ describe("DynamicClientStore", () => {
   });
 
   it("update replaces the metadata only", async () => {
-    const { stub, object, value } = await created();
+    const { stub, value } = await created();
     const metadata: RegisteredMetadata = { ...METADATA, client_name: "Renamed", scope: "openid", redirect_uris: [] };
     const updated = await stub.update(metadata);
     expect(updated).toEqual({ ...value, metadata });
@@ -195,7 +195,7 @@ describe("DynamicClientStore", () => {
   });
 
   it("the alarm deletes an unused client past its deadline", async () => {
-    const { stub, object } = await created();
+    const { object } = await created();
     await overwrite(object, { unused_deadline: now() - 1 });
     expect(await runDurableObjectAlarm(object)).toBe(true);
     expect(await storedRecord(object)).toBeNull();

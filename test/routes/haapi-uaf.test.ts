@@ -1,12 +1,3 @@
-/**
- * FIDO UAF inside the HAAPI login flow, driven as the app and the phone would drive it:
- * - uaf-mobile-approval: the selector, userName, the polling step with the app link and its QR code, the
- *   phone redeems the link and authenticates (seeing the transaction text), poll -> done, continue -> code,
- *   tokens with the UAF acr/amr;
- * - uaf-device: a client-operation carrying the UAF request, the app's uafResponse finishes the flow;
- * - refusals: no registered phone, a refused phone, a response for another request, a counter regression.
- */
-import { exports } from "cloudflare:workers";
 import { base64url, decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { newDevice } from "../helpers/attestation";

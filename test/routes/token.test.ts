@@ -109,7 +109,7 @@ describe("client_secret_basic", () => {
   });
 
   it("undecodable Basic credentials: 401 invalid_client", async () => {
-    for (const value of ["Basic %%%", "Basic " + btoa("no-colon"), "Basic " + btoa("a%ZZ:b")]) {
+    for (const value of ["Basic %%%", `Basic ${btoa("no-colon")}`, `Basic ${btoa("a%ZZ:b")}`]) {
       await expectError(await tokenRequest({ body: CC, headers: { Authorization: value } }), 401, "invalid_client");
     }
   });

@@ -1,14 +1,5 @@
-/**
- * Malformed input at the UAF services, through HTTP: every broken body, JSON, shape, base64url, TLV,
- * serverData or signature is answered with a UAF ServerResponse (1400, 1491, 1496, 1498, ...) and a 4xx,
- * never a 500, and never changes the user's record. Each case starts from a valid response and breaks
- * one thing; at the end the untouched response still succeeds, so no refusal spent the challenge or
- * registered half of anything.
- */
-import { env } from "cloudflare:workers";
 import { base64url } from "jose";
 import { describe, expect, it } from "vitest";
-import { configFor } from "../../src/config/load";
 import { testKeys } from "../helpers/runtime";
 import { sealServerData } from "../../src/uaf/server-data";
 import {
@@ -58,7 +49,6 @@ async function sealedServerData(data: {
   challenge: string;
   exp: number;
 }): Promise<string> {
-  const config = configFor(env.CONFIG);
   const { uafServerDataKey } = await testKeys(Math.floor(Date.now() / 1000));
   return sealServerData(uafServerDataKey, data);
 }

@@ -36,10 +36,15 @@ async function readPage(response: Response): Promise<{ script: Record<string, st
   let json = "";
   await new HTMLRewriter()
     .on("script[src]", {
-      element: (element) =>
-        void ["src", "integrity", "nonce"].forEach((name) => (script[name] = element.getAttribute(name) ?? "")),
+      element: (element) => {
+        for (const name of ["src", "integrity", "nonce"]) script[name] = element.getAttribute(name) ?? "";
+      },
     })
-    .on("script#web-cat-config", { text: (text) => void (json += text.text) })
+    .on("script#web-cat-config", {
+      text: (text) => {
+        json += text.text;
+      },
+    })
     .transform(response)
     .text();
   return { script, config: JSON.parse(json) };

@@ -1,10 +1,3 @@
-/**
- * The UAF client simulator's device service client (tools/simulator/uaf-devices.mjs) and its
- * Device-Signature authorization, driving the Worker itself with real Durable Objects: a phone enrolled
- * out of band (Authentication Cloud API → app link → redeem) reads, renames and deletes its device
- * record, and deregisters with a Device-Signature instead of a user's token.
- */
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { readUafUser } from "../helpers/uaf";
 import { deregister, redeemOutOfBand, UafRefusedError, type Family } from "../../tools/simulator/uaf-client.mjs";

@@ -571,9 +571,7 @@ describe("synthetic attestations under a test root reach the later steps", () =>
     return { root, intermediate, intermediateKeys, anchors: importTrustAnchors([new Uint8Array(root.rawData)]) };
   })();
 
-  async function build(
-    options: Synthetic = {},
-  ): Promise<{
+  async function build(options: Synthetic = {}): Promise<{
     attestation: Uint8Array;
     keyId: Uint8Array;
     clientDataHash: Uint8Array;

@@ -2,7 +2,7 @@
  * verifyDpopProof (RFC 9449 §4.3), one named check per describe block.
  * Every call passes a fixed `now`; proofs are built with iat relative to it.
  */
-import { base64url, calculateJwkThumbprint, CompactSign, exportJWK, importJWK, SignJWT } from "jose";
+import { base64url, calculateJwkThumbprint, CompactSign, exportJWK, SignJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { dpopNonceForStep, isDpopNonceValid, nonceStep } from "../../src/verifiers/dpop-nonce";
 import {

@@ -89,7 +89,7 @@ describe("verifyWebOrigin: origin_invalid", () => {
   it("truncates a long origin in the detail", () => {
     const origin = `https://app.example/${"a".repeat(500)}`;
     const result = expectFailure(origin, "origin_invalid");
-    expect(!result.ok && (result.detail?.origin as string).length).toBe(200);
+    expect(!result.ok && String(result.detail?.origin).length).toBe(200);
   });
 });
 

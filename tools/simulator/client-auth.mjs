@@ -76,6 +76,10 @@ export function privateKeyJwt(clientId, privateJwk) {
   const alg = algorithmFor(privateJwk);
   /** @type {Promise<CryptoKey | Uint8Array> | undefined} */
   let key; // imported on first use, so a bad key fails the request that needs it
+  const signingKey = () => {
+    key ??= importJWK(privateJwk, alg);
+    return key;
+  };
   return {
     clientId,
     method: "private_key_jwt",
@@ -89,7 +93,7 @@ export function privateKeyJwt(clientId, privateJwk) {
         .setIssuedAt(now)
         .setExpirationTime(now + 60)
         .setJti(crypto.randomUUID())
-        .sign(await (key ??= importJWK(privateJwk, alg)));
+        .sign(await signingKey());
       form.set("client_assertion_type", JWT_BEARER_ASSERTION_TYPE);
       form.set("client_assertion", assertion);
     },

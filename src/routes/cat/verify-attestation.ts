@@ -84,7 +84,6 @@ function rejected(
 
 /** `disable_attestation_validation` (development only): a parsed attestation is accepted with `cal: none`. */
 function acceptUnvalidated(
-  context: AttestationContext,
   platform: "android" | "ios",
   reason: string | undefined,
   summary: AttestationSummary | undefined,
@@ -136,7 +135,7 @@ async function android(context: AttestationContext, chain: readonly Uint8Array[]
       result.reason !== "key_description_malformed" &&
       result.reason !== "key_description_missing"
     ) {
-      return acceptUnvalidated(context, "android", result.reason, undefined);
+      return acceptUnvalidated("android", result.reason, undefined);
     }
     throw rejected(context, "android", result.reason, result.detail);
   }
@@ -157,7 +156,7 @@ async function android(context: AttestationContext, chain: readonly Uint8Array[]
     chain_validated: value.chainValidated,
     dpop_key_attested: attestedKeyIsDpopKey,
   };
-  if (disabled) return acceptUnvalidated(context, "android", undefined, summary);
+  if (disabled) return acceptUnvalidated("android", undefined, summary);
   return { cal: "by-policy", summary };
 }
 
@@ -178,7 +177,7 @@ async function iosAttestation(
   const disabled = context.client.attestation!.disable_attestation_validation;
   if (!result.ok) {
     if (disabled && result.reason !== "malformed" && result.reason !== "format")
-      return acceptUnvalidated(context, "ios", result.reason, undefined);
+      return acceptUnvalidated("ios", result.reason, undefined);
     throw rejected(context, "ios", result.reason, result.detail);
   }
   const value = result.value;
@@ -203,7 +202,7 @@ async function iosAttestation(
       context.now,
     );
   };
-  if (disabled) return { ...acceptUnvalidated(context, "ios", undefined, summary), commit };
+  if (disabled) return { ...acceptUnvalidated("ios", undefined, summary), commit };
   return { cal: "by-policy", summary, commit };
 }
 

@@ -25,8 +25,6 @@
  * Plain ES2020 in a classic script: no imports, no build.
  */
 (() => {
-  "use strict";
-
   const HAAPI_MEDIA_TYPE = "application/vnd.auth+json";
   const CAT_ASSERTION_TYPE = "urn:se:curity:attestation:client";
   /** Renew the HAAPI token when less than this many seconds are left (or a fifth of its life). */
@@ -311,7 +309,7 @@
     }
     if (!response.ok)
       throw new Error(
-        `${what}: HTTP ${response.status} ${body && body.error ? `${body.error}: ${body.error_description || ""}` : ""}`.trim(),
+        `${what}: HTTP ${response.status} ${body?.error ? `${body.error}: ${body.error_description || ""}` : ""}`.trim(),
       );
     return body;
   }

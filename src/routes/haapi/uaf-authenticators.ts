@@ -131,26 +131,24 @@ export async function startDeviceAuthentication(
   // The UAF response must answer this very request: its serverData names the login session.
   const binding = `session:${session.id}`;
   const expiresAt = Math.min(session.expires_at, now + config.uaf.request_ttl);
-  let request;
+  let request: Awaited<ReturnType<typeof newAuthenticationRequest>>;
   try {
     request = await newAuthenticationRequest(asApp(c), uaf.username, { tx: binding });
   } catch (cause) {
     if (cause instanceof UafError) throw refused(cause.reason);
     throw cause;
   }
-  const updated = await c
-    .get("sessionRef")
-    .run(
-      "setStep",
-      {
-        kind: "uaf",
-        authenticator: authenticator.id,
-        transaction: binding,
-        expires_at: expiresAt,
-        user: authenticated(user, authenticator, ["hwk"], now),
-      },
-      c.get("now"),
-    );
+  const updated = await c.get("sessionRef").run(
+    "setStep",
+    {
+      kind: "uaf",
+      authenticator: authenticator.id,
+      transaction: binding,
+      expires_at: expiresAt,
+      user: authenticated(user, authenticator, ["hwk"], now),
+    },
+    c.get("now"),
+  );
   if (!updated) throw mismatch("session_already_completed");
   return represent(c, uafOperationStep(config, authenticator, request));
 }
@@ -166,7 +164,7 @@ export async function finishDeviceAuthentication(
   const fields = requireFields(await readForm(c), {
     uafResponse: (value) => (value.length <= 65_536 ? null : "too long"),
   });
-  let done;
+  let done: Awaited<ReturnType<typeof completeAuthentication>>;
   try {
     done = await completeAuthentication(asApp(c), fields.uafResponse!, { expectTransaction: step.transaction });
   } catch (cause) {
