@@ -2,8 +2,21 @@
 // Renders docs/configuration.md from the configuration schema (src/config/schema.ts), the one home
 // of every option, its default and its description. Run: npm run docs:config
 import { writeFileSync } from "node:fs";
+import { registerHooks } from "node:module";
 import { z } from "zod";
-import { configSchema } from "../src/config/schema.ts";
+
+// src/ imports its own modules without an extension (bundler resolution); Node needs the `.ts`.
+registerHooks({
+  resolve(specifier, context, nextResolve) {
+    try {
+      return nextResolve(specifier, context);
+    } catch (error) {
+      if (!specifier.startsWith(".") || error?.code !== "ERR_MODULE_NOT_FOUND") throw error;
+      return nextResolve(`${specifier}.ts`, context);
+    }
+  },
+});
+const { configSchema } = await import("../src/config/schema.ts");
 
 const schema = z.toJSONSchema(configSchema, { io: "input", unrepresentable: "any" });
 const rows = [];

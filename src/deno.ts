@@ -14,7 +14,7 @@
  * - `DENO_KV_URL` (+ `DENO_KV_ACCESS_TOKEN`), or `DENO_KV_PATH` (default `.deno-kv/haapi-edge.sqlite3`).
  */
 import { createApp } from "./app";
-import { ConfigError, configFor } from "./config/load";
+import { ConfigError, configFor, isBundledDevelopment, isLoopbackHost } from "./config/load";
 import { parseSigningKeys } from "./config/signing-keys";
 import { sourceHeaderProblem, withSourceAddress } from "./http/source-address";
 import { denoKvStores } from "./kv/deno/stores";
@@ -72,6 +72,12 @@ async function start(): Promise<void> {
   if (!Number.isInteger(port) || port <= 0 || port > 65535)
     throw new ConfigError([`PORT: must be a TCP port, got ${JSON.stringify(env("PORT"))}`]);
   const hostname = env("HOST") ?? (onDeploy ? undefined : "127.0.0.1");
+  // The bundled development configuration's secrets are public: never on an address others can reach.
+  if (isBundledDevelopment(config) && (hostname === undefined || !isLoopbackHost(hostname))) {
+    throw new ConfigError([
+      `CONFIG: not set, and the bundled development configuration listens on loopback only (HOST=${hostname ?? "Deno Deploy"}); give CONFIG or CONFIG_FILE`,
+    ]);
+  }
   Deno.serve(
     {
       port,

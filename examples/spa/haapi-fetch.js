@@ -1,4 +1,4 @@
-// The parent side of the web driver's CAT iframe protocol (shared protocols, web-driver.md): a `fetch`
+// The parent side of the web driver's CAT iframe protocol (docs/web-apps.md): a `fetch`
 // for HAAPI that never holds a key or a token. The server's iframe page attests, keeps the DPoP key and
 // the HAAPI access token, and makes the HTTP calls; this page only exchanges postMessage messages with it.
 //

@@ -3,53 +3,23 @@
  *
  * Wire names follow the RFCs (RFC 7591 client metadata, RFC 8705, RFC 9449). Every option carries
  * a description; `npm run docs:config` renders docs/configuration.md from this file.
+ *
+ * Why one long file: it is one declarative list, the document's shape from top to bottom with each
+ * field's type, bounds, default and description, and nothing else. Rules that span several fields
+ * live in ./rules/, protocol constants in src/protocol.ts.
  */
 import { z } from "zod";
-
-/**
- * Client authentication methods at the token endpoint (RFC 7591 §2, RFC 7523, RFC 8705), and the two
- * that take no secret: `none`, a public client (RFC 7591 §2: PKCE for its codes, a CAT for a HAAPI
- * token), and `attest_jwt_client_auth`, a client whose only credential is its CAT (the name the IETF
- * attestation-based client authentication draft registers).
- */
-export const TOKEN_ENDPOINT_AUTH_METHODS = [
-  "client_secret_basic",
-  "client_secret_post",
-  "private_key_jwt",
-  "tls_client_auth",
-  "self_signed_tls_client_auth",
-  "none",
-  "attest_jwt_client_auth",
-] as const;
-export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
-
-/** Asymmetric JWS algorithms this server can verify. `none` and HS* are never accepted. */
-export const ASYMMETRIC_ALGS = [
-  "ES256",
-  "ES384",
-  "ES512",
-  "EdDSA",
-  "Ed25519",
-  "PS256",
-  "PS384",
-  "PS512",
-  "RS256",
-  "RS384",
-  "RS512",
-] as const;
-export type AsymmetricAlg = (typeof ASYMMETRIC_ALGS)[number];
-
-/** Grant types a client may be configured with (all served by the token endpoint). */
-export const GRANT_TYPES = ["client_credentials", "authorization_code", "refresh_token"] as const;
-
-/** The scope that marks a HAAPI access token request (Curity's name, kept for SDK compatibility). */
-export const HAAPI_SCOPE = "urn:se:curity:scopes:haapi";
-
-/** The scope of an initial access token for dynamic client registration (Curity's name). */
-export const DCR_SCOPE = "dcr";
-
-/** Client authentication methods a dynamic client may register with. */
-export const DYNAMIC_CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"] as const;
+import {
+  AAID_PATTERN,
+  ASYMMETRIC_ALGS,
+  GRANT_TYPES,
+  HAAPI_SCOPE,
+  NEVIS_AAIDS,
+  TOKEN_ENDPOINT_AUTH_METHODS,
+  USERNAME_PATTERN,
+  USERNAME_RULE,
+} from "../protocol";
+import { redirectUriProblem } from "./rules/redirect-uri";
 
 const seconds = (min: number, max: number) => z.number().int().min(min).max(max);
 
@@ -70,27 +40,6 @@ const redirectUri = z
     message:
       "must be an absolute URI without a fragment (https, http on a loopback address, or an app scheme such as app://haapi)",
   });
-
-/** Why `value` is not an acceptable redirect URI, or null. Shared with dynamic registration. */
-export function redirectUriProblem(value: string): string | null {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return "not an absolute URI";
-  }
-  if (url.hash || value.includes("#")) return "has a fragment";
-  if (
-    url.protocol === "javascript:" ||
-    url.protocol === "data:" ||
-    url.protocol === "file:" ||
-    url.protocol === "blob:"
-  )
-    return `scheme ${url.protocol} is not allowed`;
-  if (url.protocol === "http:" && !["localhost", "127.0.0.1", "[::1]"].includes(url.hostname))
-    return "http is only allowed on a loopback address";
-  return null;
-}
 
 const registrationTemplate = z
   .strictObject({
@@ -143,7 +92,7 @@ const haapiCapability = z
         "Bind authorization codes to the HAAPI access token's DPoP key: the code can only be redeemed with a proof by that key, and then without client authentication (Curity: issue-token-bound-authorization-code).",
       ),
   })
-  .describe("HAAPI capability: the client may obtain tokens with scope urn:se:curity:scopes:haapi.");
+  .describe(`HAAPI capability: the client may obtain tokens with scope ${HAAPI_SCOPE}.`);
 
 /** base64 (standard alphabet, padded) of a SHA-256 digest: Android signing-certificate digests (Curity: signature-digest). */
 const SHA256_BASE64 = /^[A-Za-z0-9+/]{43}=$/;
@@ -429,10 +378,6 @@ const authenticator = z
   })
   .describe("An authenticator of the login flow.");
 
-/** User names, everywhere (configuration, login forms, UAF contexts): case-insensitive. */
-export const USERNAME_PATTERN = /^[A-Za-z0-9._@+-]{1,100}$/;
-export const USERNAME_RULE = "must be 1 to 100 of A-Z a-z 0-9 . _ @ + -";
-
 const seededUser = z
   .strictObject({
     username: z.string().regex(USERNAME_PATTERN, USERNAME_RULE).describe("The login name (case-insensitive)."),
@@ -456,20 +401,6 @@ const seededUser = z
   })
   .describe("A user seeded from the configuration (users registered through the flow live in the user store only).");
 
-/** The Nevis SDK's AAIDs: Android F1D0#000x, iOS F1D0#100x (PIN, fingerprint/Touch ID, biometric/Face ID, device passcode, password). */
-export const NEVIS_AAIDS = [
-  "F1D0#0001",
-  "F1D0#0002",
-  "F1D0#0003",
-  "F1D0#0004",
-  "F1D0#0005",
-  "F1D0#1001",
-  "F1D0#1002",
-  "F1D0#1003",
-  "F1D0#1004",
-  "F1D0#1005",
-] as const;
-
 const uaf = z
   .strictObject({
     enabled: z
@@ -483,7 +414,7 @@ const uaf = z
         "Trusted facet IDs of the apps (GET /_app/uaf/1.1/facets): android:apk-key-hash:<base64 SHA-1 of the signing certificate, no padding>, android:apk-key-hash-sha256:<base64 SHA-256, no padding>, ios:bundle-id:<bundle id>, or an https origin. `fcParams.facetID` must be one of them.",
       ),
     aaids: z
-      .array(z.string().regex(/^[0-9A-F]{4}#[0-9A-F]{4}$/, "must be an AAID such as F1D0#0001"))
+      .array(z.string().regex(AAID_PATTERN, "must be an AAID such as F1D0#0001"))
       .min(1)
       .default([...NEVIS_AAIDS])
       .describe(

@@ -1,5 +1,5 @@
 /**
- * Firebase Cloud Messaging HTTP v1 (https://firebase.google.com/docs/reference/fcm/rest/v1/projects.messages/send):
+ * Firebase Cloud Messaging HTTP v1 API (its reference, `projects.messages.send`):
  * the push dispatcher of out-of-band UAF operations.
  *
  * Credentials: a Google service account (the FCM_SERVICE_ACCOUNT secret: `project_id`, `client_email`,

@@ -58,7 +58,8 @@ async function fromHeader(value: string): Promise<ClientCertificate> {
     };
   } catch (error) {
     throw new OAuthError("invalid_request", "client certificate unreadable", {
-      reason: `certificate header: ${(error as Error).message}`,
+      reason: "client_certificate_unreadable",
+      detail: { error: (error as Error).message },
     });
   }
 }

@@ -11,7 +11,8 @@ export async function readBodyLimited(request: Request, maxBytes: number): Promi
   if (declared !== null && Number(declared) > maxBytes) {
     throw new OAuthError("invalid_request", "request body too large", {
       status: 413,
-      reason: `content-length ${declared} > ${maxBytes}`,
+      reason: "body_too_large",
+      detail: { content_length: declared, limit: maxBytes },
     });
   }
   if (!request.body) return "";
@@ -21,7 +22,7 @@ export async function readBodyLimited(request: Request, maxBytes: number): Promi
     try {
       return decoder.decode(await request.arrayBuffer());
     } catch {
-      throw new OAuthError("invalid_request", "request body is not UTF-8");
+      throw new OAuthError("invalid_request", "request body is not UTF-8", { reason: "body_not_utf8" });
     }
   }
   const reader = request.body.getReader();
@@ -35,7 +36,8 @@ export async function readBodyLimited(request: Request, maxBytes: number): Promi
       await reader.cancel();
       throw new OAuthError("invalid_request", "request body too large", {
         status: 413,
-        reason: `body exceeds ${maxBytes} bytes`,
+        reason: "body_too_large",
+        detail: { limit: maxBytes },
       });
     }
     chunks.push(value);
@@ -49,7 +51,7 @@ export async function readBodyLimited(request: Request, maxBytes: number): Promi
   try {
     return decoder.decode(body);
   } catch {
-    throw new OAuthError("invalid_request", "request body is not UTF-8");
+    throw new OAuthError("invalid_request", "request body is not UTF-8", { reason: "body_not_utf8" });
   }
 }
 
@@ -62,7 +64,11 @@ export function parseForm(body: string): FormParams {
   const params = new Map<string, string>();
   const seen = new Set<string>();
   for (const [name, value] of new URLSearchParams(body)) {
-    if (seen.has(name)) throw new OAuthError("invalid_request", `parameter "${name}" repeated`);
+    if (seen.has(name))
+      throw new OAuthError("invalid_request", `parameter "${name}" repeated`, {
+        reason: "parameter_repeated",
+        detail: { parameter: name.slice(0, 100) },
+      });
     seen.add(name);
     if (value !== "") params.set(name, value);
   }

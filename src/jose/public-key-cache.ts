@@ -5,7 +5,8 @@
  * thumbprint's input, so a hit is the same public key. Importing and hashing cost more than verifying
  * with the key, and a device sends the same key on every request. Bounded, least recently used out.
  */
-import { base64url, importJWK, type JWK } from "jose";
+import { importJWK, type JWK } from "jose";
+import { sha256Base64url } from "../hash";
 
 export interface ResolvedKey {
   readonly key: CryptoKey;
@@ -15,14 +16,13 @@ export interface ResolvedKey {
 
 const MAX_ENTRIES = 1024;
 const cache = new Map<string, Promise<ResolvedKey>>();
-const encoder = new TextEncoder();
 
 /** Thumbprint and import of a canonical public JWK (required members only, in lexicographic order). */
 export async function resolvePublicKey(canonical: JWK, alg: string): Promise<ResolvedKey> {
-  const digest = await crypto.subtle.digest("SHA-256", encoder.encode(JSON.stringify(canonical)));
+  const jkt = await sha256Base64url(JSON.stringify(canonical));
   const key = await importJWK(canonical, alg);
   if (key instanceof Uint8Array) throw new TypeError("a public key must be asymmetric");
-  return { key, jkt: base64url.encode(new Uint8Array(digest)) };
+  return { key, jkt };
 }
 
 export function resolvePublicKeyCached(canonical: JWK, alg: string): Promise<ResolvedKey> {

@@ -5,7 +5,7 @@
  * PNG: https://www.w3.org/TR/png-3/ (chunks, CRC-32, filter type 0 per scanline).
  */
 import { encode } from "uqr";
-import { bufferSource } from "../bytes";
+import { bufferSource, concatBytes, toBase64 } from "../bytes";
 
 const SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
 
@@ -58,14 +58,12 @@ export async function pngOfModules(modules: readonly (readonly boolean[])[], sca
   view.setUint32(0, side);
   view.setUint32(4, side);
   header.set([1, 0, 0, 0, 0], 8); // bit depth 1, greyscale, deflate, filter method 0, no interlace
-  const parts = [SIGNATURE, chunk("IHDR", header), chunk("IDAT", await zlib(raw)), chunk("IEND", new Uint8Array(0))];
-  const png = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    png.set(part, at);
-    at += part.length;
-  }
-  return png;
+  return concatBytes(
+    SIGNATURE,
+    chunk("IHDR", header),
+    chunk("IDAT", await zlib(raw)),
+    chunk("IEND", new Uint8Array(0)),
+  );
 }
 
 export interface QrCodeImage {
@@ -80,7 +78,5 @@ export async function qrCodePng(text: string, size: number): Promise<QrCodeImage
   const { data } = encode(text, { ecc: "M", border: 4 });
   const scale = Math.max(1, Math.round(size / data.length));
   const png = await pngOfModules(data, scale);
-  let binary = "";
-  for (const byte of png) binary += String.fromCharCode(byte);
-  return { type: "image/png", size: data.length * scale, dataUri: `data:image/png;base64,${btoa(binary)}` };
+  return { type: "image/png", size: data.length * scale, dataUri: `data:image/png;base64,${toBase64(png)}` };
 }

@@ -18,6 +18,7 @@ import { OAuthError } from "../errors";
 import type { GrantRecord } from "../kv/grant";
 import { verifyAccessToken, type VerifiedAccessToken } from "../verifiers/access-token";
 import type { AppEnv } from "./context";
+import type { ResourceReason } from "./oauth-reasons";
 import { liveGrant } from "./live-grant";
 import { keysFor } from "./services";
 import { nonceRequired, requireDpopProof } from "./token/verify-dpop";
@@ -39,7 +40,7 @@ function challenge(scheme: "Bearer" | "DPoP", code: string, description: string)
   return { "WWW-Authenticate": `${scheme} error="${code}", error_description="${description}"` };
 }
 
-export function resourceTokenError(scheme: "Bearer" | "DPoP", reason: string, description: string): OAuthError {
+export function resourceTokenError(scheme: "Bearer" | "DPoP", reason: ResourceReason, description: string): OAuthError {
   return new OAuthError("invalid_token", description, {
     reason,
     headers: challenge(scheme, "invalid_token", description),
@@ -96,7 +97,9 @@ export async function authenticateAccessToken<E extends AppEnv>(
   const authorization = c.req.header("Authorization") ?? "";
   const scheme = options.requireDpop ? "DPoP" : "Bearer";
   if (authorization.length > config.limits.max_header_bytes)
-    throw new OAuthError("invalid_request", "Authorization header too large");
+    throw new OAuthError("invalid_request", "Authorization header too large", {
+      reason: "authorization_header_too_large",
+    });
   const match = /^(Bearer|DPoP) +([\x21-\x7e]+)$/i.exec(authorization);
   if (!match)
     throw resourceTokenError(

@@ -9,7 +9,7 @@ import type { ClientAssuranceLevel } from "../tokens/access-token";
 import type { ClientCertificate } from "../verifiers/client-certificate";
 import type { DpopProof } from "../verifiers/dpop-proof";
 import type { VerifiedCat } from "../verifiers/cat";
-import type { TokenEndpointAuthMethod } from "../config/schema";
+import type { TokenEndpointAuthMethod } from "../protocol";
 
 /** A client authenticated by a CAT: the attestation it carries and how it was presented. */
 export interface AttestedClient extends VerifiedCat {

@@ -4,7 +4,7 @@
  */
 import type { Context } from "hono";
 import type { Client } from "../config/load";
-import type { AsymmetricAlg } from "../config/schema";
+import type { AsymmetricAlg } from "../protocol";
 import type { DynamicClientRecord } from "../kv/dynamic-client";
 import type { TemplateAllowance } from "../verifiers/registration-metadata";
 import type { AppEnv } from "./context";

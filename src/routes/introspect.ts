@@ -20,6 +20,7 @@ import { verifyAccessToken, type VerifiedAccessToken } from "../verifiers/access
 import { checkGrantLive } from "../verifiers/grant-liveness";
 import { serverKeySet } from "./access-token-auth";
 import type { AppEnv } from "./context";
+import { refuseOtherMethods } from "./method-not-allowed";
 import { findGrant, type FoundGrant } from "./live-grant";
 import { noStore } from "./no-store";
 import { authenticateClientRequest } from "./token/authenticate-client";
@@ -30,11 +31,16 @@ export const INTROSPECT_PATH = "/oauth/v2/oauth-introspect";
 export const parseClientForm = createMiddleware<AppEnv>(async (c, next) => {
   if (!isFormContentType(c.req.header("Content-Type") ?? null)) {
     throw new OAuthError("invalid_request", "content type must be application/x-www-form-urlencoded", {
-      reason: `content-type ${JSON.stringify(c.req.header("Content-Type")?.slice(0, 100) ?? null)}`,
+      reason: "content_type_unsupported",
+      detail: { content_type: c.req.header("Content-Type")?.slice(0, 100) ?? null },
     });
   }
   const form = parseForm(await readBodyLimited(c.req.raw, c.get("config").limits.max_body_bytes));
-  if (form.get("token") === undefined) throw new OAuthError("invalid_request", "token is required");
+  if (form.get("token") === undefined)
+    throw new OAuthError("invalid_request", "token is required", {
+      reason: "parameter_missing",
+      detail: { parameter: "token" },
+    });
   c.set("form", form);
   await next();
 });
@@ -158,25 +164,27 @@ function introspectRefreshToken(
   };
 }
 
-export const introspectRoute = new Hono<AppEnv>().post(
-  INTROSPECT_PATH,
-  noStore,
-  parseClientForm,
-  authenticateFormClient({ allowPublic: false }),
-  async (c) => {
-    const log = c.get("log");
-    const found = await findToken(c, c.get("form").get("token")!);
-    const answer =
-      found === null
-        ? "token_unknown"
-        : found.kind === "access"
-          ? introspectAccessToken(found.token, found.grant)
-          : introspectRefreshToken(found, c.get("authenticated").client.client_id, c.get("now"));
-    if (typeof answer === "string") {
-      log.token ??= answer;
-      return c.json(INACTIVE);
-    }
-    log.token = found!.kind;
-    return c.json(answer);
-  },
+export const introspectRoute = refuseOtherMethods(
+  new Hono<AppEnv>().post(
+    INTROSPECT_PATH,
+    noStore,
+    parseClientForm,
+    authenticateFormClient({ allowPublic: false }),
+    async (c) => {
+      const log = c.get("log");
+      const found = await findToken(c, c.get("form").get("token")!);
+      const answer =
+        found === null
+          ? "token_unknown"
+          : found.kind === "access"
+            ? introspectAccessToken(found.token, found.grant)
+            : introspectRefreshToken(found, c.get("authenticated").client.client_id, c.get("now"));
+      if (typeof answer === "string") {
+        log.token ??= answer;
+        return c.json(INACTIVE);
+      }
+      log.token = found!.kind;
+      return c.json(answer);
+    },
+  ),
 );

@@ -4,8 +4,9 @@
  */
 import { Hono } from "hono";
 import type { Config } from "../config/load";
-import { ASYMMETRIC_ALGS, TOKEN_ENDPOINT_AUTH_METHODS } from "../config/schema";
+import { ASYMMETRIC_ALGS, TOKEN_ENDPOINT_AUTH_METHODS } from "../protocol";
 import type { AppEnv } from "./context";
+import { refuseOtherMethods } from "./method-not-allowed";
 import { SUPPORTED_GRANTS } from "./token/parse-token-request";
 
 export function serverMetadata(config: Config): Record<string, unknown> {
@@ -83,3 +84,4 @@ for (const path of ["/.well-known/oauth-authorization-server", "/.well-known/ope
     }),
   );
 }
+refuseOtherMethods(metadataRoute);

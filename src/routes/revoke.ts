@@ -13,41 +13,46 @@
  */
 import { Hono } from "hono";
 import type { AppEnv } from "./context";
+import { refuseOtherMethods } from "./method-not-allowed";
 import { corsPreflight, corsResponse } from "./cors";
 import { authenticateFormClient, findToken, parseClientForm } from "./introspect";
 import { noStore } from "./no-store";
 
 export const REVOKE_PATH = "/oauth/v2/oauth-revoke";
 
-export const revokeRoute = new Hono<AppEnv>()
-  .options(REVOKE_PATH, corsPreflight("POST"))
-  .post(
-    REVOKE_PATH,
-    corsResponse,
-    noStore,
-    parseClientForm,
-    authenticateFormClient({ allowPublic: true }),
-    async (c) => {
-      const log = c.get("log");
-      const clientId = c.get("authenticated").client.client_id;
-      const found = await findToken(c, c.get("form").get("token")!);
-      if (found === null) {
-        log.token ??= "token_unknown";
-      } else if (found.grant === null) {
-        // An access token without a grant (client_credentials) is self-contained: it runs out by itself.
-        log.token =
-          found.kind === "access" && found.token.grantId !== undefined ? "grant_unknown" : "access_token_without_grant";
-      } else if (
-        found.grant.record.client_id !== clientId ||
-        (found.kind === "access" && found.token.clientId !== clientId)
-      ) {
-        log.token = `${found.kind}_token_of_another_client`;
-      } else {
-        await found.grant.ref.run("revoke", null, c.get("now"));
-        log.token = found.kind;
-        log.grant = found.grant.record.id;
-        log.revoked = true;
-      }
-      return c.body(null, 200);
-    },
-  );
+export const revokeRoute = refuseOtherMethods(
+  new Hono<AppEnv>()
+    .options(REVOKE_PATH, corsPreflight("POST"))
+    .post(
+      REVOKE_PATH,
+      corsResponse,
+      noStore,
+      parseClientForm,
+      authenticateFormClient({ allowPublic: true }),
+      async (c) => {
+        const log = c.get("log");
+        const clientId = c.get("authenticated").client.client_id;
+        const found = await findToken(c, c.get("form").get("token")!);
+        if (found === null) {
+          log.token ??= "token_unknown";
+        } else if (found.grant === null) {
+          // An access token without a grant (client_credentials) is self-contained: it runs out by itself.
+          log.token =
+            found.kind === "access" && found.token.grantId !== undefined
+              ? "grant_unknown"
+              : "access_token_without_grant";
+        } else if (
+          found.grant.record.client_id !== clientId ||
+          (found.kind === "access" && found.token.clientId !== clientId)
+        ) {
+          log.token = `${found.kind}_token_of_another_client`;
+        } else {
+          await found.grant.ref.run("revoke", null, c.get("now"));
+          log.token = found.kind;
+          log.grant = found.grant.record.id;
+          log.revoked = true;
+        }
+        return c.body(null, 200);
+      },
+    ),
+);

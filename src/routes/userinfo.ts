@@ -12,6 +12,7 @@ import { Hono, type Context } from "hono";
 import { OAuthError } from "../errors";
 import { authenticateAccessToken, resourceTokenError } from "./access-token-auth";
 import type { AppEnv } from "./context";
+import { refuseOtherMethods } from "./method-not-allowed";
 import { corsPreflight, corsResponse } from "./cors";
 import { findClient } from "./dynamic-clients";
 import { noStore } from "./no-store";
@@ -46,7 +47,9 @@ async function userinfo(c: Context<AppEnv>): Promise<Response> {
   return c.json({ ...claimsForScopes(user, token.scopes), sub: grant.user.sub });
 }
 
-export const userinfoRoute = new Hono<AppEnv>()
-  .options(USERINFO_PATH, corsPreflight("GET, POST"))
-  .get(USERINFO_PATH, corsResponse, noStore, userinfo)
-  .post(USERINFO_PATH, corsResponse, noStore, userinfo);
+export const userinfoRoute = refuseOtherMethods(
+  new Hono<AppEnv>()
+    .options(USERINFO_PATH, corsPreflight("GET, POST"))
+    .get(USERINFO_PATH, corsResponse, noStore, userinfo)
+    .post(USERINFO_PATH, corsResponse, noStore, userinfo),
+);

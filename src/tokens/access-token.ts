@@ -1,11 +1,12 @@
 /**
  * RFC 9068 JWT access tokens (`typ: at+jwt`), ES256, signed with the server's current key.
  */
-import { base64url, SignJWT } from "jose";
+import type { CLIENT_ASSURANCE_LEVELS } from "../protocol";
 import type { ServerKeys } from "./server-keys";
+import { signServerJwt } from "./server-jwt";
 
-/** Client assurance level: how the client proved who it is (DESIGN.md "Tokens"). */
-export type ClientAssuranceLevel = "by-policy" | "by-provisioned-key" | "none";
+/** Client assurance level, the `cal` claim: how the client proved who it is. */
+export type ClientAssuranceLevel = (typeof CLIENT_ASSURANCE_LEVELS)[number];
 
 export interface AccessTokenClaims {
   readonly issuer: string;
@@ -29,34 +30,28 @@ export interface AccessTokenClaims {
   };
 }
 
-export function newTokenId(): string {
-  return base64url.encode(crypto.getRandomValues(new Uint8Array(16)));
-}
-
 export async function signAccessToken(keys: ServerKeys, claims: AccessTokenClaims, now: number): Promise<string> {
   const cnf: Record<string, string> = {};
   if (claims.jkt) cnf.jkt = claims.jkt;
   if (claims.x5tS256) cnf["x5t#S256"] = claims.x5tS256;
-  return new SignJWT({
-    client_id: claims.clientId,
-    scope: claims.scope,
-    cal: claims.cal,
-    ...(claims.authentication
-      ? {
-          acr: claims.authentication.acr,
-          amr: [...claims.authentication.amr],
-          auth_time: claims.authentication.authTime,
-          gid: claims.authentication.grantId,
-        }
-      : {}),
-    ...(Object.keys(cnf).length ? { cnf } : {}),
-  })
-    .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: keys.kid })
-    .setIssuer(claims.issuer)
-    .setSubject(claims.subject)
-    .setAudience(claims.audience)
-    .setIssuedAt(now)
-    .setExpirationTime(now + claims.ttl)
-    .setJti(newTokenId())
-    .sign(keys.signingKey);
+  const { issuer, subject, audience, ttl } = claims;
+  return signServerJwt(
+    keys,
+    { typ: "at+jwt", issuer, subject, audience, ttl },
+    {
+      client_id: claims.clientId,
+      scope: claims.scope,
+      cal: claims.cal,
+      ...(claims.authentication
+        ? {
+            acr: claims.authentication.acr,
+            amr: [...claims.authentication.amr],
+            auth_time: claims.authentication.authTime,
+            gid: claims.authentication.grantId,
+          }
+        : {}),
+      ...(Object.keys(cnf).length ? { cnf } : {}),
+    },
+    now,
+  );
 }

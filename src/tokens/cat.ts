@@ -1,14 +1,14 @@
 /**
  * The CAT (client attestation token): a server-signed JWT, `typ: oauth-client-attestation+jwt`, so the
- * IETF attestation-based client authentication draft can carry it too (DESIGN.md "Tokens").
+ * IETF attestation-based client authentication draft can carry it too.
  *
  * `sub` is the client, `cnf.jwk` the device's DPoP key, `exp` at most 2 minutes away, `jti` single use,
  * `cal` the assurance it gives, and `attestation` a summary of what the device proved.
  */
-import { SignJWT, type JWK } from "jose";
+import type { JWK } from "jose";
 import type { ClientAssuranceLevel } from "./access-token";
-import { newTokenId } from "./access-token";
 import type { ServerKeys } from "./server-keys";
+import { newTokenId, signServerJwt } from "./server-jwt";
 
 export const CAT_TYP = "oauth-client-attestation+jwt";
 
@@ -33,13 +33,11 @@ export async function signCat(
 ): Promise<{ cat: string; jti: string; exp: number }> {
   const jti = newTokenId();
   const exp = now + claims.ttl;
-  const cat = await new SignJWT({ cnf: { jwk: claims.jwk }, cal: claims.cal, attestation: claims.attestation })
-    .setProtectedHeader({ alg: "ES256", typ: CAT_TYP, kid: keys.kid })
-    .setIssuer(claims.issuer)
-    .setSubject(claims.clientId)
-    .setIssuedAt(now)
-    .setExpirationTime(exp)
-    .setJti(jti)
-    .sign(keys.signingKey);
+  const cat = await signServerJwt(
+    keys,
+    { typ: CAT_TYP, issuer: claims.issuer, subject: claims.clientId, ttl: claims.ttl, jti },
+    { cnf: { jwk: claims.jwk }, cal: claims.cal, attestation: claims.attestation },
+    now,
+  );
   return { cat, jti, exp };
 }

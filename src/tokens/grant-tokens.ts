@@ -4,13 +4,15 @@
  * Codes and refresh tokens are `<grant id>.<256 random bits, base64url>`: the prefix names the grant's
  * record, the rest is secret. Only SHA-256 (base64url) of the whole string is stored.
  */
-import { base64url, SignJWT } from "jose";
+import { base64url } from "jose";
 import type { ClientAssuranceLevel } from "./access-token";
-import { newTokenId } from "./access-token";
+import { sha256Base64url } from "../hash";
 import type { ServerKeys } from "./server-keys";
+import { signServerJwt } from "./server-jwt";
 
-export async function hashToken(token: string): Promise<string> {
-  return base64url.encode(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token))));
+/** What is stored of a code or refresh token: base64url(SHA-256(token)). */
+export function hashToken(token: string): Promise<string> {
+  return sha256Base64url(token);
 }
 
 /** A new code or refresh token for a grant, with its stored hash. */
@@ -37,22 +39,20 @@ export interface IdTokenClaims {
 
 /** An OpenID Connect ID token (Core §2), ES256 with the server's current key. */
 export async function signIdToken(keys: ServerKeys, claims: IdTokenClaims, now: number): Promise<string> {
-  return new SignJWT({
-    ...claims.userClaims,
-    auth_time: claims.authTime,
-    acr: claims.acr,
-    amr: [...claims.amr],
-    cal: claims.cal,
-    azp: claims.clientId,
-    gid: claims.grantId,
-    ...(claims.nonce !== undefined ? { nonce: claims.nonce } : {}),
-  })
-    .setProtectedHeader({ alg: "ES256", typ: "JWT", kid: keys.kid })
-    .setIssuer(claims.issuer)
-    .setSubject(claims.subject)
-    .setAudience(claims.clientId)
-    .setIssuedAt(now)
-    .setExpirationTime(now + claims.ttl)
-    .setJti(newTokenId())
-    .sign(keys.signingKey);
+  const { issuer, subject, clientId: audience, ttl } = claims;
+  return signServerJwt(
+    keys,
+    { typ: "JWT", issuer, subject, audience, ttl },
+    {
+      ...claims.userClaims,
+      auth_time: claims.authTime,
+      acr: claims.acr,
+      amr: [...claims.amr],
+      cal: claims.cal,
+      azp: claims.clientId,
+      gid: claims.grantId,
+      ...(claims.nonce !== undefined ? { nonce: claims.nonce } : {}),
+    },
+    now,
+  );
 }

@@ -14,11 +14,12 @@
  * A key's stored form is `{ alg, key }`: the PUB_KEY algorithm and base64url of its exact bytes, so
  * it is re-imported exactly as the authenticator sent it.
  */
-import { ecdsaDerToRaw, readChildren, readTlv, spkiAlgorithm } from "../x509/chain";
-import { fail, ok, type Result } from "../verifiers/result";
-import { encodeBase64url } from "./base64url";
+import { bufferSource, concatBytes } from "../bytes";
 import { equalBytes } from "../verifiers/constant-time";
-import { bufferSource } from "../bytes";
+import { fail, ok, type Result } from "../verifiers/result";
+import { contentOf, encodeTlv, readChildren, readWhole } from "../x509/der";
+import { ecdsaDerToRaw, OID_EC_PUBLIC_KEY, OID_P256, OID_RSA_ENCRYPTION, spkiAlgorithm } from "../x509/signature";
+import { encodeBase64url } from "./base64url";
 
 export const UAF_ALG = {
   SIGN_SECP256R1_ECDSA_SHA256_RAW: 0x01,
@@ -47,9 +48,6 @@ type Family = "ec" | "rsa";
 const SIGN_FAMILY: Readonly<Record<number, Family>> = { 1: "ec", 2: "ec", 3: "rsa", 4: "rsa" };
 const KEY_FAMILY: Readonly<Record<number, Family>> = { 256: "ec", 257: "ec", 258: "rsa", 259: "rsa" };
 
-const OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1";
-const OID_P256 = "1.2.840.10045.3.1.7";
-const OID_RSA_ENCRYPTION = "1.2.840.113549.1.1.1";
 const EC_IMPORT = { name: "ECDSA", namedCurve: "P-256" } as const;
 const RSA_IMPORT = { name: "RSA-PSS", hash: "SHA-256" } as const;
 const PSS_SALT_LENGTH = 32;
@@ -71,17 +69,7 @@ export function keyAlgOfSpki(spki: Uint8Array): number | null {
 }
 
 // ---------------------------------------------------------------------------------------------
-// DER helpers (the generic DER walker lives in src/x509/chain.ts)
-
-function derLength(length: number): number[] {
-  if (length < 0x80) return [length];
-  const bytes: number[] = [];
-  for (let n = length; n > 0; n = Math.floor(n / 256)) bytes.unshift(n & 0xff);
-  return [0x80 | bytes.length, ...bytes];
-}
-
-const derElement = (tag: number, content: Uint8Array): Uint8Array =>
-  new Uint8Array([tag, ...derLength(content.length), ...content]);
+// Encodings (on the DER reader and writer of src/x509/der.ts)
 
 /** Minimal DER INTEGER content for an unsigned big-endian number. */
 function unsignedInteger(bytes: Uint8Array): Uint8Array {
@@ -94,9 +82,9 @@ function unsignedInteger(bytes: Uint8Array): Uint8Array {
 /** The canonical DER ECDSA-Sig-Value of raw r||s. */
 function ecdsaRawToDer(raw: Uint8Array): Uint8Array {
   const half = raw.length / 2;
-  const r = derElement(0x02, unsignedInteger(raw.subarray(0, half)));
-  const s = derElement(0x02, unsignedInteger(raw.subarray(half)));
-  return derElement(0x30, new Uint8Array([...r, ...s]));
+  const r = encodeTlv(0x02, unsignedInteger(raw.subarray(0, half)));
+  const s = encodeTlv(0x02, unsignedInteger(raw.subarray(half)));
+  return encodeTlv(0x30, concatBytes(r, s));
 }
 
 /** r||s of a DER ECDSA P-256 signature, only if it is the one canonical DER encoding. */
@@ -107,9 +95,8 @@ function strictEcdsaDer(signature: Uint8Array): Uint8Array | null {
 
 /** The content of a DER OCTET STRING spanning all of `bytes`. */
 function octetString(bytes: Uint8Array): Uint8Array | null {
-  const top = readTlv(bytes, 0);
-  if (top?.tagByte !== 0x04 || top.end !== bytes.length) return null;
-  return bytes.subarray(top.contentStart, top.end);
+  const top = readWhole(bytes, 0x04);
+  return top && contentOf(bytes, top);
 }
 
 /** Wrap a PKCS#1 RSAPublicKey in a SubjectPublicKeyInfo (rsaEncryption, NULL parameters). */
@@ -117,16 +104,15 @@ function rsaPublicKeyToSpki(rsaPublicKey: Uint8Array): Uint8Array {
   const algorithm = new Uint8Array([
     0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
   ]);
-  const bitString = derElement(0x03, new Uint8Array([0, ...rsaPublicKey]));
-  return derElement(0x30, new Uint8Array([...algorithm, ...bitString]));
+  const bitString = encodeTlv(0x03, concatBytes(new Uint8Array([0]), rsaPublicKey));
+  return encodeTlv(0x30, concatBytes(algorithm, bitString));
 }
 
 /** Whether `bytes` is exactly one DER SEQUENCE of two INTEGERs (a PKCS#1 RSAPublicKey). */
 function isRsaPublicKey(bytes: Uint8Array): boolean {
-  const top = readTlv(bytes, 0);
-  if (top?.tagByte !== 0x30 || top.end !== bytes.length) return false;
-  const parts = readChildren(bytes, top);
-  return parts !== null && parts.length === 2 && parts.every((part) => part.tagByte === 0x02);
+  const top = readWhole(bytes, 0x30);
+  const parts = top && readChildren(bytes, top);
+  return parts?.length === 2 && parts.every((part) => part.tagByte === 0x02);
 }
 
 // ---------------------------------------------------------------------------------------------

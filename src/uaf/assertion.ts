@@ -14,6 +14,7 @@
  * are skipped, a critical one is refused (this server understands none). Values are checked for
  * shape only (AAID syntax, lengths); meaning is the verifiers' job.
  */
+import { AAID_PATTERN } from "../protocol";
 import { fail, ok, type Result } from "../verifiers/result";
 import { decodeBase64url } from "./base64url";
 import {
@@ -43,8 +44,8 @@ export const ASSERTION_SCHEME = "UAFV1TLV";
 export const MODE_USER_VERIFIED = 1;
 export const MODE_TRANSACTION_CONFIRMED = 2;
 
-/** AAID syntax: 4 hex digits (vendor), "#", 4 hex digits (UAF Protocol v1.1 §3.1.4). */
-const AAID = /^[0-9A-F]{4}#[0-9A-F]{4}$/i;
+/** AAID syntax, in either case as authenticators write it (compared upper-cased). */
+const AAID = new RegExp(AAID_PATTERN.source, "i");
 /** KeyID bounds this server stores (the spec allows 32..2048 bytes; authenticators use 32). */
 export const MAX_KEY_ID_BYTES = 255;
 const MIN_AUTHENTICATOR_NONCE_BYTES = 8;

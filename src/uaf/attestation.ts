@@ -13,8 +13,9 @@
  *
  * Pure: the roots and `now` are passed in.
  */
-import { parseDerCertificate, verifyChain, X509Error, type ParsedCertificate, type TrustAnchor } from "../x509/chain";
 import { fail, ok, type Result } from "../verifiers/result";
+import { type TrustAnchor, verifyChain } from "../x509/chain";
+import { type ParsedCertificate, parseCertificateChain } from "../x509/parse-certificate";
 import { algorithmsMatch, importUafPublicKey, keyAlgOfSpki, verifyUafSignature } from "./algorithms";
 import type { RegAssertion } from "./assertion";
 
@@ -57,19 +58,6 @@ async function checkSignature(
     : fail("attestation_signature_invalid", { why: verified.reason });
 }
 
-function parseCertificates(certificates: readonly Uint8Array[]): Out<ParsedCertificate[]> {
-  const parsed: ParsedCertificate[] = [];
-  for (const [index, der] of certificates.entries()) {
-    try {
-      parsed.push(parseDerCertificate(der));
-    } catch (error) {
-      if (error instanceof X509Error) return fail("attestation_certificate_malformed", { index, why: error.message });
-      throw error;
-    }
-  }
-  return ok(parsed);
-}
-
 function checkDates(certificate: ParsedCertificate, now: Date): Out<null> {
   if (now.getTime() < certificate.notBefore.getTime()) {
     return fail("attestation_certificate_not_yet_valid", {
@@ -93,8 +81,8 @@ async function verifyBasicFull(
   trust: RegistrationTrust,
   now: Date,
 ): Promise<Out<VerifiedAttestation>> {
-  const parsed = parseCertificates(certificates);
-  if (!parsed.ok) return parsed;
+  const parsed = parseCertificateChain(certificates);
+  if (!parsed.ok) return fail("attestation_certificate_malformed", parsed.detail);
   const chain = parsed.value;
   const leaf = chain[0]!;
 

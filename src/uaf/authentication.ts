@@ -35,7 +35,7 @@ import { decodeBase64url, encodeBase64url } from "./base64url";
 import { checkResponseEnvelope, type FinalChallengeReason } from "./final-challenge";
 import type { AuthenticationResponse } from "./messages";
 import { equalBytes } from "../verifiers/constant-time";
-import { bufferSource } from "../bytes";
+import { sha256, sha256Base64url } from "../hash";
 
 export interface StoredUafAuthenticator {
   aaid: string;
@@ -101,7 +101,7 @@ function findAuthenticator(
 /** The base64url SHA-256 of a transaction's decoded content (what TRANSACTION_CONTENT_HASH must be), or null. */
 export async function transactionContentHash(content: string): Promise<string | null> {
   const bytes = decodeBase64url(content);
-  return bytes ? encodeBase64url(new Uint8Array(await crypto.subtle.digest("SHA-256", bufferSource(bytes)))) : null;
+  return bytes ? sha256Base64url(bytes) : null;
 }
 
 /** SHA-256 of each transaction's decoded content; a content that is not base64url hashes nothing. */
@@ -109,7 +109,7 @@ async function transactionHashes(transactions: readonly { content: string }[]): 
   const hashes: Uint8Array[] = [];
   for (const { content } of transactions) {
     const bytes = decodeBase64url(content);
-    if (bytes) hashes.push(new Uint8Array(await crypto.subtle.digest("SHA-256", bufferSource(bytes))));
+    if (bytes) hashes.push(await sha256(bytes));
   }
   return hashes;
 }
@@ -156,12 +156,7 @@ export async function verifyAuthentication(
   authenticators: readonly StoredUafAuthenticator[],
   _now: Date,
 ): Promise<Result<VerifiedAuthentication, AuthenticationReason>> {
-  const envelope = await checkResponseEnvelope(response, {
-    op: "Auth",
-    appId: expected.appId,
-    challenge: expected.challenge,
-    trustedFacetIds: expected.trustedFacetIds,
-  });
+  const envelope = await checkResponseEnvelope(response, "Auth", expected);
   if (!envelope.ok) return envelope;
   if (response.assertions.length !== 1) return fail("assertion_count_invalid", { count: response.assertions.length });
   const item = response.assertions[0]!;

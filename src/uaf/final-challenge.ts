@@ -13,6 +13,7 @@
  * Returns SHA-256 of the fcParams string exactly as received (UTF-8): FINAL_CHALLENGE_HASH must
  * equal it. This does NOT check serverData (the route opens it and passes the challenge).
  */
+import { sha256 } from "../hash";
 import { constantTimeEqual } from "../verifiers/constant-time";
 import { fail, ok, type Result } from "../verifiers/result";
 import { decodeBase64url } from "./base64url";
@@ -92,16 +93,18 @@ export async function checkFinalChallenge(
   if (!expected.trustedFacetIds.includes(params.facetID) && params.facetID !== expected.appId) {
     return fail("facet_not_trusted", { facetID: params.facetID });
   }
-  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(fcParams)));
+  const hash = await sha256(fcParams);
   return ok({ fcParams: params, hash });
 }
 
-/** Header and fcParams, in that order. */
+/** Header and fcParams of a response to an `op` request, in that order. */
 export async function checkResponseEnvelope(
   response: { header: OperationHeader; fcParams: string },
-  expected: ExpectedFinalChallenge,
+  op: ExpectedFinalChallenge["op"],
+  expected: Omit<ExpectedFinalChallenge, "op">,
 ): Promise<Result<CheckedFinalChallenge, FinalChallengeReason>> {
-  const header = checkHeader(response.header, expected);
+  const header = checkHeader(response.header, { op, appId: expected.appId });
   if (!header.ok) return header;
-  return checkFinalChallenge(response.fcParams, expected);
+  const { appId, challenge, trustedFacetIds } = expected;
+  return checkFinalChallenge(response.fcParams, { op, appId, challenge, trustedFacetIds });
 }

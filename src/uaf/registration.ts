@@ -1,6 +1,6 @@
 /**
- * Verify a UAF RegistrationResponse (FIDO UAF Protocol v1.1 §3.4.6.5, summarised in
- * ../shared/protocols/uaf-nevis.md §1 "Server checks at registration"). Steps, in order:
+ * Verify a UAF RegistrationResponse (the processing rules of FIDO UAF Protocol v1.1 §3.4.6.5).
+ * Steps, in order:
  *
  * 1. header: upv 1.0/1.1, op "Reg", appID ours;                     (final-challenge.ts)
  * 2. fcParams: appID, challenge, trusted facet, channelBinding;      (final-challenge.ts)
@@ -163,12 +163,7 @@ export async function verifyRegistration(
   trust: RegistrationTrust,
   now: Date,
 ): Promise<Result<NewAuthenticator[], RegistrationReason>> {
-  const envelope = await checkResponseEnvelope(response, {
-    op: "Reg",
-    appId: expected.appId,
-    challenge: expected.challenge,
-    trustedFacetIds: expected.trustedFacetIds,
-  });
+  const envelope = await checkResponseEnvelope(response, "Reg", expected);
   if (!envelope.ok) return envelope;
 
   const seen = new Set<string>();

@@ -7,18 +7,13 @@
  * Pure: `now` is epoch seconds; the keys come from the caller. Single use, where a token is single use,
  * is the caller's (atomic, in the replay store).
  */
-import { errors, jwtVerify, type JWTVerifyGetKey } from "jose";
+import type { JWTVerifyGetKey } from "jose";
+import { isClientAssuranceLevel } from "../protocol";
 import type { ClientAssuranceLevel } from "../tokens/access-token";
 import { fail, ok, type Result } from "./result";
+import { type ServerJwtFailure, verifyServerJwt } from "./server-jwt";
 
-export type AccessTokenFailure =
-  | "malformed"
-  | "typ"
-  | "signature"
-  | "issuer"
-  | "audience"
-  | "expired"
-  | "claims_missing";
+export type AccessTokenFailure = ServerJwtFailure;
 
 export interface AccessTokenPolicy {
   readonly issuer: string;
@@ -40,41 +35,29 @@ export interface VerifiedAccessToken {
   readonly claims: Readonly<Record<string, unknown>>;
 }
 
-const CAL = new Set<string>(["by-policy", "by-provisioned-key", "none"]);
-
 export async function verifyAccessToken(
   token: string,
   policy: AccessTokenPolicy,
   keys: JWTVerifyGetKey,
   now: number,
 ): Promise<Result<VerifiedAccessToken, AccessTokenFailure>> {
-  let payload: Record<string, unknown>;
-  try {
-    ({ payload } = await jwtVerify(token, keys, {
-      algorithms: ["ES256"],
+  const verified = await verifyServerJwt(
+    token,
+    keys,
+    {
       typ: "at+jwt",
       issuer: policy.issuer,
       audience: policy.audience,
-      currentDate: new Date(now * 1000),
-      clockTolerance: 0,
       requiredClaims: ["exp", "iat", "sub", "jti", "client_id"],
-    }));
-  } catch (error) {
-    if (error instanceof errors.JWTExpired) return fail("expired");
-    if (error instanceof errors.JWTClaimValidationFailed) {
-      if (error.claim === "typ") return fail("typ");
-      if (error.claim === "iss") return fail("issuer");
-      if (error.claim === "aud") return fail("audience");
-      return fail("claims_missing", { claim: error.claim });
-    }
-    if (error instanceof errors.JWSSignatureVerificationFailed || error instanceof errors.JWKSNoMatchingKey)
-      return fail("signature");
-    return fail("malformed");
-  }
+    },
+    now,
+  );
+  if (!verified.ok) return verified;
+  const payload = verified.value;
   const { sub, client_id: clientId, scope, jti, exp, cal, cnf } = payload;
   if (typeof sub !== "string" || typeof clientId !== "string" || typeof jti !== "string" || typeof exp !== "number")
     return fail("claims_missing");
-  if (typeof scope !== "string" || typeof cal !== "string" || !CAL.has(cal))
+  if (typeof scope !== "string" || !isClientAssuranceLevel(cal))
     return fail("claims_missing", { claim: typeof scope !== "string" ? "scope" : "cal" });
   let jkt: string | undefined;
   if (cnf !== undefined) {
@@ -89,7 +72,7 @@ export async function verifyAccessToken(
     scopes: scope ? scope.split(" ") : [],
     jti,
     exp,
-    cal: cal as ClientAssuranceLevel,
+    cal,
     ...(jkt ? { jkt } : {}),
     ...(typeof payload.gid === "string" ? { grantId: payload.gid } : {}),
     claims: payload,

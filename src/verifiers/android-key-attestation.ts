@@ -3,20 +3,13 @@
  * following the checks of Google's android/keyattestation verifier.
  *
  * Steps, in order: parse every certificate; the KeyDescription extension is on the leaf and on no
- * other certificate (blocks appending a certificate below the attested key); the chain links by
- * name and signature up to a trusted root matched by public key (the root may be omitted);
- * validity dates: never the leaf's (devices write 1970 -> 2048/2106), strict for remotely
- * provisioned (RKP) intermediates, and expired certificates ignored in factory-provisioned and
- * software chains (Google's rule since 2026-04-20: Root 1 and factory intermediates expired on
- * 2026-05-24 and cannot rotate); software-attestation roots only when allowed; revocation of every
- * serial against Google's status list; then the KeyDescription: challenge, security levels,
- * origin, root of trust and boot state, package and signing-certificate digests.
+ * other certificate (blocks appending a certificate below the attested key); the chain's trust,
+ * validity dates and revocation (./android-chain-trust.ts); then the KeyDescription: challenge,
+ * security levels, origin, root of trust and boot state, package and signing-certificate digests.
  *
  * Decisions:
  * - Signature digests: every digest the device reports must be configured, and it must report at
  *   least one (so an app also signed by an unknown key is refused). An empty configured set matches nothing.
- * - Revocation: REVOKED and SUSPENDED entries are both refused (reason `revoked`, `detail.status`
- *   says which): a suspended key is not trusted now. Google's newer library refuses only REVOKED.
  * - Software-root chains (emulators) are `software` level whatever the KeyDescription claims, and
  *   their attestation/KeyMint level mismatch (Keymaster in TEE, attestation key in software) is expected.
  *
@@ -29,9 +22,19 @@ import {
   type KeyDescription,
   type SecurityLevel,
 } from "../x509/android-key-description";
-import { parseDerCertificate, verifyChain, X509Error, type ParsedCertificate, type TrustAnchor } from "../x509/chain";
+import { bufferSource, toBase64, toHex } from "../bytes";
+import type { TrustAnchor } from "../x509/chain";
+import { type ParsedCertificate, parseCertificateChain } from "../x509/parse-certificate";
+import {
+  type ChainTrustFailure,
+  checkChainTrust,
+  checkRevocation,
+  type Provisioning,
+  type RevocationFailure,
+  type RevocationStatusList,
+} from "./android-chain-trust";
+import { equalBytes } from "./constant-time";
 import { fail, ok, type Result } from "./result";
-import { bufferSource } from "../bytes";
 
 export type AndroidSecurityLevel = "software" | "trusted-environment" | "strongbox";
 
@@ -50,13 +53,6 @@ export interface AndroidAttestationPolicy {
   readonly revocation: "fail-open" | "fail-closed" | "off";
 }
 
-/** Google's attestation status list (https://android.googleapis.com/attestation/status). */
-export interface RevocationStatusList {
-  readonly entries: Readonly<
-    Record<string, { readonly status: "REVOKED" | "SUSPENDED" | string; readonly reason?: string }>
-  >;
-}
-
 export interface AndroidAttestationDeps {
   /** Hardware attestation roots (Google Roots 1-4, Key Attestation CA1). */
   readonly anchors: readonly TrustAnchor[];
@@ -66,17 +62,10 @@ export interface AndroidAttestationDeps {
   readonly revocation: RevocationStatusList | "unavailable" | undefined;
 }
 
+/** The chain's failures (./android-chain-trust.ts), then the KeyDescription's. */
 export type AndroidAttestationFailure =
-  | "malformed_chain"
-  | "chain_untrusted"
-  | "issuer_mismatch"
-  | "bad_signature"
-  | "unsupported_algorithm"
-  | "certificate_expired"
-  | "certificate_not_yet_valid"
-  | "software_root_not_allowed"
-  | "revoked"
-  | "revocation_unavailable"
+  | ChainTrustFailure
+  | RevocationFailure
   | "key_description_missing"
   | "key_description_not_on_leaf"
   | "key_description_malformed"
@@ -90,7 +79,6 @@ export type AndroidAttestationFailure =
   | "package_not_allowed"
   | "signature_digest_mismatch";
 
-export type Provisioning = "factory" | "rkp" | "software";
 export type BootState = "verified" | "self-signed" | "unverified" | "failed";
 
 export interface AndroidAttestation {
@@ -121,7 +109,6 @@ export interface AndroidAttestation {
 
 type Out<T> = Result<T, AndroidAttestationFailure>;
 
-const PROVISIONING_INFO_OID = "1.3.6.1.4.1.11129.2.1.30";
 const LEVEL_RANK: Record<AndroidSecurityLevel, number> = { software: 0, "trusted-environment": 1, strongbox: 2 };
 const LEVEL_NAME: Record<SecurityLevel, AndroidSecurityLevel> = {
   SOFTWARE: "software",
@@ -135,40 +122,10 @@ const BOOT_NAME = {
   FAILED: "failed",
 } as const;
 
-const equalBytes = (a: Uint8Array, b: Uint8Array): boolean =>
-  a.length === b.length && a.every((byte, i) => byte === b[i]);
-
-function base64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary);
-}
-
-const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-
-/** RKP chains: an intermediate carries ProvisioningInfo, or the chain passes through a "Droid CA". */
-function isRemotelyProvisioned(chain: readonly ParsedCertificate[]): boolean {
-  return chain
-    .slice(1)
-    .some(
-      (cert) =>
-        cert.extension(PROVISIONING_INFO_OID) !== undefined || /(^|, )CN=Droid CA\d*(,|$)/.test(cert.subjectName),
-    );
-}
-
 function parseChain(chainDer: readonly Uint8Array[]): Out<ParsedCertificate[]> {
   if (!Array.isArray(chainDer) || chainDer.length === 0) return fail("malformed_chain", { why: "empty chain" });
-  const chain: ParsedCertificate[] = [];
-  for (const [index, der] of chainDer.entries()) {
-    try {
-      chain.push(parseDerCertificate(der));
-    } catch (error) {
-      if (error instanceof X509Error || error instanceof TypeError)
-        return fail("malformed_chain", { index, why: error.message });
-      throw error;
-    }
-  }
-  return ok(chain);
+  const chain = parseCertificateChain(chainDer);
+  return chain.ok ? chain : fail("malformed_chain", chain.detail);
 }
 
 function leafKeyDescription(chain: readonly ParsedCertificate[]): Out<KeyDescription> {
@@ -185,64 +142,6 @@ function leafKeyDescription(chain: readonly ParsedCertificate[]): Out<KeyDescrip
   }
 }
 
-async function checkTrust(
-  chain: readonly ParsedCertificate[],
-  policy: AndroidAttestationPolicy,
-  deps: AndroidAttestationDeps,
-  now: Date,
-): Promise<Out<Provisioning>> {
-  const rkp = isRemotelyProvisioned(chain);
-  const result = await verifyChain(chain, [...deps.anchors, ...deps.softwareAnchors], {
-    now,
-    // Never the leaf; RKP strictly; factory and software chains: only certificates not yet expired
-    // are checked (so a not-yet-valid one still fails).
-    checkValidity: (cert, index) => index !== 0 && (rkp || now.getTime() <= cert.notAfter.getTime()),
-  });
-  if (!result.ok) {
-    const reason = (
-      {
-        empty_chain: "malformed_chain",
-        issuer_mismatch: "issuer_mismatch",
-        bad_signature: "bad_signature",
-        unsupported_algorithm: "unsupported_algorithm",
-        expired: "certificate_expired",
-        not_yet_valid: "certificate_not_yet_valid",
-        untrusted_root: "chain_untrusted",
-      } as const
-    )[result.reason];
-    return fail(reason, result.detail);
-  }
-  if (deps.softwareAnchors.includes(result.value.anchor)) {
-    if (!policy.allowSoftwareRoot) return fail("software_root_not_allowed", { root: result.value.anchor.label });
-    return ok("software");
-  }
-  return ok(rkp ? "rkp" : "factory");
-}
-
-function checkRevocation(
-  chain: readonly ParsedCertificate[],
-  policy: AndroidAttestationPolicy,
-  deps: AndroidAttestationDeps,
-): Out<boolean> {
-  if (policy.revocation === "off") return ok(false);
-  const list = deps.revocation;
-  if (list === undefined || list === "unavailable" || typeof list.entries !== "object" || list.entries === null) {
-    return policy.revocation === "fail-closed" ? fail("revocation_unavailable") : ok(false);
-  }
-  for (const [index, cert] of chain.entries()) {
-    const entry = Object.hasOwn(list.entries, cert.serialNumberHex) ? list.entries[cert.serialNumberHex] : undefined;
-    if (entry && (entry.status === "REVOKED" || entry.status === "SUSPENDED")) {
-      return fail("revoked", {
-        index,
-        serial: cert.serialNumberHex,
-        status: entry.status,
-        ...(entry.reason ? { revocationReason: entry.reason } : {}),
-      });
-    }
-  }
-  return ok(true);
-}
-
 function checkKeyDescription(
   kd: KeyDescription,
   provisioning: Provisioning | "unknown",
@@ -254,7 +153,7 @@ function checkKeyDescription(
   >
 > {
   if (!equalBytes(kd.attestationChallenge, policy.challenge)) {
-    return fail("challenge_mismatch", { expected: hex(policy.challenge), actual: hex(kd.attestationChallenge) });
+    return fail("challenge_mismatch", { expected: toHex(policy.challenge), actual: toHex(kd.attestationChallenge) });
   }
 
   const softwareAttested = provisioning === "software" || kd.attestationSecurityLevel === "SOFTWARE";
@@ -292,7 +191,7 @@ function checkKeyDescription(
       expected: [...policy.packageNames],
       actual: appId.packages.map((info) => info.name),
     });
-  const digests = appId.signatures.map(base64);
+  const digests = appId.signatures.map(toBase64);
   const unknown = digests.filter((digest) => !policy.signatureDigests.includes(digest));
   if (digests.length === 0 || unknown.length > 0) {
     return fail("signature_digest_mismatch", { expected: [...policy.signatureDigests], actual: digests });
@@ -311,7 +210,7 @@ function checkKeyDescription(
 
 /** The attested key as a JWK when WebCrypto can import it (EC P-256/384/521, RSA); else SPKI only (e.g. ML-DSA). */
 async function attestedKey(leaf: ParsedCertificate): Promise<AndroidAttestation["attestedKey"]> {
-  const spki = base64(leaf.spki);
+  const spki = toBase64(leaf.spki);
   const algorithms = [
     { name: "ECDSA", namedCurve: "P-256" },
     { name: "ECDSA", namedCurve: "P-384" },
@@ -353,10 +252,10 @@ export async function verifyAndroidKeyAttestation(
   let provisioning: Provisioning | "unknown" = "unknown";
   let revocationChecked = false;
   if (!policy.doNotValidateCertificateChain) {
-    const trust = await checkTrust(chain, policy, deps, now);
+    const trust = await checkChainTrust(chain, { ...deps, allowSoftwareRoot: policy.allowSoftwareRoot }, now);
     if (!trust.ok) return trust;
     provisioning = trust.value;
-    const revocation = checkRevocation(chain, policy, deps);
+    const revocation = checkRevocation(chain, policy.revocation, deps.revocation);
     if (!revocation.ok) return revocation;
     revocationChecked = revocation.value;
   }

@@ -1,34 +1,28 @@
 /**
- * iOS App Attest: attestation objects (DCAppAttestService.attestKey) and assertions (generateAssertion),
- * checked step by step as Apple's "Validating apps that connect to your server" describes:
+ * iOS App Attest attestation objects (DCAppAttestService.attestKey), checked step by step as Apple's
+ * "Validating apps that connect to your server" describes (assertions: ./app-attest-assertion.ts):
  * https://developer.apple.com/documentation/devicecheck/validating-apps-that-connect-to-your-server
  *
  * Pure: no clock (`now` is passed in), no I/O. The caller owns, and these functions do NOT check:
  * - the challenge: the caller builds clientDataHash from its own single-use challenge (haapi-edge:
  *   SHA-256(UTF-8(challenge + "." + jkt))) and makes sure that challenge was issued and is spent once;
- * - the key record: after an attestation it stores keyId, publicKey and counter 0; for an assertion it
- *   passes the stored counter and stores the returned one atomically (compare-and-set on its record);
+ * - the key record: after an attestation it stores keyId, publicKey and counter 0 (later assertions
+ *   pass the stored counter);
  * - the receipt: returned as sent, not validated (it is only needed for Apple's fraud-metric service).
  *
  * Bad input is a returned reason ("malformed" for truncated or garbage bytes), never an exception.
- * A caller's mistake (clientDataHash not bytes, an unusable stored key) is a TypeError.
+ * A caller's mistake (keyId or clientDataHash not bytes) is a TypeError.
  */
-import { decodeFirst } from "cborg";
 import { base64url } from "jose";
-import {
-  ecdsaDerToRaw,
-  parseDerCertificate,
-  readChildren,
-  readTlv,
-  spkiAlgorithm,
-  verifyChain,
-  type ChainFailure,
-  type ParsedCertificate,
-  type TrustAnchor,
-} from "../x509/chain";
-import { fail, ok, type Result } from "./result";
+import { concatBytes, toBase64, toHex } from "../bytes";
+import { sha256 } from "../hash";
+import { type ChainFailure, type TrustAnchor, verifyChain } from "../x509/chain";
+import { contentOf, readChildren, readWhole } from "../x509/der";
+import { type ParsedCertificate, parseCertificateChain } from "../x509/parse-certificate";
+import { OID_EC_PUBLIC_KEY, OID_P256, spkiAlgorithm } from "../x509/signature";
+import { bytesAt, decodeCbor, matchAppId, requireBytes } from "./app-attest-encoding";
 import { equalBytes } from "./constant-time";
-import { bufferSource } from "../bytes";
+import { fail, ok, type Result } from "./result";
 
 export type AppAttestFailure =
   | "malformed"
@@ -41,8 +35,6 @@ export type AppAttestFailure =
   | "aaguid_not_allowed"
   | "credential_id_mismatch"
   | "public_key_mismatch";
-
-export type AppAttestAssertionFailure = "malformed" | "bad_signature" | "app_id_mismatch" | "counter_not_increasing";
 
 export interface AppAttestPolicy {
   /** Accepted App IDs, "<teamId>.<bundleId>"; rpIdHash must be the SHA-256 of one of them. */
@@ -80,56 +72,12 @@ export interface AppAttestation {
   readonly receipt: string;
 }
 
-export interface AppAttestAssertionPolicy {
-  readonly appIds: readonly string[];
-}
-
-export interface AppAttestAssertionDeps {
-  /** The key stored at attestation (its JWK, or an imported ECDSA P-256 verify key). */
-  readonly publicKey: JsonWebKey | CryptoKey;
-  /** The counter stored with the key (0 right after attestation). */
-  readonly previousCounter: number;
-}
-
 /** Apple's OID for the credCert extension holding the nonce. */
 const OID_NONCE = "1.2.840.113635.100.8.2";
-const OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1";
-const OID_P256 = "1.2.840.10045.3.1.7";
 const AAGUID_DEVELOPMENT = new TextEncoder().encode("appattestdevelop");
 const AAGUID_PRODUCTION = Uint8Array.from([...new TextEncoder().encode("appattest"), 0, 0, 0, 0, 0, 0, 0]);
 /** authenticatorData flag: attested credential data present (WebAuthn §6.1). */
 const FLAG_AT = 0x40;
-const CBOR_OPTIONS = { useMaps: true, rejectDuplicateMapKeys: true } as const;
-
-const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-};
-const sha256 = async (data: Uint8Array | string): Promise<Uint8Array> =>
-  new Uint8Array(
-    await crypto.subtle.digest(
-      "SHA-256",
-      typeof data === "string" ? new TextEncoder().encode(data) : bufferSource(data),
-    ),
-  );
-const toBase64 = (bytes: Uint8Array): string => btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(""));
-const toHex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-
-/** CBOR with trailing bytes tolerated (Apple's 2026 sample has them); null on anything cborg rejects. */
-function decodeCbor(bytes: Uint8Array): unknown {
-  try {
-    return decodeFirst(bytes, CBOR_OPTIONS)[0];
-  } catch {
-    return null;
-  }
-}
-
-const bytesAt = (map: Map<unknown, unknown>, key: unknown): Uint8Array | null => {
-  const value = map.get(key);
-  return value instanceof Uint8Array ? value : null;
-};
 
 interface AttestedAuthData {
   readonly rpIdHash: Uint8Array;
@@ -171,10 +119,10 @@ function parseAttestedAuthData(authData: Uint8Array): AttestedAuthData | null {
 function p256Point(spki: Uint8Array): Uint8Array | null {
   const algorithm = spkiAlgorithm(spki);
   if (algorithm?.algorithm !== OID_EC_PUBLIC_KEY || algorithm.curve !== OID_P256) return null;
-  const top = readTlv(spki, 0);
+  const top = readWhole(spki, 0x30);
   const bits = top ? readChildren(spki, top)?.[1] : undefined;
   if (bits?.tagByte !== 0x03) return null;
-  const point = spki.subarray(bits.contentStart, bits.end);
+  const point = contentOf(spki, bits);
   // Leading octet 0 = no unused bits; then 04 = uncompressed.
   return point.length === 66 && point[0] === 0 && point[1] === 0x04 ? point.subarray(1) : null;
 }
@@ -183,24 +131,13 @@ function p256Point(spki: Uint8Array): Uint8Array | null {
 function certificateNonce(leaf: ParsedCertificate): Uint8Array | null {
   const value = leaf.extension(OID_NONCE)?.value;
   if (!value) return null;
-  const sequence = readTlv(value, 0);
-  if (sequence?.tagByte !== 0x30 || sequence.end !== value.length) return null;
-  const tagged = readChildren(value, sequence);
+  const sequence = readWhole(value, 0x30);
+  const tagged = sequence && readChildren(value, sequence);
   if (tagged?.length !== 1 || tagged[0]!.tagByte !== 0xa1) return null;
   const octets = readChildren(value, tagged[0]!);
   if (octets?.length !== 1 || octets[0]!.tagByte !== 0x04) return null;
-  const nonce = value.subarray(octets[0]!.contentStart, octets[0]!.end);
+  const nonce = contentOf(value, octets[0]!);
   return nonce.length === 32 ? nonce : null;
-}
-
-/** The first of `appIds` whose SHA-256 is `rpIdHash`. */
-async function matchAppId(rpIdHash: Uint8Array, appIds: readonly string[]): Promise<string | null> {
-  for (const appId of appIds) if (equalBytes(await sha256(appId), rpIdHash)) return appId;
-  return null;
-}
-
-function requireBytes(value: unknown, name: string): asserts value is Uint8Array {
-  if (!(value instanceof Uint8Array)) throw new TypeError(`${name} must be a Uint8Array`);
 }
 
 /**
@@ -241,12 +178,9 @@ export async function verifyAppAttestation(
   const authDataBytes = bytesAt(object, "authData");
   const authData = authDataBytes && parseAttestedAuthData(authDataBytes);
   if (!authDataBytes || !authData) return fail("malformed", { field: "authData" });
-  let chain: ParsedCertificate[];
-  try {
-    chain = (x5c as Uint8Array[]).map((der) => parseDerCertificate(der));
-  } catch (error) {
-    return fail("malformed", { field: "x5c", error: (error as Error).message });
-  }
+  const parsed = parseCertificateChain(x5c as Uint8Array[]);
+  if (!parsed.ok) return fail("malformed", { field: "x5c", error: parsed.detail?.why });
+  const chain = parsed.value;
   const credCert = chain[0]!;
 
   // 1. The chain ends at Apple's App Attestation root, every certificate valid at `now`.
@@ -254,7 +188,7 @@ export async function verifyAppAttestation(
   if (!verified.ok) return fail(`chain_${verified.reason}`, verified.detail);
 
   // 2-4. nonce = SHA-256(authData || clientDataHash) is the one in the credCert.
-  const nonce = await sha256(concat(authDataBytes, input.clientDataHash));
+  const nonce = await sha256(concatBytes(authDataBytes, input.clientDataHash));
   const certNonce = certificateNonce(credCert);
   if (!certNonce) return fail("malformed", { field: "credCert nonce extension" });
   if (!equalBytes(nonce, certNonce))
@@ -293,7 +227,7 @@ export async function verifyAppAttestation(
   if (!equalBytes(point.subarray(1, 33), authData.x) || !equalBytes(point.subarray(33), authData.y)) {
     return fail("public_key_mismatch", {
       certificate: toBase64(point),
-      authData: toBase64(concat(authData.x, authData.y)),
+      authData: toBase64(concatBytes(authData.x, authData.y)),
     });
   }
 
@@ -306,66 +240,4 @@ export async function verifyAppAttestation(
     counter: 0,
     receipt: toBase64(receipt),
   });
-}
-
-async function importVerifyKey(key: JsonWebKey | CryptoKey): Promise<CryptoKey> {
-  if (key instanceof CryptoKey) return key;
-  if (key.kty !== "EC" || key.crv !== "P-256" || typeof key.x !== "string" || typeof key.y !== "string") {
-    throw new TypeError("publicKey must be an EC P-256 JWK");
-  }
-  try {
-    return await crypto.subtle.importKey(
-      "jwk",
-      { kty: "EC", crv: "P-256", x: key.x, y: key.y },
-      { name: "ECDSA", namedCurve: "P-256" },
-      false,
-      ["verify"],
-    );
-  } catch (error) {
-    throw new TypeError(`publicKey is not a usable P-256 key: ${(error as Error).message}`);
-  }
-}
-
-/**
- * Verify an App Attest assertion with the key stored at attestation: signature, App ID, counter.
- * The device signs nonce = SHA-256(authenticatorData || clientDataHash) with ECDSA P-256 / SHA-256,
- * so the nonce is hashed once more inside the signature (as in all of the public vectors).
- * On success, store the returned counter (compare-and-set against `previousCounter`).
- */
-export async function verifyAppAttestAssertion(
-  assertion: Uint8Array,
-  input: { readonly clientDataHash: Uint8Array },
-  policy: AppAttestAssertionPolicy,
-  deps: AppAttestAssertionDeps,
-): Promise<Result<{ counter: number; appId: string }, AppAttestAssertionFailure>> {
-  requireBytes(input.clientDataHash, "clientDataHash");
-  if (!Number.isSafeInteger(deps.previousCounter) || deps.previousCounter < 0)
-    throw new TypeError("previousCounter must be a non-negative integer");
-  if (!(assertion instanceof Uint8Array)) return fail("malformed", { field: "assertion" });
-
-  // { signature: DER ECDSA, authenticatorData: rpIdHash 32 | flags 1 | counter 4 }
-  const object = decodeCbor(assertion);
-  if (!(object instanceof Map)) return fail("malformed", { field: "assertion" });
-  const signature = bytesAt(object, "signature");
-  const authData = bytesAt(object, "authenticatorData");
-  if (!signature) return fail("malformed", { field: "signature" });
-  if (!authData || authData.length < 37) return fail("malformed", { field: "authenticatorData" });
-  const raw = ecdsaDerToRaw(signature, 32);
-  if (!raw) return fail("malformed", { field: "signature" });
-
-  // 1-3. The signature over the nonce verifies with the stored key.
-  const key = await importVerifyKey(deps.publicKey);
-  const nonce = await sha256(concat(authData, input.clientDataHash));
-  if (!(await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, bufferSource(raw), bufferSource(nonce))))
-    return fail("bad_signature");
-
-  // 4. rpIdHash is SHA-256 of an accepted App ID.
-  const appId = await matchAppId(authData.subarray(0, 32), policy.appIds);
-  if (!appId) return fail("app_id_mismatch", { rpIdHash: toHex(authData.subarray(0, 32)), appIds: [...policy.appIds] });
-
-  // 5. The counter only goes up (a replayed or cloned assertion repeats an old one).
-  const counter = new DataView(authData.buffer, authData.byteOffset, authData.byteLength).getUint32(33);
-  if (counter <= deps.previousCounter)
-    return fail("counter_not_increasing", { counter, previousCounter: deps.previousCounter });
-  return ok({ counter, appId });
 }

@@ -10,6 +10,7 @@
 import { base64url } from "jose";
 import { fail, ok, type Result } from "./result";
 import { bufferSource } from "../bytes";
+import { sha256 } from "../hash";
 
 export type ChallengeFailure = "malformed" | "bad_mac" | "expired";
 
@@ -70,6 +71,6 @@ export async function readCatChallenge(
  * The attested bytes: SHA-256(UTF-8(challenge + "." + jkt)). Android's `attestationChallenge` and
  * iOS's `clientDataHash`; binding the hardware attestation to the DPoP key that signs every later request.
  */
-export async function attestedBytes(challenge: string, jkt: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(`${challenge}.${jkt}`)));
+export function attestedBytes(challenge: string, jkt: string): Promise<Uint8Array> {
+  return sha256(`${challenge}.${jkt}`);
 }

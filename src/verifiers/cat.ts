@@ -9,10 +9,12 @@
  *
  * Pure: `now` is epoch seconds; the keys come from the caller.
  */
-import { calculateJwkThumbprint, errors, jwtVerify, type JWK, type JWTVerifyGetKey } from "jose";
+import { calculateJwkThumbprint, type JWK, type JWTVerifyGetKey } from "jose";
+import { hasPrivateJwkMember, isClientAssuranceLevel } from "../protocol";
 import { CAT_TYP, type AttestationSummary } from "../tokens/cat";
 import type { ClientAssuranceLevel } from "../tokens/access-token";
 import { fail, ok, type Result } from "./result";
+import { verifyServerJwt } from "./server-jwt";
 
 export type CatFailure =
   | "malformed"
@@ -41,45 +43,28 @@ export interface VerifiedCat {
   readonly attestation: AttestationSummary;
 }
 
-const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
-const CAL = new Set<string>(["by-policy", "by-provisioned-key", "none"]);
-
 export async function verifyCat(
   token: string,
   policy: CatPolicy,
   keys: JWTVerifyGetKey,
   now: number,
 ): Promise<Result<VerifiedCat, CatFailure>> {
-  let payload: Record<string, unknown>;
-  try {
-    ({ payload } = await jwtVerify(token, keys, {
-      algorithms: ["ES256"],
-      typ: CAT_TYP,
-      issuer: policy.issuer,
-      currentDate: new Date(now * 1000),
-      requiredClaims: ["exp", "iat", "sub", "jti"],
-    }));
-  } catch (error) {
-    if (error instanceof errors.JWTExpired) return fail("expired");
-    if (error instanceof errors.JWTClaimValidationFailed) {
-      if (error.claim === "typ") return fail("typ");
-      if (error.claim === "iss") return fail("issuer");
-      return fail("claims_missing", { claim: error.claim });
-    }
-    if (error instanceof errors.JWSSignatureVerificationFailed || error instanceof errors.JWKSNoMatchingKey)
-      return fail("signature");
-    return fail("malformed");
-  }
-  const { sub, jti, exp, iat, cnf, cal, attestation } = payload as Record<string, unknown>;
+  const verified = await verifyServerJwt(
+    token,
+    keys,
+    { typ: CAT_TYP, issuer: policy.issuer, requiredClaims: ["exp", "iat", "sub", "jti"] },
+    now,
+  );
+  if (!verified.ok) return verified;
+  const { sub, jti, exp, iat, cnf, cal, attestation } = verified.value;
   if (typeof sub !== "string" || typeof jti !== "string" || typeof exp !== "number" || typeof iat !== "number")
     return fail("claims_missing");
   if (exp - iat > policy.maxLifetime)
     return fail("lifetime_too_long", { lifetime: exp - iat, max: policy.maxLifetime });
-  if (typeof cal !== "string" || !CAL.has(cal) || !attestation || typeof attestation !== "object")
+  if (!isClientAssuranceLevel(cal) || !attestation || typeof attestation !== "object")
     return fail("claims_missing", { claim: "cal" });
   const jwk = (cnf as { jwk?: unknown } | undefined)?.jwk;
-  if (!jwk || typeof jwk !== "object" || Array.isArray(jwk) || PRIVATE_MEMBERS.some((member) => member in jwk))
-    return fail("cnf_invalid");
+  if (!jwk || typeof jwk !== "object" || Array.isArray(jwk) || hasPrivateJwkMember(jwk)) return fail("cnf_invalid");
   let jkt: string;
   try {
     jkt = await calculateJwkThumbprint(jwk as JWK, "sha256");
@@ -92,7 +77,7 @@ export async function verifyCat(
     exp,
     jwk: jwk as JWK,
     jkt,
-    cal: cal as ClientAssuranceLevel,
+    cal,
     attestation: attestation as AttestationSummary,
   });
 }

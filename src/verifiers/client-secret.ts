@@ -10,7 +10,8 @@
 import { base64url } from "jose";
 import { constantTimeEqual } from "./constant-time";
 import { fail, ok, type Result } from "./result";
-import { bufferSource } from "../bytes";
+import { bufferSource, concatBytes } from "../bytes";
+import { sha256Base64url } from "../hash";
 
 export type SecretFailure = "secret_mismatch" | "secret_hash_unusable";
 
@@ -20,16 +21,6 @@ export interface StoredSecret {
 }
 
 const encoder = new TextEncoder();
-
-async function sha256(...parts: Uint8Array[]): Promise<Uint8Array> {
-  const joined = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.length;
-  }
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", joined));
-}
 
 async function pbkdf2(secret: string, salt: Uint8Array, iterations: number): Promise<Uint8Array> {
   const key = await crypto.subtle.importKey("raw", encoder.encode(secret), "PBKDF2", false, ["deriveBits"]);
@@ -46,7 +37,7 @@ export async function hashClientSecret(
 ): Promise<string> {
   const salt = crypto.getRandomValues(new Uint8Array(16));
   if (scheme === "sha256")
-    return `sha256$${base64url.encode(salt)}$${base64url.encode(await sha256(salt, encoder.encode(secret)))}`;
+    return `sha256$${base64url.encode(salt)}$${await sha256Base64url(concatBytes(salt, encoder.encode(secret)))}`;
   return `pbkdf2-sha256$${iterations}$${base64url.encode(salt)}$${base64url.encode(await pbkdf2(secret, salt, iterations))}`;
 }
 
@@ -55,14 +46,14 @@ export async function verifyClientSecret(
   stored: StoredSecret,
 ): Promise<Result<true, SecretFailure>> {
   if (stored.client_secret !== undefined) {
-    const [a, b] = await Promise.all([sha256(encoder.encode(presented)), sha256(encoder.encode(stored.client_secret))]);
-    return constantTimeEqual(base64url.encode(a), base64url.encode(b)) ? ok(true) : fail("secret_mismatch");
+    const [a, b] = await Promise.all([sha256Base64url(presented), sha256Base64url(stored.client_secret)]);
+    return constantTimeEqual(a, b) ? ok(true) : fail("secret_mismatch");
   }
   const parts = (stored.client_secret_hash ?? "").split("$");
   try {
     if (parts[0] === "sha256" && parts.length === 3) {
-      const digest = await sha256(base64url.decode(parts[1]!), encoder.encode(presented));
-      return constantTimeEqual(base64url.encode(digest), parts[2]!) ? ok(true) : fail("secret_mismatch");
+      const digest = await sha256Base64url(concatBytes(base64url.decode(parts[1]!), encoder.encode(presented)));
+      return constantTimeEqual(digest, parts[2]!) ? ok(true) : fail("secret_mismatch");
     }
     if (parts[0] === "pbkdf2-sha256" && parts.length === 4) {
       const iterations = Number(parts[1]);

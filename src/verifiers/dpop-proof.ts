@@ -3,9 +3,10 @@
  *
  * Pure: no clock (`now` is epoch seconds), no I/O of its own. The replay check and the nonce check
  * are functions the caller passes in, so the caller decides where single use is recorded.
- * See ../../../shared/protocols/dpop.md for the list this implements.
  */
 import { base64url, compactVerify, errors, type JWK } from "jose";
+import { sha256Base64url } from "../hash";
+import { hasPrivateJwkMember } from "../protocol";
 import { normalizeHtu } from "./htu";
 import { fail, ok, type Result } from "./result";
 
@@ -82,7 +83,6 @@ export interface DpopProof {
   readonly iat: number;
 }
 
-const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 const ASYMMETRIC_KTY = new Set(["EC", "RSA", "OKP"]);
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const MAX_JTI_LENGTH = 256;
@@ -98,8 +98,8 @@ function parseSegment(segment: string): Record<string, unknown> | null {
 }
 
 /** base64url(SHA-256(ASCII(token))), the `ath` claim (RFC 9449 §4.2). */
-export async function accessTokenHash(token: string): Promise<string> {
-  return base64url.encode(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token))));
+export function accessTokenHash(token: string): Promise<string> {
+  return sha256Base64url(token);
 }
 
 /**
@@ -133,7 +133,7 @@ export async function verifyDpopProof(
   const jwk = protectedHeader.jwk;
   if (!jwk || typeof jwk !== "object" || Array.isArray(jwk)) return fail("jwk_missing");
   const members = jwk as Record<string, unknown>;
-  if (PRIVATE_MEMBERS.some((member) => member in members)) return fail("jwk_private");
+  if (hasPrivateJwkMember(members)) return fail("jwk_private");
   if (typeof members.kty !== "string" || !ASYMMETRIC_KTY.has(members.kty))
     return fail("jwk_invalid", { kty: members.kty });
 

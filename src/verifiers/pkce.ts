@@ -3,7 +3,7 @@
  * base64url(SHA-256(ASCII(code_verifier))) equals the `code_challenge` of the authorization request.
  * Pure.
  */
-import { base64url } from "jose";
+import { sha256Base64url } from "../hash";
 import { constantTimeEqual } from "./constant-time";
 import { fail, ok, type Result } from "./result";
 
@@ -13,8 +13,9 @@ const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 /** A challenge is a base64url SHA-256: 43 characters. */
 export const CODE_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 
-export async function s256(verifier: string): Promise<string> {
-  return base64url.encode(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
+/** base64url(SHA-256(ASCII(code_verifier))): the S256 code_challenge (RFC 7636 §4.2). */
+export function s256(verifier: string): Promise<string> {
+  return sha256Base64url(verifier);
 }
 
 export async function verifyPkce(verifier: string | undefined, challenge: string): Promise<Result<true, PkceFailure>> {

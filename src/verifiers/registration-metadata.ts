@@ -12,7 +12,7 @@
  * Pure: no I/O, no clock.
  */
 import { importJWK } from "jose";
-import { ASYMMETRIC_ALGS, DYNAMIC_CLIENT_AUTH_METHODS } from "../config/schema";
+import { ASYMMETRIC_ALGS, DYNAMIC_CLIENT_AUTH_METHODS, hasPrivateJwkMember } from "../protocol";
 import type { RegisteredJwk, RegisteredMetadata } from "../kv/dynamic-client";
 import { fail, ok, type Result } from "./result";
 
@@ -35,7 +35,6 @@ export interface TemplateAllowance {
 }
 
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
-const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 const MAX_KEYS = 5;
 
 type Checked = Result<RegisteredMetadata, MetadataFailure>;
@@ -223,7 +222,7 @@ function publicMembers(key: Record<string, unknown>): RegisteredJwk {
 async function publicKeyProblem(key: unknown): Promise<string | null> {
   if (typeof key !== "object" || key === null || Array.isArray(key)) return "must be a JWK object";
   const jwk = key as Record<string, unknown>;
-  if (PRIVATE_MEMBERS.some((member) => member in jwk)) return "private key material; register only the public key";
+  if (hasPrivateJwkMember(jwk)) return "private key material; register only the public key";
   if (jwk.kty !== "EC" && jwk.kty !== "RSA" && jwk.kty !== "OKP") return "kty must be EC, RSA or OKP";
   if (jwk.use !== undefined && jwk.use !== "sig") return "use must be sig";
   if (jwk.alg !== undefined && !(ASYMMETRIC_ALGS as readonly string[]).includes(jwk.alg as string))

@@ -12,7 +12,7 @@
  * Pure: `now` is epoch seconds; the issuers' keys come from the caller.
  */
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
-import { ASYMMETRIC_ALGS } from "../config/schema";
+import { ASYMMETRIC_ALGS } from "../protocol";
 import { fail, ok, type Result } from "./result";
 
 export type SoftwareStatementFailure =

@@ -7,8 +7,13 @@
  * `tagsOrdered: false`), extra trailing KeyDescription fields are ignored, and a BER boolean
  * (0x01 rather than DER's 0xFF) is read as true. Strict where it matters: truncated input,
  * bad lengths, a known tag with the wrong type inside, or a duplicated tag is an error.
+ *
+ * Why by hand, on the DER reader, and not with @peculiar/asn1-android's schema: a schema parse refuses
+ * the unknown and out-of-order AuthorizationList tags real devices send (the ML-DSA KeyDescription in
+ * test/x509/android-key-description.test.ts is one). Why one file of about 300 lines: the types, the
+ * tag table and the parser are one schema, and most of the lines are its declaration.
  */
-import { readChildren, readTlv, type Tlv } from "./chain";
+import { readChildren, readWhole, type Tlv } from "./der";
 
 export const KEY_DESCRIPTION_OID = "1.3.6.1.4.1.11129.2.1.17";
 
@@ -169,8 +174,8 @@ class Reader {
   constructor(readonly bytes: Uint8Array) {}
 
   top(): Tlv {
-    const tlv = readTlv(this.bytes, 0);
-    if (!tlv || tlv.end !== this.bytes.length) throw bad("not exactly one DER value");
+    const tlv = readWhole(this.bytes);
+    if (!tlv) throw bad("not exactly one DER value");
     return tlv;
   }
 

@@ -35,7 +35,7 @@ export const LAUNCH_ARGS = [
  * ThirdPartyStoragePartitioning. Without partitioning, a Chromium that blocks third-party cookies
  * denies a cross-site iframe any storage ("The user denied permission to access the database"), which
  * no current browser does by default: Chromium, Firefox and Safari give it storage partitioned by the
- * top-level site. The web driver's iframe keeps its DPoP key there (web-driver.md), so the tests run
+ * top-level site. The web driver's iframe keeps its DPoP key there (docs/web-apps.md), so the tests run
  * Chromium as shipped: Chromium takes the last `--disable-features` switch, and this one is
  * Playwright's list without ThirdPartyStoragePartitioning.
  */

@@ -3,7 +3,7 @@
  * `wrangler dev` serving the development configuration whose `web-spa` client allows the SPA's
  * origin http://localhost:<port> (a free port) and its redirect URI <origin>/callback.
  *
- * The SPA speaks the web driver's iframe protocol (shared protocols, web-driver.md) with the page the
+ * The SPA speaks the web driver's iframe protocol (docs/web-apps.md) with the page the
  * server serves at <token endpoint>/cat: HAAPI goes through that iframe, which holds the key and the
  * HAAPI token; the SPA redeems the code itself as a public client (CORS, PKCE, no secret) and calls
  * userinfo. A second copy of the SPA on another port is an origin the client does not allow.

@@ -320,17 +320,16 @@ describe("attestation configuration", () => {
         secretClient({ client_id: "f", attestation: { android } }),
       ],
     });
-    expect(crossField).toEqual(
-      expect.arrayContaining([
-        'clients[0].attestation.android.policy: no policy named "missing" in attestation_policies.android',
-        'clients[0].attestation.disable_attestation_validation: only allowed when environment is "development"',
-        "clients[1].attestation: configure at least one of android, ios or web",
-        "clients[2].attestation: an attesting client needs capabilities.haapi and urn:se:curity:scopes:haapi in its scope",
-        expect.stringMatching(/^attestation_policies\.android\.lax\.trust_anchors\[0\]: not a readable certificate/),
-        'attestation_policies.android.lax.do_not_validate_certificate_chain: only allowed when environment is "development"',
-        'attestation_policies.android.lax.allow_software_root: only allowed when environment is "development"',
-      ]),
-    );
+    // The exact list, in order, so that a problem reported twice fails the test.
+    expect(crossField).toEqual([
+      'clients[0].attestation.android.policy: no policy named "missing" in attestation_policies.android',
+      'clients[0].attestation.disable_attestation_validation: only allowed when environment is "development"',
+      "clients[1].attestation: configure at least one of android, ios or web",
+      "clients[2].attestation: an attesting client needs capabilities.haapi and urn:se:curity:scopes:haapi in its scope",
+      "attestation_policies.android.lax.trust_anchors[0]: not a readable certificate (not a single DER SEQUENCE)",
+      'attestation_policies.android.lax.do_not_validate_certificate_chain: only allowed when environment is "development"',
+      'attestation_policies.android.lax.allow_software_root: only allowed when environment is "development"',
+    ]);
   });
 
   it("the simulator's test CA is trusted only in development", () => {

@@ -1,7 +1,7 @@
 /**
  * Two Deno processes on one KV file (SQLite), as two servers sharing a disk would be: they create the
  * file at the same moment, then race on one record and one jti while keeping the write lock busy.
- * SQLite then answers some reads and commits with "database is locked" (protocols/deno-kv.md); the
+ * SQLite then answers some reads and commits with "database is locked" (docs/deno.md); the
  * adapters retry, so no operation may fail, and every invariant must hold across the processes.
  */
 import { dirname, join } from "node:path";

@@ -2,7 +2,7 @@
  * The relying party's side of the UAF end-to-end tests: calls to the Authentication Cloud API
  * (`/api/v1/users/enroll`, `/api/v1/approval`, `/api/v1/status`) and the Identity Suite dispatch and
  * status services, with the development access key (src/config/development.json `uaf.api_access_key`),
- * as a backend would make them (protocols/uaf-nevis.md §2, docs/uaf.md).
+ * as a backend would make them (Nevis Authentication Cloud API, docs/uaf.md).
  */
 
 /** Any JSON the server answers; every field a test reads it also asserts on. */

@@ -12,7 +12,7 @@ import { clearStatusListMemory, statusListKey } from "../../src/kv/revocation-li
 import { testKeys, testStores } from "../helpers/runtime";
 import { CAT_TYP, signCat, type CatClaims } from "../../src/tokens/cat";
 import { issueCatChallenge } from "../../src/verifiers/cat-challenge";
-import { parseDerCertificate } from "../../src/x509/chain";
+import { parseDerCertificate } from "../../src/x509/parse-certificate";
 import { generateTestCa, loadTestCa } from "../../tools/simulator/test-ca.mjs";
 import {
   basicConstraintsExt,

@@ -1,6 +1,6 @@
 /**
  * The Authentication Cloud API through HTTP, as a relying party's backend calls it (Bearer access key;
- * protocols/uaf-nevis.md §2): enroll a user (the seed's JSON: user, QR code, app link), let the phone
+ * the Nevis Authentication Cloud API): enroll a user (the seed's JSON: user, QR code, app link), let the phone
  * redeem the app link, poll the status with the statusToken (pending -> succeeded), then approve a login
  * on the enrolled phone. Users may be named by username or by userId.
  */

@@ -1,5 +1,5 @@
 /**
- * Out-of-band UAF through HTTP (docs/uaf.md, protocols/uaf-nevis.md §2): the relying party's backend
+ * Out-of-band UAF through HTTP (docs/uaf.md; Nevis out-of-band operations): the relying party's backend
  * dispatches a token (access key) as a link or a real PNG QR code, the phone reads it and redeems it for
  * the UAF request, answers it, and the backend polls the status service:
  * tokenCreated -> clientRegistering / clientAuthenticating -> succeeded | failed.

@@ -4,11 +4,11 @@
  * own creationDateTime, KeyDescription compared with the expected JSON beside it), then mutations.
  */
 import { describe, expect, it } from "vitest";
+import type { RevocationStatusList } from "../../src/verifiers/android-chain-trust";
 import {
   verifyAndroidKeyAttestation,
   type AndroidAttestationDeps,
   type AndroidAttestationPolicy,
-  type RevocationStatusList,
 } from "../../src/verifiers/android-key-attestation";
 import {
   KEY_DESCRIPTION_OID,
@@ -16,7 +16,8 @@ import {
   type AuthorizationList,
   type KeyDescription,
 } from "../../src/x509/android-key-description";
-import { importTrustAnchors, parseDerCertificate, pemToDer } from "../../src/x509/chain";
+import { importTrustAnchors } from "../../src/x509/chain";
+import { parseDerCertificate, pemToDer } from "../../src/x509/parse-certificate";
 import { ANDROID_SOFTWARE_ATTESTATION_ROOTS } from "../../src/x509/roots/android-software";
 import { GOOGLE_ATTESTATION_ROOTS } from "../../src/x509/roots/google";
 

@@ -8,12 +8,8 @@ import { BasicConstraintsExtension, Extension, X509CertificateGenerator } from "
 import { decodeFirst, encode } from "cborg";
 import { base64url } from "jose";
 import { describe, expect, it } from "vitest";
-import {
-  verifyAppAttestAssertion,
-  verifyAppAttestation,
-  type AppAttestFailure,
-  type AppAttestPolicy,
-} from "../../src/verifiers/app-attest";
+import { verifyAppAttestation, type AppAttestFailure, type AppAttestPolicy } from "../../src/verifiers/app-attest";
+import { verifyAppAttestAssertion } from "../../src/verifiers/app-attest-assertion";
 import { importTrustAnchors } from "../../src/x509/chain";
 import { APPLE_APP_ATTESTATION_ROOT_CA_PEM } from "../../src/x509/roots/apple";
 import checker from "../vectors/app-attest/appattest-checker-node/vectors.json";

@@ -10,7 +10,7 @@ import {
   parseAttestationApplicationId,
   parseKeyDescription,
 } from "../../src/x509/android-key-description";
-import { parseDerCertificate, pemToDer } from "../../src/x509/chain";
+import { parseDerCertificate, pemToDer } from "../../src/x509/parse-certificate";
 import tokay from "../vectors/android-key-attestation/testdata/tokay/sdk37/TEE_MLDSA_RKP.pem?raw";
 
 // A minimal DER encoder for test inputs.

@@ -1,17 +1,11 @@
 /// <reference types="vite/client" />
 /**
- * Generic X.509 chain checks (src/x509/chain.ts) on real Android attestation chains.
+ * Generic X.509 parsing, signatures and path building (src/x509/) on real Android attestation chains.
  */
 import { describe, expect, it } from "vitest";
-import {
-  importTrustAnchors,
-  parseDerCertificate,
-  pemToDer,
-  verifyChain,
-  verifySignature,
-  X509Error,
-  type ParsedCertificate,
-} from "../../src/x509/chain";
+import { importTrustAnchors, verifyChain } from "../../src/x509/chain";
+import { parseDerCertificate, pemToDer, X509Error, type ParsedCertificate } from "../../src/x509/parse-certificate";
+import { verifySignature } from "../../src/x509/signature";
 import {
   GOOGLE_ATTESTATION_ROOTS,
   GOOGLE_HARDWARE_ATTESTATION_ROOT_1,

@@ -1,4 +1,4 @@
-// Out-of-band payloads as a Nevis-style app receives them (protocols/uaf-nevis.md §2, docs/uaf.md):
+// Out-of-band payloads as a Nevis-style app receives them (Nevis out-of-band operations, docs/uaf.md):
 // the `nma_data` JSON ({token, redeem_url}), as is, base64url in a QR code, or in a link
 // `.../open?dispatchTokenResponse=<base64url>`; or, in a push message (FCM data, string values), `nma_data`
 // as a compact JWE encrypted to the phone's encryption key (`nma_data_content_type: "application/jose"`,

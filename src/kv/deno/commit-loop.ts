@@ -7,7 +7,7 @@
  * - a failed check (`commit()` resolves to `{ok: false}`): another writer got there first, and the
  *   decision must be taken again on what it wrote;
  * - "database is locked", which a SQLite-backed KV throws when another process (or another thread of
- *   `deno serve --parallel`) holds the file's write lock (protocols/deno-kv.md; denoland/deno issues
+ *   `deno serve --parallel`) holds the file's write lock (docs/deno.md, "One process per KV file"; denoland/deno issues
  *   20116, 21249, 21520). Nothing was written, so starting over is safe, and a client never sees it.
  * Attempts are bounded; between them a short random wait, growing, spreads the writers out.
  */

@@ -10,7 +10,7 @@
  *
  * Expiry: the record carries its own (kind.expiresAt) and applyOperation treats an expired record as
  * absent; writes also set `expireIn` to that expiry plus a margin, so Deno deletes the key later
- * (lazily, protocols/deno-kv.md).
+ * (lazily: about a minute late on SQLite, docs/deno.md).
  */
 import {
   applyOperation,

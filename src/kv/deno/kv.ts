@@ -3,7 +3,7 @@
  * `Deno.Kv` satisfies them, and these files type-check without Deno's global types (the project's
  * tsc runs with the Workers types; `deno check` checks them against the real ones through test/deno/).
  *
- * Limits that shape the keys and values here (protocols/deno-kv.md, Deno's ext/kv/config.rs): a key
+ * Limits that shape the keys and values here (Deno's KV documentation and its ext/kv/config.rs): a key
  * of at most 2,048 bytes, a value of at most 65,536 bytes, and `expireIn` a non-negative integer of
  * milliseconds, only the earliest time the key may go (the SQLite backend collects on a ~60 s timer).
  */

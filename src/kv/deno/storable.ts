@@ -1,6 +1,6 @@
 /**
  * What may be written to Deno KV. Values are stored by V8 structured clone, which would accept a
- * CryptoKey, non-extractable or not, and write its key material to the file (protocols/deno-kv.md):
+ * CryptoKey, non-extractable or not, and write its key material to the file (measured here, docs/deno.md):
  * records hold keys as JWKs, deliberately, so a CryptoKey in a record is a bug, refused here before
  * anything is written. Deno itself refuses values over 65,536 bytes; valueTooLarge() recognises that.
  */

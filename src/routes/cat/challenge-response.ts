@@ -14,6 +14,7 @@ import { createMiddleware } from "hono/factory";
 import { OAuthError } from "../../errors";
 import { isFormContentType, parseForm, readBodyLimited } from "../../http/form";
 import type { AppEnv } from "../context";
+import type { CatReason, RequestReason } from "../oauth-reasons";
 
 export type ChallengeResponse =
   | { readonly platform: "android"; readonly chain: readonly Uint8Array[] }
@@ -39,8 +40,12 @@ export interface CatRequest {
 const MAX_CHAIN = 10;
 const BASE64 = /^(?:[A-Za-z0-9+/_-]{4})*(?:[A-Za-z0-9+/_-]{2}(?:==)?|[A-Za-z0-9+/_-]{3}=?)?$/;
 
-const invalid = (description: string, reason = description) =>
-  new OAuthError("invalid_request", description, { reason });
+/** invalid_request; the public text names the member, and the log says why too. */
+const invalid = (
+  description: string,
+  reason: CatReason | RequestReason = "challenge_response_malformed",
+  detail?: Readonly<Record<string, unknown>>,
+) => new OAuthError("invalid_request", description, { reason, detail: detail ?? { problem: description } });
 
 /** Standard or URL-safe base64, padded or not; null when it is neither. */
 function decodeBase64(value: unknown): Uint8Array | null {
@@ -101,25 +106,24 @@ export function parseChallengeResponse(text: string): ChallengeResponse {
       return { platform: "web", origin: object.origin };
     }
     default:
-      throw invalid(
-        'challenge_response.platform must be "android", "ios" or "web"',
-        `platform ${JSON.stringify(String(object.platform).slice(0, 40))}`,
-      );
+      throw invalid('challenge_response.platform must be "android", "ios" or "web"', "platform_unknown", {
+        platform: String(object.platform).slice(0, 40),
+      });
   }
 }
 
 export const parseCatRequest = createMiddleware<AppEnv & { Variables: { catRequest: CatRequest } }>(async (c, next) => {
   if (!isFormContentType(c.req.header("Content-Type") ?? null)) {
-    throw invalid(
-      "content type must be application/x-www-form-urlencoded",
-      `content-type ${JSON.stringify(c.req.header("Content-Type") ?? null)}`,
-    );
+    throw invalid("content type must be application/x-www-form-urlencoded", "content_type_unsupported", {
+      content_type: c.req.header("Content-Type")?.slice(0, 100) ?? null,
+    });
   }
   const form = parseForm(await readBodyLimited(c.req.raw, c.get("config").limits.max_attestation_bytes));
   const challenge = form.get("challenge");
   const response = form.get("challenge_response");
-  if (!challenge) throw invalid("challenge is required");
-  if (!response) throw invalid("challenge_response is required");
+  if (!challenge) throw invalid("challenge is required", "parameter_missing", { parameter: "challenge" });
+  if (!response)
+    throw invalid("challenge_response is required", "parameter_missing", { parameter: "challenge_response" });
   c.set("catRequest", { challenge, response: parseChallengeResponse(response) });
   await next();
 });

@@ -1,5 +1,5 @@
 /**
- * The CAT endpoint (HAAPI draft §2; DESIGN.md wire contract), as pipelines of named steps:
+ * The CAT endpoint (docs/attestation.md has the wire protocol), as pipelines of named steps:
  *
  *   GET  /oauth/v2/oauth-token/cat?client_id=X   noStore -> issueChallenge        (JSON: the challenge)
  *                                                webCatPage                      (a browser navigation, Accept
@@ -15,6 +15,7 @@ import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { Client } from "../../config/load";
 import { OAuthError } from "../../errors";
+import { refuseOtherMethods } from "../method-not-allowed";
 import { replayScope } from "../../kv/replay";
 import { signCat } from "../../tokens/cat";
 import { attestedBytes, issueCatChallenge, readCatChallenge } from "../../verifiers/cat-challenge";
@@ -62,10 +63,15 @@ const issueChallenge = createMiddleware<CatEnv>(async (c) => {
   const query = new URL(c.req.url).searchParams;
   const ids = query.getAll("client_id");
   if (ids.length !== 1 || !ids[0])
-    throw new OAuthError(
-      "invalid_request",
-      ids.length > 1 ? 'parameter "client_id" repeated' : "client_id is required",
-    );
+    throw ids.length > 1
+      ? new OAuthError("invalid_request", 'parameter "client_id" repeated', {
+          reason: "parameter_repeated",
+          detail: { parameter: "client_id" },
+        })
+      : new OAuthError("invalid_request", "client_id is required", {
+          reason: "parameter_missing",
+          detail: { parameter: "client_id" },
+        });
   const client = attestingClient(config.clientsById, ids[0]);
   c.get("log").client_id = client.client_id;
   const keys = await keysFor(c);
@@ -174,7 +180,9 @@ const negotiateCatGet = createMiddleware<CatEnv>(async (c, next) => {
   await next();
 });
 
-export const catRoute = new Hono<CatEnv>()
-  .get(CAT_SCRIPT_PATH, webCatScript)
-  .get(CAT_PATH, negotiateCatGet, noStore, issueChallenge)
-  .post(CAT_PATH, noStore, parseCatRequest, readChallenge, proveKey, attest, spendChallenge, issueCat);
+export const catRoute = refuseOtherMethods(
+  new Hono<CatEnv>()
+    .get(CAT_SCRIPT_PATH, webCatScript)
+    .get(CAT_PATH, negotiateCatGet, noStore, issueChallenge)
+    .post(CAT_PATH, noStore, parseCatRequest, readChallenge, proveKey, attest, spendChallenge, issueCat),
+);

@@ -8,13 +8,15 @@ import { calculateJwkThumbprint, type JWK } from "jose";
 import type { Client, Config } from "../../config/load";
 import type { AndroidPolicy, IosPolicy } from "../../config/schema";
 import { OAuthError } from "../../errors";
+import type { AttestationRejection, CatReason } from "../oauth-reasons";
 import { appAttestKeyName } from "../../kv/replay";
 import type { Stores } from "../../kv/stores";
 import { androidStatusList } from "../../kv/revocation-list";
 import type { ClientAssuranceLevel } from "../../tokens/access-token";
 import type { AttestationSummary } from "../../tokens/cat";
 import { verifyAndroidKeyAttestation } from "../../verifiers/android-key-attestation";
-import { verifyAppAttestAssertion, verifyAppAttestation } from "../../verifiers/app-attest";
+import { verifyAppAttestation } from "../../verifiers/app-attest";
+import { verifyAppAttestAssertion } from "../../verifiers/app-attest-assertion";
 import { verifyWebAttestation } from "../../verifiers/web-origin";
 import { importTrustAnchors, type TrustAnchor } from "../../x509/chain";
 import { APPLE_APP_ATTESTATION_ROOT_CA_PEM } from "../../x509/roots/apple";
@@ -44,7 +46,7 @@ export interface AttestationContext {
   readonly now: number;
 }
 
-// Trust anchors, imported once per isolate per policy (parsing is the cost; keys are cached by chain.ts).
+// Trust anchors, imported once per isolate per policy (parsing is the cost; keys are cached by src/x509/signature.ts).
 const bundled = {
   google: lazy(() => importTrustAnchors(GOOGLE_ATTESTATION_ROOTS)),
   androidSoftware: lazy(() => importTrustAnchors(ANDROID_SOFTWARE_ATTESTATION_ROOTS)),
@@ -67,18 +69,19 @@ function lazy<T>(make: () => T): () => T {
   return () => (value ??= make());
 }
 
-function rejected(
+function rejected<P extends keyof AttestationRejection>(
   context: AttestationContext,
-  platform: string,
-  reason: string,
+  platform: P,
+  reason: AttestationRejection[P],
   detail?: Readonly<Record<string, unknown>>,
 ): OAuthError {
   // Public text stays vague in production; a development server tells the app developer why.
   const why = context.config.environment === "development" ? `: ${reason}` : "";
   return new OAuthError("invalid_client_attestation", `${platform} attestation rejected${why}`, {
     status: 400,
-    reason: `attestation_${platform}_${reason}`,
-    ...(detail ? { detail: { ...detail } } : {}),
+    // In the union by construction: `platform` and `reason` are checked together at every call.
+    reason: `attestation_${platform}_${reason}` as CatReason,
+    ...(detail ? { detail } : {}),
   });
 }
 
@@ -277,7 +280,8 @@ export async function verifyAttestation(
   const configuredPlatforms = context.client.attestation!;
   if (!configuredPlatforms[response.platform]) {
     throw new OAuthError("unauthorized_client", `the client is not configured for ${response.platform} attestation`, {
-      reason: `platform_not_configured ${response.platform}`,
+      reason: "platform_not_configured",
+      detail: { platform: response.platform },
     });
   }
   switch (response.platform) {

@@ -13,7 +13,7 @@
  */
 import type { Context } from "hono";
 import type { Client, Config } from "../../config/load";
-import { HAAPI_SCOPE } from "../../config/schema";
+import { HAAPI_SCOPE } from "../../protocol";
 import { AUTHN_PATH, AUTHORIZE_PATH } from "../haapi/context";
 import { html, SafeHtml } from "../haapi/html/escape";
 import type { AppEnv } from "../context";

@@ -16,7 +16,6 @@
  */
 import type { Context } from "hono";
 import { Hono } from "hono";
-import { createMiddleware } from "hono/factory";
 import type { AuthenticatorConfig } from "../../config/schema";
 import { rateLimitKey } from "../../kv/rate-limiter";
 import { peekToken, takeToken } from "../rate-limits";
@@ -48,7 +47,7 @@ function authenticatorOf(
       "generic-user-error",
       "This authentication method is not available for this login",
       {},
-      { status: 404, reason: `authenticator_not_offered ${id.slice(0, 64)}` },
+      { status: 404, reason: "authenticator_not_offered", detail: { authenticator: id.slice(0, 64) } },
     );
   }
   if (types && !(typeof types === "string" ? [types] : types).includes(authenticator.type))
@@ -67,7 +66,10 @@ function source(c: Context<HaapiEnv>): string {
   return c.req.header("CF-Connecting-IP") ?? "unknown";
 }
 
-function tooManyAttempts(retryAfter: number, reason: string): HaapiProblem {
+function tooManyAttempts(
+  retryAfter: number,
+  reason: "login_source_locked" | "login_user_locked" | "login_user_locked_now",
+): HaapiProblem {
   return new HaapiProblem(
     "too-many-attempts",
     "Too many failed attempts; try again later",
@@ -183,16 +185,6 @@ async function startApproval(c: Context<HaapiEnv>, authenticator: AuthenticatorC
 
 const guard = [negotiate, haapiToken, loadSession] as const;
 
-const methodNotAllowed = (allow: string) =>
-  createMiddleware<HaapiEnv>(async () => {
-    throw new HaapiProblem(
-      "generic-user-error",
-      `Use ${allow}`,
-      {},
-      { status: 405, reason: "method_not_allowed", headers: { Allow: allow } },
-    );
-  });
-
 export const authenticatorRoutes = new Hono<HaapiEnv>()
   .get(`${AUTHN_PATH}/authenticate`, ...guard, async (c) => {
     const session = c.get("session");
@@ -302,12 +294,4 @@ export const authenticatorRoutes = new Hono<HaapiEnv>()
     return approved
       ? c.json({ approved: true })
       : c.json({ error: "invalid_request", error_description: "this approval link is not valid, or has expired" }, 404);
-  })
-  .all(`${AUTHN_PATH}/authenticate`, methodNotAllowed("GET"))
-  .all(`${AUTHN_PATH}/authenticate/:id`, methodNotAllowed("GET, POST"))
-  .all(`${AUTHN_PATH}/authenticate/:id/forgot-password`, methodNotAllowed("GET, POST"))
-  .all(`${AUTHN_PATH}/register/:id`, methodNotAllowed("GET, POST"))
-  .all(`${AUTHN_PATH}/authenticate/:id/poll`, methodNotAllowed("GET"))
-  .all(`${AUTHN_PATH}/authenticate/:id/cancel`, methodNotAllowed("POST"))
-  .all(`${AUTHN_PATH}/authenticate/:id/continue`, methodNotAllowed("POST"))
-  .all(`${AUTHN_PATH}/authenticate/:id/uaf-response`, methodNotAllowed("POST"));
+  });

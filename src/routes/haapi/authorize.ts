@@ -14,7 +14,7 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { Client, Config } from "../../config/load";
-import { DCR_SCOPE, HAAPI_SCOPE } from "../../config/schema";
+import { DCR_SCOPE, HAAPI_SCOPE } from "../../protocol";
 import type { AuthorizationRequest, SessionBinding, SessionRecord } from "../../kv/login-session";
 import type { ClientAssuranceLevel } from "../../tokens/access-token";
 import { CODE_CHALLENGE } from "../../verifiers/pkce";
@@ -22,6 +22,7 @@ import { findClient } from "../dynamic-clients";
 import { loginCookie, newBrowserBinding } from "./browser-session";
 import type { HaapiEnv } from "./context";
 import { authorizationResponseUri, represent } from "./respond";
+import type { AuthorizationErrorCode } from "./reasons";
 import { HAAPI_MEDIA_TYPE, HaapiProblem, invalidInput } from "./representations";
 import { firstStep } from "./steps";
 import { renderStep } from "./render";
@@ -47,7 +48,7 @@ function authorizationError(
   config: Config,
   redirectUri: string,
   state: string | undefined,
-  error: string,
+  error: AuthorizationErrorCode,
   description: string,
 ): HaapiProblem {
   return new HaapiProblem(
@@ -70,7 +71,7 @@ function authorizationError(
         },
       ],
     },
-    { reason: `authorize_${error}: ${description}` },
+    { reason: `authorize_${error}`, detail: { error_description: description } },
   );
 }
 
@@ -108,7 +109,7 @@ export function parseAuthorizationRequest(
 
   // From here on the redirect URI is the client's: errors are authorization responses.
   const state = one("state");
-  const refuse = (error: string, description: string) =>
+  const refuse = (error: AuthorizationErrorCode, description: string) =>
     authorizationError(config, redirectUri, state, error, description);
   if (!client.grant_types.includes("authorization_code"))
     throw refuse("unauthorized_client", "the client may not use the authorization code flow");

@@ -21,6 +21,7 @@ import { constantTimeEqual } from "../../verifiers/constant-time";
 import type { HaapiEnv } from "./context";
 import { readForm } from "./form-input";
 import { CSRF_FIELD } from "./html/page";
+import type { CrossSiteReason, HaapiReason } from "./reasons";
 import { HaapiProblem } from "./representations";
 
 const COOKIE = "haapi-login";
@@ -72,14 +73,20 @@ export async function newBrowserBinding(
 }
 
 /** Why a POST is not from a page of this server, by what the browser reports; null when nothing says so. */
-export function crossSiteReason(headers: { secFetchSite?: string; origin?: string }, issuer: string): string | null {
-  if (headers.secFetchSite !== undefined && headers.secFetchSite !== "same-origin")
-    return `sec_fetch_site_${headers.secFetchSite.slice(0, 20)}`;
+export function crossSiteReason(
+  headers: { secFetchSite?: string; origin?: string },
+  issuer: string,
+): CrossSiteReason | null {
+  const site = headers.secFetchSite;
+  if (site !== undefined && site !== "same-origin")
+    return site === "cross-site" || site === "same-site" || site === "none"
+      ? `sec_fetch_site_${site}`
+      : "sec_fetch_site_unknown";
   if (headers.origin !== undefined && headers.origin !== new URL(issuer).origin) return "origin_mismatch";
   return null;
 }
 
-export function forbidden(reason: string): HaapiProblem {
+export function forbidden(reason: HaapiReason): HaapiProblem {
   return new HaapiProblem(
     "generic-user-error",
     "This form has expired or was not sent from the login page; start the login again",
@@ -88,7 +95,7 @@ export function forbidden(reason: string): HaapiProblem {
   );
 }
 
-function mismatch(reason: string): HaapiProblem {
+function mismatch(reason: HaapiReason): HaapiProblem {
   return new HaapiProblem(
     "mismatch-between-session-and-access-token",
     "The login session has expired or belongs to another browser; start the login again",

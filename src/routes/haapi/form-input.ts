@@ -5,7 +5,7 @@
  * shown again with what was typed.
  */
 import type { Context } from "hono";
-import { USERNAME_PATTERN, USERNAME_RULE } from "../../config/schema";
+import { USERNAME_PATTERN, USERNAME_RULE } from "../../protocol";
 import { OAuthError } from "../../errors";
 import { isFormContentType, parseForm, readBodyLimited, type FormParams } from "../../http/form";
 import type { HaapiEnv } from "./context";

@@ -12,7 +12,7 @@
  */
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { HAAPI_SCOPE } from "../../config/schema";
+import { HAAPI_SCOPE } from "../../protocol";
 import { OAuthError } from "../../errors";
 import type { LoginSessionOperations, SessionRecord } from "../../kv/login-session";
 import type { RecordRef } from "../../kv/record";
@@ -20,6 +20,7 @@ import { authenticateAccessToken, resourceTokenError } from "../access-token-aut
 import { findClient } from "../dynamic-clients";
 import { loadBrowserSession } from "./browser-session";
 import type { FlowMode, HaapiEnv } from "./context";
+import type { HaapiReason } from "./reasons";
 import { HAAPI_MEDIA_TYPE, HaapiProblem } from "./representations";
 
 const HTML_MEDIA_TYPES = new Set(["text/html", "application/xhtml+xml"]);
@@ -47,9 +48,7 @@ export const negotiate = createMiddleware<HaapiEnv>(async (c, next) => {
     throw new OAuthError(
       "not_acceptable",
       `the login flow is served as ${HAAPI_MEDIA_TYPE} (HAAPI apps) or as text/html (browsers): send one of them in Accept`,
-      {
-        reason: `accept ${JSON.stringify(accept.slice(0, 100))}`,
-      },
+      { reason: "accept_unsupported", detail: { accept: accept.slice(0, 100) } },
     );
   }
   c.set("flowMode", mode);
@@ -75,7 +74,7 @@ export const haapiToken = createMiddleware<HaapiEnv>(async (c, next) => {
   await next();
 });
 
-export function mismatch(reason: string): HaapiProblem {
+export function mismatch(reason: HaapiReason): HaapiProblem {
   return new HaapiProblem(
     "mismatch-between-session-and-access-token",
     "The session does not belong to this access token; start the login again",

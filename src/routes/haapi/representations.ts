@@ -1,7 +1,9 @@
 /**
  * HAAPI representations (`application/vnd.auth+json`) and problems (`application/problem+json`), as
- * protocols/haapi.md lists them. View names are Curity's where its demo apps pick screens by them.
+ * Curity's HAAPI documentation describes them (docs/haapi.md). View names are Curity's where its demo apps pick screens by them.
  */
+import { AppError, type AppErrorOptions } from "../../errors";
+import type { HaapiReason } from "./reasons";
 
 export const HAAPI_MEDIA_TYPE = "application/vnd.auth+json";
 export const PROBLEM_MEDIA_TYPE = "application/problem+json";
@@ -48,7 +50,7 @@ export interface SelectorAction {
   readonly model: { readonly options: readonly FormAction[] };
 }
 
-/** An operation the client performs itself (protocols/haapi.md: client-operation), then continues with a form. */
+/** An operation the client performs itself (HAAPI's client-operation action), then continues with a form. */
 export interface ClientOperationAction {
   readonly template: "client-operation";
   readonly kind: string;
@@ -123,7 +125,7 @@ export function form(
   };
 }
 
-/** Problem types (protocols/haapi.md "Representation format"). */
+/** Problem types (Curity's HAAPI documentation, problems). */
 export type ProblemType =
   | "invalid-input"
   | "incorrect-credentials"
@@ -151,30 +153,36 @@ const PROBLEM_STATUS: Record<ProblemType, number> = {
   unexpected: 500,
 };
 
-/** A problem answer of the HAAPI flow. Thrown by steps; rendered by the app's one error handler. */
-export class HaapiProblem extends Error {
+/** A problem answer of the HAAPI flow. Thrown by steps; rendered by the flow's `onError` (respond-problem.ts). */
+export class HaapiProblem extends AppError<HaapiReason> {
   override readonly name = "HaapiProblem";
-  readonly status: number;
-  readonly headers: Record<string, string>;
 
   constructor(
     readonly type: ProblemType,
     readonly title: string,
-    readonly extra: Readonly<Record<string, unknown>> = {},
-    options: { status?: number; reason?: string; headers?: Record<string, string> } = {},
+    readonly extra: Readonly<Record<string, unknown>>,
+    options: AppErrorOptions<HaapiReason>,
   ) {
-    super(options.reason ?? `${type}: ${title}`);
-    this.status = options.status ?? PROBLEM_STATUS[type];
-    this.headers = options.headers ?? {};
-  }
-
-  /** The reason for the log line. */
-  get reason(): string {
-    return this.message;
+    super(title, PROBLEM_STATUS[type], options, `${type}: ${title}`);
   }
 
   body(): Record<string, unknown> {
     return { type: `${PROBLEM_BASE}${this.type}`, title: this.title, ...this.extra };
+  }
+
+  /** The JSON answer, for a HAAPI app (a browser gets a page: respond-problem.ts). */
+  toResponse(): Response {
+    const headers = new Headers({
+      "Content-Type": PROBLEM_MEDIA_TYPE,
+      "Cache-Control": "no-store",
+      Pragma: "no-cache",
+    });
+    for (const [name, value] of Object.entries(this.headers)) headers.set(name, value);
+    return new Response(JSON.stringify(this.body()), { status: this.status, headers });
+  }
+
+  logFields(): Record<string, unknown> {
+    return { problem: this.type };
   }
 }
 
@@ -186,12 +194,6 @@ export function invalidInput(
     "invalid-input",
     title,
     { invalidFields: fields, messages: fields.map((field) => error(`${field.name}: ${field.detail ?? field.reason}`)) },
-    { reason: `invalid_input ${fields.map((f) => `${f.name}:${f.reason}`).join(",")}` },
+    { reason: "invalid_input", detail: { fields: fields.map((field) => `${field.name}:${field.reason}`) } },
   );
-}
-
-export function problemResponse(problem: HaapiProblem): Response {
-  const headers = new Headers({ "Content-Type": PROBLEM_MEDIA_TYPE, "Cache-Control": "no-store", Pragma: "no-cache" });
-  for (const [name, value] of Object.entries(problem.headers)) headers.set(name, value);
-  return new Response(JSON.stringify(problem.body()), { status: problem.status, headers });
 }

@@ -10,17 +10,20 @@
  *     `authentication-failed`, `too-many-attempts`, `generic-user-error`): the page it came from again,
  *     with the problem, at the problem's status;
  *   - anything else (no session or a finished one, a 403, `unexpected`): a page that says so.
+ *
+ * This is the flow's error rendering: its sub-app's `onError` (index.ts) answers with `renderFlowError`
+ * whatever its steps throw, as `asFlowError` sees it.
  */
 import type { Context } from "hono";
-import type { AppEnv } from "../context";
+import { AppError, describeThrown } from "../../errors";
+import { StoreBusyError } from "../../kv/ports";
 import { AUTHN_PATH, type HaapiEnv } from "./context";
 import { htmlHeaders } from "./html/respond";
 import { renderMessagePage, renderPage, type PageProblem } from "./html/page";
 import { renderStep } from "./render";
 import {
   error as errorMessage,
-  problemResponse,
-  type HaapiProblem,
+  HaapiProblem,
   type InvalidField,
   type Link,
   type Message,
@@ -122,17 +125,41 @@ async function browserProblemResponse(c: Context<HaapiEnv>, problem: HaapiProble
   return new Response(body, { status: problem.status, headers });
 }
 
-/** Whether this request runs the browser rendering of the flow. */
-function isBrowserFlow(c: Context<AppEnv>): boolean {
-  return (c as unknown as Context<HaapiEnv>).get("flowMode") === "browser";
+/**
+ * The response for a problem of the flow, in the request's mode, as `negotiate` set it (not yet: JSON).
+ */
+export async function flowProblemResponse(c: Context<HaapiEnv>, problem: HaapiProblem): Promise<Response> {
+  return c.get("flowMode") === "browser" ? browserProblemResponse(c, problem) : problem.toResponse();
 }
 
 /**
- * The response for a problem of the flow, in the request's mode. Called by the app's one error handler,
- * which has the app's context: the flow's variables are read from it as the flow set them.
+ * The flow's view of anything thrown: its problems and other families' errors (an OAuth error of the
+ * token guard, a 406) answer as themselves; a busy store is a 503 problem with Retry-After; a bug is still
+ * a representation the app can show, the `unexpected` problem.
  */
-export async function flowProblemResponse(c: Context<AppEnv>, problem: HaapiProblem): Promise<Response> {
-  return isBrowserFlow(c)
-    ? browserProblemResponse(c as unknown as Context<HaapiEnv>, problem)
-    : problemResponse(problem);
+export function asFlowError(thrown: unknown): AppError {
+  if (thrown instanceof AppError) return thrown;
+  if (thrown instanceof StoreBusyError)
+    return new HaapiProblem(
+      "unexpected",
+      "The server is busy; try again shortly",
+      {},
+      {
+        status: 503,
+        reason: "store_busy",
+        detail: { store: thrown.message },
+        headers: { "Retry-After": String(thrown.retryAfter) },
+      },
+    );
+  return new HaapiProblem(
+    "unexpected",
+    "Something went wrong; start the login again",
+    {},
+    { reason: "internal_error", detail: { thrown: describeThrown(thrown) } },
+  );
+}
+
+/** A problem as the client asked for it (JSON, or a page); any other error in its own format. */
+export function renderFlowError(error: AppError, c: Context<HaapiEnv>): Response | Promise<Response> {
+  return error instanceof HaapiProblem ? flowProblemResponse(c, error) : error.toResponse();
 }

@@ -1,5 +1,5 @@
 /**
- * The FIDO UAF authenticators of the login flow (issue 7, "Into the login flow"):
+ * The FIDO UAF authenticators of the login flow (docs/uaf.md, "In the login flow"):
  *
  * - uaf-mobile-approval: POST {userName} dispatches a UAF authentication to the user's registered phone
  *   (FCM push when the phone has a push target, else an app link and its QR code shown in the step, with
@@ -18,7 +18,8 @@ import { rateLimitKey } from "../../kv/rate-limiter";
 import { takeToken } from "../rate-limits";
 import { readUafUser } from "../uaf-users";
 import type { AppEnv } from "../context";
-import { completeAuthentication, newAuthenticationRequest } from "../uaf/ceremony";
+import { newAuthenticationRequest } from "../uaf/ceremony-request";
+import { completeAuthentication } from "../uaf/ceremony-response";
 import { dispatch } from "../uaf/out-of-band";
 import { UafError } from "../uaf/uaf-error";
 import { findUser } from "../users";
@@ -29,14 +30,29 @@ import { readForm, requireFields, username } from "./form-input";
 import { mismatch } from "./guard";
 import { renderStep } from "./render";
 import { finishFlow, represent } from "./respond";
+import type { HaapiReason } from "./reasons";
 import { error, HaapiProblem } from "./representations";
 import { uafOperationStep } from "./uaf-steps";
 
 /** The UAF services' context view of a flow request (HaapiEnv only adds variables to AppEnv). */
 const asApp = (c: Context<HaapiEnv>) => c as unknown as Context<AppEnv>;
 
-function refused(reason: string, text = "The login could not be completed with this authenticator."): HaapiProblem {
-  return new HaapiProblem("authentication-failed", "Authentication failed", { messages: [error(text)] }, { reason });
+function refused(
+  reason: HaapiReason,
+  text = "The login could not be completed with this authenticator.",
+  detail?: Readonly<Record<string, unknown>>,
+): HaapiProblem {
+  return new HaapiProblem(
+    "authentication-failed",
+    "Authentication failed",
+    { messages: [error(text)] },
+    { reason, ...(detail ? { detail } : {}) },
+  );
+}
+
+/** A UAF service's refusal, in the flow: `uaf_refused`, with the service's status and reason as evidence. */
+function uafRefused(cause: UafError): HaapiProblem {
+  return refused("uaf_refused", undefined, { uaf_status: cause.statusCode, uaf_reason: cause.reason });
 }
 
 /** The login user and their UAF registrations; the same problem for an unknown user and one without a phone. */
@@ -69,7 +85,8 @@ async function limitApprovals(c: Context<HaapiEnv>, username: string): Promise<v
         "Too many approval requests; try again later",
         { messages: [error("Too many approval requests; try again later.")] },
         {
-          reason: `uaf_approvals_limited ${key.split(":")[1]}`,
+          reason: "uaf_approvals_limited",
+          detail: { by: key.split(":")[1] },
           headers: { "Retry-After": String(decision.retryAfter) },
         },
       );
@@ -135,7 +152,7 @@ export async function startDeviceAuthentication(
   try {
     request = await newAuthenticationRequest(asApp(c), uaf.username, { tx: binding });
   } catch (cause) {
-    if (cause instanceof UafError) throw refused(cause.reason);
+    if (cause instanceof UafError) throw uafRefused(cause);
     throw cause;
   }
   const updated = await c.get("sessionRef").run(
@@ -168,7 +185,7 @@ export async function finishDeviceAuthentication(
   try {
     done = await completeAuthentication(asApp(c), fields.uafResponse!, { expectTransaction: step.transaction });
   } catch (cause) {
-    if (cause instanceof UafError) throw refused(`uaf_${cause.statusCode} ${cause.reason}`);
+    if (cause instanceof UafError) throw uafRefused(cause);
     throw cause;
   }
   if (done.username.toLowerCase() !== step.user.username.toLowerCase()) throw refused("uaf_response_for_another_user");

@@ -1,7 +1,7 @@
 /**
  * Representations of the FIDO UAF authenticators' steps in the login flow:
  * - the first step of both is steps.ts's usernameStep;
- * - uaf-device: a `client-operation` (protocols/haapi.md) carrying the UAF AuthenticationRequest; the app
+ * - uaf-device: a `client-operation` (HAAPI's client-operation action) carrying the UAF AuthenticationRequest; the app
  *   runs it with its UAF SDK and continues with a form that posts `uafResponse`;
  * - uaf-mobile-approval waits in the generic polling step (steps.ts), with the app link and its QR code.
  */

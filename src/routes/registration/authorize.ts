@@ -11,15 +11,15 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { Client, Config } from "../../config/load";
-import { DCR_SCOPE } from "../../config/schema";
+import { DCR_SCOPE } from "../../protocol";
 import { OAuthError } from "../../errors";
 import { clientCertificateOf } from "../../http/client-certificate";
 import type { ClientAssuranceLevel } from "../../tokens/access-token";
 import { authenticateClientRequest } from "../token/authenticate-client";
+import { JWT_BEARER } from "../token/presented-credential";
 import { authenticateAccessToken } from "../access-token-auth";
+import type { RegistrationReason } from "../oauth-reasons";
 import type { RegistrationEnv } from "./context";
-
-const JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 export interface RegistrationAuthority {
   readonly mainClient: Client;
@@ -29,7 +29,11 @@ export interface RegistrationAuthority {
 }
 
 /** 401 with an RFC 6750 / RFC 9449 challenge; the reason goes to the log only. */
-export function invalidToken(reason: string, description: string, scheme: "Bearer" | "DPoP" = "Bearer"): OAuthError {
+export function invalidToken(
+  reason: RegistrationReason,
+  description: string,
+  scheme: "Bearer" | "DPoP" = "Bearer",
+): OAuthError {
   return new OAuthError("invalid_token", description, {
     reason,
     headers: { "WWW-Authenticate": `${scheme} error="invalid_token", error_description="${description}"` },
@@ -77,7 +81,10 @@ async function byClientAuthentication(
         reason: "registration_assertion_type",
       });
     if (typeof body.client_assertion !== "string" || !body.client_assertion)
-      throw new OAuthError("invalid_request", "client_assertion is required");
+      throw new OAuthError("invalid_request", "client_assertion is required", {
+        reason: "parameter_missing",
+        detail: { parameter: "client_assertion" },
+      });
     form.set("client_assertion_type", JWT_BEARER);
     form.set("client_assertion", body.client_assertion);
   }
@@ -124,7 +131,9 @@ async function byClientAuthentication(
 export const authorizeRegistration = createMiddleware<RegistrationEnv>(async (c, next) => {
   const authorization = c.req.header("Authorization") ?? null;
   if (authorization !== null && authorization.length > c.get("config").limits.max_header_bytes)
-    throw new OAuthError("invalid_request", "Authorization header too large");
+    throw new OAuthError("invalid_request", "Authorization header too large", {
+      reason: "authorization_header_too_large",
+    });
   let authority: RegistrationAuthority;
   if (authorization !== null && /^(Bearer|DPoP) /i.test(authorization)) {
     authority = await byInitialAccessToken(c);

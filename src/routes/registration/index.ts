@@ -16,6 +16,7 @@ import { Hono, type Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { Config } from "../../config/load";
 import { OAuthError } from "../../errors";
+import { refuseOtherMethods } from "../method-not-allowed";
 import type { DynamicClientRecord } from "../../kv/dynamic-client";
 import { rateLimitKey, type Limit } from "../../kv/rate-limiter";
 import { replayScope } from "../../kv/replay";
@@ -36,7 +37,7 @@ async function limitRegistrations(
   c: Context<RegistrationEnv>,
   key: string,
   limit: Limit,
-  reason: string,
+  reason: "rate_limited_source" | "rate_limited_client",
 ): Promise<void> {
   const decision = await takeToken(c, key, limit);
   if (!decision.allowed) {
@@ -93,7 +94,10 @@ const checkMetadata = createMiddleware<RegistrationEnv>(async (c, next) => {
   const result = await checkRegistrationMetadata(c.get("registrationBody"), templateAllowance(c.get("template")));
   if (!result.ok) {
     const { field, problem } = result.detail as { field: string; problem: string };
-    throw new OAuthError(result.reason, `${field}: ${problem}`, { reason: `metadata_${field}` });
+    throw new OAuthError(result.reason, `${field}: ${problem}`, {
+      reason: "metadata_invalid",
+      detail: { field, problem },
+    });
   }
   c.set("metadata", result.value);
   await next();
@@ -172,17 +176,19 @@ const register = createMiddleware<RegistrationEnv>(async (c) => {
   );
 });
 
-export const registrationRoute = new Hono<RegistrationEnv>()
-  .post(
-    REGISTRATION_PATH,
-    noStore,
-    limitSource,
-    parseRegistration,
-    authorizeRegistration,
-    resolveTemplate,
-    limitMainClient,
-    checkMetadata,
-    spendInitialToken,
-    register,
-  )
-  .route("/", manageRoute);
+export const registrationRoute = refuseOtherMethods(
+  new Hono<RegistrationEnv>()
+    .post(
+      REGISTRATION_PATH,
+      noStore,
+      limitSource,
+      parseRegistration,
+      authorizeRegistration,
+      resolveTemplate,
+      limitMainClient,
+      checkMetadata,
+      spendInitialToken,
+      register,
+    )
+    .route("/", manageRoute),
+);

@@ -81,10 +81,15 @@ export const manageRoute = new Hono<ManageEnv>()
     const record = c.get("record");
     const body = await readJsonObject(c);
     if (body.client_id !== record.client_id)
-      throw new OAuthError("invalid_client_metadata", "client_id must be sent and match the client being updated");
+      throw new OAuthError("invalid_client_metadata", "client_id must be sent and match the client being updated", {
+        reason: "update_client_id_mismatch",
+      });
     const forbidden = SERVER_MEMBERS.filter((member) => member in body);
     if (forbidden.length)
-      throw new OAuthError("invalid_client_metadata", `${forbidden[0]} must not be sent in an update (RFC 7592 §2.2)`);
+      throw new OAuthError("invalid_client_metadata", `${forbidden[0]} must not be sent in an update (RFC 7592 §2.2)`, {
+        reason: "update_server_member",
+        detail: { member: forbidden[0] },
+      });
     if (body.client_secret !== undefined) {
       const matches =
         typeof body.client_secret === "string" &&
@@ -111,7 +116,10 @@ export const manageRoute = new Hono<ManageEnv>()
     const result = await checkRegistrationMetadata(input, templateAllowance(c.get("template")));
     if (!result.ok) {
       const { field, problem } = result.detail as { field: string; problem: string };
-      throw new OAuthError(result.reason, `${field}: ${problem}`, { reason: `metadata_${field}` });
+      throw new OAuthError(result.reason, `${field}: ${problem}`, {
+        reason: "metadata_invalid",
+        detail: { field, problem },
+      });
     }
     if (result.value.token_endpoint_auth_method !== record.metadata.token_endpoint_auth_method) {
       throw new OAuthError(
@@ -130,7 +138,4 @@ export const manageRoute = new Hono<ManageEnv>()
   .delete(`${REGISTRATION_PATH}/:client_id`, noStore, readRegistration, async (c) => {
     await c.get("stores").dynamicClients.byId(c.get("record").client_id)!.run("remove", null, c.get("now"));
     return c.body(null, 204);
-  })
-  .all(`${REGISTRATION_PATH}/:client_id`, () => {
-    throw new OAuthError("method_not_allowed", "use GET, PUT or DELETE", { headers: { Allow: "GET, PUT, DELETE" } });
   });

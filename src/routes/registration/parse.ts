@@ -21,7 +21,8 @@ export function isJsonContentType(contentType: string | null): boolean {
 export async function readJsonObject<E extends AppEnv>(c: Context<E>): Promise<Record<string, unknown>> {
   if (!isJsonContentType(c.req.header("Content-Type") ?? null)) {
     throw new OAuthError("invalid_request", "content type must be application/json", {
-      reason: `content-type ${JSON.stringify(c.req.header("Content-Type") ?? null)}`,
+      reason: "content_type_unsupported",
+      detail: { content_type: c.req.header("Content-Type")?.slice(0, 100) ?? null },
     });
   }
   const text = await readBodyLimited(c.req.raw, c.get("config").limits.max_body_bytes);
@@ -29,10 +30,12 @@ export async function readJsonObject<E extends AppEnv>(c: Context<E>): Promise<R
   try {
     body = JSON.parse(text);
   } catch {
-    throw new OAuthError("invalid_request", "the body is not valid JSON");
+    throw new OAuthError("invalid_request", "the body is not valid JSON", { reason: "body_not_json" });
   }
   if (typeof body !== "object" || body === null || Array.isArray(body))
-    throw new OAuthError("invalid_client_metadata", "the body must be a JSON object of client metadata");
+    throw new OAuthError("invalid_client_metadata", "the body must be a JSON object of client metadata", {
+      reason: "body_not_object",
+    });
   return body as Record<string, unknown>;
 }
 
@@ -79,6 +82,7 @@ export const parseRegistration = createMiddleware<RegistrationEnv>(async (c, nex
     throw new OAuthError(
       "invalid_client_metadata",
       "software_id is required: the client_id of a registration template",
+      { reason: "software_id_missing" },
     );
   }
   c.set("registrationBody", merged);

@@ -3,7 +3,7 @@
  * No `scope` parameter means every scope the client is configured with (RFC 6749 §3.3 default), except `dcr`.
  */
 import { createMiddleware } from "hono/factory";
-import { DCR_SCOPE } from "../../config/schema";
+import { DCR_SCOPE } from "../../protocol";
 import { OAuthError } from "../../errors";
 import type { AppEnv } from "../context";
 
@@ -14,7 +14,8 @@ export const checkGrant = createMiddleware<AppEnv>(async (c, next) => {
   const grantType = c.get("form").get("grant_type")!;
   if (!(client.grant_types as readonly string[]).includes(grantType)) {
     throw new OAuthError("unauthorized_client", "the client may not use this grant type", {
-      reason: `grant ${grantType} not in client grant_types`,
+      reason: "grant_type_not_allowed",
+      detail: { grant_type: grantType },
     });
   }
   if (grantType !== "client_credentials") {
@@ -28,12 +29,14 @@ export const checkGrant = createMiddleware<AppEnv>(async (c, next) => {
     // The dcr scope (an initial access token) is only ever granted when asked for by name.
     scopes = [...client.scopes].filter((scope) => scope !== DCR_SCOPE);
   } else {
-    if (!SCOPE_SYNTAX.test(requested)) throw new OAuthError("invalid_scope", "malformed scope");
+    if (!SCOPE_SYNTAX.test(requested))
+      throw new OAuthError("invalid_scope", "malformed scope", { reason: "scope_malformed" });
     scopes = [...new Set(requested.split(" "))];
     const refused = scopes.filter((scope) => !client.scopes.has(scope));
     if (refused.length)
       throw new OAuthError("invalid_scope", "scope not allowed for this client", {
-        reason: `refused scopes ${refused.join(" ").slice(0, 200)}`,
+        reason: "scope_not_allowed",
+        detail: { refused: refused.join(" ").slice(0, 200) },
       });
   }
   // An initial access token (dcr) is single use at the registration endpoint: it is never mixed with other scopes.

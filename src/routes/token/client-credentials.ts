@@ -5,7 +5,7 @@
  * single use at the registration endpoint.
  */
 import type { Context } from "hono";
-import { DCR_SCOPE, HAAPI_SCOPE } from "../../config/schema";
+import { DCR_SCOPE, HAAPI_SCOPE } from "../../protocol";
 import { OAuthError } from "../../errors";
 import { signAccessToken } from "../../tokens/access-token";
 import type { AppEnv } from "../context";

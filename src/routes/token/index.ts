@@ -6,6 +6,7 @@
  */
 import { Hono } from "hono";
 import type { AppEnv } from "../context";
+import { refuseOtherMethods } from "../method-not-allowed";
 import { corsPreflight, corsResponse } from "../cors";
 import { noStore } from "../no-store";
 import { authenticateClient } from "./authenticate-client";
@@ -18,25 +19,27 @@ import { verifyDpop } from "./verify-dpop";
 
 export const TOKEN_PATH = "/oauth/v2/oauth-token";
 
-export const tokenRoute = new Hono<AppEnv>()
-  .options(TOKEN_PATH, corsPreflight("POST"))
-  .post(
-    TOKEN_PATH,
-    corsResponse,
-    noStore,
-    parseTokenRequest,
-    authenticateClient,
-    checkGrant,
-    verifyDpop,
-    spendAttestation,
-    (c) => {
-      switch (c.get("form").get("grant_type")) {
-        case "authorization_code":
-          return authorizationCodeGrant(c);
-        case "refresh_token":
-          return refreshTokenGrant(c);
-        default:
-          return clientCredentialsGrant(c);
-      }
-    },
-  );
+export const tokenRoute = refuseOtherMethods(
+  new Hono<AppEnv>()
+    .options(TOKEN_PATH, corsPreflight("POST"))
+    .post(
+      TOKEN_PATH,
+      corsResponse,
+      noStore,
+      parseTokenRequest,
+      authenticateClient,
+      checkGrant,
+      verifyDpop,
+      spendAttestation,
+      (c) => {
+        switch (c.get("form").get("grant_type")) {
+          case "authorization_code":
+            return authorizationCodeGrant(c);
+          case "refresh_token":
+            return refreshTokenGrant(c);
+          default:
+            return clientCredentialsGrant(c);
+        }
+      },
+    ),
+);

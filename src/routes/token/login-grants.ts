@@ -14,9 +14,10 @@ import { hashToken, newGrantSecret, signIdToken } from "../../tokens/grant-token
 import type { DpopProof } from "../../verifiers/dpop-proof";
 import { verifyPkce } from "../../verifiers/pkce";
 import type { AppEnv, AuthenticatedClient } from "../context";
+import type { TokenReason } from "../oauth-reasons";
 import { keysFor } from "../services";
 
-function invalidGrant(reason: string, description = "the grant is invalid, expired or revoked"): OAuthError {
+function invalidGrant(reason: TokenReason, description = "the grant is invalid, expired or revoked"): OAuthError {
   return new OAuthError("invalid_grant", description, { reason });
 }
 
@@ -29,18 +30,19 @@ function requireBoundKey(
   jkt: string | undefined,
   dpop: DpopProof | undefined,
   keyIsCredential: boolean,
-  what: string,
+  what: "authorization_code" | "refresh_token",
 ): void {
   if (jkt !== undefined) {
     if (dpop?.jkt !== jkt) {
-      throw new OAuthError("invalid_dpop_proof", `the ${what} is bound to a DPoP key; send a proof signed with it`, {
-        reason: `${what.replace(/ /g, "_")}_dpop_key_mismatch`,
+      const name = what === "authorization_code" ? "authorization code" : "refresh token";
+      throw new OAuthError("invalid_dpop_proof", `the ${name} is bound to a DPoP key; send a proof signed with it`, {
+        reason: `${what}_dpop_key_mismatch`,
         detail: { expected: jkt, proof: dpop?.jkt ?? null },
       });
     }
   } else if (keyIsCredential) {
     throw new OAuthError("invalid_client", "client authentication failed", {
-      reason: `${what.replace(/ /g, "_")}_not_bound_for_public_client`,
+      reason: `${what}_not_bound_for_public_client`,
     });
   }
 }
@@ -53,9 +55,13 @@ function keyIsCredential(authenticated: AuthenticatedClient): boolean {
 async function grantOf(
   c: Context<AppEnv>,
   token: string | undefined,
-  name: string,
+  name: "code" | "refresh_token",
 ): Promise<{ hash: string; record: GrantRecord; ref: RecordRef<GrantOperations> }> {
-  if (token === undefined) throw new OAuthError("invalid_request", `${name} is required`);
+  if (token === undefined)
+    throw new OAuthError("invalid_request", `${name} is required`, {
+      reason: "parameter_missing",
+      detail: { parameter: name },
+    });
   const ref = c.get("stores").grants.byId(grantIdOf(token));
   if (!ref) throw invalidGrant(`${name}_malformed`);
   const record = await ref.run("read", null, c.get("now"));
@@ -145,7 +151,7 @@ export async function authorizationCodeGrant(c: Context<AppEnv>): Promise<Respon
         ? "code_verifier is required"
         : "code_verifier does not match the code_challenge",
     );
-  requireBoundKey(record.code.dpop_jkt, dpop, keyIsCredential(c.get("authenticated")), "authorization code");
+  requireBoundKey(record.code.dpop_jkt, dpop, keyIsCredential(c.get("authenticated")), "authorization_code");
 
   const accessTtl = client.access_token_ttl ?? config.access_token_ttl;
   let refresh: { token: string; state: RefreshState } | undefined;
@@ -190,12 +196,13 @@ export async function refreshTokenGrant(c: Context<AppEnv>): Promise<Response> {
     const wider = scopes.filter((scope) => !granted.includes(scope));
     if (wider.length)
       throw new OAuthError("invalid_scope", "a refresh may only narrow the granted scope", {
-        reason: `refresh_scope_wider ${wider.join(" ").slice(0, 200)}`,
+        reason: "refresh_scope_wider",
+        detail: { wider: wider.join(" ").slice(0, 200) },
       });
   }
   const current = record.refresh;
   if (current?.hash === hash)
-    requireBoundKey(current.jkt, dpop, keyIsCredential(c.get("authenticated")), "refresh token");
+    requireBoundKey(current.jkt, dpop, keyIsCredential(c.get("authenticated")), "refresh_token");
   const accessTtl = client.access_token_ttl ?? config.access_token_ttl;
   const secret = await newGrantSecret(record.id);
   const next: RefreshState = {

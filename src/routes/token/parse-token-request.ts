@@ -17,15 +17,21 @@ export const SUPPORTED_GRANTS: ReadonlySet<string> = new Set([
 export const parseTokenRequest = createMiddleware<AppEnv>(async (c, next) => {
   if (!isFormContentType(c.req.header("Content-Type") ?? null)) {
     throw new OAuthError("invalid_request", "content type must be application/x-www-form-urlencoded", {
-      reason: `content-type ${JSON.stringify(c.req.header("Content-Type") ?? null)}`,
+      reason: "content_type_unsupported",
+      detail: { content_type: c.req.header("Content-Type")?.slice(0, 100) ?? null },
     });
   }
   const form = parseForm(await readBodyLimited(c.req.raw, c.get("config").limits.max_body_bytes));
   const grantType = form.get("grant_type");
-  if (grantType === undefined) throw new OAuthError("invalid_request", "grant_type is required");
+  if (grantType === undefined)
+    throw new OAuthError("invalid_request", "grant_type is required", {
+      reason: "parameter_missing",
+      detail: { parameter: "grant_type" },
+    });
   if (!SUPPORTED_GRANTS.has(grantType)) {
     throw new OAuthError("unsupported_grant_type", "grant type not supported", {
-      reason: `grant_type ${JSON.stringify(grantType.slice(0, 100))}`,
+      reason: "grant_type_unsupported",
+      detail: { grant_type: grantType.slice(0, 100) },
     });
   }
   c.get("log").grant_type = grantType;

@@ -8,7 +8,7 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { Client, Config } from "../../config/load";
-import { HAAPI_SCOPE } from "../../config/schema";
+import { HAAPI_SCOPE } from "../../protocol";
 import { OAuthError } from "../../errors";
 import { resolvePublicKeyCached } from "../../jose/public-key-cache";
 import { checkDpopNonce, currentDpopNonce } from "../../tokens/dpop-nonces";

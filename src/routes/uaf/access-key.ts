@@ -7,8 +7,9 @@ import { createMiddleware } from "hono/factory";
 import { OAuthError } from "../../errors";
 import { verifyClientSecret } from "../../verifiers/client-secret";
 import type { AppEnv } from "../context";
+import type { UafBackendReason } from "../oauth-reasons";
 
-function refuse(reason: string): OAuthError {
+function refuse(reason: UafBackendReason): OAuthError {
   return new OAuthError("invalid_token", "a valid access key is required (Authorization: Bearer <access key>)", {
     reason,
     headers: { "WWW-Authenticate": 'Bearer realm="uaf-api"' },

@@ -21,7 +21,8 @@ import { OAuthError } from "../../errors";
 import { replayScope } from "../../kv/replay";
 import type { UafUserRecord } from "../../kv/uaf-user";
 import { deviceSignatureSubject, verifyDeviceSignature } from "../../verifiers/device-signature";
-import { encodeBase64url } from "../../uaf/base64url";
+import { sha256Base64url } from "../../hash";
+import type { GrantLivenessFailure } from "../../verifiers/grant-liveness";
 import { verifyIdToken } from "../../verifiers/id-token";
 import { authenticateAccessToken, serverKeySet } from "../access-token-auth";
 import type { AppEnv } from "../context";
@@ -30,7 +31,7 @@ import { findUser } from "../users";
 import { liveGrant } from "../live-grant";
 import { readUafUser } from "../uaf-users";
 import { hasSessionCookie, isWebSessionLive, webSessionOf } from "../web-session";
-import { UAF_STATUS, UafError } from "./uaf-error";
+import { UAF_STATUS, UafError, type UafServiceReason } from "./uaf-error";
 
 export type Authorization =
   /** A login's DPoP access token or ID token, and the grant it came from. */
@@ -45,16 +46,16 @@ export type Authorization =
  */
 export type Authority = `grant:${string}` | `web-session:${string}` | `device:${string}`;
 
-async function deviceIdHash(deviceId: string): Promise<string> {
-  return encodeBase64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(deviceId))));
+function deviceIdHash(deviceId: string): Promise<string> {
+  return sha256Base64url(deviceId);
 }
 
 const DEVICE_SIGNATURE_MAX_AGE = 300;
 
-function unauthorized(reason: string, description = "Authorization is required"): UafError {
-  return new UafError(UAF_STATUS.UNAUTHORIZED, description, reason, {
-    "WWW-Authenticate": 'DPoP algs="ES256 EdDSA PS256 RS256", Bearer',
-  });
+const CHALLENGE = { "WWW-Authenticate": 'DPoP algs="ES256 EdDSA PS256 RS256", Bearer' };
+
+function unauthorized(reason: UafServiceReason, description = "Authorization is required"): UafError {
+  return new UafError(UAF_STATUS.UNAUTHORIZED, description, { reason, headers: CHALLENGE });
 }
 
 /** The Device-Signature of a device of `username`, verified and spent. */
@@ -149,9 +150,10 @@ export async function authorizeUafRequest(c: Context<AppEnv>): Promise<Authoriza
         error.reason === "access_token_without_user"
           ? "The token does not belong to a user"
           : "The authorization is not valid";
-      throw new UafError(UAF_STATUS.UNAUTHORIZED, description, error.reason, {
-        ...unauthorized(error.reason).headers,
-        ...error.headers,
+      throw new UafError(UAF_STATUS.UNAUTHORIZED, description, {
+        reason: error.reason,
+        ...(error.detail ? { detail: error.detail } : {}),
+        headers: { ...CHALLENGE, ...error.headers },
       });
     }
     throw error;
@@ -181,7 +183,7 @@ export async function requireAuthorityLive(c: Context<AppEnv>, authority: string
   const colon = authority.indexOf(":");
   const kind = authority.slice(0, colon);
   const id = authority.slice(colon + 1);
-  let reason: string | null;
+  let reason: GrantLivenessFailure | "web_session_ended" | "device_gone" | "unknown_kind" | null;
   switch (kind) {
     case "grant": {
       const grant = await liveGrant(c, id, {});
@@ -198,7 +200,7 @@ export async function requireAuthorityLive(c: Context<AppEnv>, authority: string
       break;
     }
     default:
-      reason = "authority_unknown_kind";
+      reason = "unknown_kind";
   }
   if (reason !== null)
     throw unauthorized(
@@ -218,13 +220,15 @@ export async function requireSameUser(
       return;
     case "device-signature":
       if (authorization.username.toLowerCase() !== username.toLowerCase())
-        throw new UafError(UAF_STATUS.FORBIDDEN, "Not authorized for this user", "device_signature_other_user");
+        throw new UafError(UAF_STATUS.FORBIDDEN, "Not authorized for this user", {
+          reason: "device_signature_other_user",
+        });
       return;
     case "jwt":
     case "cookie": {
       const user = await findUser(c, username);
       if (!user || user.sub !== authorization.sub)
-        throw new UafError(UAF_STATUS.FORBIDDEN, "Not authorized for this user", "jwt_other_user");
+        throw new UafError(UAF_STATUS.FORBIDDEN, "Not authorized for this user", { reason: "jwt_other_user" });
       return;
     }
   }

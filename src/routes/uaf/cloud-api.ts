@@ -1,5 +1,5 @@
 /**
- * The Authentication Cloud API (protocols/uaf-nevis.md §2), behind the Bearer access key:
+ * The Authentication Cloud API (Nevis's, docs/uaf.md), behind the Bearer access key:
  *   POST /api/v1/users/enroll  {username | userId, channel: "app"}  -> the user and an enrollment (QR code, app link)
  *   POST /api/v1/approval      {username | userId, channel: "push" | "app", message?}  -> an out-of-band authentication
  *   POST /api/v1/status        {statusToken}  -> pending | succeeded | failed | unknown
@@ -14,7 +14,7 @@ import { uafUser, uafUserById } from "../uaf-users";
 import { hashToken } from "../../tokens/grant-tokens";
 import { constantTimeEqual } from "../../verifiers/constant-time";
 import type { AppEnv } from "../context";
-import { dispatch, type DispatchRequest } from "./out-of-band";
+import { dispatch, type DispatchRefusal, type DispatchRequest } from "./out-of-band";
 import { parseWith, readJsonBody, username } from "./wire";
 
 const iso = (epoch: number) => new Date(epoch * 1000).toISOString();
@@ -49,7 +49,9 @@ async function userNamed(
   create: boolean,
 ): Promise<UafUserRecord> {
   if ((body.username === undefined) === (body.userId === undefined))
-    throw new OAuthError("invalid_request", "give exactly one of username or userId");
+    throw new OAuthError("invalid_request", "give exactly one of username or userId", {
+      reason: "user_selector_invalid",
+    });
   if (body.username !== undefined) {
     const ref = await uafUser(c, body.username);
     const user = create
@@ -80,8 +82,8 @@ function userView(user: UafUserRecord) {
 }
 
 /** What the backend can do about a push that cannot be sent (the log keeps the reason itself). */
-const UNDELIVERABLE: Record<string, string> = {
-  "fcm_devices 0": ": no device of the user has an FCM registration token; use channel app",
+const UNDELIVERABLE: Partial<Record<DispatchRefusal, string>> = {
+  fcm_no_device: ": no device of the user has an FCM registration token; use channel app",
   fcm_device_without_encryption_key:
     ": the user's device registered no encryption key for push payloads; use channel app",
 };
@@ -89,13 +91,13 @@ const UNDELIVERABLE: Record<string, string> = {
 async function started(c: Context<AppEnv>, request: DispatchRequest) {
   const result = await dispatch(c, request);
   if (result.dispatchResult !== "dispatched") {
-    const reason = result.reason;
+    const { reason, detail } = result;
     throw new OAuthError(
       "invalid_request",
       result.dispatchResult === "userNotFound"
         ? "the user has no registered authenticator"
         : `the request could not be delivered (${result.dispatchResult})${UNDELIVERABLE[reason] ?? ""}`,
-      { reason },
+      { reason, ...(detail ? { detail } : {}) },
     );
   }
   return result;
@@ -104,7 +106,10 @@ async function started(c: Context<AppEnv>, request: DispatchRequest) {
 export async function enroll(c: Context<AppEnv>): Promise<Response> {
   const body = await readBody(c, enrollSchema);
   if (body.channel !== "app")
-    throw new OAuthError("invalid_request", `channel ${body.channel} is not supported; use app`);
+    throw new OAuthError("invalid_request", `channel ${body.channel} is not supported; use app`, {
+      reason: "channel_unsupported",
+      detail: { channel: body.channel },
+    });
   const user = await userNamed(c, body, true);
   const enrollment = await started(c, {
     operation: "registration",
@@ -126,7 +131,10 @@ export async function enroll(c: Context<AppEnv>): Promise<Response> {
 export async function approval(c: Context<AppEnv>): Promise<Response> {
   const body = await readBody(c, approvalSchema);
   if (body.channel !== "push" && body.channel !== "app")
-    throw new OAuthError("invalid_request", `channel ${body.channel} is not supported; use push or app`);
+    throw new OAuthError("invalid_request", `channel ${body.channel} is not supported; use push or app`, {
+      reason: "channel_unsupported",
+      detail: { channel: body.channel },
+    });
   const user = await userNamed(c, body, false);
   const text = body.message ?? body.prompt;
   const transaction: UafTransactionRecord["transaction"] = text

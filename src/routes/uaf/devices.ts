@@ -11,7 +11,7 @@ import { uafUser } from "../uaf-users";
 import type { AppEnv } from "../context";
 import { checkDeviceKeys } from "../../verifiers/device-signature";
 import { deviceSignatureOf } from "./authorize";
-import { deregistrationRequest } from "./ceremony";
+import { deregistrationRequest } from "./ceremony-request";
 import { UAF_STATUS, UafError } from "./uaf-error";
 import { encryptionJwk, parseWith, readJsonBody, uafJson } from "./wire";
 
@@ -31,14 +31,14 @@ const changeSchema = z
 async function signedDevice(c: Context<AppEnv>): Promise<{ username: string; deviceId: string; user: UafUserRecord }> {
   const signature = c.req.header("Device-Signature");
   if (signature === undefined)
-    throw new UafError(UAF_STATUS.UNAUTHORIZED, "A Device-Signature is required", "device_signature_missing");
+    throw new UafError(UAF_STATUS.UNAUTHORIZED, "A Device-Signature is required", {
+      reason: "device_signature_missing",
+    });
   const signed = await deviceSignatureOf(c, signature);
   if (signed.deviceId !== c.req.param("deviceId"))
-    throw new UafError(
-      UAF_STATUS.FORBIDDEN,
-      "The Device-Signature is for another device",
-      "device_signature_other_device",
-    );
+    throw new UafError(UAF_STATUS.FORBIDDEN, "The Device-Signature is for another device", {
+      reason: "device_signature_other_device",
+    });
   return signed;
 }
 
@@ -70,7 +70,7 @@ export async function changeDevice(c: Context<AppEnv>): Promise<Response> {
     throw new UafError(
       UAF_STATUS.BAD_REQUEST,
       "DeviceInformationChange: the encryptionKey (EC for ECDH-ES, or RSA) is not usable",
-      "encryption_key_unusable",
+      { reason: "encryption_key_unusable" },
     );
   const changes = {
     ...(change.name !== undefined ? { name: change.name } : {}),
@@ -82,7 +82,7 @@ export async function changeDevice(c: Context<AppEnv>): Promise<Response> {
     throw new UafError(
       changed.reason === "unknown_device" ? UAF_STATUS.NOT_FOUND : UAF_STATUS.BAD_REQUEST,
       changed.reason === "unknown_device" ? "No such device" : "Another device of this user has that name",
-      changed.reason,
+      { reason: changed.reason },
     );
   c.header("Cache-Control", "no-store");
   return c.json(deviceView(changed.value.user, changed.value));

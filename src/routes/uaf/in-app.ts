@@ -9,13 +9,8 @@ import { TRUSTED_FACETS_MEDIA_TYPE, trustedFacets } from "../../uaf/facets";
 import type { AppEnv } from "../context";
 import { uafUser } from "../uaf-users";
 import { authorityOf, authorizeUafRequest, requireSameUser } from "./authorize";
-import {
-  completeAuthentication,
-  completeRegistration,
-  deregistrationRequest,
-  newAuthenticationRequest,
-  newRegistrationRequest,
-} from "./ceremony";
+import { deregistrationRequest, newAuthenticationRequest, newRegistrationRequest } from "./ceremony-request";
+import { completeAuthentication, completeRegistration } from "./ceremony-response";
 import { UAF_STATUS, UafError } from "./uaf-error";
 import {
   authenticationContextSchema,
@@ -43,9 +38,15 @@ async function readGetUafRequest<T extends z.ZodType>(
   schema: T,
 ): Promise<z.output<T>> {
   const body = parseWith(getUafRequestSchema, await readJsonBody(c), "GetUAFRequest");
-  if (body.op !== op) throw new UafError(UAF_STATUS.BAD_REQUEST, `op must be ${op} at this service`, `op ${body.op}`);
+  if (body.op !== op)
+    throw new UafError(UAF_STATUS.BAD_REQUEST, `op must be ${op} at this service`, {
+      reason: "get_uaf_request_op_mismatch",
+      detail: { op: body.op },
+    });
   if (body.context === undefined)
-    throw new UafError(UAF_STATUS.BAD_REQUEST, "context: the username is required", "context_missing");
+    throw new UafError(UAF_STATUS.BAD_REQUEST, "context: the username is required", {
+      reason: "get_uaf_request_context_missing",
+    });
   return parseWith(schema, parseJsonString(body.context, "context"), "context");
 }
 

@@ -1,5 +1,5 @@
 /**
- * The out-of-band services (docs/uaf.md, protocols/uaf-nevis.md §2):
+ * The out-of-band services (docs/uaf.md; the Nevis out-of-band operations):
  *   POST .../token/dispatch/{operation}  (access key)  create and deliver a dispatch token
  *   POST .../token/redeem/{operation}                  the token -> ReturnUAFRequest (once)
  *   POST .../status                                    {sessionId} -> the transaction's status
@@ -11,7 +11,7 @@ import type { UafOperation, UafTransactionRecord } from "../../kv/uaf-transactio
 import { uafUser } from "../uaf-users";
 import { hashToken } from "../../tokens/grant-tokens";
 import type { AppEnv } from "../context";
-import { deregistrationRequest, newAuthenticationRequest, newRegistrationRequest } from "./ceremony";
+import { deregistrationRequest, newAuthenticationRequest, newRegistrationRequest } from "./ceremony-request";
 import { DISPATCHERS, dispatch } from "./out-of-band";
 import { UAF_STATUS, UafError } from "./uaf-error";
 import {
@@ -35,7 +35,10 @@ const OP_OF: Record<UafOperation, "Reg" | "Auth" | "Dereg"> = {
 function operationOf(c: Context<AppEnv>): UafOperation {
   const operation = c.req.param("operation");
   if (!(OPERATIONS as readonly string[]).includes(operation ?? ""))
-    throw new OAuthError("not_found", "no such operation", { reason: `operation ${String(operation).slice(0, 40)}` });
+    throw new OAuthError("not_found", "no such operation", {
+      reason: "operation_unknown",
+      detail: { operation: String(operation).slice(0, 40) },
+    });
   return operation as UafOperation;
 }
 
@@ -55,9 +58,13 @@ export async function dispatchToken(c: Context<AppEnv>): Promise<Response> {
   const operation = operationOf(c);
   const body = parseWith(dispatchSchema, await readJsonBody(c), "body");
   if (body.getUafRequest.op !== OP_OF[operation])
-    throw new OAuthError("invalid_request", `getUafRequest.op must be ${OP_OF[operation]}`);
+    throw new OAuthError("invalid_request", `getUafRequest.op must be ${OP_OF[operation]}`, {
+      reason: "get_uaf_request_op_mismatch",
+    });
   if (body.getUafRequest.context === undefined)
-    throw new OAuthError("invalid_request", "getUafRequest.context: the username is required");
+    throw new OAuthError("invalid_request", "getUafRequest.context: the username is required", {
+      reason: "get_uaf_request_context_missing",
+    });
   const schema =
     operation === "registration"
       ? registrationContextSchema
@@ -83,6 +90,7 @@ export async function dispatchToken(c: Context<AppEnv>): Promise<Response> {
   c.header("Cache-Control", "no-store");
   if (result.dispatchResult !== "dispatched") {
     c.get("log").reason = result.reason;
+    if (result.detail) c.get("log").detail = result.detail;
     return c.json({ dispatchResult: result.dispatchResult, dispatcherInformation: { name: body.dispatcher } });
   }
   return c.json({
@@ -106,11 +114,9 @@ export async function redeemToken(c: Context<AppEnv>): Promise<Response> {
       )
     : ({ ok: false, reason: "unknown_token" } as const);
   if (!redeemed.ok)
-    throw new UafError(
-      UAF_STATUS.BAD_REQUEST,
-      "The token is not valid, was already used, or has expired",
-      redeemed.reason,
-    );
+    throw new UafError(UAF_STATUS.BAD_REQUEST, "The token is not valid, was already used, or has expired", {
+      reason: redeemed.reason,
+    });
   const tx = redeemed.value;
   c.get("log").uaf_user = tx.username;
   c.get("log").session = tx.id;

@@ -4,7 +4,7 @@
  *   {"nma_data": {"token", "redeem_url"}, "nma_data_content_type": "application/json", "nma_data_version": "1"}
  * by link (`<app link base>?dispatchTokenResponse=<base64url payload>`), PNG QR code, or FCM push (the
  * payload encrypted to the device's encryption key, `application/jose`). The device redeems the token for
- * the UAF request; its UAF response settles the transaction (ceremony.ts); the status service reports it.
+ * the UAF request; its UAF response settles the transaction (ceremony-response.ts); the status service reports it.
  *
  * Tokens are `<transaction id>.<256 random bits>`; only their SHA-256 is stored.
  */
@@ -31,6 +31,25 @@ export type DispatchResult =
   | "dispatcherNotFound"
   | "userNotFound"
   | "internalError";
+
+/** Why a token could not be dispatched (the log's reason; `dispatchResult` is what the backend is told). */
+export type DispatchRefusal =
+  | "uaf_user_unknown"
+  | "uaf_user_without_authenticator"
+  | "fcm_device_unknown"
+  | "fcm_no_device"
+  | "fcm_device_ambiguous"
+  | "fcm_device_without_encryption_key"
+  | "fcm_encryption_key_unusable"
+  | "fcm_target_expired"
+  /** `detail.fcm`: the FCM client's reason (src/dispatch/fcm.ts). */
+  | "fcm_failed";
+
+export interface DispatchRefused {
+  readonly dispatchResult: Exclude<DispatchResult, "dispatched">;
+  readonly reason: DispatchRefusal;
+  readonly detail?: Readonly<Record<string, unknown>>;
+}
 
 export interface Dispatch {
   readonly transactionId: string;
@@ -87,10 +106,7 @@ export interface DispatchRequest {
 }
 
 /** Create the transaction and deliver its token. The transaction is kept only if the result is `dispatched`. */
-export async function dispatch(
-  c: Context<AppEnv>,
-  request: DispatchRequest,
-): Promise<Dispatch | { readonly dispatchResult: Exclude<DispatchResult, "dispatched">; readonly reason: string }> {
+export async function dispatch(c: Context<AppEnv>, request: DispatchRequest): Promise<Dispatch | DispatchRefused> {
   const config = c.get("config");
   const now = c.get("now");
   const userRef = await uafUser(c, request.username);
@@ -111,7 +127,11 @@ export async function dispatch(
     if (!device?.fcmRegistrationToken)
       return {
         dispatchResult: "dispatchTargetNotFound",
-        reason: request.deviceId ? "fcm_device_unknown" : `fcm_devices ${pushable.length}`,
+        reason: request.deviceId
+          ? "fcm_device_unknown"
+          : pushable.length === 0
+            ? "fcm_no_device"
+            : "fcm_device_ambiguous",
       };
     // The Nevis dispatcher encrypts push payloads; a device without an encryption key cannot get one.
     if (!device.encryptionKey) return { dispatchResult: "dispatchError", reason: "fcm_device_without_encryption_key" };
@@ -183,10 +203,9 @@ export async function dispatch(
       } catch (error) {
         await ref.run("discard", null, now);
         if (error instanceof FcmError)
-          return {
-            dispatchResult: error.reason === "fcm_target_expired" ? "dispatchTargetExpired" : "dispatchError",
-            reason: error.reason,
-          };
+          return error.reason === "fcm_target_expired"
+            ? { dispatchResult: "dispatchTargetExpired", reason: "fcm_target_expired" }
+            : { dispatchResult: "dispatchError", reason: "fcm_failed", detail: { fcm: error.reason } };
         throw error;
       }
       break;

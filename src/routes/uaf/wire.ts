@@ -7,7 +7,7 @@
  */
 import type { Context } from "hono";
 import { z } from "zod";
-import { USERNAME_PATTERN, USERNAME_RULE } from "../../config/schema";
+import { AAID_PATTERN, USERNAME_PATTERN, USERNAME_RULE } from "../../protocol";
 import { OAuthError } from "../../errors";
 import { readBodyLimited } from "../../http/form";
 import type { AppEnv } from "../context";
@@ -43,10 +43,7 @@ export const registrationContextSchema = z.looseObject({ username });
 export const authenticationContextSchema = z.looseObject({ username, transaction: transactionSchema.optional() });
 export const deregistrationContextSchema = z.looseObject({
   username,
-  aaid: z
-    .string()
-    .regex(/^[0-9A-F]{4}#[0-9A-F]{4}$/)
-    .optional(),
+  aaid: z.string().regex(AAID_PATTERN).optional(),
   keyID: b64url.max(400).optional(),
   deviceId: z.string().min(1).max(200).optional(),
 });
@@ -79,7 +76,10 @@ export function parseWith<T extends z.ZodType>(schema: T, value: unknown, where:
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const detail = describe(parsed.error);
-    throw new OAuthError("invalid_request", `${where}: ${detail}`, { reason: `${where}_invalid ${detail}` });
+    throw new OAuthError("invalid_request", `${where}: ${detail}`, {
+      reason: "uaf_member_invalid",
+      detail: { member: where, problem: detail },
+    });
   }
   return parsed.data;
 }
@@ -89,7 +89,10 @@ export function parseJsonString(value: string, where: string): unknown {
   try {
     return JSON.parse(value);
   } catch {
-    throw new OAuthError("invalid_request", `${where} is not JSON`, { reason: `${where}_not_json` });
+    throw new OAuthError("invalid_request", `${where} is not JSON`, {
+      reason: "uaf_member_not_json",
+      detail: { member: where },
+    });
   }
 }
 
@@ -98,7 +101,8 @@ export async function readJsonBody(c: Context<AppEnv>): Promise<unknown> {
   const type = (c.req.header("Content-Type") ?? "").split(";")[0]!.trim().toLowerCase();
   if (!ACCEPTED_TYPES.has(type))
     throw new OAuthError("invalid_request", "Content-Type must be application/fido+uaf or application/json", {
-      reason: `content_type ${type.slice(0, 60)}`,
+      reason: "content_type_unsupported",
+      detail: { content_type: type.slice(0, 60) },
     });
   return parseJsonString(await readBodyLimited(c.req.raw, c.get("config").limits.max_attestation_bytes), "body");
 }

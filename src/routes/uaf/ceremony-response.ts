@@ -1,155 +1,26 @@
 /**
- * The UAF ceremonies the services share (in-app, out-of-band, the login flow's device authenticator):
- * issue a registration or authentication request (challenge + sealed serverData), and process the
- * device's response: open serverData, run the pure verifier (src/uaf), then commit to the user's
- * record in one atomic operation. An out-of-band transaction named in serverData learns the outcome.
+ * The second half of the UAF ceremonies: the device's response. Open serverData, run the pure verifier
+ * (src/uaf), then commit to the user's record in one atomic operation. An out-of-band transaction named
+ * in serverData takes one answer and learns the outcome.
  */
 import type { Context } from "hono";
-import { base64url } from "jose";
 import type { Config } from "../../config/load";
 import type { UafTransactionRecord } from "../../kv/uaf-transaction";
 import type { UafAuthenticatorRecord, UafUserRecord } from "../../kv/uaf-user";
-import { transactionContentHash, verifyAuthentication, type VerifiedAuthentication } from "../../uaf/authentication";
+import { verifyAuthentication, type VerifiedAuthentication } from "../../uaf/authentication";
 import { parseUafResponse, type AuthenticationResponse, type RegistrationResponse } from "../../uaf/messages";
-import { authenticationPolicy, registrationPolicy } from "../../uaf/policy";
+import { registrationPolicy } from "../../uaf/policy";
 import { verifyRegistration, type RegistrationTrust } from "../../uaf/registration";
-import { openServerData, sealServerData, type ServerData } from "../../uaf/server-data";
+import { openServerData, type ServerData } from "../../uaf/server-data";
 import { uafStatusFor } from "../../uaf/status";
 import { importTrustAnchors, type TrustAnchor } from "../../x509/chain";
 import { checkDeviceKeys } from "../../verifiers/device-signature";
 import type { AppEnv } from "../context";
-import { keysFor } from "../services";
-import { readUafUser, uafUser } from "../uaf-users";
-import { requireAuthorityLive, type Authority } from "./authorize";
+import { uafUser } from "../uaf-users";
+import { requireAuthorityLive } from "./authorize";
+import { appIdOf, serverDataKey } from "./ceremony-request";
 import { UAF_STATUS, UafError } from "./uaf-error";
 import { parseJsonString, parseWith, registrationResponseContextSchema } from "./wire";
-
-export const FACETS_PATH = "/_app/uaf/1.1/facets";
-
-export function appIdOf(config: Config): string {
-  return `${config.issuer}${FACETS_PATH}`;
-}
-
-export interface ReturnUafRequest {
-  readonly statusCode: number;
-  readonly uafRequest: string;
-  readonly op: "Reg" | "Auth" | "Dereg";
-  readonly lifetimeMillis: number;
-}
-
-async function serverDataKey(c: Context<AppEnv>): Promise<CryptoKey> {
-  return (await keysFor(c)).uafServerDataKey;
-}
-
-function newChallenge(): string {
-  return base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
-}
-
-function header(config: Config, op: "Reg" | "Auth" | "Dereg", serverData?: string) {
-  return { upv: { major: 1, minor: 1 }, op, appID: appIdOf(config), ...(serverData ? { serverData } : {}) };
-}
-
-/**
- * A registration request for `username`: for an out-of-band transaction (`tx`), or in-app under an
- * `authority` (what authorized the request; the response is refused once it no longer holds).
- */
-export async function newRegistrationRequest(
-  c: Context<AppEnv>,
-  username: string,
-  options: { readonly tx?: string; readonly authority?: Authority | undefined } = {},
-): Promise<ReturnUafRequest> {
-  const config = c.get("config");
-  const now = c.get("now");
-  const user = await readUafUser(c, username);
-  const challenge = newChallenge();
-  const { tx, authority } = options;
-  const serverData = await sealServerData(await serverDataKey(c), {
-    op: "Reg",
-    username,
-    challenge,
-    exp: now + config.uaf.request_ttl,
-    ...(tx ? { tx } : {}),
-    ...(authority ? { authority } : {}),
-  });
-  const request = [
-    {
-      header: header(config, "Reg", serverData),
-      challenge,
-      username,
-      policy: registrationPolicy(config.uaf.aaids, user?.authenticators ?? []),
-    },
-  ];
-  return {
-    statusCode: UAF_STATUS.OK,
-    uafRequest: JSON.stringify(request),
-    op: "Reg",
-    lifetimeMillis: config.uaf.request_ttl * 1000,
-  };
-}
-
-/** An authentication request for the user's registered authenticators (none: 1481). */
-export async function newAuthenticationRequest(
-  c: Context<AppEnv>,
-  username: string,
-  options: { readonly tx?: string; readonly transaction?: UafTransactionRecord["transaction"] } = {},
-): Promise<ReturnUafRequest> {
-  const config = c.get("config");
-  const now = c.get("now");
-  const usable = (await readUafUser(c, username))?.authenticators ?? [];
-  if (usable.length === 0)
-    throw new UafError(UAF_STATUS.UNKNOWN_KEY_ID, "No registered authenticator", "no_authenticator_registered");
-  const challenge = newChallenge();
-  // A transaction text shown travels sealed as its hash: nothing is stored for it.
-  const txh = options.transaction ? await transactionContentHash(options.transaction[0]!.content) : null;
-  if (options.transaction && !txh)
-    throw new UafError(
-      UAF_STATUS.BAD_REQUEST,
-      "transaction content must be base64url",
-      "transaction_content_not_base64url",
-    );
-  const serverData = await sealServerData(await serverDataKey(c), {
-    op: "Auth",
-    username,
-    challenge,
-    exp: now + config.uaf.request_ttl,
-    ...(options.tx ? { tx: options.tx } : {}),
-    ...(txh ? { txh } : {}),
-  });
-  const policy = authenticationPolicy(usable);
-  const request = [
-    {
-      header: header(config, "Auth", serverData),
-      challenge,
-      ...(options.transaction ? { transaction: options.transaction } : {}),
-      policy,
-    },
-  ];
-  return {
-    statusCode: UAF_STATUS.OK,
-    uafRequest: JSON.stringify(request),
-    op: "Auth",
-    lifetimeMillis: config.uaf.request_ttl * 1000,
-  };
-}
-
-/** A DeregistrationRequest telling the device which authenticators to delete. */
-export function deregistrationRequest(
-  config: Config,
-  removed: readonly Pick<UafAuthenticatorRecord, "aaid" | "keyId">[],
-): ReturnUafRequest {
-  const request = [
-    {
-      header: header(config, "Dereg"),
-      authenticators: removed.map((authenticator) => ({ aaid: authenticator.aaid, keyID: authenticator.keyId })),
-    },
-  ];
-  return {
-    statusCode: UAF_STATUS.OK,
-    uafRequest: JSON.stringify(request),
-    op: "Dereg",
-    lifetimeMillis: config.uaf.request_ttl * 1000,
-  };
-}
 
 const anchorsCache = new WeakMap<object, TrustAnchor[]>();
 
@@ -175,22 +46,22 @@ async function openResponse<T extends RegistrationResponse | AuthenticationRespo
 ): Promise<{ response: T; data: ServerData }> {
   const parsed = parseUafResponse(uafResponse, op);
   if (!parsed.ok)
-    throw new UafError(
-      uafStatusFor(parsed.reason),
-      "The UAF response is malformed",
-      `${parsed.reason} ${JSON.stringify(parsed.detail ?? {})}`,
-    );
+    throw new UafError(uafStatusFor(parsed.reason), "The UAF response is malformed", {
+      reason: parsed.reason,
+      ...(parsed.detail ? { detail: parsed.detail } : {}),
+    });
   // parseUafResponse accepts exactly one response: a batch would commit some and refuse others.
   const response = parsed.value[0] as T;
   const opened = await openServerData(await serverDataKey(c), response.header.serverData ?? "", c.get("now"));
   if (!opened.ok)
-    throw new UafError(uafStatusFor(opened.reason), "The UAF response does not answer a valid request", opened.reason);
+    throw new UafError(uafStatusFor(opened.reason), "The UAF response does not answer a valid request", {
+      reason: opened.reason,
+    });
   if (opened.value.op !== op || response.header.op !== op)
-    throw new UafError(
-      UAF_STATUS.REQUEST_INVALID,
-      "The UAF response answers another operation",
-      `server_data_op ${opened.value.op}`,
-    );
+    throw new UafError(UAF_STATUS.REQUEST_INVALID, "The UAF response answers another operation", {
+      reason: "server_data_op_mismatch",
+      detail: { op: opened.value.op },
+    });
   return { response, data: opened.value };
 }
 
@@ -204,11 +75,9 @@ async function settle<T>(
   // An out-of-band transaction takes one answer, claimed atomically: its status is what the backend acts
   // on, and a second answer must not register (or authenticate) behind a reported outcome.
   if (ref && !(await ref.run("claim", null, c.get("now"))))
-    throw new UafError(
-      UAF_STATUS.REQUEST_INVALID,
-      "The UAF request was already answered, or has expired",
-      "transaction_not_open",
-    );
+    throw new UafError(UAF_STATUS.REQUEST_INVALID, "The UAF request was already answered, or has expired", {
+      reason: "transaction_not_open",
+    });
   try {
     const { value, authenticators } = await work();
     if (ref) await ref.run("finish", { succeeded: true, uafStatusCode: UAF_STATUS.OK, authenticators }, c.get("now"));
@@ -240,18 +109,16 @@ export async function completeRegistration(
   if (data.authority !== undefined) await requireAuthorityLive(c, data.authority, username);
   return settle(c, data.tx, async () => {
     if (contextString === undefined)
-      throw new UafError(
-        UAF_STATUS.BAD_REQUEST,
-        "context: the device (deviceId, deviceInformation) is required",
-        "registration_context_missing",
-      );
+      throw new UafError(UAF_STATUS.BAD_REQUEST, "context: the device (deviceId, deviceInformation) is required", {
+        reason: "registration_context_missing",
+      });
     const context = parseWith(registrationResponseContextSchema, parseJsonString(contextString, "context"), "context");
     const keys = await checkDeviceKeys(context.deviceInformation ?? {});
     if (!keys.ok)
       throw new UafError(
         UAF_STATUS.BAD_REQUEST,
         `context.deviceInformation: the ${keys.reason === "signature_key_unusable" ? "signatureKey (EC P-256, ES256)" : "encryptionKey (EC for ECDH-ES, or RSA)"} is not usable`,
-        keys.reason,
+        { reason: keys.reason },
       );
     const verified = await verifyRegistration(
       response,
@@ -266,11 +133,10 @@ export async function completeRegistration(
       new Date(now * 1000),
     );
     if (!verified.ok)
-      throw new UafError(
-        uafStatusFor(verified.reason),
-        "The registration was refused",
-        `${verified.reason} ${JSON.stringify(verified.detail ?? {})}`,
-      );
+      throw new UafError(uafStatusFor(verified.reason), "The registration was refused", {
+        reason: verified.reason,
+        ...(verified.detail ? { detail: verified.detail } : {}),
+      });
     const userRef = await uafUser(c, username);
     const stored = await userRef.run(
       "register",
@@ -300,7 +166,7 @@ export async function completeRegistration(
         stored.reason === "device_name_taken"
           ? UAF_STATUS.REQUEST_INVALID
           : UAF_STATUS.UNACCEPTABLE_AUTHENTICATOR;
-      throw new UafError(code, "The registration was refused", stored.reason);
+      throw new UafError(code, "The registration was refused", { reason: stored.reason });
     }
     const registered = verified.value.map((authenticator) => ({
       aaid: authenticator.aaid,
@@ -330,11 +196,9 @@ export async function completeAuthentication(
   const now = c.get("now");
   const { response, data } = await openResponse<AuthenticationResponse>(c, uafResponse, "Auth");
   if (options.expectTransaction !== undefined && data.tx !== options.expectTransaction)
-    throw new UafError(
-      UAF_STATUS.REQUEST_INVALID,
-      "The UAF response answers another request",
-      "server_data_other_transaction",
-    );
+    throw new UafError(UAF_STATUS.REQUEST_INVALID, "The UAF response answers another request", {
+      reason: "server_data_other_transaction",
+    });
   const username = data.username!;
   return settle(c, data.tx, async () => {
     const userRef = await uafUser(c, username);
@@ -351,11 +215,10 @@ export async function completeAuthentication(
       new Date(now * 1000),
     );
     if (!verified.ok)
-      throw new UafError(
-        uafStatusFor(verified.reason),
-        "The authentication was refused",
-        `${verified.reason} ${JSON.stringify(verified.detail ?? {})}`,
-      );
+      throw new UafError(uafStatusFor(verified.reason), "The authentication was refused", {
+        reason: verified.reason,
+        ...(verified.detail ? { detail: verified.detail } : {}),
+      });
     const allow = config.uaf.counter_regression === "allow";
     if (verified.value.counterRegressed) c.get("log").uaf_counter_regressed = true;
     const stored = await userRef.run(
@@ -377,7 +240,7 @@ export async function completeAuthentication(
           : stored.reason === "counter_regressed"
             ? UAF_STATUS.UNACCEPTABLE_AUTHENTICATOR
             : UAF_STATUS.REQUEST_INVALID;
-      throw new UafError(code, "The authentication was refused", stored.reason);
+      throw new UafError(code, "The authentication was refused", { reason: stored.reason });
     }
     return {
       value: { username, authenticator: stored.value, verified: verified.value, ...(data.tx ? { tx: data.tx } : {}) },
