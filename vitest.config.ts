@@ -10,7 +10,14 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: { CONFIG: JSON.stringify(testConfig) } },
+            miniflare: {
+              bindings: { CONFIG: JSON.stringify(testConfig) },
+              // The tests never reach the network. A fetch that leaves the Worker (the Android status list at
+              // the fixture's unreachable URL) gets this answer instead of a refused connection, which workerd
+              // would log as an uncaught exception even though the server catches it.
+              outboundService: (request: Request) =>
+                new Response(`tests do not reach the network: ${new URL(request.url).origin}`, { status: 503 }),
+            },
           }),
         ],
         // A first request in a file creates signing keys, which under a loaded CI machine can outlast vitest's 5 s default.

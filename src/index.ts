@@ -17,17 +17,8 @@ import { writeLog } from "./log";
 import WEB_CAT_SCRIPT from "./routes/cat/web-cat.client.js";
 import type { Runtime } from "./runtime";
 
-export {
-  DynamicClientStore,
-  Grant,
-  KeyManager,
-  LoginSession,
-  RateLimiter,
-  UafTransaction,
-  UafUser,
-  UserStore,
-  WebSession,
-} from "./kv/workers/classes";
+// Every Durable Object class wrangler.toml binds must be exported by the main module.
+export * from "./kv/workers/classes";
 export { ReplayGuard } from "./kv/workers/replay-guard";
 
 const startupEnv = env as unknown as Env;

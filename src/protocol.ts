@@ -62,6 +62,16 @@ export const PRIVATE_JWK_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"]
 export const hasPrivateJwkMember = (jwk: object): boolean => PRIVATE_JWK_MEMBERS.some((member) => member in jwk);
 
 /**
+ * The longest `jti` (RFC 7519 §4.1.7) this server accepts in a JWT it must remember for single use
+ * (client assertions, DPoP proofs, attestation PoPs): its own bound, which keeps replay records small.
+ */
+export const MAX_JTI_LENGTH = 256;
+
+/** Whether `value` is a `jti` this server will record: a non-empty string of at most MAX_JTI_LENGTH. */
+export const isRecordableJti = (value: unknown): value is string =>
+  typeof value === "string" && value.length > 0 && value.length <= MAX_JTI_LENGTH;
+
+/**
  * Client assurance levels, the `cal` claim of HAAPI tokens (Curity's names): how the client proved
  * who it is.
  */

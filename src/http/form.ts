@@ -59,6 +59,18 @@ export function isFormContentType(contentType: string | null): boolean {
   return (contentType ?? "").split(";")[0]!.trim().toLowerCase() === "application/x-www-form-urlencoded";
 }
 
+/** The form of an OAuth endpoint's request: its content type checked (RFC 6749 §3.2), then read and parsed. */
+export async function readOAuthForm(request: Request, maxBytes: number): Promise<FormParams> {
+  const contentType = request.headers.get("Content-Type");
+  if (!isFormContentType(contentType)) {
+    throw new OAuthError("invalid_request", "content type must be application/x-www-form-urlencoded", {
+      reason: "content_type_unsupported",
+      detail: { content_type: contentType?.slice(0, 100) ?? null },
+    });
+  }
+  return parseForm(await readBodyLimited(request, maxBytes));
+}
+
 /** Parse a form body; a parameter given twice is an error, an empty one is absent. */
 export function parseForm(body: string): FormParams {
   const params = new Map<string, string>();

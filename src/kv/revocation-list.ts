@@ -59,8 +59,10 @@ export async function androidStatusList(source: StatusListSource, now: number): 
     if (!response.ok) return "unavailable";
     const list: unknown = await response.json();
     if (!isStatusList(list)) return "unavailable";
-    await source.cache.put(key, JSON.stringify(list), Math.max(60, source.ttl), now);
     memory.set(key, { until: now + Math.min(source.ttl, 300), list });
+    // A failed write (Workers KV refuses a second write to a key within a second, as when isolates refresh
+    // the list together) loses only the shared copy: the downloaded list is still the answer.
+    await source.cache.put(key, JSON.stringify(list), Math.max(60, source.ttl), now).catch(() => {});
     return list;
   } catch {
     return "unavailable";

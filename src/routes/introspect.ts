@@ -14,7 +14,7 @@
 import { Hono, type Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { OAuthError } from "../errors";
-import { isFormContentType, parseForm, readBodyLimited } from "../http/form";
+import { readOAuthForm } from "../http/form";
 import { hashToken } from "../tokens/grant-tokens";
 import { verifyAccessToken, type VerifiedAccessToken } from "../verifiers/access-token";
 import { checkGrantLive } from "../verifiers/grant-liveness";
@@ -23,19 +23,13 @@ import type { AppEnv } from "./context";
 import { refuseOtherMethods } from "./method-not-allowed";
 import { findGrant, type FoundGrant } from "./live-grant";
 import { noStore } from "./no-store";
-import { authenticateClientRequest } from "./token/authenticate-client";
+import { authenticateClientRequest, formRequestCredentials } from "./token/authenticate-client";
 
 export const INTROSPECT_PATH = "/oauth/v2/oauth-introspect";
 
 /** Step: a form body (size-limited, no repeated parameters) with the required `token`. */
 export const parseClientForm = createMiddleware<AppEnv>(async (c, next) => {
-  if (!isFormContentType(c.req.header("Content-Type") ?? null)) {
-    throw new OAuthError("invalid_request", "content type must be application/x-www-form-urlencoded", {
-      reason: "content_type_unsupported",
-      detail: { content_type: c.req.header("Content-Type")?.slice(0, 100) ?? null },
-    });
-  }
-  const form = parseForm(await readBodyLimited(c.req.raw, c.get("config").limits.max_body_bytes));
+  const form = await readOAuthForm(c.req.raw, c.get("config").limits.max_body_bytes);
   if (form.get("token") === undefined)
     throw new OAuthError("invalid_request", "token is required", {
       reason: "parameter_missing",
@@ -51,18 +45,10 @@ export const parseClientForm = createMiddleware<AppEnv>(async (c, next) => {
  */
 export function authenticateFormClient(options: { readonly allowPublic: boolean }) {
   return createMiddleware<AppEnv>(async (c, next) => {
-    const authenticated = await authenticateClientRequest(
-      c,
-      {
-        authorization: c.req.header("Authorization") ?? null,
-        form: c.get("form"),
-        attestation: {
-          attestation: c.req.header("OAuth-Client-Attestation") ?? null,
-          pop: c.req.header("OAuth-Client-Attestation-PoP") ?? null,
-        },
-      },
-      { dynamic: true, allowPublic: options.allowPublic },
-    );
+    const authenticated = await authenticateClientRequest(c, formRequestCredentials(c), {
+      dynamic: true,
+      allowPublic: options.allowPublic,
+    });
     if (authenticated.attestation)
       throw new OAuthError("invalid_client", "client authentication failed", {
         reason: "attestation_not_accepted_here",

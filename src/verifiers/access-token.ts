@@ -44,19 +44,13 @@ export async function verifyAccessToken(
   const verified = await verifyServerJwt(
     token,
     keys,
-    {
-      typ: "at+jwt",
-      issuer: policy.issuer,
-      audience: policy.audience,
-      requiredClaims: ["exp", "iat", "sub", "jti", "client_id"],
-    },
+    { typ: "at+jwt", issuer: policy.issuer, audience: policy.audience, otherRequiredClaims: ["client_id"] },
     now,
   );
   if (!verified.ok) return verified;
   const payload = verified.value;
   const { sub, client_id: clientId, scope, jti, exp, cal, cnf } = payload;
-  if (typeof sub !== "string" || typeof clientId !== "string" || typeof jti !== "string" || typeof exp !== "number")
-    return fail("claims_missing");
+  if (typeof clientId !== "string") return fail("claims_missing");
   if (typeof scope !== "string" || !isClientAssuranceLevel(cal))
     return fail("claims_missing", { claim: typeof scope !== "string" ? "scope" : "cal" });
   let jkt: string | undefined;

@@ -13,6 +13,7 @@
  * Pure: `now` is epoch seconds.
  */
 import { errors, importJWK, jwtVerify, type JWK } from "jose";
+import { isRecordableJti } from "../protocol";
 import { fail, ok, type Result } from "./result";
 
 export const ATTESTATION_POP_TYP = "oauth-client-attestation-pop+jwt";
@@ -84,6 +85,6 @@ export async function verifyAttestationPop(
   if (iat > now + policy.clockSkew) return fail("iat_in_future", { iat, now });
   if (iat < now - policy.maxAge) return fail("iat_too_old", { iat, now });
   const jti = payload.jti;
-  if (typeof jti !== "string" || jti.length === 0 || jti.length > 256) return fail("jti_missing");
+  if (!isRecordableJti(jti)) return fail("jti_missing");
   return ok({ jti, expiresAt: iat + policy.maxAge + policy.clockSkew });
 }

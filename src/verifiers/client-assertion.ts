@@ -8,6 +8,7 @@
  * Pure: `now` is epoch seconds; the single-use record is a function the caller passes in.
  */
 import { decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { isRecordableJti } from "../protocol";
 import { fail, ok, type Result } from "./result";
 
 export type AssertionFailure =
@@ -96,8 +97,7 @@ export async function verifyClientAssertion(
     return fail("lifetime_too_long", { exp: payload.exp, iat: payload.iat });
   if (typeof payload.iat === "number" && payload.iat > now + policy.clockSkew)
     return fail("not_yet_valid", { iat: payload.iat, server_time: now });
-  if (typeof payload.jti !== "string" || payload.jti.length === 0 || payload.jti.length > 256)
-    return fail("jti_missing");
+  if (!isRecordableJti(payload.jti)) return fail("jti_missing");
 
   // Single use: the record lives until the assertion could no longer be accepted anyway.
   if (!(await deps.markUsed(payload.jti, Math.ceil(payload.exp + policy.clockSkew) + 1)))

@@ -6,7 +6,7 @@
  */
 import { base64url, compactVerify, errors, type JWK } from "jose";
 import { sha256Base64url } from "../hash";
-import { hasPrivateJwkMember } from "../protocol";
+import { hasPrivateJwkMember, isRecordableJti } from "../protocol";
 import { normalizeHtu } from "./htu";
 import { fail, ok, type Result } from "./result";
 
@@ -85,7 +85,6 @@ export interface DpopProof {
 
 const ASYMMETRIC_KTY = new Set(["EC", "RSA", "OKP"]);
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
-const MAX_JTI_LENGTH = 256;
 const decoder = new TextDecoder();
 
 function parseSegment(segment: string): Record<string, unknown> | null {
@@ -159,8 +158,7 @@ export async function verifyDpopProof(
 
   // 3-6. Claims.
   const { jti, htm, htu, iat } = claims;
-  if (typeof jti !== "string" || jti.length === 0 || jti.length > MAX_JTI_LENGTH)
-    return fail("jti_invalid", { jti_type: typeof jti });
+  if (!isRecordableJti(jti)) return fail("jti_invalid", { jti_type: typeof jti });
   if (htm !== policy.method) return fail("htm_mismatch", { expected: policy.method, received: htm });
   if (typeof htu !== "string") return fail("htu_invalid", { received: htu });
   const receivedHtu = normalizeHtu(htu);

@@ -43,8 +43,16 @@ export interface Account {
   readonly codeVerifier: string;
 }
 
+/**
+ * The JSON of a UAF response (application/fido+uaf), decoded by hand: workerd warns when `.text()` or
+ * `.json()` reads a body whose type is not text or JSON.
+ */
+export async function uafBody(response: Response): Promise<Json> {
+  return JSON.parse(new TextDecoder().decode(await response.arrayBuffer())) as Json;
+}
+
 async function json(response: Response, status: number): Promise<Json> {
-  const text = await response.text();
+  const text = new TextDecoder().decode(await response.arrayBuffer());
   expect(response.status, text).toBe(status);
   return JSON.parse(text) as Json;
 }

@@ -10,6 +10,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { configFor, type Config } from "../../src/config/load";
 import { clearStatusListMemory, statusListKey } from "../../src/kv/revocation-list";
 import { testKeys, testStores } from "../helpers/runtime";
+import { postStreamed, streamedBody } from "../helpers/streamed-body";
 import { CAT_TYP, signCat, type CatClaims } from "../../src/tokens/cat";
 import { issueCatChallenge } from "../../src/verifiers/cat-challenge";
 import { parseDerCertificate } from "../../src/x509/parse-certificate";
@@ -122,20 +123,13 @@ describe("POST CAT: the request itself", () => {
     const body = `challenge=${challenge}&challenge_response=${"A".repeat(limit)}`;
     await refused(await postCat({ device, body }), 413, "invalid_request", "request body too large");
 
-    const chunk = new TextEncoder().encode("A".repeat(8192));
-    let sent = 0;
-    const stream = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        if (sent > limit + chunk.length) return controller.close();
-        sent += chunk.length;
-        controller.enqueue(chunk);
-      },
-    });
+    const stream = streamedBody(Math.ceil(limit / 8192) + 2, 8192, "A");
     await refused(
-      await rawPost(stream, {
-        "Content-Type": "application/x-www-form-urlencoded",
-        DPoP: await proof(device, { htu: CAT_URL }),
-      }),
+      await postStreamed(
+        CAT_URL,
+        { "Content-Type": "application/x-www-form-urlencoded", DPoP: await proof(device, { htu: CAT_URL }) },
+        stream,
+      ),
       413,
       "invalid_request",
       "request body too large",

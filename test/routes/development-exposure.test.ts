@@ -4,7 +4,7 @@
  * `npm start` is reached); any other host gets a 500 server_error naming the missing CONFIG.
  */
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Env } from "../../src/env";
 import { workerApp } from "../helpers/runtime";
 
@@ -13,6 +13,19 @@ const withoutConfig: Env = { ...env, CONFIG: undefined } as Env;
 const metadata = (origin: string, bindings: Env) =>
   workerApp().fetch(new Request(`${origin}/.well-known/oauth-authorization-server`), bindings);
 
+// The development configuration logs every request; the lines are checked here, not printed.
+let logged: { log: ReturnType<typeof vi.spyOn>; error: ReturnType<typeof vi.spyOn> };
+beforeEach(() => {
+  logged = {
+    log: vi.spyOn(console, "log").mockImplementation(() => {}),
+    error: vi.spyOn(console, "error").mockImplementation(() => {}),
+  };
+});
+afterEach(() => vi.restoreAllMocks());
+
+const lines = (spy: { mock: { calls: unknown[][] } }) =>
+  spy.mock.calls.map((args) => JSON.parse(String(args[0])) as Record<string, unknown>);
+
 describe("the bundled development configuration", () => {
   it.each(["http://127.0.0.1:8787", "http://localhost:8787", "http://[::1]:8787"])(
     "is served at %s",
@@ -20,6 +33,7 @@ describe("the bundled development configuration", () => {
       const response = await metadata(origin, withoutConfig);
       expect(response.status).toBe(200);
       expect(((await response.json()) as { issuer: string }).issuer).toBe("http://127.0.0.1:8787");
+      expect(lines(logged.log)).toEqual([expect.objectContaining({ status: 200 })]);
     },
   );
 
@@ -44,6 +58,11 @@ describe("the bundled development configuration", () => {
         withoutConfig,
       );
       expect(token.status).toBe(500);
+      // The operator's log says why, for both requests.
+      expect(lines(logged.error)).toEqual([
+        expect.objectContaining({ status: 500, reason: "development_configuration_exposed" }),
+        expect.objectContaining({ status: 500, reason: "development_configuration_exposed" }),
+      ]);
     },
   );
 

@@ -29,6 +29,7 @@ import {
   type RegisterOptions,
 } from "../helpers/registration";
 import { basic, BASE, jsonOf, TOKEN_URL, tokenRequest } from "../helpers/server";
+import { postStreamed, streamedBody } from "../helpers/streamed-body";
 
 type Json = Record<string, any>;
 
@@ -744,17 +745,12 @@ describe("malformed requests", () => {
     },
     {
       name: "a streamed body over the limit, without Content-Length",
-      send: () => {
-        const chunk = new TextEncoder().encode(" ".repeat(4096));
-        let sent = 0;
-        const stream = new ReadableStream<Uint8Array>({
-          pull(controller) {
-            if (sent++ < 8) controller.enqueue(chunk);
-            else controller.close();
-          },
-        });
-        return postRaw(stream, JSON_TYPE);
-      },
+      send: () =>
+        postStreamed(
+          REGISTRATION_URL,
+          { "CF-Connecting-IP": freshSource(), Authorization: MAIN, ...JSON_TYPE },
+          streamedBody(8, 4096, " "),
+        ),
       status: 413,
       error: "invalid_request",
     },

@@ -12,6 +12,7 @@ import type { RecordCollection } from "../../src/kv/record";
 import type { Stores } from "../../src/kv/stores";
 import { basic, BASE } from "../helpers/server";
 import { testStores } from "../helpers/runtime";
+import { uafBody } from "../helpers/uaf";
 
 /** The test stores, with every record operation and every replay use refusing as a busy store does. */
 function busyStores(): Stores {
@@ -66,6 +67,6 @@ describe("a busy store", () => {
     );
     expect(response.status).toBe(503);
     expect(response.headers.get("Retry-After")).toBe("2");
-    expect(await response.json()).toMatchObject({ statusCode: 1500 });
+    expect(await uafBody(response)).toMatchObject({ statusCode: 1500 });
   });
 });

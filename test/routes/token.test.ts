@@ -17,6 +17,7 @@ import { describe, expect, it } from "vitest";
 import keys from "../fixtures/keys.json";
 import { deviceKey, proof } from "../helpers/dpop";
 import { BASE, basic, jsonOf, tokenRequest, TOKEN_URL } from "../helpers/server";
+import { postStreamed, streamedBody } from "../helpers/streamed-body";
 
 const CC = { grant_type: "client_credentials" };
 
@@ -442,17 +443,11 @@ describe("bad input never reaches a 500", () => {
   });
 
   it("oversized body without Content-Length (streamed): 413", async () => {
-    const stream = new ReadableStream({
-      start(controller) {
-        for (let i = 0; i < 20; i++) controller.enqueue(new TextEncoder().encode("a".repeat(1024)));
-        controller.close();
-      },
-    });
-    const response = await exports.default.fetch(TOKEN_URL, {
-      method: "POST",
-      headers: { ...auth, "Content-Type": "application/x-www-form-urlencoded" },
-      body: stream,
-    });
+    const response = await postStreamed(
+      TOKEN_URL,
+      { ...auth, "Content-Type": "application/x-www-form-urlencoded" },
+      streamedBody(20, 1024),
+    );
     await expectError(response, 413, "invalid_request");
   });
 

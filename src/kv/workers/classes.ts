@@ -1,6 +1,7 @@
 /**
  * The Durable Object classes of wrangler.toml: thin hosts of the record kinds (host.ts), one class per
  * binding. Their operations are the kinds' (src/kv/<kind>.ts); nothing here decides anything.
+ * The Workers entry point (src/index.ts) exports everything this module exports: classes only.
  */
 import { dynamicClientKind } from "../dynamic-client";
 import { grantKind } from "../grant";

@@ -1,6 +1,7 @@
 /**
  * The Workers adapters assembled: the `Stores` of the Worker's bindings (wrangler.toml). Only the
- * Workers entry point (src/index.ts) and the tests that inspect Durable Objects use this.
+ * Workers entry point (src/index.ts) uses this, once per bindings object: it keeps the stores in that
+ * object's `Runtime`.
  */
 import type { Env } from "../../env";
 import { dynamicClientKind } from "../dynamic-client";
@@ -18,26 +19,19 @@ import { workersKvCache } from "./cache";
 import { durableObjectCollection } from "./host";
 import { durableObjectReplayStore } from "./replay-guard";
 
-const storesByEnv = new WeakMap<object, Stores>();
-
 export function workersStores(env: Env): Stores {
-  let stores = storesByEnv.get(env);
-  if (!stores) {
-    stores = {
-      replay: durableObjectReplayStore(env.REPLAY_GUARD),
-      appAttestKeys: durableObjectCollection(env.REPLAY_GUARD, appAttestKeyKind),
-      keys: durableObjectCollection(env.KEY_MANAGER, keyManagerKind),
-      dynamicClients: durableObjectCollection(env.DYNAMIC_CLIENTS, dynamicClientKind),
-      rateLimits: durableObjectCollection(env.RATE_LIMITER, rateLimitKind),
-      loginSessions: durableObjectCollection(env.LOGIN_SESSIONS, loginSessionKind),
-      grants: durableObjectCollection(env.GRANTS, grantKind),
-      users: durableObjectCollection(env.USERS, userKind),
-      uafUsers: durableObjectCollection(env.UAF_USERS, uafUserKind),
-      uafTransactions: durableObjectCollection(env.UAF_TRANSACTIONS, uafTransactionKind),
-      webSessions: durableObjectCollection(env.WEB_SESSIONS, webSessionKind),
-      cache: workersKvCache(env.CACHE),
-    };
-    storesByEnv.set(env, stores);
-  }
-  return stores;
+  return {
+    replay: durableObjectReplayStore(env.REPLAY_GUARD),
+    appAttestKeys: durableObjectCollection(env.REPLAY_GUARD, appAttestKeyKind),
+    keys: durableObjectCollection(env.KEY_MANAGER, keyManagerKind),
+    dynamicClients: durableObjectCollection(env.DYNAMIC_CLIENTS, dynamicClientKind),
+    rateLimits: durableObjectCollection(env.RATE_LIMITER, rateLimitKind),
+    loginSessions: durableObjectCollection(env.LOGIN_SESSIONS, loginSessionKind),
+    grants: durableObjectCollection(env.GRANTS, grantKind),
+    users: durableObjectCollection(env.USERS, userKind),
+    uafUsers: durableObjectCollection(env.UAF_USERS, uafUserKind),
+    uafTransactions: durableObjectCollection(env.UAF_TRANSACTIONS, uafTransactionKind),
+    webSessions: durableObjectCollection(env.WEB_SESSIONS, webSessionKind),
+    cache: workersKvCache(env.CACHE),
+  };
 }

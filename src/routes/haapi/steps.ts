@@ -61,6 +61,7 @@ export function selectorStep(config: Config, session: SessionRecord): Representa
 }
 
 const usernameField = { name: "userName", type: "username", label: "Username", required: true } as const;
+const passwordField = { name: "password", type: "password", label: "Password", required: true } as const;
 
 export function loginStep(
   config: Config,
@@ -75,7 +76,7 @@ export function loginStep(
       form("login", urls.authenticate(config, authenticator.id), {
         title: "Login",
         actionTitle: "Login",
-        fields: [usernameField, { name: "password", type: "password", label: "Password", required: true }],
+        fields: [usernameField, passwordField],
       }),
       ...(config.login.allow_user_registration
         ? [form("user-register", urls.register(config, authenticator.id), { method: "GET", title: "Create account" })]
@@ -101,7 +102,7 @@ export function registerStep(config: Config, authenticator: AuthenticatorConfig)
         actionTitle: "Create account",
         fields: [
           usernameField,
-          { name: "password", type: "password", label: "Password", required: true },
+          passwordField,
           { name: "email", type: "text", kind: "email", label: "Email", required: false, maxLength: 254 },
           { name: "name", type: "text", label: "Full name", required: false, maxLength: 200 },
         ],

@@ -147,6 +147,18 @@ export interface ClientCredentialInput {
   readonly attestation: AttestationHeaders;
 }
 
+/** What a form request (token, introspection, revocation) presents: its Authorization and attestation headers, its form. */
+export function formRequestCredentials(c: Context<AppEnv>): ClientCredentialInput {
+  return {
+    authorization: c.req.header("Authorization") ?? null,
+    form: c.get("form"),
+    attestation: {
+      attestation: c.req.header("OAuth-Client-Attestation") ?? null,
+      pop: c.req.header("OAuth-Client-Attestation-PoP") ?? null,
+    },
+  };
+}
+
 /**
  * Authenticate the client of a request: find which single method it presents, look the client up
  * (configured clients, then dynamic clients when `dynamic` is true), check the method is the one the client
@@ -214,18 +226,10 @@ export async function authenticateClientRequest<E extends AppEnv>(
 }
 
 export const authenticateClient = createMiddleware<AppEnv>(async (c, next) => {
-  const authenticated = await authenticateClientRequest(
-    c,
-    {
-      authorization: c.req.header("Authorization") ?? null,
-      form: c.get("form"),
-      attestation: {
-        attestation: c.req.header("OAuth-Client-Attestation") ?? null,
-        pop: c.req.header("OAuth-Client-Attestation-PoP") ?? null,
-      },
-    },
-    { dynamic: true, allowPublic: c.get("form").get("grant_type") !== "client_credentials" },
-  );
+  const authenticated = await authenticateClientRequest(c, formRequestCredentials(c), {
+    dynamic: true,
+    allowPublic: c.get("form").get("grant_type") !== "client_credentials",
+  });
   c.set("authenticated", authenticated);
   await next();
 });

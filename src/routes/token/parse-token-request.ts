@@ -4,7 +4,7 @@
  */
 import { createMiddleware } from "hono/factory";
 import { OAuthError } from "../../errors";
-import { isFormContentType, parseForm, readBodyLimited } from "../../http/form";
+import { readOAuthForm } from "../../http/form";
 import type { AppEnv } from "../context";
 
 /** Grant types the token endpoint serves. */
@@ -15,13 +15,7 @@ export const SUPPORTED_GRANTS: ReadonlySet<string> = new Set([
 ]);
 
 export const parseTokenRequest = createMiddleware<AppEnv>(async (c, next) => {
-  if (!isFormContentType(c.req.header("Content-Type") ?? null)) {
-    throw new OAuthError("invalid_request", "content type must be application/x-www-form-urlencoded", {
-      reason: "content_type_unsupported",
-      detail: { content_type: c.req.header("Content-Type")?.slice(0, 100) ?? null },
-    });
-  }
-  const form = parseForm(await readBodyLimited(c.req.raw, c.get("config").limits.max_body_bytes));
+  const form = await readOAuthForm(c.req.raw, c.get("config").limits.max_body_bytes);
   const grantType = form.get("grant_type");
   if (grantType === undefined)
     throw new OAuthError("invalid_request", "grant_type is required", {

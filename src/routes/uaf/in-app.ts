@@ -4,7 +4,6 @@
  * authentication, and the deregistration request service. Each handler is: read -> authorize -> ceremony.
  */
 import type { Context } from "hono";
-import type { z } from "zod";
 import { TRUSTED_FACETS_MEDIA_TYPE, trustedFacets } from "../../uaf/facets";
 import type { AppEnv } from "../context";
 import { uafUser } from "../uaf-users";
@@ -13,14 +12,13 @@ import { deregistrationRequest, newAuthenticationRequest, newRegistrationRequest
 import { completeAuthentication, completeRegistration } from "./ceremony-response";
 import { UAF_STATUS, UafError } from "./uaf-error";
 import {
-  authenticationContextSchema,
-  deregistrationContextSchema,
+  type GetUafRequestContext,
   getUafRequestSchema,
-  parseJsonString,
+  parseGetUafRequestContext,
   parseWith,
   readJsonBody,
-  registrationContextSchema,
   sendUafResponseSchema,
+  type UafOp,
   uafJson,
 } from "./wire";
 
@@ -31,12 +29,8 @@ export function facets(c: Context<AppEnv>): Response {
   });
 }
 
-/** GetUAFRequest for `op`, with its context parsed by `schema`. */
-async function readGetUafRequest<T extends z.ZodType>(
-  c: Context<AppEnv>,
-  op: "Reg" | "Auth" | "Dereg",
-  schema: T,
-): Promise<z.output<T>> {
+/** GetUAFRequest for `op`, with its context parsed by the operation's schema. */
+async function readGetUafRequest<Op extends UafOp>(c: Context<AppEnv>, op: Op): Promise<GetUafRequestContext<Op>> {
   const body = parseWith(getUafRequestSchema, await readJsonBody(c), "GetUAFRequest");
   if (body.op !== op)
     throw new UafError(UAF_STATUS.BAD_REQUEST, `op must be ${op} at this service`, {
@@ -47,11 +41,11 @@ async function readGetUafRequest<T extends z.ZodType>(
     throw new UafError(UAF_STATUS.BAD_REQUEST, "context: the username is required", {
       reason: "get_uaf_request_context_missing",
     });
-  return parseWith(schema, parseJsonString(body.context, "context"), "context");
+  return parseGetUafRequestContext(op, body.context, "context");
 }
 
 export async function registrationRequest(c: Context<AppEnv>): Promise<Response> {
-  const context = await readGetUafRequest(c, "Reg", registrationContextSchema);
+  const context = await readGetUafRequest(c, "Reg");
   const authorization = await authorizeUafRequest(c);
   await requireSameUser(c, authorization, context.username);
   c.get("log").uaf_user = context.username;
@@ -67,7 +61,7 @@ export async function registrationResponse(c: Context<AppEnv>): Promise<Response
 }
 
 export async function authenticationRequest(c: Context<AppEnv>): Promise<Response> {
-  const context = await readGetUafRequest(c, "Auth", authenticationContextSchema);
+  const context = await readGetUafRequest(c, "Auth");
   c.get("log").uaf_user = context.username;
   return uafJson(
     c,
@@ -93,7 +87,7 @@ export async function authenticationResponse(c: Context<AppEnv>): Promise<Respon
  * that device's authenticators.
  */
 export async function deregistrationRequestService(c: Context<AppEnv>): Promise<Response> {
-  const context = await readGetUafRequest(c, "Dereg", deregistrationContextSchema);
+  const context = await readGetUafRequest(c, "Dereg");
   const authorization = await authorizeUafRequest(c);
   await requireSameUser(c, authorization, context.username);
   const deviceId = authorization.via === "device-signature" ? authorization.deviceId : context.deviceId;

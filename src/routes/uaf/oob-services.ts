@@ -14,19 +14,10 @@ import type { AppEnv } from "../context";
 import { deregistrationRequest, newAuthenticationRequest, newRegistrationRequest } from "./ceremony-request";
 import { DISPATCHERS, dispatch } from "./out-of-band";
 import { UAF_STATUS, UafError } from "./uaf-error";
-import {
-  authenticationContextSchema,
-  deregistrationContextSchema,
-  getUafRequestSchema,
-  parseJsonString,
-  parseWith,
-  readJsonBody,
-  registrationContextSchema,
-  uafJson,
-} from "./wire";
+import { getUafRequestSchema, parseGetUafRequestContext, parseWith, readJsonBody, type UafOp, uafJson } from "./wire";
 
 export const OPERATIONS = ["registration", "authentication", "deregistration"] as const;
-const OP_OF: Record<UafOperation, "Reg" | "Auth" | "Dereg"> = {
+const OP_OF: Record<UafOperation, UafOp> = {
   registration: "Reg",
   authentication: "Auth",
   deregistration: "Dereg",
@@ -65,17 +56,7 @@ export async function dispatchToken(c: Context<AppEnv>): Promise<Response> {
     throw new OAuthError("invalid_request", "getUafRequest.context: the username is required", {
       reason: "get_uaf_request_context_missing",
     });
-  const schema =
-    operation === "registration"
-      ? registrationContextSchema
-      : operation === "authentication"
-        ? authenticationContextSchema
-        : deregistrationContextSchema;
-  const context = parseWith(
-    schema,
-    parseJsonString(body.getUafRequest.context, "getUafRequest.context"),
-    "getUafRequest.context",
-  );
+  const context = parseGetUafRequestContext(OP_OF[operation], body.getUafRequest.context, "getUafRequest.context");
   const transaction = (context as { transaction?: UafTransactionRecord["transaction"] }).transaction;
   const result = await dispatch(c, {
     operation,

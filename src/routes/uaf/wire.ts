@@ -39,14 +39,21 @@ export const transactionSchema = z
   .min(1)
   .max(1);
 
-export const registrationContextSchema = z.looseObject({ username });
-export const authenticationContextSchema = z.looseObject({ username, transaction: transactionSchema.optional() });
-export const deregistrationContextSchema = z.looseObject({
-  username,
-  aaid: z.string().regex(AAID_PATTERN).optional(),
-  keyID: b64url.max(400).optional(),
-  deviceId: z.string().min(1).max(200).optional(),
-});
+export type UafOp = z.output<typeof getUafRequestSchema>["op"];
+
+/** The `context` of a GetUAFRequest, by its `op`: the user, and what the operation needs besides. */
+const GET_UAF_REQUEST_CONTEXT = {
+  Reg: z.looseObject({ username }),
+  Auth: z.looseObject({ username, transaction: transactionSchema.optional() }),
+  Dereg: z.looseObject({
+    username,
+    aaid: z.string().regex(AAID_PATTERN).optional(),
+    keyID: b64url.max(400).optional(),
+    deviceId: z.string().min(1).max(200).optional(),
+  }),
+} as const;
+
+export type GetUafRequestContext<Op extends UafOp> = z.output<(typeof GET_UAF_REQUEST_CONTEXT)[Op]>;
 
 /** A public encryption JWK (EC for ECDH-ES, or RSA for RSA-OAEP-256); private members are refused. */
 export const encryptionJwk = z
@@ -94,6 +101,16 @@ export function parseJsonString(value: string, where: string): unknown {
       detail: { member: where },
     });
   }
+}
+
+/** A GetUAFRequest's `context` (a JSON string) for `op`, parsed by that operation's schema; `where` names it. */
+export function parseGetUafRequestContext<Op extends UafOp>(
+  op: Op,
+  context: string,
+  where: string,
+): GetUafRequestContext<Op> {
+  // The schema is `op`'s own; TypeScript cannot follow `z.output` through the generic index.
+  return parseWith(GET_UAF_REQUEST_CONTEXT[op], parseJsonString(context, where), where) as GetUafRequestContext<Op>;
 }
 
 /** The request body as JSON, with a UAF or JSON content type. */
